@@ -1,0 +1,131 @@
+"""Gemmini hardware configurations: every hardware number lives here.
+
+One frozen dataclass describes a configuration; `CONFIGS` holds the three of
+gemmini.md section 1. Timing parameters are documented where they are defined;
+`docs/calibration.md` explains how the defaults were chosen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TimingParams:
+    """Cycle costs of the timing model (gemmini.md section 4). All in cycles unless noted."""
+
+    # CPU (in-order Rocket core issuing RoCC commands)
+    cpu_issue: int = 9              # issuing one instruction (RoCC command + operand setup)
+    cpu_loop_iter: int = 2          # compare, increment and branch of one loop iteration
+    cpu_arith_op: int = 1           # one integer ALU op of address arithmetic
+    cpu_local_assign: int = 1       # writing a scalar local
+    cpu_branch: int = 1             # evaluating an if
+    # Reservation station capacities (entries)
+    rs_load: int = 8
+    rs_execute: int = 16
+    rs_store: int = 4
+    # Load engine (DMA)
+    dma_bytes_per_cycle: int = 16   # bus width
+    dma_max_request_bytes: int = 64
+    mem_latency: int = 40           # DRAM round trip, an SoC property
+    max_mvins_in_flight: int = 2
+    zero_rows_per_cycle: int = 1    # zero mvins write one row per cycle, no DMA
+    # Execute engine
+    block_cycles: int = 16          # one DIMxDIMxDIM block in steady state (DIM rows of A)
+    preload_cycles: int = 16        # a preload that cannot overlap the previous compute
+    bank_conflict_factor: float = 2.0  # feeding slowdown when A and B share a scratchpad bank
+    acc_writeback_latency: int = 50  # a result lands in the accumulator after this many cycles
+    config_ex_drain: int = 20       # extra cycles for config_ex to drain the pipeline
+    # Store engine
+    store_pipeline: int = 8         # scaling pipeline of an accumulator read
+    store_rows_per_cycle: int = 1
+    # Runaway protection
+    max_instructions: int = 50_000_000
+
+
+@dataclass(frozen=True)
+class GemminiConfig:
+    """One Gemmini instance: array size, memories, element types and timing."""
+
+    name: str
+    dim: int
+    in_dtype: str                   # "int8" or "float32": scratchpad / DRAM element type
+    acc_dtype: str                  # "int32" or "float32": accumulator element type
+    sp_rows: int
+    sp_banks: int
+    acc_rows: int
+    acc_banks: int
+    max_mvin_blocks_sp: int = 4     # an mvin into the scratchpad moves up to this many DIM-wide blocks
+    max_mvin_blocks_acc: int = 1
+    max_mvout_blocks: int = 1
+    timing: TimingParams = dataclasses.field(default_factory=TimingParams)
+
+    @property
+    def in_bytes(self) -> int:
+        return 1 if self.in_dtype == "int8" else 4
+
+    @property
+    def acc_bytes(self) -> int:
+        return 4
+
+    @property
+    def sp_row_bytes(self) -> int:
+        return self.dim * self.in_bytes
+
+    @property
+    def acc_row_bytes(self) -> int:
+        return self.dim * self.acc_bytes
+
+    @property
+    def sp_kib(self) -> float:
+        return self.sp_rows * self.sp_row_bytes / 1024
+
+    @property
+    def acc_kib(self) -> float:
+        return self.acc_rows * self.acc_row_bytes / 1024
+
+    @property
+    def sp_bank_rows(self) -> int:
+        return self.sp_rows // self.sp_banks
+
+    @property
+    def acc_bank_rows(self) -> int:
+        return self.acc_rows // self.acc_banks
+
+    @property
+    def macs_per_cycle(self) -> int:
+        return self.dim * self.dim
+
+    def with_timing(self, **changes) -> "GemminiConfig":
+        """A copy with some timing parameters replaced."""
+        return dataclasses.replace(self, timing=dataclasses.replace(self.timing, **changes))
+
+
+# Local address bits (gemmini.md section 2); identical across configurations.
+ACC_BIT = 1 << 31
+ACCUMULATE_BIT = 1 << 30
+RAW_READ_BIT = 1 << 29
+GARBAGE_ADDR = 0xFFFFFFFF
+ROW_MASK = (1 << 29) - 1
+
+CONFIGS: dict[str, GemminiConfig] = {
+    "int8_16": GemminiConfig("int8_16", 16, "int8", "int32",
+                             sp_rows=16384, sp_banks=4, acc_rows=1024, acc_banks=2),
+    "int8_32": GemminiConfig("int8_32", 32, "int8", "int32",
+                             sp_rows=16384, sp_banks=4, acc_rows=1024, acc_banks=2),
+    "fp32_4": GemminiConfig("fp32_4", 4, "float32", "float32",
+                            sp_rows=16384, sp_banks=4, acc_rows=4096, acc_banks=2),
+}
+DEFAULT_CONFIG = "int8_16"
+
+
+def get_config(name: str | GemminiConfig | None = None) -> GemminiConfig:
+    """Look a configuration up by name (``None`` gives the default)."""
+    if isinstance(name, GemminiConfig):
+        return name
+    name = name or DEFAULT_CONFIG
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ValueError(f"unknown Gemmini config {name!r}; known: {', '.join(CONFIGS)}") from None
