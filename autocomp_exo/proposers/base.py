@@ -1,0 +1,89 @@
+"""The proposer interface: how plans and rewrites enter the search.
+
+A proposer does the two phases of the Autocomp method:
+
+* ``plan``: given a candidate, its hardware feedback and the (dropped-out) menu,
+  return up to ``n`` `Plan` objects, each choosing exactly one menu item;
+* ``implement``: given a candidate and a plan, return up to ``k`` `Rewrite`
+  objects, each the complete new code (as compact C text, and as IR when the
+  proposer built IR directly).
+
+LLM proposers and the built-in transformation engine both implement it, so the
+search, the ensemble and the run log treat them alike. A plan from one proposer
+may be implemented by another: ``Plan.text`` is always a self-contained
+description; ``Plan.data`` carries structured parameters only its author needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from lowering.ir import Function
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """One entry of the optimization menu (method.md section 4)."""
+    number: int          # stable id, 1-based, as in the full menu
+    key: str             # short identifier, e.g. "tiling", "double_buffer"
+    text: str            # the sentence shown in the planning prompt
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What the planner is told about a candidate (from the model's report)."""
+    cycles: int
+    utilization: float
+    sp_kib_used: float
+    sp_kib_total: float
+    acc_kib_used: float
+    acc_kib_total: float
+    bound: str                       # which resource bounded the run
+    details: dict[str, Any] = field(default_factory=dict)  # instruction counts, engine busy, ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A correct program in the beam."""
+    id: str                          # stable id (hash of the normalized IR)
+    fn: Function
+    code: str                        # compact C text of fn
+    cycles: int
+    feedback: Feedback
+    parent: str | None = None
+    iteration: int = 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One planned optimization: a menu item and a concrete description."""
+    menu_item: int
+    text: str
+    proposer: str                    # name of the proposer that wrote the plan
+    data: dict[str, Any] = field(default_factory=dict)  # JSON-serializable structured params
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """One implementation attempt of a plan."""
+    proposer: str
+    code: str | None                 # compact C text (None when the attempt produced nothing)
+    fn: Function | None = None       # IR, when the proposer built it directly
+    error: str | None = None         # why no code was produced (no code block, refusal, ...)
+
+
+@runtime_checkable
+class Proposer(Protocol):
+    """Turns candidates into plans and plans into rewrites."""
+
+    name: str
+
+    def plan(self, candidate: Candidate, menu: list[MenuItem], n: int,
+             *, iteration: int, total_iterations: int, seed: int) -> list[Plan]:
+        """Up to ``n`` distinct plans for ``candidate``, each choosing one item of ``menu``."""
+        ...
+
+    def implement(self, candidate: Candidate, plan: Plan, k: int, *, seed: int) -> list[Rewrite]:
+        """Up to ``k`` rewrites of ``candidate`` that apply ``plan``."""
+        ...
