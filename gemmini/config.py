@@ -37,6 +37,10 @@ class TimingParams:
     bank_conflict_factor: float = 2.0  # feeding slowdown when A and B share a scratchpad bank
     acc_writeback_latency: int = 50  # a result lands in the accumulator after this many cycles
     config_ex_drain: int = 20       # extra cycles for config_ex to drain the pipeline
+    # Loop FSM (loop_ws): gemmini.h issues it as 6 RoCC commands; the FSM then runs
+    # double buffered, so it costs its busiest resource plus a fill/drain overhead.
+    loop_ws_commands: int = 6
+    loop_ws_overhead: int = 100     # first tile's load latency + last tile's write-back
     # Store engine
     store_pipeline: int = 8         # scaling pipeline of an accumulator read
     store_rows_per_cycle: int = 1

@@ -1,0 +1,292 @@
+"""Command line: ``autocomp-exo optimize | evaluate | runs show | quickstart``.
+
+Settings come from ``--config FILE.toml`` and are overridden by flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+from lowering.errors import AutocompError, ConfigError
+
+# flag dest -> dotted settings key
+_FLAG_KEYS = {
+    "proposer": "proposer",
+    "beam_width": "search.beam_width", "plans": "search.plans_per_candidate",
+    "impls": "search.impls_per_plan", "iterations": "search.iterations",
+    "dropout": "search.dropout", "seed": "search.seed", "patience": "search.patience",
+    "max_samples": "search.max_samples", "max_seconds": "search.max_seconds",
+    "gemmini_config": "evaluation.config", "engine": "evaluation.engine",
+    "workers": "evaluation.workers", "timeout": "evaluation.timeout",
+    "max_tokens": "llm.max_tokens_total", "max_usd": "llm.max_usd",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="autocomp-exo",
+                                 description="Optimize Exo-generated Gemmini code by search.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    def target_args(p):
+        p.add_argument("target", help="an Exo proc as FILE.py:NAME, or a C file")
+        p.add_argument("--workload", help="for a C file: gemm:MxNxK, conv:BxDIMxCINxCOUT "
+                                          "or a suite name")
+        p.add_argument("--config", help="settings TOML file")
+        p.add_argument("--gemmini-config", help="int8_16 (default), int8_32 or fp32_4")
+
+    p = sub.add_parser("optimize", help="search for faster code")
+    target_args(p)
+    _search_flags(p)
+    p = sub.add_parser("evaluate", help="print the model's report for a proc or C file")
+    target_args(p)
+    p = sub.add_parser("runs", help="inspect run directories")
+    rs = p.add_subparsers(dest="runs_command", required=True)
+    show = rs.add_parser("show", help="summary of a run directory")
+    show.add_argument("dir")
+    p = sub.add_parser("quickstart", help="optimize a bundled small GEMM")
+    p.add_argument("--config", help="settings TOML file")
+    p.add_argument("--gemmini-config", help=argparse.SUPPRESS)
+    _search_flags(p)
+    return ap
+
+
+def _search_flags(p) -> None:
+    p.add_argument("--run-dir", help="run directory (resumable; run again to continue)")
+    p.add_argument("--out", help="write NAME.c and NAME.h of the best code here")
+    p.add_argument("--proposer", choices=("builtin", "llm", "ensemble"))
+    p.add_argument("--model", action="append", dest="models", metavar="NAME",
+                   help="LLM model name (repeat for an ensemble)")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint for --model")
+    p.add_argument("--beam-width", type=int)
+    p.add_argument("--plans", type=int, help="plans per candidate (N)")
+    p.add_argument("--impls", type=int, help="implementations per plan (K)")
+    p.add_argument("--iterations", type=int)
+    p.add_argument("--dropout", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--patience", type=int)
+    p.add_argument("--max-samples", type=int)
+    p.add_argument("--max-seconds", type=float)
+    p.add_argument("--max-tokens", type=int)
+    p.add_argument("--max-usd", type=float)
+    p.add_argument("--engine", choices=("process", "inline"))
+    p.add_argument("--workers", type=int)
+    p.add_argument("--timeout", type=float)
+
+
+def _settings(args):
+    from autocomp_exo.settings import load_settings
+    overrides = {key: getattr(args, dest, None) for dest, key in _FLAG_KEYS.items()}
+    if getattr(args, "models", None):
+        overrides["llm.models"] = [{"name": m, **({"base_url": args.base_url}
+                                                  if args.base_url else {})}
+                                   for m in args.models]
+    return load_settings(getattr(args, "config", None), overrides)
+
+
+def parse_workload(text: str):
+    """A `Workload` from ``gemm:MxNxK``, ``conv:BxDIMxCINxCOUT`` or a suite name."""
+    from autocomp_exo.workload import Workload
+    from benchmarks import workloads
+    m = re.fullmatch(r"(gemm|conv):(\d+(?:x\d+)*)", text.strip())
+    if m:
+        dims = [int(x) for x in m.group(2).split("x")]
+        if m.group(1) == "gemm" and len(dims) == 3:
+            return Workload.from_spec(workloads.gemm(*dims))
+        if m.group(1) == "conv" and len(dims) == 4:
+            return Workload.from_spec(workloads.conv(*dims))
+        raise ConfigError(f"workload {text!r}: gemm takes MxNxK, conv takes BxDIMxCINxCOUT")
+    try:
+        return Workload.from_spec(text)
+    except (KeyError, ValueError):
+        raise ConfigError(f"unknown workload {text!r} (use gemm:MxNxK, conv:BxDIMxCINxCOUT "
+                          "or a suite name)") from None
+
+
+def load_proc(spec: str):
+    """The Exo proc ``NAME`` defined by the user's file ``FILE.py`` (``FILE.py:NAME``)."""
+    path, _, name = spec.rpartition(":")
+    if not path.endswith(".py") or not name:
+        raise ConfigError(f"{spec!r}: expected FILE.py:NAME")
+    file = Path(path)
+    if not file.exists():
+        raise ConfigError("file not found", filename=path)
+    mod_spec = importlib.util.spec_from_file_location(f"_autocomp_user_{file.stem}", file)
+    module = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(module)  # the user's own proc file, by their request
+    if not hasattr(module, name):
+        raise ConfigError(f"no {name!r} defined", filename=path)
+    return getattr(module, name)
+
+
+def _target(args, settings):
+    """(item to optimize, evaluator or None, settings) for a target argument."""
+    import dataclasses
+    if args.target.endswith(".c") or args.workload:
+        if not args.workload:
+            raise ConfigError("a C file needs --workload (e.g. gemm:64x64x64)")
+        from autocomp_exo.search.evaluator import ModelEvaluator
+        path = Path(args.target)
+        try:
+            text = path.read_text()
+        except OSError as e:
+            raise ConfigError(f"cannot read: {e.strerror}", filename=str(path)) from None
+        w = parse_workload(args.workload)
+        ev = ModelEvaluator.for_workload(w, config=settings.evaluation.config,
+                                         kinds=settings.evaluation.input_kinds,
+                                         seeds=settings.evaluation.input_seeds)
+        settings = dataclasses.replace(settings, prompts=dataclasses.replace(
+            settings.prompts, workload_kind=w.kind))
+        return text, ev, settings
+    return load_proc(args.target), None, settings
+
+
+def cmd_optimize(args, item=None, evaluator=None, settings=None) -> int:
+    from autocomp_exo.optimize import optimize
+    settings = settings or _settings(args)
+    if item is None:
+        item, evaluator, settings = _target(args, settings)
+    result = _with_progress(lambda progress: optimize(
+        item, config=settings, run_dir=args.run_dir, evaluator=evaluator, progress=progress),
+        settings.search.iterations)
+    _print_result(result)
+    if args.out:
+        c, h = result.write(args.out)
+        print(f"wrote {c} and {h}")
+    return 0
+
+
+def _with_progress(run, iterations: int):
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.fields[status]}"), TimeElapsedColumn(),
+                  transient=False) as bar:
+        task = bar.add_task("search", total=iterations, status="starting")
+
+        def progress(state):
+            speed = (f" ({state.start_cycles / state.best_cycles:.2f}x)"
+                     if state.best_cycles else "")
+            bar.update(task, completed=state.iteration - (state.phase != "done"),
+                       description=f"iteration {state.iteration}/{state.total_iterations}",
+                       status=f"{state.phase:9s} evaluated {state.samples}  best "
+                              f"{state.best_cycles} cycles{speed}  tokens {state.tokens}")
+        result = run(progress)
+        bar.update(task, completed=iterations, status=f"done: {result.stop_reason}")
+    return result
+
+
+def _print_result(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    t = Table(title=f"autocomp-exo: {result.name}")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_row("start cycles", f"{result.start_cycles:,}")
+    t.add_row("best cycles", f"{result.cycles:,}")
+    t.add_row("speedup", f"{result.speedup:.2f}x")
+    if result.utilization is not None:
+        t.add_row("utilization", f"{100 * result.utilization:.1f}%")
+    t.add_row("candidates evaluated", str(result.samples))
+    t.add_row("stopped", result.stop_reason)
+    t.add_row("recipe (menu items)", " -> ".join(map(str, result.recipe_items)) or "-")
+    tokens = sum(v["prompt_tokens"] + v["completion_tokens"] for v in result.usage.values())
+    if tokens:
+        t.add_row("LLM tokens", f"{tokens:,}")
+    if result.run_dir:
+        t.add_row("run directory", result.run_dir)
+    Console().print(t)
+
+
+def cmd_evaluate(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    settings = _settings(args)
+    item, evaluator, settings = _target(args, settings)
+    if evaluator is None:
+        from autocomp_exo.search.evaluator import ModelEvaluator
+        from autocomp_exo.workload import Workload
+        w = Workload.from_proc(item)
+        evaluator = ModelEvaluator.for_workload(w, config=settings.evaluation.config,
+                                                kinds=settings.evaluation.input_kinds,
+                                                seeds=settings.evaluation.input_seeds)
+        item = w.mapped_c().c_text
+    res = evaluator.evaluate(item)
+    t = Table(title="model report")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_row("correct", "yes" if res.ok else f"no ({res.error_kind})")
+    if not res.ok:
+        t.add_row("error", res.error_message or "")
+    fb = res.feedback
+    if fb is not None:
+        t.add_row("cycles", f"{fb.cycles:,}")
+        t.add_row("utilization", f"{100 * fb.utilization:.1f}%")
+        t.add_row("scratchpad", f"{fb.sp_kib_used:.1f} KB out of {fb.sp_kib_total:.0f} KB")
+        t.add_row("accumulator", f"{fb.acc_kib_used:.1f} KB out of {fb.acc_kib_total:.0f} KB")
+        t.add_row("bound", fb.bound)
+        for k, v in fb.details.items():
+            t.add_row(k, str(v))
+    Console().print(t)
+    return 0 if res.ok else 1
+
+
+def cmd_runs_show(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from autocomp_exo.runs import load_run
+    run = load_run(args.dir)
+    t = Table(title=f"run {run['path']}")
+    t.add_column("item")
+    t.add_column("value")
+    status, best = run["status"], run["best"]
+    t.add_row("state", status.get("state", "unfinished (resume by running again)"))
+    if status.get("stop_reason"):
+        t.add_row("stopped", status["stop_reason"])
+    if best:
+        t.add_row("start cycles", f"{best['start_cycles']:,}")
+        t.add_row("best cycles", f"{best['cycles']:,}")
+        t.add_row("speedup", f"{best['speedup']:.2f}x")
+        t.add_row("trajectory", " ".join(map(str, best["trajectory"])))
+        t.add_row("recipe (menu items)", " -> ".join(map(str, best["recipe_items"])) or "-")
+    t.add_row("iterations saved", str(max(0, len(run["beams"]) - 1)))
+    t.add_row("events", ", ".join(f"{k} {v}" for k, v in sorted(run["event_counts"].items())))
+    for key, u in sorted(status.get("usage", {}).items()):
+        t.add_row(f"tokens {key}", f"{u['prompt_tokens'] + u['completion_tokens']:,} "
+                                   f"({u['calls']} calls, {u['cached_calls']} cached)")
+    Console().print(t)
+    return 0
+
+
+def cmd_quickstart(args) -> int:
+    from autocomp_exo.search.evaluator import ModelEvaluator
+    settings = _settings(args)
+    w = parse_workload("gemm:64x64x64")
+    ev = ModelEvaluator.for_workload(w, config=settings.evaluation.config,
+                                     kinds=settings.evaluation.input_kinds,
+                                     seeds=settings.evaluation.input_seeds)
+    return cmd_optimize(args, item=w.mapped_c().c_text, evaluator=ev, settings=settings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "optimize":
+            return cmd_optimize(args)
+        if args.command == "evaluate":
+            return cmd_evaluate(args)
+        if args.command == "runs":
+            return cmd_runs_show(args)
+        if args.command == "quickstart":
+            return cmd_quickstart(args)
+    except (AutocompError, FileNotFoundError) as e:
+        print(f"autocomp-exo: error: {e}", file=sys.stderr)
+        return 2
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""LLM access: an OpenAI-compatible client with retries, caching and budgets."""

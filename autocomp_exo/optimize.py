@@ -1,0 +1,270 @@
+"""The public entry point: ``optimize(proc) -> OptimizeResult``."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from autocomp_exo.proposers.base import Proposer
+from autocomp_exo.settings import Settings, load_settings, to_dict
+from lowering import ir
+from lowering.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits of one optimization run (None = unlimited)."""
+    max_samples: int | None = None      # candidates evaluated
+    max_seconds: float | None = None    # wall clock
+    max_tokens: int | None = None       # LLM tokens (prompt + completion)
+    max_usd: float | None = None        # LLM spend, with prices from the model settings
+
+
+@dataclass
+class OptimizeResult:
+    """The best code found and how the search got there."""
+    name: str
+    fn: ir.Function
+    code: str                            # compact C
+    toolchain_code: str | None           # complete .c with Exo's signature
+    cycles: int
+    start_cycles: int
+    utilization: float | None
+    trajectory: list[int]                # best cycles after each iteration
+    recipe: list[dict]                   # ordered menu items from the start to the best
+    stop_reason: str
+    samples: int
+    run_dir: str | None = None
+    usage: dict = field(default_factory=dict)
+    header: str | None = None
+
+    @property
+    def speedup(self) -> float:
+        return self.start_cycles / self.cycles if self.cycles else float("nan")
+
+    @property
+    def recipe_items(self) -> list[int]:
+        return [step["menu_item"] for step in self.recipe]
+
+    def write(self, directory: str | Path) -> tuple[Path, Path]:
+        """Write ``NAME.c`` and ``NAME.h`` (Exo's function signature) into ``directory``."""
+        from autocomp_exo.runs import atomic_write
+        d = Path(directory)
+        c_path, h_path = d / f"{self.name}.c", d / f"{self.name}.h"
+        atomic_write(c_path, self.toolchain_code or self.code)
+        atomic_write(h_path, self.header or header_text(self.fn, self.name))
+        return c_path, h_path
+
+
+_CTYPES = {"i8": "int8_t", "i32": "int32_t", "f32": "float", "bool": "bool"}
+
+
+def prototype(fn: ir.Function) -> str:
+    """The C prototype of ``fn`` (Exo's conventions: flat const pointers, ``const float*``)."""
+    args = [f"{fn.context} *ctxt"] if fn.context else []
+    for p in fn.params:
+        ctype = _CTYPES.get(p.dtype, "int32_t")
+        const = "const " if p.const and (p.is_array or p.by_pointer) else ""
+        if p.is_array and not p.flat:
+            dims = "".join(f"[{d}]" for d in p.shape)
+            args.append(f"{const}{ctype} {p.name}{dims}")
+        elif p.is_array or p.by_pointer:
+            args.append(f"{const}{ctype}* {p.name}")
+        else:
+            args.append(f"{ctype} {p.name}")
+    return f"void {fn.name}( {', '.join(args)} );"
+
+
+def header_text(fn: ir.Function, name: str) -> str:
+    """A header with an include guard, stdint/stdbool and the prototype of ``fn``."""
+    guard = f"{name.upper()}_H"
+    lines = [f"#ifndef {guard}", f"#define {guard}", "", "#include <stdint.h>",
+             "#include <stdbool.h>", ""]
+    if fn.context:
+        lines += [f"typedef struct {fn.context} {{ int unused; }} {fn.context};", ""]
+    lines += [prototype(fn), "", f"#endif  // {guard}", ""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Start:
+    item: Any                            # code text or IR for the evaluator
+    evaluator: Any
+    name: str
+    kind: str = "gemm"
+    header: str | None = None
+    macs: int | None = None
+
+
+def _resolve_settings(config) -> Settings:
+    if config is None:
+        return Settings()
+    if isinstance(config, Settings):
+        return config
+    if isinstance(config, (str, Path)):
+        return load_settings(config)
+    if isinstance(config, dict):
+        from autocomp_exo.settings import from_dict
+        return from_dict(Settings, config, where="<config dict>")
+    raise ConfigError(f"config must be Settings, a TOML path or a dict, not {type(config)}")
+
+
+def _apply_budget(s: Settings, budget: Budget | None) -> Settings:
+    if budget is None:
+        return s
+    search = dataclasses.replace(
+        s.search,
+        max_samples=budget.max_samples if budget.max_samples is not None else s.search.max_samples,
+        max_seconds=budget.max_seconds if budget.max_seconds is not None else s.search.max_seconds)
+    llm = dataclasses.replace(
+        s.llm,
+        max_tokens_total=budget.max_tokens if budget.max_tokens is not None
+        else s.llm.max_tokens_total,
+        max_usd=budget.max_usd if budget.max_usd is not None else s.llm.max_usd)
+    return dataclasses.replace(s, search=search, llm=llm)
+
+
+def _start_from(proc, s: Settings, evaluator) -> _Start:
+    """What to search from, and how to evaluate it."""
+    if evaluator is not None:
+        name = proc.name if isinstance(proc, ir.Function) else "kernel"
+        if isinstance(proc, str):
+            import re
+            m = re.search(r"void\s+(\w+)\s*\(", proc)
+            name = m.group(1) if m else name
+        return _Start(proc, evaluator, name, kind=s.prompts.workload_kind)
+    if isinstance(proc, (str, ir.Function)):
+        raise ConfigError("optimizing C text or IR needs an evaluator (or a workload: "
+                          "see autocomp_exo.search.evaluator.ModelEvaluator)")
+    from autocomp_exo.search.evaluator import ModelEvaluator
+    from autocomp_exo.workload import Workload
+    workload = Workload.from_proc(proc)
+    exo_c = workload.mapped_c()
+    ev = ModelEvaluator.for_workload(workload, config=s.evaluation.config,
+                                     kinds=s.evaluation.input_kinds,
+                                     seeds=s.evaluation.input_seeds)
+    return _Start(exo_c.c_text, ev, exo_c.name, kind=workload.kind, header=exo_c.h_text,
+                  macs=workload.macs)
+
+
+def build_proposer(s: Settings, client, menu) -> Proposer:
+    """The proposer named by ``s.proposer`` (builtin, llm or ensemble)."""
+    members: list = []
+    if s.proposer in ("builtin", "ensemble"):
+        members.append(_builtin())
+    if s.proposer in ("llm", "ensemble"):
+        from autocomp_exo.proposers.llm import LLMProposer
+        members += [LLMProposer(client, m, menu, config=s.evaluation.config, prompts=s.prompts)
+                    for m in s.llm.models]
+    if not members:
+        raise ConfigError(f"unknown proposer {s.proposer!r} (known: builtin, llm, ensemble)")
+    if len(members) == 1:
+        return members[0]
+    from autocomp_exo.proposers.ensemble import EnsembleProposer
+    return EnsembleProposer(members)
+
+
+def _builtin() -> Proposer:
+    try:
+        from autocomp_exo.proposers.builtin import BuiltinProposer
+    except ImportError as e:
+        raise ConfigError(f"the built-in proposer is not available ({e}); pass proposer=... "
+                          "or use the llm proposer") from None
+    return BuiltinProposer()
+
+
+def optimize(proc, *, config=None, proposer: Proposer | None = None,
+             budget: Budget | None = None, run_dir: str | Path | None = None,
+             evaluator=None, progress: Callable | None = None) -> OptimizeResult:
+    """Search for faster, correct code for ``proc`` (an Exo proc mapped to Gemmini, or,
+    with ``evaluator``, anything that evaluator accepts). ``run_dir`` makes the run
+    resumable: run again with the same directory to continue after a kill."""
+    from autocomp_exo.llm.cache import LLMCache
+    from autocomp_exo.llm.client import LLMClient
+    from autocomp_exo.prompts.builder import load_menu
+    from autocomp_exo.runs import RunDir
+    from autocomp_exo.search.beam import BeamSearch
+    from autocomp_exo.search.engine import make_engine
+    from autocomp_exo.search.service import EvalService
+
+    s = _apply_budget(_resolve_settings(config), budget)
+    start = _start_from(proc, s, evaluator)
+    run = RunDir(run_dir) if run_dir is not None else None
+    log = run.log if run else None
+    if run:
+        run.write_config(to_dict(s))
+        run.log("run_start", resumed=run.resumed, name=start.name)
+    kind = s.prompts.workload_kind if evaluator is not None else start.kind
+    menu = load_menu(kind, s.prompts.menu_file)
+    client = None
+    if proposer is None or s.proposer in ("llm", "ensemble"):
+        cache_path = (Path(s.llm.cache_dir) / "llm_cache.jsonl" if s.llm.cache_dir
+                      else run.llm_cache_path if run else None)
+        client = LLMClient(s.llm, cache=LLMCache(cache_path), log=log)
+    if proposer is None:
+        proposer = build_proposer(s, client, menu)
+    engine = make_engine(start.evaluator, s.evaluation.engine, s.evaluation.workers,
+                         s.evaluation.timeout)
+    service = EvalService(start.evaluator, engine,
+                          run.eval_cache_path if run else None,
+                          on_evaluated=(lambda r: run.log("simulated", key=r.key, ok=r.ok,
+                                                          cycles=r.cycles,
+                                                          error_kind=r.error_kind))
+                          if run else None)
+    t0 = time.time()
+    try:
+        search = BeamSearch(proposer, service, menu, s.search, run=run, progress=progress)
+        if client is not None:
+            search.token_counter = lambda: client.usage.total().tokens
+        res = search.run_search(start.item)
+    finally:
+        service.close()
+        if client is not None:
+            client.close()
+    usage = client.usage.to_json() if client is not None else {}
+    result = _result(start, res, run, usage)
+    if run:
+        _save(run, result, res, time.time() - t0)
+        run.close()
+    return result
+
+
+def _result(start: _Start, res, run, usage: dict) -> OptimizeResult:
+    from autocomp_exo.search.evaluator import compact_code
+    best = res.best
+    code = compact_code(best.fn) or best.code
+    toolchain = None
+    try:
+        from lowering.print_toolchain import to_toolchain_c
+        toolchain = to_toolchain_c(best.fn)
+    except ImportError:
+        pass
+    except Exception:  # noqa: BLE001 - the compact code is still the result
+        toolchain = None
+    return OptimizeResult(
+        name=start.name, fn=best.fn, code=code, toolchain_code=toolchain, cycles=best.cycles,
+        start_cycles=res.start.cycles,
+        utilization=best.feedback.utilization if best.feedback else None,
+        trajectory=res.trajectory, recipe=res.recipe, stop_reason=res.stop_reason,
+        samples=res.samples, run_dir=str(run.path) if run else None, usage=usage,
+        header=start.header)
+
+
+def _save(run, result: OptimizeResult, res, seconds: float) -> None:
+    info = {"name": result.name, "key": res.best.id, "cycles": result.cycles,
+            "start_cycles": result.start_cycles, "speedup": result.speedup,
+            "utilization": result.utilization, "trajectory": result.trajectory,
+            "recipe": result.recipe, "recipe_items": result.recipe_items,
+            "samples": result.samples}
+    run.write_best(info, result.code, result.toolchain_code)
+    run.write_status({"state": "finished", "stop_reason": result.stop_reason,
+                      "iterations": res.iterations, "seconds": round(seconds, 3),
+                      "usage": result.usage})
+    run.log("run_end", stop_reason=result.stop_reason, best_cycles=result.cycles,
+            usage=result.usage)

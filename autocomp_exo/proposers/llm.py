@@ -1,0 +1,76 @@
+"""The LLM proposer: plans and rewrites from a chat model (method.md sections 2 and 3)."""
+
+from __future__ import annotations
+
+from autocomp_exo.llm.client import Completion, LLMClient
+from autocomp_exo.llm.extract import extract_code, parse_choice
+from autocomp_exo.prompts import builder
+from autocomp_exo.proposers.base import Candidate, MenuItem, Plan, Rewrite
+from autocomp_exo.search.beam import derive_seed
+from autocomp_exo.settings import ModelSettings, PromptSettings
+
+
+class LLMProposer:
+    """One model behind an `LLMClient`. Deterministic for a seed given the cache."""
+
+    def __init__(self, client: LLMClient, model: ModelSettings, menu: list[MenuItem], *,
+                 config: str = "int8_16", prompts: PromptSettings = PromptSettings()):
+        self.client = client
+        self.model = model
+        self.menu = {m.number: m for m in menu}
+        self.config = config
+        self.prompts = prompts
+        self.name = f"llm:{model.name}"
+
+    def plan(self, candidate: Candidate, menu: list[MenuItem], n: int, *, iteration: int,
+             total_iterations: int, seed: int) -> list[Plan]:
+        messages = builder.plan_messages(candidate, menu, config=self.config,
+                                         iteration=iteration, total_iterations=total_iterations,
+                                         isa_exclude=self.prompts.isa_exclude)
+        allowed = [m.number for m in menu]
+        plans = []
+        for i, got in enumerate(self._sample(messages, n, "plan", seed)):
+            if not isinstance(got, Completion) or not got.text.strip():
+                continue
+            choice = parse_choice(got.text, allowed)
+            plans.append(Plan(menu_item=choice or 0, text=got.text.strip(), proposer=self.name,
+                              data={"sample": i, "choice_parsed": choice is not None}))
+        return plans
+
+    def implement(self, candidate: Candidate, plan: Plan, k: int, *, seed: int) -> list[Rewrite]:
+        messages = self._impl_messages(candidate, plan)
+        out = []
+        for got in self._sample(messages, k, "implement", seed):
+            if not isinstance(got, Completion):
+                out.append(Rewrite(self.name, None, error=f"request failed: {got}"))
+                continue
+            code = extract_code(got.text)
+            out.append(Rewrite(self.name, code,
+                               error=None if code else "no code block in the response"))
+        return out
+
+    def repair(self, candidate: Candidate, plan: Plan, rewrite: Rewrite, error: str, *,
+               seed: int) -> Rewrite | None:
+        """One more attempt, telling the model why its code was rejected."""
+        if rewrite.code is None:
+            return None
+        messages = builder.repair_messages(self._impl_messages(candidate, plan),
+                                           f"```c\n{rewrite.code.strip()}\n```", error)
+        (got,) = self._sample(messages, 1, "repair", seed)
+        if not isinstance(got, Completion):
+            return None
+        code = extract_code(got.text)
+        return Rewrite(self.name, code, error=None if code else "no code block in the response")
+
+    def _impl_messages(self, candidate: Candidate, plan: Plan) -> list[dict]:
+        return builder.implement_messages(candidate, plan, self.menu.get(plan.menu_item),
+                                          config=self.config, example=self.prompts.example,
+                                          isa_exclude=self.prompts.isa_exclude)
+
+    def _sample(self, messages: list[dict], n: int, phase: str, seed: int) -> list:
+        seeds = [derive_seed(seed, i) for i in range(n)]
+        results = self.client.complete_many(self.model, messages, n, phase=phase, seeds=seeds)
+        for r in results:
+            if isinstance(r, Exception) and r.__class__.__name__ == "BudgetExceeded":
+                raise r
+        return results

@@ -1,0 +1,317 @@
+"""The plan-then-implement beam search (method.md section 1).
+
+Each iteration: every beam candidate gets N plans (menu with dropout), every
+plan K rewrites; rewrites are evaluated (deduplicated by normalized IR); those
+correct and strictly faster than their parent survive; survivors merge with the
+beam, duplicates go, the B fastest stay. The search is deterministic for a seed
+(given deterministic proposers), which is what lets a killed run resume: it
+replays from the start and every finished LLM call and evaluation comes back
+from the run's caches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from autocomp_exo.prompts.builder import dropout
+from autocomp_exo.proposers.base import Candidate, MenuItem, Plan, Proposer, Rewrite
+from autocomp_exo.runs import RunDir
+from autocomp_exo.search.evaluator import PARSE, SLOWER, EvalResult
+from autocomp_exo.search.lineage import Lineage
+from autocomp_exo.search.service import EvalService, Evaluated
+from autocomp_exo.search.stop import BudgetExhausted
+from autocomp_exo.settings import SearchSettings
+from lowering.errors import AutocompError
+
+REPAIRABLE = (PARSE, "hardware", "wrong")
+
+
+def derive_seed(*parts) -> int:
+    """A deterministic 31-bit seed from any printable parts."""
+    h = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(h[:4], "little") & 0x7FFFFFFF
+
+
+@dataclass
+class SearchState:
+    """Progress of a running search (for displays)."""
+    iteration: int = 0
+    total_iterations: int = 0
+    samples: int = 0                 # rewrites evaluated (including cached)
+    simulated: int = 0
+    start_cycles: int | None = None
+    best_cycles: int | None = None
+    phase: str = ""
+    tokens: int = 0
+
+
+@dataclass
+class SearchResult:
+    start: Candidate
+    best: Candidate
+    beam: list[Candidate]
+    trajectory: list[int]             # best cycles after each iteration (index 0 = start)
+    recipe: list[dict]
+    lineage: Lineage
+    stop_reason: str
+    samples: int
+    iterations: int
+    candidates: dict[str, Candidate] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    parent: Candidate
+    plan: Plan
+    rewrite: Rewrite
+    index: int                        # position of the rewrite, for deterministic order
+
+
+class BeamSearch:
+    """Runs the search; ``proposer`` and ``service`` are the only dependencies."""
+
+    def __init__(self, proposer: Proposer, service: EvalService, menu: list[MenuItem],
+                 settings: SearchSettings = SearchSettings(), run: RunDir | None = None,
+                 progress: Callable[[SearchState], None] | None = None):
+        self.proposer = proposer
+        self.service = service
+        self.menu = menu
+        self.s = settings
+        self.run = run
+        self._progress = progress or (lambda state: None)
+        self.token_counter: Callable[[], int] | None = None
+        self.state = SearchState(total_iterations=settings.iterations)
+        self.lineage = Lineage()
+        self.accepted: dict[str, Candidate] = {}
+        self._t0 = time.monotonic()
+        self._stop: str | None = None
+
+    # -- helpers -----------------------------------------------------------
+    def progress(self, state: SearchState) -> None:
+        if self.token_counter is not None:
+            state.tokens = self.token_counter()
+        self._progress(state)
+
+    def _log(self, event: str, **fields) -> None:
+        if self.run is not None:
+            self.run.log(event, **fields)
+
+    def _out_of_time(self) -> bool:
+        return self.s.max_seconds is not None and time.monotonic() - self._t0 > self.s.max_seconds
+
+    def _candidate(self, res: EvalResult, parent: str | None, iteration: int) -> Candidate:
+        return Candidate(id=res.key, fn=res.fn, code=res.code or "", cycles=res.cycles,
+                         feedback=res.feedback, parent=parent, iteration=iteration)
+
+    def _parallel(self, calls: list[Callable]) -> list:
+        """Run proposer calls concurrently; results in order; exceptions returned."""
+        def guard(c):
+            try:
+                return c()
+            except BudgetExhausted as e:
+                return e
+            except Exception as e:  # noqa: BLE001 - one failing call loses its samples only
+                return e
+        if not calls:
+            return []
+        with ThreadPoolExecutor(max_workers=max(1, self.s.parallel_requests)) as pool:
+            return list(pool.map(guard, calls))
+
+    def _check_call(self, value, what: str) -> list:
+        if isinstance(value, BudgetExhausted):
+            self._stop = self._stop or f"budget: {value}"
+            return []
+        if isinstance(value, Exception):
+            self._log("proposer_error", what=what, error=f"{type(value).__name__}: {value}")
+            return []
+        return list(value)
+
+    # -- the search --------------------------------------------------------
+    def run_search(self, start) -> SearchResult:
+        """Search from ``start`` (code text or IR, must be correct)."""
+        (first,) = self.service.evaluate_many([start])
+        res = first.result
+        if not res.ok:
+            raise AutocompError(f"the starting code is not correct ({res.error_kind}): "
+                                f"{res.error_message}")
+        root = self._candidate(res, None, 0)
+        self.accepted[root.id] = root
+        self.lineage.add_root(root.id, root.cycles)
+        if self.run:
+            self.run.write_candidate(root.id, root.code)
+        self._log("search_start", key=root.id, cycles=root.cycles,
+                  settings=self.s.__dict__, resumed=bool(self.run and self.run.resumed))
+        self.state.start_cycles = self.state.best_cycles = root.cycles
+        beam, best = [root], root
+        trajectory = [root.cycles]
+        stale = 0
+        it = 0
+        self._snapshot(0, beam, best)
+        for it in range(1, self.s.iterations + 1):
+            if self._stop or self._out_of_time():
+                self._stop = self._stop or "time budget"
+                it -= 1
+                break
+            self.state.iteration = it
+            survivors = self._iteration(it, beam)
+            merged: dict[str, Candidate] = {c.id: c for c in beam}
+            for c in survivors:
+                merged.setdefault(c.id, c)
+            beam = sorted(merged.values(), key=lambda c: (c.cycles, c.iteration, c.id))
+            beam = beam[: self.s.beam_width]
+            improved = beam[0].cycles < best.cycles
+            best = beam[0] if improved else best
+            trajectory.append(best.cycles)
+            self.state.best_cycles = best.cycles
+            self._snapshot(it, beam, best)
+            self.progress(self.state)
+            stale = 0 if improved else stale + 1
+            if self._stop:
+                break
+            if self.s.patience is not None and stale >= self.s.patience:
+                self._stop = f"no improvement in {stale} iterations"
+                break
+        stop = self._stop or "iterations done"
+        chain = self._chain(best)
+        recipe = self.lineage.recipe(chain)
+        self._log("search_end", stop_reason=stop, best=best.id, best_cycles=best.cycles,
+                  start_cycles=root.cycles, samples=self.state.samples, iterations=it)
+        return SearchResult(start=root, best=best, beam=beam, trajectory=trajectory,
+                            recipe=recipe, lineage=self.lineage, stop_reason=stop,
+                            samples=self.state.samples, iterations=it,
+                            candidates=dict(self.accepted))
+
+    def _chain(self, best: Candidate) -> list[str]:
+        chain = [best.id]
+        while self.accepted[chain[-1]].parent is not None:
+            chain.append(self.accepted[chain[-1]].parent)
+        return chain[::-1]
+
+    def _iteration(self, it: int, beam: list[Candidate]) -> list[Candidate]:
+        s = self.s
+        self._log("iteration_start", iteration=it, beam=[c.id for c in beam])
+        # Phase 1: plans
+        self.state.phase = "plan"
+        self.progress(self.state)
+        menus = [dropout(self.menu, s.dropout, random.Random(derive_seed(s.seed, it, c.id, "menu")))
+                 for c in beam]
+        plan_calls = [
+            (lambda c=c, m=m: self.proposer.plan(
+                c, m, s.plans_per_candidate, iteration=it, total_iterations=s.iterations,
+                seed=derive_seed(s.seed, it, c.id, "plan")))
+            for c, m in zip(beam, menus)]
+        plans: list[tuple[Candidate, Plan]] = []
+        for c, m, value in zip(beam, menus, self._parallel(plan_calls)):
+            got = self._check_call(value, f"plan {c.id}")[: s.plans_per_candidate]
+            for p in got:
+                self._log("plan", iteration=it, parent=c.id, menu=[x.number for x in m],
+                          menu_item=p.menu_item, proposer=p.proposer, text=p.text)
+                plans.append((c, p))
+        if self._out_of_time():
+            self._stop = "time budget"
+        # Phase 2: rewrites
+        self.state.phase = "implement"
+        self.progress(self.state)
+        if self._stop and self._stop.startswith("budget"):
+            plans = []
+        impl_calls = [
+            (lambda c=c, p=p, j=j: self.proposer.implement(
+                c, p, s.impls_per_plan, seed=derive_seed(s.seed, it, c.id, "impl", j)))
+            for j, (c, p) in enumerate(plans)]
+        attempts: list[_Attempt] = []
+        for (c, p), value in zip(plans, self._parallel(impl_calls)):
+            for rw in self._check_call(value, f"implement {c.id}")[: s.impls_per_plan]:
+                attempts.append(_Attempt(c, p, rw, len(attempts)))
+        if s.max_samples is not None:
+            room = max(0, s.max_samples - self.state.samples)
+            if len(attempts) >= room:
+                attempts = attempts[:room]
+                self._stop = self._stop or "sample budget"
+        # Phase 3: evaluate (and repair once where allowed)
+        self.state.phase = "evaluate"
+        self.progress(self.state)
+        survivors = self._evaluate(it, attempts, repair_round=0)
+        return survivors
+
+    def _evaluate(self, it: int, attempts: list[_Attempt], repair_round: int) -> list[Candidate]:
+        items, idx = [], []
+        for i, a in enumerate(attempts):
+            self._log("rewrite", iteration=it, parent=a.parent.id, plan_item=a.plan.menu_item,
+                      planner=a.plan.proposer, implementer=a.rewrite.proposer,
+                      error=a.rewrite.error, repair_round=repair_round,
+                      has_code=a.rewrite.code is not None or a.rewrite.fn is not None)
+            if a.rewrite.fn is not None or a.rewrite.code is not None:
+                items.append(a.rewrite.fn if a.rewrite.fn is not None else a.rewrite.code)
+                idx.append(i)
+        evaluated = self.service.evaluate_many(items) if items else []
+        self.state.samples += len(items)
+        self.state.simulated = self.service.simulated
+        survivors: list[Candidate] = []
+        to_repair: list[tuple[_Attempt, EvalResult]] = []
+        for i, ev in zip(idx, evaluated):
+            a = attempts[i]
+            survivors += self._judge(it, a, ev, repair_round, to_repair)
+        if to_repair and repair_round < self.s.repair_attempts and not self._stop:
+            repaired = self._repair(it, to_repair, repair_round)
+            survivors += self._evaluate(it, repaired, repair_round + 1)
+        return survivors
+
+    def _judge(self, it: int, a: _Attempt, ev: Evaluated, repair_round: int,
+               to_repair: list) -> list[Candidate]:
+        res = ev.result
+        faster = res.ok and res.cycles < a.parent.cycles
+        kind = res.error_kind if not res.ok else (None if faster else SLOWER)
+        self._log("candidate", iteration=it, parent=a.parent.id, key=res.key, ok=res.ok,
+                  cycles=res.cycles, parent_cycles=a.parent.cycles, accepted=faster,
+                  error_kind=kind, error=res.error_message, cached=ev.cached,
+                  plan_item=a.plan.menu_item, planner=a.plan.proposer,
+                  implementer=a.rewrite.proposer, repair_round=repair_round)
+        if res.key is not None:
+            self.lineage.add_child(a.parent.id, res.key, cycles=res.cycles, ok=res.ok,
+                                   accepted=faster, iteration=it, menu_item=a.plan.menu_item,
+                                   plan=a.plan.text, planner=a.plan.proposer,
+                                   implementer=a.rewrite.proposer, error=kind)
+        if not res.ok and res.error_kind in REPAIRABLE:
+            to_repair.append((a, res))
+        if not faster:
+            return []
+        if res.key in self.accepted:
+            return [self.accepted[res.key]]
+        cand = self._candidate(res, a.parent.id, it)
+        self.accepted[cand.id] = cand
+        if self.run:
+            self.run.write_candidate(cand.id, cand.code)
+        return [cand]
+
+    def _repair(self, it: int, failed: list[tuple[_Attempt, EvalResult]],
+                repair_round: int) -> list[_Attempt]:
+        repair = getattr(self.proposer, "repair", None)
+        if repair is None:
+            return []
+        calls = [
+            (lambda a=a, r=r, j=j: repair(
+                a.parent, a.plan, a.rewrite, f"{r.error_kind}: {r.error_message}",
+                seed=derive_seed(self.s.seed, it, a.parent.id, "repair", repair_round, j,
+                                 a.index)))
+            for j, (a, r) in enumerate(failed)]
+        out = []
+        for (a, _), value in zip(failed, self._parallel(calls)):
+            got = self._check_call([] if value is None else
+                                   ([value] if isinstance(value, Rewrite) else value), "repair")
+            for rw in got:
+                out.append(_Attempt(a.parent, a.plan, rw, a.index))
+        return out
+
+    def _snapshot(self, it: int, beam: list[Candidate], best: Candidate) -> None:
+        if self.run is None:
+            return
+        self.run.write_beam(it, [{"key": c.id, "cycles": c.cycles, "parent": c.parent,
+                                  "iteration": c.iteration} for c in beam])
+        self.run.write_lineage(self.lineage.to_json())
+        self._log("beam", iteration=it, beam=[[c.id, c.cycles] for c in beam],
+                  best=best.id, best_cycles=best.cycles)

@@ -1,0 +1,171 @@
+"""Evaluation engines: run `Evaluator.evaluate` on many programs, in order.
+
+* `InlineEngine`: in this process, one after another (tests, debugging).
+* `ProcessEngine`: in worker processes started with ``spawn``; a program that
+  runs longer than the time limit gets its worker killed (terminate, then kill)
+  and replaced, and comes back as a ``timeout`` failure; a worker that dies
+  comes back as a ``crash`` failure.
+
+Engines are pluggable: anything with ``run(items) -> list[EvalResult]`` and
+``close()`` works (a Ray engine could be added without touching the search).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from multiprocessing.connection import wait
+from typing import Protocol
+
+from autocomp_exo.search.evaluator import CRASH, TIMEOUT, EvalResult, Evaluator, failure
+
+
+class Engine(Protocol):
+    def run(self, items: list) -> list[EvalResult]: ...
+
+    def close(self) -> None: ...
+
+
+class InlineEngine:
+    """Evaluate in the calling process (no time limit)."""
+
+    def __init__(self, evaluator: Evaluator):
+        self.evaluator = evaluator
+
+    def run(self, items: list) -> list[EvalResult]:
+        out = []
+        for item in items:
+            try:
+                out.append(self.evaluator.evaluate(item))
+            except Exception as e:  # noqa: BLE001 - an evaluator bug fails one candidate
+                out.append(failure(CRASH, f"{type(e).__name__}: {e}"))
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def _worker_main(evaluator, conn) -> None:
+    conn.send(("ready", None))
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        task_id, item = msg
+        try:
+            result = evaluator.evaluate(item)
+        except Exception as e:  # noqa: BLE001
+            result = failure(CRASH, f"{type(e).__name__}: {e}")
+        conn.send((task_id, result))
+
+
+class _Worker:
+    def __init__(self, ctx, evaluator):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(evaluator, child), daemon=True)
+        self.proc.start()
+        child.close()
+        self.ready = False
+        self.task: int | None = None
+        self.deadline = 0.0
+
+    def kill(self) -> None:
+        if self.proc.is_alive():
+            self.proc.terminate()
+            self.proc.join(1.0)
+            if self.proc.is_alive():
+                self.proc.kill()
+                self.proc.join(1.0)
+        self.conn.close()
+
+
+class ProcessEngine:
+    """A pool of spawned worker processes with a per-program time limit (seconds)."""
+
+    def __init__(self, evaluator: Evaluator, workers: int = 2, timeout: float = 300.0,
+                 start_timeout: float = 120.0):
+        self.evaluator = evaluator
+        self.n = max(1, workers)
+        self.timeout = timeout
+        self.start_timeout = start_timeout
+        self.ctx = mp.get_context("spawn")
+        self.workers: list[_Worker] = []
+        self.killed = 0
+        self.start_failures = 0
+
+    def _spawn(self) -> _Worker:
+        w = _Worker(self.ctx, self.evaluator)
+        w.deadline = time.monotonic() + self.start_timeout
+        return w
+
+    def run(self, items: list) -> list[EvalResult]:
+        results: list[EvalResult | None] = [None] * len(items)
+        pending = list(range(len(items)))[::-1]
+        while len(self.workers) < min(self.n, len(items)):
+            self.workers.append(self._spawn())
+        while pending or any(w.task is not None for w in self.workers):
+            for w in self.workers:
+                if w.ready and w.task is None and pending:
+                    i = pending.pop()
+                    w.task, w.deadline = i, time.monotonic() + self.timeout
+                    w.conn.send((i, items[i]))
+            now = time.monotonic()
+            wait_for = max(0.0, min(w.deadline for w in self.workers) - now)
+            ready = wait([w.conn for w in self.workers], timeout=min(wait_for, 1.0) + 0.01)
+            for w in list(self.workers):
+                if w.conn in ready:
+                    try:
+                        tag, value = w.conn.recv()
+                    except (EOFError, OSError):
+                        self._replace(w, results, CRASH, "evaluation worker died")
+                        continue
+                    if tag == "ready":
+                        w.ready = True
+                    else:
+                        results[tag], w.task = value, None
+                elif time.monotonic() > w.deadline and (w.task is not None or not w.ready):
+                    self._replace(w, results, TIMEOUT,
+                                  f"evaluation took longer than {self.timeout:g} s; stopped")
+        return [r if r is not None else failure(CRASH, "no result") for r in results]
+
+    def _replace(self, w: _Worker, results, kind: str, message: str) -> None:
+        if not w.ready:
+            self.start_failures += 1
+            if self.start_failures > 3:
+                raise RuntimeError("evaluation workers fail to start (see their stderr)")
+        if w.task is not None:
+            results[w.task] = failure(kind, message)
+        w.kill()
+        self.killed += 1
+        self.workers[self.workers.index(w)] = self._spawn()
+
+    def close(self) -> None:
+        for w in self.workers:
+            try:
+                w.conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+        for w in self.workers:
+            w.proc.join(2.0)
+            w.kill()
+        self.workers = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def make_engine(evaluator: Evaluator, kind: str = "process", workers: int = 2,
+                timeout: float = 300.0) -> Engine:
+    """An engine by name: ``process`` or ``inline``."""
+    if kind == "inline":
+        return InlineEngine(evaluator)
+    if kind == "process":
+        return ProcessEngine(evaluator, workers=workers, timeout=timeout)
+    from lowering.errors import ConfigError
+    raise ConfigError(f"unknown evaluation engine {kind!r} (known: process, inline)")

@@ -1,0 +1,169 @@
+"""Settings: nested frozen dataclasses, loaded from a TOML file and overridden by flags.
+
+A TOML file mirrors the dataclasses: top-level tables ``[search]``,
+``[evaluation]``, ``[llm]`` (with ``[[llm.models]]``) and ``[prompts]``, plus the
+top-level key ``proposer``. An unknown key is a `ConfigError` naming the key and
+the file; so is a value of the wrong type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lowering.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Beam search (method.md sections 1 and 6)."""
+    beam_width: int = 4                 # B
+    plans_per_candidate: int = 4        # N
+    impls_per_plan: int = 2             # K
+    iterations: int = 8                 # T
+    dropout: float = 0.7                # probability of dropping each menu item
+    seed: int = 0
+    patience: int | None = 3            # stop after this many iterations without improvement
+    max_samples: int | None = None      # most candidates evaluated (sample budget)
+    max_seconds: float | None = None    # wall-clock budget
+    repair_attempts: int = 1            # feed a parse/check failure back this many times
+    parallel_requests: int = 8          # proposer calls in flight at once
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    config: str = "int8_16"             # Gemmini configuration name
+    engine: str = "process"             # process | inline
+    workers: int = 2
+    timeout: float = 300.0              # seconds per candidate
+    input_kinds: tuple[str, ...] = ("uniform", "extreme")  # lowering.reference input sets
+    input_seeds: tuple[int, ...] = (0,)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """One model of the LLM ensemble (any OpenAI-compatible endpoint)."""
+    name: str = "gpt-4o-mini"
+    base_url: str | None = None         # default: $OPENAI_BASE_URL or the openai default
+    api_key_env: str = "OPENAI_API_KEY"
+    temperature: float = 1.0
+    max_tokens: int | None = None
+    usd_per_mtok_in: float | None = None
+    usd_per_mtok_out: float | None = None
+    send_seed: bool = True              # send a per-sample ``seed`` (off for endpoints without it)
+    extra: dict[str, Any] = field(default_factory=dict)  # extra request body fields
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    models: tuple[ModelSettings, ...] = (ModelSettings(),)
+    concurrency: int = 8
+    timeout: float = 300.0              # seconds per request
+    retries: int = 5
+    backoff_base: float = 1.0           # seconds; doubled on every retry
+    backoff_max: float = 60.0
+    max_tokens_total: int | None = None
+    max_usd: float | None = None
+    cache_dir: str | None = None        # default: the run directory
+
+
+@dataclass(frozen=True)
+class PromptSettings:
+    workload_kind: str = "gemm"         # gemm | conv | linalg (selects the menu)
+    menu_file: str | None = None
+    example: bool = False               # worked tiling example in the implementation prompt
+    isa_exclude: tuple[str, ...] = ("loop_ws",)
+
+
+@dataclass(frozen=True)
+class Settings:
+    proposer: str = "builtin"           # builtin | llm | ensemble (builtin + llm)
+    search: SearchSettings = SearchSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
+    llm: LLMSettings = LLMSettings()
+    prompts: PromptSettings = PromptSettings()
+
+
+def to_dict(obj) -> dict:
+    """Plain (JSON/TOML-friendly) form of a settings object."""
+    return dataclasses.asdict(obj)
+
+
+def from_dict(cls, data: dict, *, where: str = "<settings>", prefix: str = ""):
+    """Build dataclass ``cls`` from ``data``, checking keys and types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'settings'}: expected a table", filename=where)
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if key not in names:
+            raise ConfigError(f"unknown setting {path!r}", filename=where)
+        kwargs[key] = _convert(hints[key], value, where, path)
+    return cls(**kwargs)
+
+
+def _convert(tp, value, where: str, path: str):
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, where=where, prefix=path + ".")
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return _convert(a, value, where, path)
+            except ConfigError as e:
+                errors.append(e)
+        raise errors[0] if errors else ConfigError(f"{path}: bad value", filename=where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{path}: expected a list, got {value!r}", filename=where)
+        (item_t, *_) = typing.get_args(tp)
+        return tuple(_convert(item_t, v, where, f"{path}[{i}]") for i, v in enumerate(value))
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: expected a table, got {value!r}", filename=where)
+        return dict(value)
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if tp is Any:
+        return value
+    if isinstance(tp, type) and isinstance(value, tp) and not (
+            tp is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(f"{path}: expected {getattr(tp, '__name__', tp)}, got {value!r}",
+                      filename=where)
+
+
+def load_settings(path: str | Path | None = None, overrides: dict | None = None) -> Settings:
+    """Settings from a TOML file (optional), then ``overrides`` (dotted keys) on top."""
+    data: dict = {}
+    where = "<defaults>"
+    if path is not None:
+        where = str(path)
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except OSError as e:
+            raise ConfigError(f"cannot read settings: {e.strerror}", filename=where) from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"invalid TOML: {e}", filename=where) from None
+    for dotted, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node = data
+        *parents, last = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    return from_dict(Settings, data, where=where if not overrides else f"{where} + flags")

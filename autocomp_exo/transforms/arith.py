@@ -1,0 +1,143 @@
+"""Arithmetic simplification and constant propagation (menu item 5).
+
+const_prop  ``uint32_t b = 64; ... preload(b + 16 * k, ...)``  ->  ``preload(64 + 16 * k, ...)``
+            (every scalar declared once with a constant and never assigned is inlined)
+simplify    folds every expression to canonical form (lowering.simplify when present)
+strength    ``for ko { ... a + 64*ko + 16*k ... }``  ->
+            ``for ko { uint32_t a_ko = a + 64*ko; ... a_ko + 16*k ... }``
+            (the part of an address that is invariant in the inner loops is computed
+            once per iteration of the loop that owns it, cutting CPU arithmetic)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from gemmini.config import GemminiConfig
+from lowering.ir import BinOp, Const, Decl, Expr, For, Function, Instr, Var
+
+from .base import Application, NotApplicable, Transform, app
+from .ir_util import (add, all_names, const_decls, expr_vars, fold, fresh, get, map_stmts,
+                      replace_fn, stmt_writes, subst_body, walk)
+
+
+def const_prop(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Inline constant scalars and drop their declarations."""
+    consts = const_decls(fn)
+    if not consts:
+        raise NotApplicable("no constant scalars")
+    m = {k: Const(v) for k, v in consts.items()}
+    body = subst_body(fn.body, m)
+    body = map_stmts(body, lambda s: () if isinstance(s, Decl) and s.name in consts else None)
+    return dataclasses.replace(fn, body=body)
+
+
+def simplify_all(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Fold every expression."""
+    new = dataclasses.replace(fn, body=subst_body(fn.body, {}, tidy=True))
+    body = map_stmts(new.body, lambda s: _fold_stmt(s))
+    out = dataclasses.replace(fn, body=body)
+    if out == fn:
+        raise NotApplicable("nothing to simplify")
+    return out
+
+
+def _fold_stmt(s):
+    if isinstance(s, Instr):
+        return (dataclasses.replace(s, args=tuple(fold(x) for x in s.args)),)
+    return None
+
+
+def find_const_prop(fn, config):
+    return [app("const_prop", (), "inline the constant scalars " + ", ".join(sorted(
+        const_decls(fn))))] if const_decls(fn) else []
+
+
+def find_simplify(fn, config):
+    return [app("simplify", (), "fold constants in every address expression")]
+
+
+# ---------------------------------------------------------------------------- strength reduction
+
+def _terms(e: Expr) -> list[Expr]:
+    if isinstance(e, BinOp) and e.op == "+":
+        return _terms(e.lhs) + _terms(e.rhs)
+    return [e]
+
+
+def _split_invariant(e: Expr, inner: set[str]) -> tuple[Expr | None, Expr | None]:
+    """Split a sum into (part free of ``inner`` vars, the rest)."""
+    flags = None
+    if isinstance(e, BinOp) and e.op == "|" and isinstance(e.rhs, Const):
+        flags, e = e.rhs, e.lhs
+    inv, var = [], []
+    for t in _terms(e):
+        (var if expr_vars(t) & inner else inv).append(t)
+    if len([t for t in inv if not isinstance(t, Const)]) == 0:
+        return None, None
+    ie = inv[0]
+    for t in inv[1:]:
+        ie = add(ie, t)
+    rest = None
+    for t in var:
+        rest = t if rest is None else add(rest, t)
+    return ie, (rest, flags)
+
+
+def strength(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Precompute loop-invariant address bases at the top of the loop body."""
+    loop = get(fn.body, a.site)
+    if not isinstance(loop, For):
+        raise NotApplicable("site is not a loop")
+    inner = {s.var for _, s, _ in walk(loop.body) if isinstance(s, For)} | \
+        {n for s in loop.body for n in stmt_writes(s)}
+    names = all_names(fn)
+    bases: dict[Expr, str] = {}
+
+    def visit(s):
+        if not isinstance(s, Instr):
+            return None
+        args = []
+        for x in s.args:
+            if not isinstance(x, BinOp):
+                args.append(x)
+                continue
+            inv, rest = _split_invariant(x, inner)
+            if inv is None or not isinstance(inv, BinOp):
+                args.append(x)
+                continue
+            if inv not in bases:
+                bases[inv] = fresh(names, "addr")
+                names.add(bases[inv])
+            new = Var(bases[inv])
+            if rest[0] is not None:
+                new = add(new, rest[0])
+            if rest[1] is not None:
+                new = BinOp("|", new, rest[1])
+            args.append(new)
+        return (dataclasses.replace(s, args=tuple(args)),)
+
+    body = map_stmts(loop.body, visit)
+    if not bases:
+        raise NotApplicable("no invariant address part with arithmetic")
+    decls = tuple(Decl(n, "uint32_t", e) for e, n in bases.items())
+    return replace_fn(fn, a.site, (dataclasses.replace(loop, body=decls + body),))
+
+
+def find_strength(fn, config):
+    out = []
+    for path, s, _ in walk(fn.body):
+        if isinstance(s, For) and any(isinstance(x, For) for x in s.body):
+            out.append(app("strength", path, f"precompute loop-invariant address bases once per "
+                           f"iteration of loop {s.var}"))
+    return out
+
+
+TRANSFORMS = [
+    Transform("const_prop", (5,), "propagate constant scalars into their uses",
+              find_const_prop, const_prop, ("cpu",)),
+    Transform("simplify", (5,), "simplify address arithmetic", find_simplify, simplify_all,
+              ("cpu",)),
+    Transform("strength", (5, 12, 16), "precompute loop-invariant address bases",
+              find_strength, strength, ("cpu",)),
+]

@@ -1,0 +1,114 @@
+"""What a transformation is, and the shared legality helpers.
+
+A `Transform` pairs an applicability analysis (``find(fn, config)`` lists every
+`Application`: where and with which parameters it applies) with a pure rewrite
+(``apply(fn, app, config) -> Function``). ``apply`` raises `NotApplicable` when
+its legality check fails; it never mutates its input (the IR is immutable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from gemmini.config import GemminiConfig
+from lowering.errors import AutocompError
+from lowering.ir import For, Function
+
+from .deps import MAX_TRIPS, Summary, TraceState, Unanalyzable, independent, summarize
+from .ir_util import Body, Path, const_decls, const_value, enclosing
+from .regions import block_strides
+
+
+class NotApplicable(AutocompError):
+    """A transformation's precondition or legality check failed at this site."""
+
+
+@dataclass(frozen=True)
+class Application:
+    """One concrete use of a transformation: site and parameters."""
+    transform: str
+    site: Path
+    params: tuple[tuple[str, Any], ...] = ()
+    note: str = ""             # one line for plans, e.g. "split loop j (8 trips) by 4"
+
+    @property
+    def p(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def to_data(self) -> dict[str, Any]:
+        return {"transform": self.transform, "site": list(self.site),
+                "params": {k: list(v) if isinstance(v, tuple) else v for k, v in self.params},
+                "note": self.note}
+
+    @staticmethod
+    def from_data(d: dict[str, Any]) -> "Application":
+        params = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
+                              for k, v in d.get("params", {}).items()))
+        return Application(d["transform"], tuple(d["site"]), params, d.get("note", ""))
+
+
+@dataclass(frozen=True)
+class Transform:
+    name: str
+    menu: tuple[int, ...]                      # menu items (method.md section 4) it serves
+    summary: str                               # one sentence for plan text
+    find: Callable[[Function, GemminiConfig], list[Application]]
+    apply: Callable[[Function, Application, GemminiConfig], Function]
+    tags: tuple[str, ...] = field(default=())  # hints for feedback-guided choice: load, cpu, ...
+
+
+def app(name: str, site: Path, note: str, **params) -> Application:
+    return Application(name, tuple(site), tuple(sorted(params.items())), note)
+
+
+# ----------------------------------------------------------------------------
+# Legality helpers
+# ----------------------------------------------------------------------------
+
+
+def site_envs(fn: Function, path: Path) -> list[dict[str, int]]:
+    """Environments for the enclosing loops of ``path``: all at their first value,
+    then all at their second value (when they have one)."""
+    base = dict(const_decls(fn))
+    loops = [s for _, s in enclosing(fn.body, path) if isinstance(s, For)]
+    envs = []
+    for which in (0, 1):
+        env = dict(base)
+        ok = True
+        for lp in loops:
+            lo, hi = const_value(lp.lo, env), const_value(lp.hi, env)
+            if lo is None or hi is None:
+                ok = False
+                break
+            v = lo + which * lp.step
+            env[lp.var] = v if v < hi else lo
+        if ok and env not in envs:
+            envs.append(env)
+    if not envs:
+        raise NotApplicable("enclosing loop bounds are not constant")
+    return envs
+
+
+def new_state(fn: Function, config: GemminiConfig) -> TraceState:
+    return TraceState(config, block_stride=block_strides(fn, config))
+
+
+def summary_of(fn: Function, config: GemminiConfig, body: Body, env: dict) -> Summary:
+    try:
+        return summarize(body, env, new_state(fn, config))
+    except Unanalyzable as exc:
+        raise NotApplicable(f"dependence analysis failed: {exc}") from None
+
+
+def require_independent(a: Summary, b: Summary, what: str):
+    if not independent(a, b):
+        raise NotApplicable(f"dependence: {what}")
+
+
+def sample_values(loop: For, env: dict) -> list[int]:
+    lo, hi = const_value(loop.lo, env), const_value(loop.hi, env)
+    if lo is None or hi is None:
+        raise NotApplicable(f"loop {loop.var} has non-constant bounds")
+    vals = range(lo, hi, loop.step)
+    return list(vals) if len(vals) <= MAX_TRIPS + 1 else [vals[0], vals[1], vals[2], vals[-1]]

@@ -1,0 +1,157 @@
+"""Double buffering, bank placement and software pipelining (menu items 8, 10, 14).
+
+double_buffer  ``for i { mvin2(&A[16i..], a + 64ko, ...); ... compute(a + 64ko + 16k, ...) }``
+            -> ``for i { mvin2(&A[16i..], a2 + 1024*(i % 2) + 64ko, ...); ... }``
+               (two copies alternate, so the load for i+1 need not wait for the
+               computes of i to finish reading the buffer)
+bank        moves a buffer to the start of another scratchpad bank, so A and B are
+            fed from different banks and DMA writes do not steal execute reads
+pipeline    ``for i { LOAD(i); WORK(i) }``
+         -> ``LOAD(lo); for i { if (i + 1 < hi) LOAD(i + 1); WORK(i) }``
+            (the next iteration's load is issued before the current computes; needs
+            LOAD(i + 1) independent of WORK(i), i.e. a double-buffered destination)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from gemmini.config import GemminiConfig
+from lowering.ir import BinOp, Const, DramAddr, For, Function, If, Instr, Var
+
+from .base import (Application, NotApplicable, Transform, app, require_independent, sample_values,
+                   site_envs, summary_of)
+from .deps import LOAD_IDS, scalar_carried
+from .ir_util import scalar_writes, add, const_value, expr_vars, get, instrs, replace_fn, stmt_writes, \
+    subst_body, trip_count, walk
+from .regions import bounds, extents, region_of
+from .residency import expand
+
+
+def double_buffer(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Alternate the load's buffer between two copies across iterations of ``loop``."""
+    loop_path = tuple(a.p["loop"])
+    new = expand(fn, a.site, loop_path[:-1], config, copies=2, only=loop_path)
+    if new == fn:
+        raise NotApplicable("nothing to double-buffer")
+    return new
+
+
+def find_double_buffer(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    for path, x, _ in instrs(fn.body):
+        if x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
+            continue
+        for depth in range(len(path) - 1):
+            p = path[:depth + 1]
+            lp = get(fn.body, p)
+            if isinstance(lp, For) and lp.var in expr_vars(x.args[0]) and \
+                    lp.var not in expr_vars(x.args[1]) and (trip_count(lp) or 0) > 1:
+                out.append(app("double_buffer", path, f"double-buffer the {x.op} of "
+                               f"{x.args[0].array} across loop {lp.var}", loop=p))
+    return out
+
+
+def bank(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Move the load's buffer to (the first free rows from) bank ``bank``."""
+    new = expand(fn, a.site, a.site, config, bank=a.p["bank"])
+    if new == fn:
+        raise NotApplicable("buffer already there")
+    return new
+
+
+def _bank_of(lo: int, config: GemminiConfig) -> int:
+    return lo // config.sp_bank_rows
+
+
+def find_bank(fn: Function, config: GemminiConfig) -> list[Application]:
+    ext = extents(fn, config)
+    if ext is None:
+        return []
+    out = []
+    loads = [(p, x) for p, x, _ in instrs(fn.body)
+             if x.op in LOAD_IDS and isinstance(x.args[0], DramAddr)]
+    banks_by_load = {}
+    for p, x in loads:
+        seed = [e for e in ext if e.path == p and e.arg == 1 and e.space == "sp"]
+        if seed:
+            lo, hi = bounds(region_of(ext, seed[0]))
+            banks_by_load[p] = (set(range(_bank_of(lo, config), _bank_of(hi - 1, config) + 1)),
+                                hi - lo)
+    for p, x in loads:
+        if p not in banks_by_load:
+            continue
+        mine, size = banks_by_load[p]
+        others = set().union(*(b for q, (b, _) in banks_by_load.items() if q != p)) \
+            if len(banks_by_load) > 1 else set()
+        if not mine & others:
+            continue
+        for b in range(config.sp_banks):
+            if b not in others and b not in mine and size <= config.sp_bank_rows * (
+                    config.sp_banks - b):
+                out.append(app("bank", p, f"move the {x.op} buffer of {x.args[0].array} to "
+                               f"scratchpad bank {b} (it shares a bank with another operand)",
+                               bank=b))
+    return out
+
+
+def pipeline(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Issue the load at the head of the loop body one iteration ahead."""
+    loop = get(fn.body, a.site)
+    if not isinstance(loop, For) or loop.step != 1:
+        raise NotApplicable("site is not a unit-step loop")
+    n = a.p.get("count", 1)
+    head, rest = loop.body[:n], loop.body[n:]
+    if not head or not rest or not all(_is_load_stmt(s) for s in head):
+        raise NotApplicable("loop does not start with loads")
+    if scalar_carried(loop.body) or any(scalar_writes(s) for s in head):
+        raise NotApplicable("loop-carried scalars")
+    t = trip_count(loop)
+    if t is None or t < 2:
+        raise NotApplicable("trip count unknown or too small")
+    nxt = add(Var(loop.var), Const(1))
+    ahead = subst_body(head, {loop.var: nxt})
+    for env in site_envs(fn, a.site + (0,)):
+        for v in sample_values(loop, env)[:-1]:
+            e = dict(env, **{loop.var: v})
+            work = summary_of(fn, config, rest, e)
+            load_next = summary_of(fn, config, ahead, e)
+            require_independent(work, load_next, f"loads of iteration {v + 1} vs work of {v}")
+    prologue = subst_body(head, {loop.var: loop.lo})
+    guard = If(BinOp("<", nxt, loop.hi), ahead)
+    new_loop = dataclasses.replace(loop, body=(guard,) + rest)
+    return replace_fn(fn, a.site, prologue + (new_loop,))
+
+
+def _is_load_stmt(s) -> bool:
+    if isinstance(s, Instr):
+        return s.op in LOAD_IDS
+    if isinstance(s, For):
+        return all(_is_load_stmt(x) for x in s.body)
+    if isinstance(s, If):
+        return all(_is_load_stmt(x) for x in s.then + s.orelse)
+    return False
+
+
+def find_pipeline(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    for path, s, _ in walk(fn.body):
+        if isinstance(s, For) and (trip_count(s) or 0) >= 2 and s.body and \
+                _is_load_stmt(s.body[0]) and len(s.body) > 1:
+            n = 1
+            while n < len(s.body) - 1 and _is_load_stmt(s.body[n]):
+                n += 1
+            out.append(app("pipeline", path, f"issue the loads of iteration {s.var} + 1 before "
+                           f"the computes of iteration {s.var}", count=n))
+    return out
+
+
+_ = const_value
+TRANSFORMS = [
+    Transform("double_buffer", (8, 14), "double-buffer a load across a loop",
+              find_double_buffer, double_buffer, ("load", "overlap")),
+    Transform("bank", (10, 15), "move a buffer to another scratchpad bank",
+              find_bank, bank, ("execute", "conflict")),
+    Transform("pipeline", (14, 8), "issue the next iteration's loads before the current "
+              "computes", find_pipeline, pipeline, ("overlap",)),
+]

@@ -1,0 +1,248 @@
+"""Dependence checks by bounded concrete enumeration.
+
+A statement list is run *symbolically on addresses only* (no data): every
+instruction is turned into the locations it reads, writes or accumulates into
+(scratchpad / accumulator rows, configuration state, the preload / weight
+registers, DRAM output elements). Loops are truncated to their first two and last
+iterations (`MAX_TRIPS`), which catches the affine conflicts that occur in
+practice while keeping checks cheap; every rewrite is checked against the
+reference semantics later anyway.
+
+An *instance* (one statement, or one loop iteration) is summarized by
+`Summary`: the locations it reads before writing them (exposed reads), the
+locations it writes, and the locations it accumulates into without first
+writing them. Two instances may be swapped when neither consumes what the other
+produces (`independent`); accumulations commute with each other, and
+write-after-write on private rows is ignored because every reuse of a buffer
+writes it before reading it (an instance that reads a row first exposes it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
+from lowering.ir import Assign, Const, Decl, DramAddr, For, If, Instr, Stmt
+
+from .ir_util import Body, const_value, eval_expr
+
+MAX_TRIPS = 3
+MAX_EVENTS = 40_000
+LOAD_IDS = {"mvin": 0, "mvin2": 1, "mvin3": 2}
+
+
+class Unanalyzable(Exception):
+    """The enumeration could not decide (unknown value, too large, opaque op)."""
+
+
+@dataclass
+class Summary:
+    exposed: set = field(default_factory=set)
+    writes: set = field(default_factory=set)
+    accs: set = field(default_factory=set)
+    dram_writes: set = field(default_factory=set)
+    dram_reads: set = field(default_factory=set)   # array names
+    count: int = 0
+
+
+@dataclass
+class TraceState:
+    """Hardware state the addresses depend on, carried across instances."""
+    config: GemminiConfig
+    block_stride: dict = field(default_factory=dict)
+    pending_c: tuple | None = None
+    events: int = 0
+
+
+def local_rows(value: int, rows: int, config: GemminiConfig) -> tuple[str, range] | None:
+    if value & 0xFFFFFFFF == GARBAGE_ADDR:
+        return None
+    space = "acc" if value & ACC_BIT else "sp"
+    row = value & ROW_MASK if space == "acc" else value & ((1 << 30) - 1)
+    return space, range(row, row + max(rows, 0))
+
+
+def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tuple]]:
+    """``(mode, key)`` pairs in order; mode is 'r', 'w', 'a' (accumulate) or 'dw' / 'dr'."""
+    dim = st.config.dim
+    op, a = ins.op, ins.args
+
+    def ev(x):
+        try:
+            return eval_expr(x, env)
+        except (KeyError, ZeroDivisionError) as exc:
+            raise Unanalyzable(f"{op}: {exc}") from None
+
+    def rows_of(addr, nrows, mode_if_acc_bit=None, blocks=1, bstride=None):
+        out = []
+        v = ev(addr)
+        for b in range(blocks):
+            lr = local_rows(v + b * (bstride or dim) if v != GARBAGE_ADDR else v, ev(nrows), st.config)
+            if lr is None:
+                return []
+            space, rr = lr
+            mode = mode_if_acc_bit if (mode_if_acc_bit and space == "acc" and v & ACCUMULATE_BIT) \
+                else None
+            out += [(mode, (space, r)) for r in rr]
+        return out
+
+    if op == "config_ld":
+        idv = const_value(a[4], env) if a[4] is not None else 0
+        bs = const_value(a[3], env) if a[3] is not None else None
+        st.block_stride[idv] = bs or dim
+        return [("w", ("cfg", "ld", idv))]
+    if op == "config_st":
+        return [("w", ("cfg", "st"))]
+    if op == "config_ex":
+        return [("w", ("cfg", "ex"))]
+    if op in LOAD_IDS:
+        idv = LOAD_IDS[op]
+        acc = [("r", ("cfg", "ld", idv))]
+        if isinstance(a[0], DramAddr):
+            acc.append(("dr", a[0].array))
+        cols = ev(a[2])
+        blocks = max(1, -(-cols // dim))
+        for m, key in rows_of(a[1], a[3], "a", blocks, st.block_stride.get(idv, dim)):
+            acc.append((m or "w", key))
+        return acc
+    if op == "mvout":
+        acc = [("r", ("cfg", "st"))] + [("r", k) for _, k in rows_of(a[1], a[3])]
+        if isinstance(a[0], DramAddr):
+            acc.append(("dw", (a[0].array, ev(a[0].index))))
+        return acc
+    if op == "preload":
+        acc = [("r", ("cfg", "ex"))] + [("r", k) for _, k in rows_of(a[0], a[3])]
+        cv = ev(a[1])
+        st.pending_c = (cv, ev(a[5]))
+        return acc + [("w", ("state", "preload"))]
+    if op in ("compute_preloaded", "compute_accumulated"):
+        acc = [("r", ("cfg", "ex")), ("r", ("state", "preload"))]
+        if op == "compute_accumulated":
+            acc.append(("r", ("state", "weights")))
+        acc += [("r", k) for _, k in rows_of(a[0], a[3])]
+        acc += [("r", k) for _, k in rows_of(a[1], a[5])]
+        acc.append(("w", ("state", "weights")))
+        if st.pending_c is not None:
+            cv, crows = st.pending_c
+            lr = local_rows(cv, crows, st.config)
+            if lr is not None:
+                space, rr = lr
+                mode = "a" if (space == "acc" and cv & ACCUMULATE_BIT) else "w"
+                acc += [(mode, (space, r)) for r in rr]
+        return acc
+    if op == "fence":
+        return []
+    raise Unanalyzable(f"{op} is opaque to the dependence analysis")
+
+
+def summarize(body: Body, env: dict, st: TraceState, summary: Summary | None = None) -> Summary:
+    """Enumerate ``body`` under ``env`` (copied), accumulating into ``summary``."""
+    s = summary or Summary()
+    env = dict(env)
+    _run(body, env, st, s)
+    return s
+
+
+def _record(s: Summary, accesses, written_here: set):
+    for mode, key in accesses:
+        if mode == "r":
+            if key not in written_here:
+                s.exposed.add(key)
+        elif mode == "w":
+            written_here.add(key)
+            s.writes.add(key)
+        elif mode == "a":
+            if key not in written_here:
+                s.accs.add(key)
+        elif mode == "dw":
+            s.dram_writes.add(key)
+        elif mode == "dr":
+            s.dram_reads.add(key)
+
+
+def _run(body: Body, env: dict, st: TraceState, s: Summary, written: set | None = None):
+    written = s.writes if written is None else written
+    for stmt in body:
+        _run_stmt(stmt, env, st, s, written)
+
+
+def loop_values(loop: For, env: dict, truncate: bool = True) -> list[int]:
+    lo, hi = const_value(loop.lo, env), const_value(loop.hi, env)
+    if lo is None or hi is None:
+        raise Unanalyzable(f"loop {loop.var} has unknown bounds")
+    vals = range(lo, hi, loop.step)
+    if truncate and len(vals) > MAX_TRIPS:
+        return [vals[0], vals[1], vals[-1]]
+    return list(vals)
+
+
+def _run_stmt(stmt: Stmt, env: dict, st: TraceState, s: Summary, written: set):
+    if isinstance(stmt, Instr):
+        st.events += 1
+        if st.events > MAX_EVENTS:
+            raise Unanalyzable("enumeration too large")
+        s.count += 1
+        _record(s, instr_accesses(stmt, env, st), written)
+    elif isinstance(stmt, Decl):
+        v = const_value(stmt.init, env) if stmt.init is not None else None
+        if v is None:
+            env.pop(stmt.name, None)
+        else:
+            env[stmt.name] = v
+    elif isinstance(stmt, Assign):
+        v = const_value(stmt.value, env)
+        old = env.get(stmt.name)
+        if v is None or (stmt.op != "=" and old is None):
+            env.pop(stmt.name, None)
+        else:
+            env[stmt.name] = v if stmt.op == "=" else eval_expr(
+                _compound(stmt.op, old, v), {})
+    elif isinstance(stmt, For):
+        for v in loop_values(stmt, env):
+            env[stmt.var] = v
+            _run(stmt.body, env, st, s, written)
+        env.pop(stmt.var, None)
+    elif isinstance(stmt, If):
+        cv = const_value(stmt.cond, env)
+        if cv is None:       # data-dependent guard (e.g. on a scalar parameter): both sides
+            _run(stmt.then, env, st, s, written)
+            _run(stmt.orelse, env, st, s, written)
+        else:
+            _run(stmt.then if cv else stmt.orelse, env, st, s, written)
+
+
+def _compound(op: str, old: int, v: int):
+    from lowering.ir import BinOp
+    return BinOp(op[:-1], Const(old), Const(v))
+
+
+def independent(p: Summary, q: Summary) -> bool:
+    """May instances ``p`` and ``q`` run in either order?"""
+    if q.exposed & (p.writes | p.accs) or p.exposed & (q.writes | q.accs):
+        return False
+    if p.accs & q.writes or q.accs & p.writes:
+        return False
+    if p.dram_writes & q.dram_writes:
+        return False
+    wp = {a for a, _ in p.dram_writes}
+    wq = {a for a, _ in q.dram_writes}
+    if wp & q.dram_reads or wq & p.dram_reads:
+        return False
+    return True
+
+
+def scalar_carried(body: Body) -> bool:
+    """Does ``body`` assign a scalar it did not declare (a loop-carried scalar)?"""
+    from .ir_util import walk
+    declared = set()
+    for _, s, _ in walk(body):
+        if isinstance(s, Decl):
+            declared.add(s.name)
+        elif isinstance(s, Assign) and s.name not in declared:
+            return True
+    return False
+
+
+def contains_opaque(body: Body) -> bool:
+    from .ir_util import instrs
+    return any(i.op == "loop_ws" for _, i, _ in instrs(body))

@@ -1,0 +1,437 @@
+"""Small tools over the IR that every transformation uses.
+
+* Paths: a site is a tuple of child indices from the function body down to a
+  statement. A `For` has its body as children; an `If` has ``then + orelse``.
+* Building expressions: `add`, `mul`, ... fold constants so generated code stays
+  readable; `fold` tidies a whole expression (and uses lowering.simplify when present).
+* Substitution and variable sets.
+* Evaluation of integer expressions with C semantics (for analyses only: nothing
+  here executes program text, it interprets IR nodes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Iterator
+
+from lowering.ir import (Assign, BinOp, Cond, Const, Decl, DramAddr, Expr, FloatConst, For,
+                         Function, If, Instr, Stmt, UnOp, Var)
+
+Path = tuple[int, ...]
+Body = tuple[Stmt, ...]
+
+# ----------------------------------------------------------------------------
+# Paths
+# ----------------------------------------------------------------------------
+
+
+def children(s: Stmt) -> Body:
+    if isinstance(s, For):
+        return s.body
+    if isinstance(s, If):
+        return s.then + s.orelse
+    return ()
+
+
+def with_children(s: Stmt, kids: Body) -> Stmt:
+    """``s`` with its children replaced (an If keeps the then/else split by count)."""
+    if isinstance(s, For):
+        return dataclasses.replace(s, body=tuple(kids))
+    if isinstance(s, If):
+        n = len(s.then)
+        return dataclasses.replace(s, then=tuple(kids[:n]), orelse=tuple(kids[n:]))
+    raise ValueError(f"{type(s).__name__} has no children")
+
+
+def get(body: Body, path: Path) -> Stmt:
+    s = body[path[0]]
+    for i in path[1:]:
+        s = children(s)[i]
+    return s
+
+
+def replace(body: Body, path: Path, new: Body) -> Body:
+    """``body`` with the statement at ``path`` replaced by the statements ``new``.
+
+    When replacing inside an If, the new statements stay in the same branch.
+    """
+    i = path[0]
+    if len(path) == 1:
+        return body[:i] + tuple(new) + body[i + 1:]
+    parent = body[i]
+    if isinstance(parent, If) and path[1] < len(parent.then):
+        then = replace(parent.then, path[1:], new)
+        return body[:i] + (dataclasses.replace(parent, then=then),) + body[i + 1:]
+    if isinstance(parent, If):
+        orelse = replace(parent.orelse, (path[1] - len(parent.then),) + path[2:], new)
+        return body[:i] + (dataclasses.replace(parent, orelse=orelse),) + body[i + 1:]
+    kids = replace(children(parent), path[1:], new)
+    return body[:i] + (with_children(parent, kids),) + body[i + 1:]
+
+
+def replace_fn(fn: Function, path: Path, new: Body) -> Function:
+    return dataclasses.replace(fn, body=replace(fn.body, path, new))
+
+
+def parent_body(body: Body, path: Path) -> Body:
+    """The statement list that holds the statement at ``path``."""
+    if len(path) == 1:
+        return body
+    return children(get(body, path[:-1]))
+
+
+def walk(body: Body, prefix: Path = (), loops: tuple[For, ...] = ()
+         ) -> Iterator[tuple[Path, Stmt, tuple[For, ...]]]:
+    """Every statement with its path and its enclosing loops (outermost first)."""
+    for i, s in enumerate(body):
+        p = prefix + (i,)
+        yield p, s, loops
+        if isinstance(s, For):
+            yield from walk(s.body, p, loops + (s,))
+        elif isinstance(s, If):
+            yield from walk(s.then + s.orelse, p, loops)
+
+
+def enclosing(body: Body, path: Path) -> list[tuple[Path, Stmt]]:
+    """The statements on the way to ``path`` (excluding it), outermost first."""
+    return [(path[:n], get(body, path[:n])) for n in range(1, len(path))]
+
+
+def map_stmts(body: Body, f: Callable[[Stmt], Body | None]) -> Body:
+    """Bottom-up rewrite: ``f`` returns replacement statements, or None to keep."""
+    out: list[Stmt] = []
+    for s in body:
+        if isinstance(s, For):
+            s = dataclasses.replace(s, body=map_stmts(s.body, f))
+        elif isinstance(s, If):
+            s = dataclasses.replace(s, then=map_stmts(s.then, f), orelse=map_stmts(s.orelse, f))
+        r = f(s)
+        out.extend((s,) if r is None else r)
+    return tuple(out)
+
+
+# ----------------------------------------------------------------------------
+# Expressions
+# ----------------------------------------------------------------------------
+
+
+def c(v: int) -> Const:
+    return Const(v)
+
+
+def add(a: Expr, b: Expr) -> Expr:
+    if isinstance(a, Const) and isinstance(b, Const):
+        return Const(a.value + b.value)
+    if isinstance(b, Const) and b.value == 0:
+        return a
+    if isinstance(a, Const) and a.value == 0:
+        return b
+    if isinstance(b, Const) and b.value < 0:
+        return BinOp("-", a, Const(-b.value))
+    return BinOp("+", a, b)
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    if isinstance(b, Const):
+        return add(a, Const(-b.value))
+    return BinOp("-", a, b)
+
+
+def mul(a: Expr, b: Expr) -> Expr:
+    if isinstance(a, Const) and isinstance(b, Const):
+        return Const(a.value * b.value)
+    if isinstance(a, Const):
+        a, b = b, a
+    if isinstance(b, Const):
+        if b.value == 0:
+            return Const(0)
+        if b.value == 1:
+            return a
+    return BinOp("*", a, b)
+
+
+def binop(op: str, a: Expr, b: Expr) -> Expr:
+    if op == "+":
+        return add(a, b)
+    if op == "-":
+        return sub(a, b)
+    if op == "*":
+        return mul(a, b)
+    if isinstance(a, Const) and isinstance(b, Const):
+        try:
+            return Const(eval_expr(BinOp(op, a, b), {}))
+        except (ZeroDivisionError, KeyError):
+            pass
+    return BinOp(op, a, b)
+
+
+def fold(e):
+    """Constant folding (lowering.simplify.simplify when available, else our own)."""
+    if e is None or isinstance(e, (FloatConst,)):
+        return e
+    if isinstance(e, DramAddr):
+        return DramAddr(e.array, fold(e.index))
+    try:
+        from lowering.simplify import simplify  # written in parallel; optional
+    except ImportError:
+        simplify = None
+    if simplify is not None:
+        try:
+            return simplify(e)
+        except Exception:  # a bug there must not break a rewrite; fall back
+            pass
+    return _fold(e)
+
+
+def _fold(e: Expr) -> Expr:
+    if isinstance(e, BinOp):
+        a, b = _fold(e.lhs), _fold(e.rhs)
+        if e.op == "+" and isinstance(b, Const) and isinstance(a, BinOp) and a.op in "+-" \
+                and isinstance(a.rhs, Const):
+            k = a.rhs.value if a.op == "+" else -a.rhs.value
+            return add(a.lhs, Const(k + b.value))
+        return binop(e.op, a, b)
+    if isinstance(e, UnOp):
+        o = _fold(e.operand)
+        if isinstance(o, Const):
+            return Const(eval_expr(UnOp(e.op, o), {}))
+        return UnOp(e.op, o)
+    if isinstance(e, Cond):
+        cc = _fold(e.cond)
+        if isinstance(cc, Const):
+            return _fold(e.then) if cc.value else _fold(e.orelse)
+        return Cond(cc, _fold(e.then), _fold(e.orelse))
+    return e
+
+
+def expr_vars(e) -> set[str]:
+    if isinstance(e, Var):
+        return {e.name}
+    if isinstance(e, BinOp):
+        return expr_vars(e.lhs) | expr_vars(e.rhs)
+    if isinstance(e, UnOp):
+        return expr_vars(e.operand)
+    if isinstance(e, Cond):
+        return expr_vars(e.cond) | expr_vars(e.then) | expr_vars(e.orelse)
+    if isinstance(e, DramAddr):
+        return expr_vars(e.index)
+    return set()
+
+
+def subst_expr(e, m: dict[str, Expr]):
+    if not m or e is None:
+        return e
+    if isinstance(e, Var):
+        return m.get(e.name, e)
+    if isinstance(e, BinOp):
+        return BinOp(e.op, subst_expr(e.lhs, m), subst_expr(e.rhs, m))
+    if isinstance(e, UnOp):
+        return UnOp(e.op, subst_expr(e.operand, m))
+    if isinstance(e, Cond):
+        return Cond(subst_expr(e.cond, m), subst_expr(e.then, m), subst_expr(e.orelse, m))
+    if isinstance(e, DramAddr):
+        return DramAddr(e.array, subst_expr(e.index, m))
+    return e
+
+
+def subst_stmt(s: Stmt, m: dict[str, Expr], tidy: bool = True) -> Stmt:
+    """Substitute variables in a statement (stops where a name is rebound)."""
+    f = (lambda e: fold(subst_expr(e, m))) if tidy else (lambda e: subst_expr(e, m))
+    if isinstance(s, Instr):
+        return dataclasses.replace(s, args=tuple(f(a) for a in s.args))
+    if isinstance(s, Decl):
+        return dataclasses.replace(s, init=None if s.init is None else f(s.init))
+    if isinstance(s, Assign):
+        return dataclasses.replace(s, value=f(s.value))
+    if isinstance(s, For):
+        inner = {k: v for k, v in m.items() if k != s.var}
+        return dataclasses.replace(s, lo=f(s.lo), hi=f(s.hi),
+                                   body=subst_body(s.body, inner, tidy))
+    if isinstance(s, If):
+        return dataclasses.replace(s, cond=f(s.cond), then=subst_body(s.then, m, tidy),
+                                   orelse=subst_body(s.orelse, m, tidy))
+    return s
+
+
+def subst_body(body: Body, m: dict[str, Expr], tidy: bool = True) -> Body:
+    out = []
+    for s in body:
+        out.append(subst_stmt(s, m, tidy))
+        if isinstance(s, Decl) and s.name in m:   # shadowed from here on
+            m = {k: v for k, v in m.items() if k != s.name}
+    return tuple(out)
+
+
+def stmt_reads(s: Stmt) -> set[str]:
+    """Scalar names a statement (and its children) reads."""
+    if isinstance(s, Instr):
+        return set().union(*(expr_vars(a) for a in s.args)) if s.args else set()
+    if isinstance(s, Decl):
+        return expr_vars(s.init) if s.init is not None else set()
+    if isinstance(s, Assign):
+        return expr_vars(s.value) | ({s.name} if s.op != "=" else set())
+    if isinstance(s, For):
+        return expr_vars(s.lo) | expr_vars(s.hi) | body_reads(s.body)
+    if isinstance(s, If):
+        return expr_vars(s.cond) | body_reads(s.then) | body_reads(s.orelse)
+    return set()
+
+
+def body_reads(body: Body) -> set[str]:
+    return set().union(*(stmt_reads(s) for s in body)) if body else set()
+
+
+def stmt_writes(s: Stmt) -> set[str]:
+    """Scalar names a statement (and its children) declares or assigns (loop vars too)."""
+    if isinstance(s, (Decl, Assign)):
+        return {s.name}
+    if isinstance(s, For):
+        return {s.var} | body_writes(s.body)
+    if isinstance(s, If):
+        return body_writes(s.then) | body_writes(s.orelse)
+    return set()
+
+
+def scalar_writes(s: Stmt) -> set[str]:
+    """Scalars a statement declares or assigns, excluding loop variables it binds."""
+    if isinstance(s, (Decl, Assign)):
+        return {s.name}
+    if isinstance(s, For):
+        return set().union(*(scalar_writes(x) for x in s.body)) if s.body else set()
+    if isinstance(s, If):
+        return set().union(*(scalar_writes(x) for x in s.then + s.orelse)) \
+            if s.then + s.orelse else set()
+    return set()
+
+
+def free_reads(body: Body) -> set[str]:
+    """Scalars ``body`` reads that it does not bind itself (loop variables, declarations)."""
+    out: set[str] = set()
+    bound: set[str] = set()
+    for s in body:
+        if isinstance(s, For):
+            inner = free_reads(s.body) - {s.var}
+            out |= (expr_vars(s.lo) | expr_vars(s.hi) | inner) - bound
+        elif isinstance(s, If):
+            out |= (expr_vars(s.cond) | free_reads(s.then) | free_reads(s.orelse)) - bound
+        else:
+            out |= stmt_reads(s) - bound
+            if isinstance(s, Decl):
+                bound.add(s.name)
+    return out
+
+
+def body_writes(body: Body) -> set[str]:
+    return set().union(*(stmt_writes(s) for s in body)) if body else set()
+
+
+def all_names(fn: Function) -> set[str]:
+    names = {p.name for p in fn.params}
+    for _, s, _ in walk(fn.body):
+        names |= stmt_writes(s) | stmt_reads(s)
+    return names
+
+
+def fresh(names: set[str], base: str) -> str:
+    if base not in names:
+        return base
+    n = 2
+    while f"{base}{n}" in names:
+        n += 1
+    return f"{base}{n}"
+
+
+def instrs(body: Body) -> Iterator[tuple[Path, Instr, tuple[For, ...]]]:
+    for p, s, loops in walk(body):
+        if isinstance(s, Instr):
+            yield p, s, loops
+
+
+# ----------------------------------------------------------------------------
+# Evaluation
+# ----------------------------------------------------------------------------
+
+U32 = 0xFFFFFFFF
+
+
+def _cdiv(a: int, b: int) -> int:
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def eval_expr(e, env: dict[str, int]) -> int:
+    """Value of an integer expression; KeyError for an unknown variable."""
+    if isinstance(e, Const):
+        return e.value
+    if isinstance(e, Var):
+        return env[e.name]
+    if isinstance(e, UnOp):
+        v = eval_expr(e.operand, env)
+        return -v if e.op == "-" else (~v) & U32 if e.op == "~" else int(not v)
+    if isinstance(e, Cond):
+        return eval_expr(e.then if eval_expr(e.cond, env) else e.orelse, env)
+    if isinstance(e, BinOp):
+        a = eval_expr(e.lhs, env)
+        if e.op == "&&":
+            return int(bool(a) and bool(eval_expr(e.rhs, env)))
+        if e.op == "||":
+            return int(bool(a) or bool(eval_expr(e.rhs, env)))
+        b = eval_expr(e.rhs, env)
+        op = e.op
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "/":
+            return _cdiv(a, b)
+        if op == "%":
+            return a - b * _cdiv(a, b)
+        if op == "<<":
+            return (a << b) & U32 if a >= 0 else a << b
+        if op == ">>":
+            return a >> b
+        if op == "|":
+            return (a & U32) | (b & U32) if (a < 0 or b < 0) else a | b
+        if op == "&":
+            return (a & U32) & (b & U32) if (a < 0 or b < 0) else a & b
+        if op == "^":
+            return a ^ b
+        return int({"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b,
+                    ">": a > b, ">=": a >= b}[op])
+    raise KeyError(f"cannot evaluate {type(e).__name__}")
+
+
+def const_value(e, env: dict[str, int] | None = None) -> int | None:
+    """The value of ``e`` if it is constant (given ``env``), else None."""
+    try:
+        return eval_expr(e, env or {})
+    except (KeyError, ZeroDivisionError, TypeError):
+        return None
+
+
+def trip_count(loop: For, env: dict[str, int] | None = None) -> int | None:
+    lo, hi = const_value(loop.lo, env), const_value(loop.hi, env)
+    if lo is None or hi is None:
+        return None
+    return max(0, -(-(hi - lo) // loop.step))
+
+
+def const_decls(fn: Function) -> dict[str, int]:
+    """Scalar locals declared once with a constant value and never assigned."""
+    decls: dict[str, list[Decl]] = {}
+    assigned: set[str] = set()
+    for _, s, _ in walk(fn.body):
+        if isinstance(s, Decl):
+            decls.setdefault(s.name, []).append(s)
+        elif isinstance(s, Assign):
+            assigned.add(s.name)
+    out = {}
+    for name, ds in decls.items():
+        if name in assigned:
+            continue
+        vals = {const_value(d.init) if d.init is not None else None for d in ds}
+        if len(vals) == 1 and None not in vals:
+            out[name] = vals.pop()
+    return out

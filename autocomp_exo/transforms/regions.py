@@ -1,0 +1,230 @@
+"""Static extents of local-memory operands, free space, and relocation of regions.
+
+Every local operand of every instruction gets an *extent*: the rows it may touch
+over the whole run, from interval arithmetic on its address expression with loop
+variables ranging over their bounds. A *region* is a closed set of operands whose
+extents overlap (e.g. the mvin that fills B's buffer and the preloads that read
+it). Relocating a region adds the same offset expression to each of its operands,
+which keeps the program's meaning while its rows move (to a free area, another
+bank, or a copy per iteration of some loop).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from gemmini.config import ACC_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
+from lowering.ir import BinOp, Cond, Const, Expr, For, Function, Instr, UnOp, Var
+
+from .ir_util import Path, add, const_decls, const_value, fold, get, instrs, replace_fn, walk
+
+# operand index of the local address, the operand giving its row count, and kind
+LOCAL_OPERANDS = {
+    "mvin": [(1, 3, "w")], "mvin2": [(1, 3, "w")], "mvin3": [(1, 3, "w")],
+    "mvout": [(1, 3, "r")],
+    "preload": [(0, 3, "r"), (1, 5, "w")],
+    "compute_preloaded": [(0, 3, "r"), (1, 5, "r")],
+    "compute_accumulated": [(0, 3, "r"), (1, 5, "r")],
+}
+LOAD_IDS = {"mvin": 0, "mvin2": 1, "mvin3": 2}
+
+
+@dataclass(frozen=True)
+class Extent:
+    path: Path
+    arg: int
+    space: str          # "sp" or "acc"
+    lo: int
+    hi: int             # exclusive
+    kind: str           # "r" or "w"
+
+
+def interval(e: Expr, rng: dict[str, tuple[int, int]]) -> tuple[int, int] | None:
+    """Inclusive bounds of an integer expression, or None when unknown."""
+    if isinstance(e, Const):
+        return e.value, e.value
+    if isinstance(e, Var):
+        return rng.get(e.name)
+    if isinstance(e, UnOp):
+        v = interval(e.operand, rng)
+        if v is None:
+            return None
+        if e.op == "-":
+            return -v[1], -v[0]
+        if e.op == "~" and v[0] == v[1]:
+            return (~v[0]) & 0xFFFFFFFF, (~v[0]) & 0xFFFFFFFF
+        return None
+    if isinstance(e, Cond):
+        a, b = interval(e.then, rng), interval(e.orelse, rng)
+        return None if a is None or b is None else (min(a[0], b[0]), max(a[1], b[1]))
+    if not isinstance(e, BinOp):
+        return None
+    a, b = interval(e.lhs, rng), interval(e.rhs, rng)
+    if a is None or b is None:
+        return None
+    op = e.op
+    if op == "+":
+        return a[0] + b[0], a[1] + b[1]
+    if op == "-":
+        return a[0] - b[1], a[1] - b[0]
+    if op == "*":
+        ps = [x * y for x in a for y in b]
+        return min(ps), max(ps)
+    if op == "<<" and b[0] == b[1] and a[0] >= 0:
+        return a[0] << b[0], a[1] << b[0]
+    if op in ("/", ">>") and b[0] == b[1] and b[0] > 0 and a[0] >= 0:
+        return (a[0] // b[0], a[1] // b[0]) if op == "/" else (a[0] >> b[0], a[1] >> b[0])
+    if op == "%" and b[0] == b[1] and b[0] > 0 and a[0] >= 0:
+        return (a[0], a[1]) if a[1] < b[0] else (0, b[0] - 1)
+    if op == "|" and b[0] == b[1] and a[0] >= 0 and b[0] >= 0:
+        low = b[0] & -b[0]
+        if b[0] == 0 or (not (a[0] & b[0]) and not (a[1] & b[0]) and (a[0] ^ a[1]) < low):
+            return a[0] | b[0], a[1] | b[0]        # flag bits untouched by every value of a
+        return None
+    if op == "&" and b[0] == b[1] and b[0] >= 0 and a[0] >= 0:
+        return (0, min(a[1], b[0])) if a[0] != a[1] else (a[0] & b[0],) * 2
+    if op in ("==", "!=", "<", "<=", ">", ">=", "&&", "||", "!"):
+        return 0, 1
+    return None
+
+
+def ranges_at(fn: Function, loops: tuple[For, ...]) -> dict[str, tuple[int, int]]:
+    rng = {k: (v, v) for k, v in const_decls(fn).items()}
+    for lp in loops:
+        lo, hi = interval(lp.lo, rng), interval(lp.hi, rng)
+        if lo is None or hi is None:
+            continue
+        rng[lp.var] = (lo[0], max(lo[0], hi[1] - 1))
+    return rng
+
+
+def block_strides(fn: Function, config: GemminiConfig) -> dict[int, int]:
+    bs = {0: config.dim, 1: config.dim, 2: config.dim}
+    for _, ins, _ in instrs(fn.body):
+        if ins.op == "config_ld":
+            idv = const_value(ins.args[4]) if ins.args[4] is not None else 0
+            v = const_value(ins.args[3]) if ins.args[3] is not None else None
+            if idv is not None and v:
+                bs[idv] = max(bs.get(idv, 0), v)
+    return bs
+
+
+def extents(fn: Function, config: GemminiConfig) -> list[Extent] | None:
+    """Extents of every local operand, or None if some address is not analyzable."""
+    out = []
+    bs = block_strides(fn, config)
+    for path, ins, loops in instrs(fn.body):
+        rng = ranges_at(fn, loops)
+        for arg, rows_arg, kind in LOCAL_OPERANDS.get(ins.op, []):
+            iv = interval(ins.args[arg], rng)
+            rows = interval(ins.args[rows_arg], rng)
+            if iv is None or rows is None:
+                return None
+            if iv[0] == iv[1] == GARBAGE_ADDR:
+                continue
+            space = "acc" if iv[0] & ACC_BIT else "sp"
+            if (iv[1] & ACC_BIT) != (iv[0] & ACC_BIT):
+                return None
+            lo, hi = iv[0] & ROW_MASK, iv[1] & ROW_MASK
+            if space == "sp":
+                lo, hi = iv[0] & ((1 << 30) - 1), iv[1] & ((1 << 30) - 1)
+            if hi < lo:
+                return None
+            span = rows[1]
+            if ins.op in LOAD_IDS:
+                cols = interval(ins.args[2], rng)
+                blocks = -(-cols[1] // config.dim) if cols else 1
+                span = max(span, (blocks - 1) * bs.get(LOAD_IDS[ins.op], config.dim) + rows[1])
+            out.append(Extent(path, arg, space, lo, hi + span, kind))
+    return out
+
+
+def region_of(all_ext: list[Extent], seed: Extent) -> list[Extent]:
+    """The closure of operands overlapping ``seed`` (same memory)."""
+    region = [seed]
+    lo, hi = seed.lo, seed.hi
+    changed = True
+    while changed:
+        changed = False
+        for e in all_ext:
+            if e in region or e.space != seed.space:
+                continue
+            if e.lo < hi and lo < e.hi:
+                region.append(e)
+                lo, hi = min(lo, e.lo), max(hi, e.hi)
+                changed = True
+    return region
+
+
+def bounds(region: list[Extent]) -> tuple[int, int]:
+    return min(e.lo for e in region), max(e.hi for e in region)
+
+
+def capacity(config: GemminiConfig, space: str) -> int:
+    return config.sp_rows if space == "sp" else config.acc_rows
+
+
+def bank_rows(config: GemminiConfig, space: str) -> int:
+    return config.sp_bank_rows if space == "sp" else config.acc_bank_rows
+
+
+def find_free(all_ext: list[Extent], moving: list[Extent], space: str, size: int,
+              config: GemminiConfig, start: int = 0, align: int = 16) -> int | None:
+    """Lowest row >= start where ``size`` rows are free of every other operand."""
+    busy = sorted((e.lo, e.hi) for e in all_ext if e.space == space and e not in moving)
+    cap = capacity(config, space)
+    pos = -(-start // align) * align
+    for lo, hi in busy + [(cap, cap)]:
+        if pos + size <= lo:
+            break
+        if hi > pos:
+            pos = -(-hi // align) * align
+    if pos + size > cap:
+        return None
+    return pos
+
+
+def offset_addr(e: Expr, delta: Expr) -> Expr:
+    """``e + delta`` keeping flag bits written as ``base | FLAGS`` outside the sum."""
+    if isinstance(e, BinOp) and e.op == "|" and isinstance(e.rhs, Const):
+        return BinOp("|", offset_addr(e.lhs, delta), e.rhs)
+    return fold(add(e, delta))
+
+
+def relocate(fn: Function, region: list[Extent], delta: Expr) -> Function:
+    """Add ``delta`` to every operand of ``region``."""
+    by_path: dict[Path, list[int]] = {}
+    for e in region:
+        by_path.setdefault(e.path, []).append(e.arg)
+    for path, args in by_path.items():
+        ins = get(fn.body, path)
+        assert isinstance(ins, Instr)
+        new = list(ins.args)
+        for a in args:
+            new[a] = offset_addr(new[a], delta)
+        fn = replace_fn(fn, path, (dataclasses.replace(ins, args=tuple(new)),))
+    return fn
+
+
+def used_kib(fn: Function, config: GemminiConfig) -> tuple[float, float]:
+    """Scratchpad and accumulator KiB covered by operand extents (an upper bound)."""
+    ext = extents(fn, config) or []
+    out = []
+    for space, row_bytes in (("sp", config.sp_row_bytes), ("acc", config.acc_row_bytes)):
+        iv = sorted((e.lo, e.hi) for e in ext if e.space == space)
+        rows, end = 0, -1
+        for lo, hi in iv:
+            lo = max(lo, end)
+            if hi > lo:
+                rows += hi - lo
+            end = max(end, hi)
+        out.append(rows * row_bytes / 1024)
+    return out[0], out[1]
+
+
+def loops_at(fn: Function, path: Path) -> tuple[For, ...]:
+    for p, _, loops in walk(fn.body):
+        if p == path:
+            return loops
+    return ()

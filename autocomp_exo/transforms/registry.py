@@ -1,0 +1,42 @@
+"""The catalogue: every transformation, and which menu items it serves."""
+
+from __future__ import annotations
+
+from gemmini.config import GemminiConfig
+from lowering.ir import Function
+
+from . import arith, buffering, hoist, loops, mvin_merge, reorder, residency, unroll, weights
+from .base import Application, NotApplicable, Transform
+
+TRANSFORMS: dict[str, Transform] = {
+    t.name: t
+    for mod in (loops, unroll, arith, hoist, reorder, residency, buffering, mvin_merge, weights)
+    for t in mod.TRANSFORMS
+}
+
+
+def by_menu_item(number: int) -> list[Transform]:
+    return [t for t in TRANSFORMS.values() if number in t.menu]
+
+
+def applications(fn: Function, config: GemminiConfig, names=None) -> list[Application]:
+    """Every application of the named transformations (all by default) found in ``fn``."""
+    out = []
+    for name in names or TRANSFORMS:
+        try:
+            out.extend(TRANSFORMS[name].find(fn, config))
+        except NotApplicable:
+            continue
+    return out
+
+
+def apply(fn: Function, application: Application, config: GemminiConfig) -> Function:
+    """Apply one application (raises NotApplicable when it is illegal there)."""
+    try:
+        t = TRANSFORMS[application.transform]
+    except KeyError:
+        raise NotApplicable(f"unknown transformation {application.transform!r}") from None
+    try:
+        return t.apply(fn, application, config)
+    except (IndexError, KeyError, TypeError, AttributeError) as exc:
+        raise NotApplicable(f"{application.transform} does not fit this site: {exc}") from None

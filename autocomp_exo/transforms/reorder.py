@@ -1,0 +1,68 @@
+"""Statement reordering (menu item 6).
+
+    S1; LOAD;   ->   LOAD; S1;      when LOAD and S1 are independent
+
+Moves a statement one place up (params ``up=1``) or several places, checking that it
+is independent of every statement it passes (bounded enumeration). Useful to issue
+loads earlier, ahead of work they do not feed, so the load engine starts sooner.
+"""
+
+from __future__ import annotations
+
+from gemmini.config import GemminiConfig
+from lowering.ir import Decl, Function, Instr
+
+from .base import Application, NotApplicable, Transform, app, require_independent, site_envs, \
+    summary_of
+from .buffering import _is_load_stmt
+from .ir_util import get, parent_body, replace_fn, stmt_reads, stmt_writes, walk
+
+
+def move_up(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Move the statement at the site ``up`` positions earlier in its block."""
+    path, up = a.site, a.p.get("up", 1)
+    body = parent_body(fn.body, path)
+    i = path[-1]
+    if up < 1 or i - up < 0:
+        raise NotApplicable("cannot move that far")
+    s = body[i]
+    passed = body[i - up:i]
+    for q in passed:
+        if isinstance(q, Decl) or (stmt_writes(q) & stmt_reads(s)) or \
+                (stmt_writes(s) & (stmt_reads(q) | stmt_writes(q))):
+            raise NotApplicable("scalar dependence")
+    for env in site_envs(fn, path):
+        mine = summary_of(fn, config, (s,), env)
+        other = summary_of(fn, config, passed, env)
+        require_independent(mine, other, "statements passed over")
+    new = body[:i - up] + (s,) + passed + body[i + 1:]
+    if len(path) == 1:
+        import dataclasses
+        return dataclasses.replace(fn, body=new)
+    from .ir_util import with_children
+    parent = get(fn.body, path[:-1])
+    return replace_fn(fn, path[:-1], (with_children(parent, new),))
+
+
+def find_move_up(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    for path, s, _ in walk(fn.body):
+        if not _is_load_stmt(s) or path[-1] == 0:
+            continue
+        body = parent_body(fn.body, path)
+        i = path[-1]
+        up = 0
+        while i - up - 1 >= 0 and not isinstance(body[i - up - 1], Decl) and \
+                not _is_load_stmt(body[i - up - 1]):
+            up += 1
+        if up:
+            what = s.op if isinstance(s, Instr) else "loads"
+            out.append(app("move_up", path, f"issue the {what} {up} statement(s) earlier, before "
+                           f"the work it does not depend on", up=up))
+    return out
+
+
+TRANSFORMS = [
+    Transform("move_up", (6, 14), "move a statement earlier past independent work",
+              find_move_up, move_up, ("overlap",)),
+]

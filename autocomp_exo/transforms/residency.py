@@ -1,0 +1,292 @@
+"""Keeping operands resident in the scratchpad (menu items 9, 11, 15).
+
+resident: a load whose source does not depend on an outer loop ``u`` is done only
+in the first iteration of ``u`` and guarded with ``if``; its buffer gets a distinct
+location for every iteration of the loops between ``u`` and the load that select a
+different source, so the loaded tiles survive until they are reused:
+
+    for i { for j { for ko { for k { mvin3(&B[(16k + 64ko)*N + 64j], b + 256ko + 64k, 64, 16); }
+                              ... preload(b + 256ko + 64k + 16jj, ...) ... } } }
+ -> for i { for j { for ko { if (i == 0) { for k { mvin3(&B[...], b + 1024j + 256ko + 64k, ...); } }
+                              ... preload(b + 1024j + 256ko + 64k + 16jj, ...) ... } } }
+
+When the expanded buffer does not fit, the loop ``j`` that needs the copies is
+tiled first (``tile=f``: split into jo x f and jo moved outside ``u``), so only f
+copies are kept. With no copies needed (e.g. the A row tile inside ``j``), the
+load is simply guarded: ``if (j == 0) mvin2(&A[...], a + 64ko, ...)``.
+
+distinct: the same relocation without the guard (menu item 10): every iteration of
+a loop gets its own copy of a buffer, removing false write-after-read dependences.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from gemmini.config import GemminiConfig
+from lowering.ir import BinOp, Const, DramAddr, For, Function, If, Instr, Var
+
+from .base import Application, NotApplicable, Transform, app, sample_values, site_envs, summary_of
+from .deps import LOAD_IDS
+from .ir_util import (Path, add, children, const_value, eval_expr, expr_vars, get, instrs, mul,
+                      replace, replace_fn, sub, trip_count, with_children)
+from .loops import interchange, split
+from .regions import (bounds, capacity, extents, find_free, region_of, relocate)
+
+
+def _load(fn: Function, path: Path) -> Instr:
+    x = get(fn.body, path)
+    if not isinstance(x, Instr) or x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
+        raise NotApplicable("site is not a load from DRAM")
+    written = {i.args[0].array for _, i, _ in instrs(fn.body)
+               if i.op == "mvout" and isinstance(i.args[0], DramAddr)}
+    if x.args[0].array in written:
+        raise NotApplicable(f"array {x.args[0].array} is also written")
+    return x
+
+
+def _between(fn: Function, outer: Path, site: Path) -> list[tuple[Path, For]]:
+    out = []
+    for n in range(len(outer) + 1, len(site)):
+        s = get(fn.body, site[:n])
+        if isinstance(s, For):
+            out.append((site[:n], s))
+    return out
+
+
+def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies: int = 0,
+           bank: int | None = None, only: Path | None = None) -> Function:
+    """Give the load's buffer a distinct copy per iteration of the loops between ``outer``
+    (exclusive) and the load whose variables select its source but not its location.
+
+    ``copies`` 0 = one copy per iteration; 2 = alternate between two copies (double
+    buffering; only for a single such loop)."""
+    x = _load(fn, site)
+    loops = _between(fn, outer, site) if outer != site else []
+    src_vars = expr_vars(x.args[0])
+    dst_vars = expr_vars(x.args[1])
+    w = [(p, lp) for p, lp in loops if lp.var in src_vars and lp.var not in dst_vars
+         and (only is None or p == only)]
+    if not w and bank is None:
+        return fn
+    ext = extents(fn, config)
+    if ext is None:
+        raise NotApplicable("local addresses are not analyzable")
+    seed = [e for e in ext if e.path == site and e.arg == 1]
+    if not seed:
+        raise NotApplicable("load writes no local rows")
+    region = region_of(ext, seed[0])
+    for e in region:
+        for p, lp in w:
+            if e.path[:len(p)] != p:
+                raise NotApplicable(f"the buffer is also used outside loop {lp.var}")
+    lo, hi = bounds(region)
+    span = -(-(hi - lo) // config.dim) * config.dim
+    delta = Const(0)
+    size = span
+    for p, lp in reversed(w):
+        t = trip_count(lp)
+        if t is None or lp.step != 1:
+            raise NotApplicable(f"loop {lp.var} has no constant trip count")
+        idx = sub(Var(lp.var), lp.lo)
+        if copies == 2:
+            if len(w) != 1:
+                raise NotApplicable("double buffering needs exactly one loop")
+            idx = BinOp("%", idx, Const(2)) if t > 1 else Const(0)
+            t = min(t, 2)
+        delta = add(delta, mul(idx, Const(size)))
+        size *= t
+    space = seed[0].space
+    start = lo
+    clash = [e for e in ext if e not in region and e.space == space and e.lo < lo + size
+             and lo < e.hi]
+    if bank is not None or clash or lo + size > capacity(config, space):
+        want = bank * (config.sp_bank_rows if space == "sp" else config.acc_bank_rows) \
+            if bank is not None else 0
+        start = find_free(ext, region, space, size, config, start=want)
+        if start is None:
+            raise NotApplicable(f"no room for {size} rows in the {space}")
+    delta = add(delta, Const(start - lo))
+    if isinstance(delta, Const) and delta.value == 0:
+        return fn
+    return relocate(fn, region, delta)
+
+
+def _guard_target(fn: Function, site: Path, outer: Path) -> Path:
+    t = site
+    while len(t) - 1 > len(outer):
+        parent = get(fn.body, t[:-1])
+        if isinstance(parent, For) and len(parent.body) == 1:
+            t = t[:-1]
+        else:
+            break
+    return t
+
+
+def _isolate(stmt, rel: Path):
+    """``stmt`` keeping only the statements on the way to ``rel`` (and that statement)."""
+    if not rel:
+        return stmt
+    kids = children(stmt)
+    return with_children(stmt, (_isolate(kids[rel[0]], rel[1:]),)) if not isinstance(stmt, If) \
+        else dataclasses.replace(stmt, then=(_isolate(kids[rel[0]], rel[1:]),), orelse=())
+
+
+def _check_guard(fn: Function, target: Path, outer: Path, site: Path, config: GemminiConfig):
+    u = get(fn.body, outer)
+    rel = target[len(outer):]
+    only = _isolate(dataclasses.replace(u, body=(u.body[rel[0]],)), (0,) + rel[1:])
+    without = replace(u.body, rel, ())
+    x = get(fn.body, site)
+    for env in site_envs(fn, outer + (0,)):
+        vals = sample_values(u, env)
+        first = dict(env, **{u.var: vals[0]})
+        mine = summary_of(fn, config, only.body, first)
+        for v in vals:
+            rest = summary_of(fn, config, without, dict(env, **{u.var: v}))
+            if (rest.writes | rest.accs) & mine.writes:
+                raise NotApplicable("another instruction in the loop overwrites the loaded rows")
+        # distinct sources must land in distinct rows
+        seen: dict[int, tuple] = {}
+        for e in _envs_between(fn, outer, site, first):
+            try:
+                src = eval_expr(x.args[0].index, e)
+                dst = eval_expr(x.args[1], e)
+                rows = eval_expr(x.args[3], e) + (-(-eval_expr(x.args[2], e) // config.dim) - 1) \
+                    * config.dim
+            except KeyError as exc:
+                raise NotApplicable(f"cannot evaluate the load: {exc}") from None
+            for d0, (s0, r0) in seen.items():
+                if s0 != src and d0 < dst + rows and dst < d0 + r0:
+                    raise NotApplicable("two different tiles share rows")
+            seen[dst] = (src, rows)
+
+
+def _envs_between(fn, outer, site, env):
+    envs = [env]
+    for _, lp in _between(fn, outer, site):
+        nxt = []
+        for e in envs:
+            for v in sample_values(lp, e):
+                nxt.append(dict(e, **{lp.var: v}))
+        envs = nxt[:256]
+    return envs
+
+
+def resident(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Load once per value of the loops the source depends on; guard with ``if``."""
+    site, outer = a.site, tuple(a.p["guard"])
+    tile = a.p.get("tile", 0)
+    u = get(fn.body, outer)
+    if not isinstance(u, For) or site[:len(outer)] != outer or len(site) <= len(outer):
+        raise NotApplicable("guard is not an enclosing loop")
+    x = _load(fn, site)
+    if u.var in expr_vars(x.args[0]) or u.var in expr_vars(x.args[1]):
+        raise NotApplicable(f"the load depends on {u.var}")
+    if tile:
+        w = u.body[0] if len(u.body) == 1 else None
+        if not isinstance(w, For):
+            raise NotApplicable("tiling needs a perfect nest below the guard loop")
+        fn = split(fn, app("split", outer + (0,), "", factor=tile), config)
+        fn = interchange(fn, app("interchange", outer, ""), config)
+        outer = outer + (0,)
+    fn = expand(fn, site, outer, config)
+    target = _guard_target(fn, site, outer)
+    _check_guard(fn, target, outer, site, config)
+    u = get(fn.body, outer)
+    guarded = If(BinOp("==", Var(u.var), u.lo), (get(fn.body, target),))
+    return replace_fn(fn, target, (guarded,))
+
+
+def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    ext = extents(fn, config)
+    if ext is None:
+        return out
+    for path, x, loops in instrs(fn.body):
+        if x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
+            continue
+        if _inside_if(fn, path):
+            continue
+        xv = expr_vars(x.args[0]) | expr_vars(x.args[1])
+        for depth in range(len(path) - 1):
+            outer = path[:depth + 1]
+            u = get(fn.body, outer)
+            if not isinstance(u, For) or u.var in xv or (trip_count(u) or 0) < 2:
+                continue
+            need = 1
+            w = [lp for _, lp in _between(fn, outer, path)
+                 if lp.var in expr_vars(x.args[0]) and lp.var not in expr_vars(x.args[1])]
+            for lp in w:
+                need *= trip_count(lp) or 1
+            seed = [e for e in ext if e.path == path and e.arg == 1]
+            if not seed:
+                continue
+            lo, hi = bounds(region_of(ext, seed[0]))
+            free = capacity(config, seed[0].space) - _used_rows(ext, seed[0].space) + (hi - lo)
+            what = f"{x.op} of {x.args[0].array}"
+            if need * (hi - lo) <= free:
+                out.append(app("resident", path, f"load {what} only when {u.var} == "
+                               f"{_lo(u)} and keep {need} copies resident", guard=outer))
+            elif len(u.body) == 1 and isinstance(u.body[0], For) and u.body[0] in w:
+                inner = u.body[0]
+                t = trip_count(inner) or 1
+                for f in sorted((f for f in range(2, t) if t % f == 0), reverse=True):
+                    if f * (need // t) * (hi - lo) <= free:
+                        out.append(app("resident", path, f"tile loop {inner.var} by {f}, move "
+                                       f"its outer part outside {u.var}, then load {what} only "
+                                       f"when {u.var} == {_lo(u)}", guard=outer, tile=f))
+                        break
+    return out
+
+
+def _lo(u: For):
+    v = const_value(u.lo)
+    return v if v is not None else "lo"
+
+
+def _used_rows(ext, space) -> int:
+    iv = sorted((e.lo, e.hi) for e in ext if e.space == space)
+    rows, end = 0, -1
+    for lo, hi in iv:
+        lo = max(lo, end)
+        if hi > lo:
+            rows += hi - lo
+        end = max(end, hi)
+    return rows
+
+
+def _inside_if(fn, path) -> bool:
+    return any(isinstance(get(fn.body, path[:n]), If) for n in range(1, len(path)))
+
+
+def distinct(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """One copy of the load's buffer per iteration of the loops that select its source."""
+    new = expand(fn, a.site, tuple(a.p["outer"]), config)
+    if new == fn:
+        raise NotApplicable("buffer already distinct")
+    return new
+
+
+def find_distinct(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    for path, x, loops in instrs(fn.body):
+        if x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
+            continue
+        for depth in range(len(path) - 1):
+            p = path[:depth + 1]
+            lp = get(fn.body, p)
+            if isinstance(lp, For) and lp.var in expr_vars(x.args[0]) and \
+                    lp.var not in expr_vars(x.args[1]) and (trip_count(lp) or 0) > 1:
+                out.append(app("distinct", path, f"give each iteration of loop {lp.var} its own "
+                               f"copy of the {x.op} buffer", outer=path[:depth]))
+                break
+    return out
+
+
+TRANSFORMS = [
+    Transform("resident", (9, 11, 15), "load a tile once and keep it resident, guarding the "
+              "load with if", find_resident, resident, ("load",)),
+    Transform("distinct", (10,), "place each iteration's data at a distinct scratchpad location",
+              find_distinct, distinct, ("load", "overlap")),
+]

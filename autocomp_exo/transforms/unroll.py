@@ -1,0 +1,103 @@
+"""Loop unrolling, full and partial (menu items 7 and 16).
+
+full     ``for (k = 0; k < 2; k++) S(k)``  ->  ``S(0) S(1)``
+partial  ``for (k = 0; k < 8; k++) S(k)``  ->  ``for (k = 0; k < 8; k += 2) { S(k) S(k + 1) }``
+
+Iteration order is unchanged, so unrolling is always legal; scalars declared in
+the body are renamed per copy so the copies can share one scope. Unrolling only
+removes CPU work (loop overhead, and address arithmetic that folds to constants),
+so it is limited by `MAX_UNROLLED_INSTRS` instructions per unrolled body.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from gemmini.config import GemminiConfig
+from lowering.ir import Const, Decl, For, Function, Var
+
+from .base import Application, NotApplicable, Transform, app
+from .ir_util import (Body, add, all_names, fresh, get, instrs, replace_fn, subst_body,
+                      trip_count, walk)
+
+MAX_UNROLLED_INSTRS = 96
+
+
+def _static_instrs(body: Body) -> int:
+    n = 0
+    for _, s, loops in walk(body):
+        if hasattr(s, "op"):
+            k = 1
+            for lp in loops:
+                k *= trip_count(lp) or 8
+            n += k
+    return n
+
+
+def _copy(body: Body, var: str, value, names: set[str]) -> Body:
+    """One copy of ``body`` with ``var`` := value and body-level Decls renamed."""
+    ren = {}
+    for s in body:
+        if isinstance(s, Decl):
+            new = fresh(names, s.name)
+            names.add(new)
+            ren[s.name] = Var(new)
+    out = subst_body(body, {var: value, **ren})
+    return tuple(dataclasses.replace(s, name=ren[s.name].name) if isinstance(s, Decl)
+                 and s.name in ren else s for s in out)
+
+
+def unroll(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Unroll the loop at the site fully (factor 0) or by ``factor``."""
+    loop = get(fn.body, a.site)
+    if not isinstance(loop, For):
+        raise NotApplicable("site is not a loop")
+    t = trip_count(loop)
+    f = a.p.get("factor", 0)
+    if t is None:
+        raise NotApplicable(f"loop {loop.var} has no constant trip count")
+    names = all_names(fn)
+    if f == 0 or f >= t:
+        if t * _static_instrs(loop.body) > MAX_UNROLLED_INSTRS * 4:
+            raise NotApplicable("unrolled body too large")
+        lo = loop.lo
+        new: list = []
+        for n in range(t):
+            new.extend(_copy(loop.body, loop.var, add(lo, Const(n * loop.step)), names))
+        return replace_fn(fn, a.site, tuple(new))
+    if t % f:
+        raise NotApplicable(f"trip count {t} not divisible by {f}")
+    body: list = []
+    for n in range(f):
+        body.extend(_copy(loop.body, loop.var, add(Var(loop.var), Const(n * loop.step)), names))
+    new_loop = dataclasses.replace(loop, body=tuple(body), step=loop.step * f)
+    return replace_fn(fn, a.site, (new_loop,))
+
+
+def find_unroll(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    for path, s, _ in walk(fn.body):
+        if not isinstance(s, For):
+            continue
+        t = trip_count(s)
+        if t is None or t < 1:
+            continue
+        size = _static_instrs(s.body)
+        if size == 0:
+            continue
+        if t * size <= MAX_UNROLLED_INSTRS:
+            out.append(app("unroll", path, f"fully unroll loop {s.var} ({t} trips)", factor=0))
+        for f in (2, 4, 8):
+            if f < t and t % f == 0 and f * size <= MAX_UNROLLED_INSTRS:
+                out.append(app("unroll", path, f"unroll loop {s.var} by {f}", factor=f))
+    return out
+
+
+def unrolled_instruction_count(fn: Function) -> int:
+    return sum(1 for _ in instrs(fn.body))
+
+
+TRANSFORMS = [
+    Transform("unroll", (7, 16), "unroll a loop (fully or by a factor)", find_unroll, unroll,
+              ("cpu",)),
+]

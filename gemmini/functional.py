@@ -1,0 +1,603 @@
+"""Bit-exact functional execution of a `Trace` (gemmini.md sections 2 and 3).
+
+State: the scratchpad (sp_rows x DIM, input type), the accumulator (acc_rows x DIM,
+int32 or float32), which local rows were ever written, the three load configs,
+the store config, the execute config, a pending preload and the weights held in
+the array. DRAM operands are byte views of the caller's (copied) arrays: an mvin
+reads elements of the *destination's* type starting at the byte address of the
+named element, rows apart by the configured byte stride.
+
+Every rule violation raises `HardwareError` naming the instruction and its line.
+Consecutive preload/compute instructions are executed as one numpy batch.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+import numpy as np
+
+from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, RAW_READ_BIT, ROW_MASK, \
+    GemminiConfig
+from gemmini.trace import (COMPUTE_A, COMPUTE_P, CONFIG_EX, CONFIG_LD, CONFIG_ST, FENCE, LOOP_WS,
+                           MVIN_LOAD_ID, MVIN_OPS, MVOUT, PRELOAD, Trace)
+from gemmini import loop_ws as loop_ws_mod
+from gemmini.moves import plan_moves
+from lowering.errors import HardwareError
+
+ACT_NONE, ACT_RELU = 0, 1
+
+
+def _unique_inverse(x: np.ndarray):
+    """np.unique(x, return_inverse=True) for small arrays, without its overhead."""
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    first = np.empty(len(xs), dtype=bool)
+    if len(xs):
+        first[0] = True
+        first[1:] = xs[1:] != xs[:-1]
+    u = xs[first]
+    inv = np.empty(len(x), dtype=np.int64)
+    inv[order] = np.cumsum(first) - 1
+    return u, inv
+
+
+class Machine:
+    """Gemmini state plus the DRAM arrays of one run."""
+
+    def __init__(self, cfg: GemminiConfig, trace: Trace, arrays: list[np.ndarray]):
+        self.cfg = cfg
+        self.trace = trace
+        self.dim = cfg.dim
+        self.is_float = cfg.in_dtype == "float32"
+        self.in_dt = np.dtype(np.float32 if self.is_float else np.int8)
+        self.acc_dt = np.dtype(np.float32 if cfg.acc_dtype == "float32" else np.int32)
+        self.sp = np.zeros((cfg.sp_rows, self.dim), dtype=self.in_dt)
+        self.acc = np.zeros((cfg.acc_rows, self.dim), dtype=self.acc_dt)
+        self.sp_written = np.zeros(cfg.sp_rows, dtype=bool)
+        self.acc_written = np.zeros(cfg.acc_rows, dtype=bool)
+        self.arrays = arrays                       # flat, writable copies
+        self.bufs = [a.view(np.uint8) for a in arrays]
+        self.ld = [None, None, None]               # (stride, scale, shrunk, block_stride)
+        self.st = None                             # (stride, act, scale)
+        self.ex = (1, ACT_NONE, 1)                 # (dataflow, act, a_stride)
+        self.pending = None                        # trace row of an unconsumed preload
+        self.weights = None                        # DIM x DIM weights in the array
+        self.macs = 0                              # MACs of the computes (unpadded sizes)
+        self.ar = np.arange(self.dim)
+
+    # -- helpers ---------------------------------------------------------------
+    def fail(self, k: int, msg: str):
+        ins = self.trace.instrs[int(self.trace.sid[k])]
+        raise HardwareError(f"{ins.op}: {msg}", line=ins.line or None)
+
+    def _dram_view(self, k, arr: int, index: int, rows: int, cols: int, stride: int, dt):
+        """A (rows, cols) view of DRAM array `arr` starting at element `index`."""
+        a = self.arrays[arr]
+        buf = self.bufs[arr]
+        start = index * a.itemsize
+        if stride < 0:
+            self.fail(k, f"negative DRAM stride {stride}")
+        end = start + (rows - 1) * stride + cols * dt.itemsize
+        if index < 0 or end > buf.size:
+            name = self.trace.arrays[arr]
+            self.fail(k, f"DRAM access outside array {name!r} (bytes {start}..{end} of "
+                         f"{buf.size}; rows={rows}, cols={cols}, stride={stride})")
+        return np.ndarray((rows, cols), dtype=dt, buffer=buf, offset=start,
+                          strides=(stride, dt.itemsize))
+
+    def _check_rows(self, k, mem: str, row: int, nrows: int, need_written: bool):
+        limit = self.cfg.acc_rows if mem == "acc" else self.cfg.sp_rows
+        if row < 0 or row + nrows > limit:
+            self.fail(k, f"{'accumulator' if mem == 'acc' else 'scratchpad'} rows "
+                         f"{row}..{row + nrows - 1} outside 0..{limit - 1}")
+        if need_written:
+            written = self.acc_written if mem == "acc" else self.sp_written
+            if not written[row:row + nrows].all():
+                bad = row + int(np.flatnonzero(~written[row:row + nrows])[0])
+                self.fail(k, f"reads {'accumulator' if mem == 'acc' else 'scratchpad'} row "
+                             f"{bad}, which was never written")
+
+    def _to_in_type(self, vals, scale: float, act: int):
+        """Accumulator values -> input type: float32 scale, round half even, saturate, act."""
+        f = vals.astype(np.float32) * np.float32(scale)
+        if self.is_float:
+            out = f
+        else:
+            out = np.clip(np.rint(f), -128, 127).astype(np.int8)
+        if act == ACT_RELU:
+            out = np.maximum(out, 0).astype(out.dtype)
+        return out
+
+    # -- main loop ---------------------------------------------------------------
+    def run(self):
+        t = self.trace
+        ops = t.op.tolist()
+        n = len(ops)
+        is_exec = (t.op == PRELOAD) | (t.op == COMPUTE_P) | (t.op == COMPUTE_A)
+        self._pair_all(is_exec)
+        # end (exclusive) of the run of execute instructions starting at each row
+        run_end = np.arange(1, n + 1)
+        if n:
+            idx = np.flatnonzero(~is_exec)
+            nxt = np.searchsorted(idx, np.arange(n))
+            run_end = np.where(nxt < len(idx), idx[np.minimum(nxt, len(idx) - 1)], n)
+        run_end = run_end.tolist()
+        cmp_list = self.cmp.tolist()
+        ints = t.ints.tolist()
+        plan = plan_moves(t, self.cfg, [b.size for b in self.bufs],
+                          [a.itemsize for a in self.arrays])
+        read_arrays = set(t.dram[plan.is_load].tolist()) | {
+            v[0] for args in t.loop_ws.values() for v in args if isinstance(v, tuple)}
+        isz = np.asarray([a.itemsize for a in self.arrays] + [1])
+        arr_i = np.where(t.dram >= 0, t.dram, len(self.arrays))
+        defer = (plan.ok & plan.is_store & plan.to_acc & ((t.ints[:, 1] & RAW_READ_BIT) == 0)
+                 & (plan.elem_bytes == isz[arr_i]) & (plan.stride % isz[arr_i] == 0)
+                 & ~np.isin(t.dram, list(read_arrays)))
+        fast = plan.ok.tolist()
+        defer = defer.tolist()
+        self.pending_out = []
+        k = 0
+        while k < n:
+            o = ops[k]
+            if o == PRELOAD or o == COMPUTE_P or o == COMPUTE_A:
+                end = run_end[k]
+                c0, c1 = bisect_left(cmp_list, k), bisect_left(cmp_list, end)
+                if c1 > c0:
+                    self._computes(c0, c1)
+                k = end
+                continue
+            if o in MVIN_OPS:
+                self._mvin(k, MVIN_LOAD_ID[o], ints[k], fast[k])
+            elif o == MVOUT:
+                if defer[k]:
+                    self._mvout_deferred(k, ints[k])
+                else:
+                    self._flush_outputs()
+                    self._mvout(k, ints[k], fast[k])
+            elif o == CONFIG_LD:
+                self._config_ld(k, ints[k])
+            elif o == CONFIG_ST:
+                self._config_st(k, ints[k])
+            elif o == CONFIG_EX:
+                self._config_ex(k, ints[k])
+            elif o == LOOP_WS:
+                self._flush_outputs()
+                loop_ws_mod.execute(self, k, t.loop_ws[k])
+            elif o != FENCE:
+                self.fail(k, "unknown instruction")
+            k += 1
+        self._flush_outputs()
+
+    def _pair_all(self, is_exec):
+        """Pair every compute with the preload before it; static checks of their operands."""
+        t = self.trace
+        ex = np.flatnonzero(is_exec)
+        is_pre = t.op[ex] == PRELOAD
+        expected = np.arange(len(ex)) % 2 == 0
+        bad = is_pre != expected
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            if is_pre[i]:
+                self.fail(int(ex[i - 1]), "preload followed by another preload, not a compute")
+            self.fail(int(ex[i]), "compute without a preload")
+        if len(ex) % 2:
+            self.fail(int(ex[-1]), "preload never followed by a compute")
+        self.pre, self.cmp = ex[0::2], ex[1::2]
+        P, C = t.ints[self.pre], t.ints[self.cmp]
+        self.P, self.C = P, C
+        b_addr, c_addr, b_cols, b_rows, c_cols, c_rows = P.T
+        a_addr, d_addr, a_cols, a_rows, d_cols, d_rows = C.T
+        self._check_dims(self.pre, self.cmp, b_addr, b_cols, b_rows, c_addr, c_cols, c_rows,
+                         a_addr, a_cols, a_rows, d_addr, d_cols, d_rows)
+        dim = self.dim
+        full = ((b_cols == dim) & (b_rows == dim) & (c_cols == dim) & (c_rows == dim)
+                & (a_cols == dim) & (a_rows == dim))
+        c_ok = (c_addr == GARBAGE_ADDR) | (((c_addr & ACC_BIT) != 0)
+                                            & ((c_addr & ACCUMULATE_BIT) != 0))
+        fast = (full & c_ok & (d_addr == GARBAGE_ADDR) & (a_addr != GARBAGE_ADDR)
+                & (b_addr != GARBAGE_ADDR))
+        self.slow_before = np.concatenate([[0], np.cumsum(~fast)])
+        self.new_w = t.op[self.cmp] == COMPUTE_P
+        self.a_row = a_addr & ROW_MASK
+        self.b_row = b_addr & ROW_MASK
+        self.c_row = c_addr & ROW_MASK
+        self.c_live = c_addr != GARBAGE_ADDR
+        self.macs += int(np.sum(self.c_live * np.minimum(a_rows, c_rows)
+                                * np.minimum(b_cols, c_cols) * np.minimum(a_cols, b_rows)))
+        # static range checks (A with stride 1; a config_ex stride is checked when used)
+        for addr, nrows, where in ((a_addr, a_rows, self.cmp), (b_addr, b_rows, self.pre),
+                                   (d_addr, d_rows, self.cmp), (c_addr, c_rows, self.pre)):
+            self._check_blocks(where, addr, nrows, 1, False)
+
+    # -- configs ---------------------------------------------------------------
+    def _config_ld(self, k, v):
+        stride, shrunk, block_stride, ld_id = v[0], v[1], v[2], v[3]
+        scale = float(self.trace.floats[k])
+        if ld_id not in (0, 1, 2):
+            self.fail(k, f"load state id {ld_id} is not 0, 1 or 2")
+        if stride < 0:
+            self.fail(k, f"negative DRAM stride {stride}")
+        if block_stride < 0:
+            self.fail(k, f"negative block stride {block_stride}")
+        if not np.isfinite(scale):
+            self.fail(k, f"scale {scale} is not finite")
+        self.ld[ld_id] = (stride, scale, shrunk, block_stride)
+
+    def _config_st(self, k, v):
+        stride, act = v[0], v[1]
+        scale = float(self.trace.floats[k])
+        if act not in (ACT_NONE, ACT_RELU):
+            self.fail(k, f"activation {act} is not 0 (none) or 1 (ReLU)")
+        if stride < 0:
+            self.fail(k, f"negative DRAM stride {stride}")
+        if not np.isfinite(scale):
+            self.fail(k, f"scale {scale} is not finite")
+        self.st = (stride, act, scale)
+
+    def _config_ex(self, k, v):
+        dataflow, act, shift, a_stride, a_tr, b_tr = v
+        if dataflow != 1:
+            self.fail(k, "only the weight-stationary dataflow (WS = 1) is modelled")
+        if act not in (ACT_NONE, ACT_RELU):
+            self.fail(k, f"activation {act} is not 0 (none) or 1 (ReLU)")
+        if shift != 0 or a_tr or b_tr:
+            self.fail(k, "shift and transposes are not modelled (use 0)")
+        if a_stride < 1:
+            self.fail(k, f"A stride {a_stride} must be at least 1")
+        self.ex = (dataflow, act, a_stride)
+
+    # -- moves -----------------------------------------------------------------
+    def _mvin(self, k, ld_id, v, fast=False):
+        dram_index, local, cols, rows = v[0], v[1], v[2], v[3]
+        arr = int(self.trace.dram[k])
+        conf = self.ld[ld_id]
+        if conf is None:
+            self.fail(k, f"used before config_ld configured load state id {ld_id}")
+        stride, scale, shrunk, block_stride = conf
+        dim = self.dim
+        to_acc = bool(local & ACC_BIT)
+        if not fast:
+            if local == GARBAGE_ADDR:
+                self.fail(k, "local address is the garbage address")
+            max_cols = (self.cfg.max_mvin_blocks_acc if to_acc
+                        else self.cfg.max_mvin_blocks_sp) * dim
+            if not 1 <= rows <= dim:
+                self.fail(k, f"rows={rows} outside 1..{dim}")
+            if not 1 <= cols <= max_cols:
+                self.fail(k, f"cols={cols} outside 1..{max_cols} for the "
+                             f"{'accumulator' if to_acc else 'scratchpad'}")
+        row = local & ROW_MASK
+        nblocks = -(-cols // dim)
+        mem = "acc" if to_acc else "sp"
+        accumulate = to_acc and bool(local & ACCUMULATE_BIT)
+        if not fast:
+            for b in range(nblocks):
+                self._check_rows(k, mem, row + b * block_stride, rows, accumulate)
+        dt = (self.in_dt if (shrunk or not to_acc) else self.acc_dt)
+        if arr < 0:
+            data = np.zeros((rows, cols), dtype=dt)
+        else:
+            data = self._dram_view(k, arr, dram_index, rows, cols, stride, dt)
+            if scale != 1.0:
+                f = data.astype(np.float32) * np.float32(scale)
+                if dt.kind == "i":
+                    info = np.iinfo(dt)
+                    f = np.clip(np.rint(f), info.min, info.max)
+                data = f.astype(dt)
+        if to_acc:
+            data = data.astype(self.acc_dt)
+            dst = self.acc[row:row + rows, :cols]
+            if accumulate:
+                self.acc[row:row + rows, :cols] = dst + data  # int32 wraps
+            else:
+                self.acc[row:row + rows, :cols] = data
+            self.acc_written[row:row + rows] = True
+            return
+        if nblocks == 1:
+            self.sp[row:row + rows, :cols] = data
+            self.sp_written[row:row + rows] = True
+        elif block_stride == rows and cols == nblocks * dim:
+            span = nblocks * rows
+            self.sp[row:row + span] = data.reshape(rows, nblocks, dim).transpose(1, 0, 2) \
+                .reshape(span, dim)
+            self.sp_written[row:row + span] = True
+        else:
+            for b in range(nblocks):
+                r0 = row + b * block_stride
+                w = min(dim, cols - b * dim)
+                self.sp[r0:r0 + rows, :w] = data[:, b * dim:b * dim + w]
+                self.sp_written[r0:r0 + rows] = True
+
+    def _mvout(self, k, v, fast=False):
+        dram_index, local, cols, rows = v[0], v[1], v[2], v[3]
+        arr = int(self.trace.dram[k])
+        if self.st is None:
+            self.fail(k, "used before config_st")
+        stride, act, scale = self.st
+        if not fast:
+            self._check_mvout(k, arr, local, cols, rows)
+        row = local & ROW_MASK
+        if local & ACC_BIT:
+            self._check_rows(k, "acc", row, rows, True)
+            vals = self.acc[row:row + rows, :cols]
+            if local & RAW_READ_BIT:
+                out, dt = vals, self.acc_dt
+            else:
+                out, dt = self._to_in_type(vals, scale, act), self.in_dt
+        else:
+            self._check_rows(k, "sp", row, rows, True)
+            out, dt = self.sp[row:row + rows, :cols], self.in_dt
+        view = self._dram_view(k, arr, dram_index, rows, cols, stride, dt)
+        view[...] = out
+
+    def _check_mvout(self, k, arr, local, cols, rows):
+        dim = self.dim
+        if arr < 0:
+            self.fail(k, "DRAM address must be an element of an array parameter")
+        if local == GARBAGE_ADDR:
+            self.fail(k, "local address is the garbage address")
+        max_cols = self.cfg.max_mvout_blocks * dim
+        if not 1 <= rows <= dim:
+            self.fail(k, f"rows={rows} outside 1..{dim}")
+        if not 1 <= cols <= max_cols:
+            self.fail(k, f"cols={cols} outside 1..{max_cols}")
+
+    def _mvout_deferred(self, k, v):
+        """A checked, plain accumulator -> DRAM mvout: scale and write later, in one batch."""
+        dram_index, local, cols, rows = v[0], v[1], v[2], v[3]
+        row = local & ROW_MASK
+        if not self.acc_written[row:row + rows].all():
+            self._check_rows(k, "acc", row, rows, True)
+        stride, act, scale = self.st
+        arr = int(self.trace.dram[k])
+        self.pending_out.append((arr, rows, cols, scale, act, dram_index,
+                                 stride // self.arrays[arr].itemsize,
+                                 self.acc[row:row + rows, :cols].copy()))
+
+    def _flush_outputs(self):
+        """Write the deferred mvouts (in program order where they overlap)."""
+        pend = self.pending_out
+        if not pend:
+            return
+        self.pending_out = []
+        groups: dict[tuple, list] = {}
+        for p in pend:
+            groups.setdefault(p[:5], []).append(p)
+        writes = []
+        for (arr, rows, cols, scale, act), items in groups.items():
+            vals = np.stack([p[7] for p in items])
+            out = self._to_in_type(vals, scale, act)
+            base = np.asarray([p[5] for p in items])[:, None, None]
+            st = np.asarray([p[6] for p in items])[:, None, None]
+            idx = base + np.arange(rows)[None, :, None] * st + np.arange(cols)[None, None, :]
+            writes.append((arr, idx.ravel(), out.ravel()))
+        hits = [np.zeros(a.size, dtype=np.int64) for a in self.arrays]
+        for arr, idx, _ in writes:
+            hits[arr] += np.bincount(idx, minlength=hits[arr].size)
+        if all(h.max(initial=0) <= 1 for h in hits):
+            for arr, idx, out in writes:
+                self.arrays[arr][idx] = out
+            return
+        for arr, rows, cols, scale, act, index, st, vals in pend:   # overlapping: in order
+            out = self._to_in_type(vals, scale, act)
+            for r in range(rows):
+                self.arrays[arr][index + r * st:index + r * st + cols] = out[r]
+
+    # -- execute ---------------------------------------------------------------
+    def _computes(self, c0: int, c1: int):
+        """Execute computes c0..c1-1 (indices into the paired lists)."""
+        if (self.slow_before[c1] == self.slow_before[c0] and not self.is_float
+                and self.ex[2] == 1 and self._fast_batch(c0, c1)):
+            return
+        pre, cmp = self.pre[c0:c1], self.cmp[c0:c1]
+        P, C, new_w = self.P[c0:c1], self.C[c0:c1], self.new_w[c0:c1]
+        c_addr, d_addr = P[:, 1], C[:, 1]
+        c_acc_add = (c_addr != GARBAGE_ADDR) & ((c_addr & ACC_BIT) != 0) \
+            & ((c_addr & ACCUMULATE_BIT) != 0)
+        d_in_acc = (d_addr != GARBAGE_ADDR) & ((d_addr & ACC_BIT) != 0)
+        if (bool(np.all(c_acc_add | (c_addr == GARBAGE_ADDR))) and not bool(np.any(d_in_acc))
+                and not self.is_float and self._disjoint_c(P[:, 1])):
+            self._compute_batch(pre, cmp, P, C, new_w)
+            return
+        for i in range(len(cmp)):
+            s = slice(i, i + 1)
+            self._compute_batch(pre[s], cmp[s], P[s], C[s], new_w[s])
+
+    def _disjoint_c(self, c_addr) -> bool:
+        """True if distinct live C blocks of a batch do not overlap (same block is fine)."""
+        live = c_addr[c_addr != GARBAGE_ADDR] & ROW_MASK
+        u = np.unique(live)
+        return len(u) < 2 or int(np.min(np.diff(u))) >= self.dim
+
+    def _fast_batch(self, c0: int, c1: int) -> bool:
+        """Full-size blocks, A/B in the scratchpad, C accumulating: one numpy batch."""
+        dim, ar = self.dim, self.ar
+        ridx = self.a_row[c0:c1, None] + ar
+        live = self.c_live[c0:c1]
+        crow = self.c_row[c0:c1][live]
+        u, inv = _unique_inverse(crow)
+        if len(u) > 1 and int(np.min(np.diff(u))) < dim:
+            return False
+        new_w = self.new_w[c0:c1]
+        all_new = bool(new_w.all())
+        bidx = self.b_row[c0:c1, None] + ar
+        cidx = (u[:, None] + ar).ravel()
+        if not (self.sp_written[ridx].all() and self.sp_written[bidx[new_w]].all()
+                and self.acc_written[cidx].all()):
+            return False    # let the general path find and report the unwritten row
+        A = self.sp[ridx]
+        B = self.sp[bidx]
+        if not all_new:
+            src = np.maximum.accumulate(np.where(new_w, np.arange(c1 - c0), -1))
+            if (src < 0).any():
+                if self.weights is None:
+                    return False
+                B = np.concatenate([self.weights[None].astype(B.dtype), B])
+                src = src + 1
+            B = B[src]
+        self.weights = B[-1].copy()
+        if not live.any():
+            return True
+        if not live.all():
+            A, B = A[live], B[live]
+        order = np.argsort(inv, kind="stable")
+        counts = np.bincount(inv)
+        per = int(counts[0])
+        if (counts == per).all():
+            # sum_k A_k @ W_k of one C block = [A_1 .. A_n] @ [W_1; ..; W_n] (exact in f64)
+            ng = len(u)
+            As = A[order].astype(np.float64).reshape(ng, per, dim, dim).transpose(0, 2, 1, 3) \
+                .reshape(ng, dim, per * dim)
+            Ws = B[order].astype(np.float64).reshape(ng, per * dim, dim)
+            sums = np.matmul(As, Ws).astype(np.int64).astype(np.int32)
+        else:
+            prod = np.matmul(A.astype(np.float64), B.astype(np.float64)).astype(np.int64)
+            sums = np.zeros((len(u), dim, dim), dtype=np.int64)
+            np.add.at(sums, inv, prod)
+            sums = sums.astype(np.int32)
+        self.acc[cidx] += sums.reshape(-1, dim)   # int32 wraps
+        return True
+
+    def _check_dims(self, pre, cmp, b_addr, b_cols, b_rows, c_addr, c_cols, c_rows,
+                    a_addr, a_cols, a_rows, d_addr, d_cols, d_rows):
+        dim = self.dim
+        for rows_, where, name in ((b_cols, pre, "B_cols"), (b_rows, pre, "B_rows"),
+                                   (c_cols, pre, "C_cols"), (c_rows, pre, "C_rows"),
+                                   (a_cols, cmp, "A_cols"), (a_rows, cmp, "A_rows"),
+                                   (d_cols, cmp, "D_cols"), (d_rows, cmp, "D_rows")):
+            bad = (rows_ < 1) | (rows_ > dim)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                self.fail(int(where[i]), f"{name}={int(rows_[i])} outside 1..{dim}")
+        for addr, where, name in ((a_addr, cmp, "A"), (b_addr, pre, "B")):
+            bad = (addr != GARBAGE_ADDR) & ((addr & ACC_BIT) != 0)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                self.fail(int(where[i]), f"{name} operand must be a scratchpad address")
+
+    def _check_blocks(self, where, addr, nrows, stride, need_written):
+        """Range (and written) checks of m local blocks; errors name the first bad one."""
+        dim = self.dim
+        garbage = addr == GARBAGE_ADDR
+        live = ~garbage
+        if not live.any():
+            return
+        in_acc = live & ((addr & ACC_BIT) != 0)
+        row = np.where(garbage, 0, addr & ROW_MASK)
+        last = row + (np.maximum(nrows, 1) - 1) * stride
+        limit = np.where(in_acc, self.cfg.acc_rows, self.cfg.sp_rows)
+        bad = live & (last >= limit)
+        if not bad.any() and need_written:
+            ridx = row[:, None] + np.arange(dim)[None, :] * stride
+            rmask = (np.arange(dim)[None, :] < nrows[:, None]) & live[:, None]
+            w_sp = self.sp_written[np.minimum(ridx, self.cfg.sp_rows - 1)]
+            if in_acc.any():
+                w_acc = self.acc_written[np.minimum(ridx, self.cfg.acc_rows - 1)]
+                w_sp = np.where(in_acc[:, None], w_acc, w_sp)
+            bad = (rmask & ~w_sp).any(axis=1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            mem = "acc" if in_acc[i] else "sp"
+            for q in range(int(nrows[i])):
+                self._check_rows(int(where[i]), mem, int(row[i]) + q * stride, 1, need_written)
+
+    def _gather(self, where, addr, nrows, ncols, stride=1):
+        """(m, DIM, DIM) blocks at local addresses (zero padded / garbage = zeros)."""
+        dim = self.dim
+        m = len(addr)
+        self._check_blocks(where, addr, nrows, stride, True)
+        garbage = addr == GARBAGE_ADDR
+        in_acc = ~garbage & ((addr & ACC_BIT) != 0)
+        row = np.where(garbage, 0, addr & ROW_MASK)
+        ridx = row[:, None] + np.arange(dim)[None, :] * stride
+        rmask = (np.arange(dim)[None, :] < nrows[:, None]) & ~garbage[:, None]
+        cmask = np.arange(dim)[None, :] < ncols[:, None]
+        mask = rmask[:, :, None] & cmask[:, None, :]
+        if in_acc.any():
+            out = np.zeros((m, dim, dim), dtype=np.float64 if self.is_float else np.int64)
+            sp_i = ~in_acc
+            out[sp_i] = self.sp[np.minimum(ridx[sp_i], self.cfg.sp_rows - 1)]
+            out[in_acc] = self.acc[np.minimum(ridx[in_acc], self.cfg.acc_rows - 1)]
+        else:
+            out = self.sp[np.minimum(ridx, self.cfg.sp_rows - 1)]
+        return np.where(mask, out, 0)
+
+    def _compute_batch(self, pre, cmp, P, C, new_w):
+        dim = self.dim
+        b_addr, c_addr, b_cols, b_rows, c_cols, c_rows = P.T
+        a_addr, d_addr, a_cols, a_rows, d_cols, d_rows = C.T
+        m = len(cmp)
+        a_stride = self.ex[2]
+        A = self._gather(cmp, a_addr, a_rows, a_cols, a_stride)
+        B = self._gather(pre, b_addr, b_rows, b_cols)
+        # weights: the compute's own preload, or the ones held in the array
+        src = np.where(new_w, np.arange(m), -1)
+        src = np.maximum.accumulate(src)
+        if (src < 0).any():
+            if self.weights is None:
+                self.fail(int(cmp[int(np.flatnonzero(src < 0)[0])]),
+                          "compute_accumulated with no weights in the array")
+            B = np.concatenate([self.weights[None].astype(B.dtype), B])
+            src = src + 1
+        W = B[src]
+        self.weights = W[-1].copy()
+        ftype = np.float32
+        prod = np.matmul(A.astype(ftype), W.astype(ftype))
+        d_garbage = d_addr == GARBAGE_ADDR
+        if self.is_float:
+            res = prod
+            if not d_garbage.all():
+                res = res + self._gather(cmp, d_addr, d_rows, d_cols).astype(np.float32)
+        else:
+            res = prod.astype(np.int64)
+            if not d_garbage.all():
+                res = res + self._gather(cmp, d_addr, d_rows, d_cols).astype(np.int64)
+            res = res.astype(np.int32)  # wraps
+        self._write_c(pre, c_addr, c_cols, c_rows, res)
+
+    def _write_c(self, pre, c_addr, c_cols, c_rows, res):
+        dim = self.dim
+        ar = np.arange(dim)
+        live = c_addr != GARBAGE_ADDR
+        if not live.any():
+            return
+        rows_ok = ar[None, :] < c_rows[:, None]
+        cols_ok = ar[None, :] < c_cols[:, None]
+        row = c_addr & ROW_MASK
+        is_acc = (c_addr & ACC_BIT) != 0
+        add = (c_addr & ACCUMULATE_BIT) != 0
+        if len(c_addr) > 1:
+            self._check_blocks(pre, c_addr, c_rows, 1, True)   # all accumulate
+        else:
+            self._check_blocks(pre, c_addr, c_rows, 1, bool(is_acc[0] and add[0]))
+        if len(c_addr) > 1:   # batch: every live C accumulates into the accumulator
+            sel = live[:, None, None] & rows_ok[:, :, None] & cols_ok[:, None, :]
+            flat = (row[:, None, None] + ar[None, :, None]) * dim + ar[None, None, :]
+            fi = flat[sel]
+            vals = res[sel].astype(np.float64)
+            size = self.acc.size
+            sums = np.bincount(fi, weights=vals, minlength=size)
+            hit = np.flatnonzero(np.bincount(fi, minlength=size))
+            acc_flat = self.acc.reshape(-1)
+            acc_flat[hit] = (acc_flat[hit].astype(np.int64)
+                             + sums[hit].astype(np.int64)).astype(np.int32)
+            return
+        r, nr, nc = int(row[0]), int(c_rows[0]), int(c_cols[0])
+        blk = res[0][:nr, :nc]
+        if is_acc[0]:
+            if add[0]:
+                cur = self.acc[r:r + nr, :nc]
+                self.acc[r:r + nr, :nc] = cur + blk.astype(self.acc_dt)
+            else:
+                self.acc[r:r + nr, :nc] = blk
+            self.acc_written[r:r + nr] = True
+        else:
+            if self.is_float:
+                out = blk.astype(np.float32)
+            else:
+                out = np.clip(blk, -128, 127).astype(np.int8)
+            if self.ex[1] == ACT_RELU:
+                out = np.maximum(out, 0).astype(out.dtype)
+            self.sp[r:r + nr, :nc] = out
+            self.sp_written[r:r + nr] = True

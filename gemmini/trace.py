@@ -1,0 +1,649 @@
+"""Compile an IR `Function` into a flat trace of concrete Gemmini instructions.
+
+The program is never executed as Python: statements are walked and expressions
+are evaluated by closures over numpy arrays. Loops whose body does not assign an
+outer variable are expanded *in parallel*: every iteration becomes one
+"context", and the body is evaluated once for all contexts with array-valued
+variables. Other loops are stepped one iteration at a time (still vectorized
+over the enclosing contexts). Every emitted item carries its context and its
+position inside the context, so program order is restored at the end by a sort.
+
+The CPU cost of the scalar code (loop overhead, address arithmetic, local
+assignments, branches) is gathered along the way as *cost items* and folded
+into the instruction that follows them (`Trace.cpu_pre`), so the timing model
+needs no knowledge of the loop structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from gemmini import isa
+from gemmini.config import GemminiConfig, TimingParams
+from lowering import ir
+from lowering.errors import HardwareError
+
+# Op codes of the trace (index into OPS).
+OPS = ("config_ex", "config_ld", "config_st", "mvin", "mvin2", "mvin3", "mvout",
+       "preload", "compute_preloaded", "compute_accumulated", "fence", "loop_ws")
+OP_CODE = {name: i for i, name in enumerate(OPS)}
+CONFIG_EX, CONFIG_LD, CONFIG_ST, MVIN, MVIN2, MVIN3, MVOUT, PRELOAD, COMPUTE_P, COMPUTE_A, \
+    FENCE, LOOP_WS = range(len(OPS))
+MVIN_OPS = (MVIN, MVIN2, MVIN3)
+MVIN_LOAD_ID = {MVIN: 0, MVIN2: 1, MVIN3: 2}
+
+MASK32 = 0xFFFFFFFF
+N_INTS = 6
+
+
+@dataclass(frozen=True)
+class Trace:
+    """The dynamic instruction sequence of one run, as columns (one row per instruction).
+
+    ``ints`` holds the integer operands in canonical order (local addresses masked to
+    32 bits; for mv ops: dram element index, local, cols, rows; for config_ld: stride,
+    shrunk, block_stride, id; for config_st: stride, act); ``floats`` the scale of a
+    config; ``dram`` the array-parameter index of a DRAM operand (-1: none / zero).
+    ``cpu_pre`` is the CPU cost of the scalar code executed since the previous
+    instruction, ``cpu_issue`` the cost of the instruction's own operand arithmetic
+    and issue. ``loop_ws`` maps a row to its evaluated operands.
+    """
+
+    op: np.ndarray
+    sid: np.ndarray
+    ints: np.ndarray
+    floats: np.ndarray
+    dram: np.ndarray
+    cpu_pre: np.ndarray
+    cpu_issue: np.ndarray
+    cpu_tail: int
+    instrs: tuple[ir.Instr, ...]
+    arrays: tuple[str, ...]
+    loop_ws: dict
+
+    def __len__(self) -> int:
+        return len(self.op)
+
+    def where(self, k: int) -> str:
+        """`op (line N)` of trace row k, for error messages."""
+        ins = self.instrs[int(self.sid[k])]
+        return f"{ins.op} (line {ins.line})" if ins.line else ins.op
+
+
+# ----------------------------------------------------------------------------
+# Expressions -> closures over an environment of numpy arrays / python scalars
+# ----------------------------------------------------------------------------
+
+Env = dict
+Evaluator = Callable[[Env], object]
+
+
+class _ExprError(Exception):
+    """Raised inside expression evaluation; turned into a HardwareError with a line."""
+
+
+def _trunc_div(a, b, strict):
+    b = np.asarray(b)
+    zero = b == 0
+    if np.any(zero):
+        if strict:
+            raise _ExprError("division by zero")
+        b = np.where(zero, 1, b)
+    a = np.asarray(a)
+    q = np.abs(a) // np.abs(b)
+    return np.where((a < 0) != (b < 0), -q, q)
+
+
+def _trunc_mod(a, b, strict):
+    return np.asarray(a) - np.asarray(b) * _trunc_div(a, b, strict)
+
+
+def _shift(a, b, left, strict):
+    b = np.asarray(b)
+    if np.any((b < 0) | (b > 63)):
+        if strict:
+            raise _ExprError("shift count outside 0..63")
+        b = np.clip(b, 0, 63)
+    return np.left_shift(a, b) if left else np.right_shift(a, b)
+
+
+def _is_float(x) -> bool:
+    return isinstance(x, float) or (isinstance(x, np.ndarray) and x.dtype.kind == "f")
+
+
+def _binop(op: str, strict: bool):
+    simple = {
+        "+": np.add, "-": np.subtract, "*": np.multiply,
+        "|": np.bitwise_or, "&": np.bitwise_and, "^": np.bitwise_xor,
+        "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
+        ">": np.greater, ">=": np.greater_equal,
+        "&&": np.logical_and, "||": np.logical_or,
+    }
+    if op in simple:
+        f = simple[op]
+        if op in ("==", "!=", "<", "<=", ">", ">=", "&&", "||"):
+            return lambda a, b: _as_int(f(a, b))
+        return f
+    if op == "/":
+        return lambda a, b: np.divide(a, b) if _is_float(a) or _is_float(b) \
+            else _trunc_div(a, b, strict)
+    if op == "%":
+        return lambda a, b: _trunc_mod(a, b, strict)
+    if op == "<<":
+        return lambda a, b: _shift(a, b, True, strict)
+    if op == ">>":
+        return lambda a, b: _shift(a, b, False, strict)
+    raise _ExprError(f"unknown operator {op!r}")
+
+
+def _as_int(x):
+    if isinstance(x, np.ndarray):
+        return x.astype(np.int64)
+    return int(x)
+
+
+def compile_expr(e, strict: bool = True) -> Evaluator:
+    """A closure evaluating integer/float expression `e` over an environment."""
+    if isinstance(e, ir.Const):
+        v = int(e.value)
+        return lambda env: v
+    if isinstance(e, ir.FloatConst):
+        fv = float(e.value)
+        return lambda env: fv
+    if isinstance(e, ir.Var):
+        name = e.name
+
+        def var(env):
+            try:
+                return env[name]
+            except KeyError:
+                raise _ExprError(f"undefined variable {name!r}") from None
+        return var
+    if isinstance(e, ir.BinOp):
+        f = _binop(e.op, strict)
+        lhs = compile_expr(e.lhs, strict)
+        # C evaluates the right side of && / || only sometimes: never fail there.
+        rhs = compile_expr(e.rhs, strict and e.op not in ("&&", "||"))
+        return lambda env: f(lhs(env), rhs(env))
+    if isinstance(e, ir.UnOp):
+        x = compile_expr(e.operand, strict)
+        if e.op == "-":
+            return lambda env: np.negative(x(env))
+        if e.op == "~":
+            return lambda env: np.invert(x(env))
+        if e.op == "!":
+            return lambda env: _as_int(np.logical_not(x(env)))
+        raise _ExprError(f"unknown unary operator {e.op!r}")
+    if isinstance(e, ir.Cond):
+        c = compile_expr(e.cond, strict)
+        t = compile_expr(e.then, False)
+        o = compile_expr(e.orelse, False)
+
+        def cond(env):
+            cv = c(env)
+            if not isinstance(cv, np.ndarray):
+                return t(env) if cv else o(env)
+            return np.where(cv != 0, t(env), o(env))
+        return cond
+    raise _ExprError(f"unsupported expression {type(e).__name__}")
+
+
+def count_ops(e) -> int:
+    """Number of ALU operations the CPU spends on expression `e` (as written)."""
+    if isinstance(e, ir.BinOp):
+        return 1 + count_ops(e.lhs) + count_ops(e.rhs)
+    if isinstance(e, ir.UnOp):
+        return 1 + count_ops(e.operand)
+    if isinstance(e, ir.Cond):
+        return 1 + count_ops(e.cond) + count_ops(e.then) + count_ops(e.orelse)
+    if isinstance(e, ir.DramAddr):
+        return count_ops(e.index) + 1  # base + index
+    return 0
+
+
+def _vars_of(e) -> set[str]:
+    if isinstance(e, ir.Var):
+        return {e.name}
+    if isinstance(e, ir.BinOp):
+        return _vars_of(e.lhs) | _vars_of(e.rhs)
+    if isinstance(e, ir.UnOp):
+        return _vars_of(e.operand)
+    if isinstance(e, ir.Cond):
+        return _vars_of(e.cond) | _vars_of(e.then) | _vars_of(e.orelse)
+    if isinstance(e, ir.DramAddr):
+        return _vars_of(e.index)
+    return set()
+
+
+def _free_assigns(stmts, declared: frozenset = frozenset()) -> set[str]:
+    """Names assigned in `stmts` that are not declared inside them (scope aware)."""
+    out: set[str] = set()
+    decl = set(declared)
+    for s in stmts:
+        if isinstance(s, ir.Decl):
+            decl.add(s.name)
+        elif isinstance(s, ir.Assign):
+            if s.name not in decl:
+                out.add(s.name)
+        elif isinstance(s, ir.For):
+            out |= _free_assigns(s.body, frozenset(decl | {s.var}))
+            if s.var not in decl and _assigns(s.body, s.var):
+                out.add(s.var)
+        elif isinstance(s, ir.If):
+            out |= _free_assigns(s.then, frozenset(decl))
+            out |= _free_assigns(s.orelse, frozenset(decl))
+    return out
+
+
+def _assigns(stmts, name: str) -> bool:
+    for s in stmts:
+        if isinstance(s, ir.Assign) and s.name == name:
+            return True
+        if isinstance(s, ir.For) and _assigns(s.body, name):
+            return True
+        if isinstance(s, ir.If) and (_assigns(s.then, name) or _assigns(s.orelse, name)):
+            return True
+    return False
+
+
+def _wrap(value, ctype: str):
+    """C integer conversion on assignment to a local of type `ctype`."""
+    if _is_float(value):
+        return value
+    if ctype == "uint32_t":
+        return np.bitwise_and(value, MASK32)
+    if ctype in ("int", "int32_t"):
+        return np.bitwise_and(np.add(value, 1 << 31), MASK32) - (1 << 31)
+    return value
+
+
+# ----------------------------------------------------------------------------
+# Statement expansion
+# ----------------------------------------------------------------------------
+
+@dataclass
+class _Group:
+    """Emitted items of one static statement: instruction rows or cost items."""
+    ctx: np.ndarray
+    pos: np.ndarray
+    sid: int              # static instruction id, or -1 for a cost item
+    values: list | None   # operand arrays (instructions)
+    cost: int             # cost item value (or the instruction's issue cost)
+
+
+class _Compiler:
+    def __init__(self, fn: ir.Function, cfg: GemminiConfig, scalars: dict):
+        self.fn = fn
+        self.cfg = cfg
+        self.tp: TimingParams = cfg.timing
+        self.cap = self.tp.max_instructions
+        self.arrays = tuple(p.name for p in fn.params if p.is_array)
+        self.array_index = {n: i for i, n in enumerate(self.arrays)}
+        self.scalars = scalars
+        self.instrs: list[ir.Instr] = []
+        self.instr_plan: dict[int, tuple] = {}   # id(Instr) -> (sid, op, evaluators, cost)
+        self.expr_cache: dict[int, tuple] = {}
+        self.items_emitted = 0
+
+    # -- errors ---------------------------------------------------------------
+    def _fail(self, stmt, msg: str):
+        what = stmt.op if isinstance(stmt, ir.Instr) else type(stmt).__name__.lower()
+        raise HardwareError(f"{what}: {msg}", line=getattr(stmt, "line", None) or None)
+
+    def _eval(self, stmt, ev, env):
+        try:
+            return ev(env)
+        except _ExprError as e:
+            self._fail(stmt, str(e))
+
+    def _count(self, n: int, stmt):
+        self.items_emitted += n
+        if self.items_emitted > self.cap:
+            self._fail(stmt, f"program runs more than max_instructions={self.cap} "
+                             "instructions or loop iterations (runaway loop?)")
+
+    # -- instruction plans -------------------------------------------------------
+    def _plan(self, s: ir.Instr):
+        key = id(s)
+        plan = self.instr_plan.get(key)
+        if plan is not None:
+            return plan
+        spec = isa.SPECS.get(s.op)
+        if spec is None or s.op not in OP_CODE:
+            self._fail(s, "unknown instruction")
+        if len(s.args) != len(spec.operands):
+            self._fail(s, f"expects {len(spec.operands)} canonical operands, got {len(s.args)}")
+        evs = []
+        ops = 0
+        for operand, arg in zip(spec.operands, s.args):
+            if arg is None:
+                default = operand.default
+                if s.op == "config_ld" and operand.name == "block_stride":
+                    default = self.cfg.dim
+                if default is None:
+                    self._fail(s, f"operand {operand.name} is missing")
+                evs.append(("value", default))
+                continue
+            ops += count_ops(arg)
+            if operand.role == isa.DRAM:
+                if isinstance(arg, ir.DramAddr):
+                    if arg.array not in self.array_index:
+                        self._fail(s, f"{arg.array!r} is not an array parameter")
+                    evs.append(("dram", self.array_index[arg.array], compile_expr(arg.index)))
+                else:
+                    evs.append(("dram0", compile_expr(arg)))
+            elif operand.role == isa.LOCAL:
+                evs.append(("local", compile_expr(arg)))
+            else:
+                evs.append(("value", compile_expr(arg)))
+        sid = len(self.instrs)
+        self.instrs.append(s)
+        cost = self.tp.cpu_issue * (self.tp.loop_ws_commands if s.op == "loop_ws" else 1) \
+            + self.tp.cpu_arith_op * ops
+        plan = (sid, OP_CODE[s.op], evs, cost)
+        self.instr_plan[key] = plan
+        return plan
+
+    def _expr(self, e, strict=True):
+        key = id(e)
+        got = self.expr_cache.get(key)
+        if got is None:
+            got = (compile_expr(e, strict), count_ops(e))
+            self.expr_cache[key] = got
+        return got
+
+    # -- walking ---------------------------------------------------------------
+    def run(self):
+        env = dict(self.scalars)
+        types: dict[str, str] = {}
+        cursor = np.zeros(1, dtype=np.int64)
+        out: list[_Group] = []
+        self._block(self.fn.body, env, types, 1, cursor, out)
+        return out
+
+    def _emit_cost(self, cost: int, idx, cursor, out, stmt):
+        if cost <= 0:
+            return
+        ctx = np.arange(len(cursor)) if idx is None else idx
+        self._count(len(ctx), stmt)
+        out.append(_Group(ctx, cursor[ctx].copy(), -1, None, cost))
+        cursor[ctx] += 1
+
+    def _block(self, stmts, env, types, n, cursor, out):
+        """Run `stmts` for `n` contexts; env values are scalars or arrays of length n."""
+        local_env = dict(env)
+        local_types = dict(types)
+        declared: set[str] = set()
+        tp = self.tp
+        for s in stmts:
+            if isinstance(s, ir.Instr):
+                self._instr(s, local_env, n, cursor, out)
+            elif isinstance(s, ir.Decl):
+                declared.add(s.name)
+                local_types[s.name] = s.ctype
+                if s.init is None:
+                    local_env[s.name] = 0
+                    continue
+                ev, ops = self._expr(s.init)
+                local_env[s.name] = _wrap(self._eval(s, ev, local_env), s.ctype)
+                self._emit_cost(tp.cpu_local_assign + ops * tp.cpu_arith_op, None, cursor, out, s)
+            elif isinstance(s, ir.Assign):
+                ev, ops = self._expr(s.value)
+                if s.name not in local_env:
+                    self._fail(s, f"assignment to undeclared variable {s.name!r}")
+                val = self._eval(s, ev, local_env)
+                if s.op != "=":
+                    f = _binop(s.op[:-1], True)
+                    try:
+                        val = f(local_env[s.name], val)
+                    except _ExprError as e:
+                        self._fail(s, str(e))
+                    ops += 1
+                local_env[s.name] = _wrap(val, local_types.get(s.name, "int64"))
+                self._emit_cost(tp.cpu_local_assign + ops * tp.cpu_arith_op, None, cursor, out, s)
+            elif isinstance(s, ir.If):
+                self._if(s, local_env, local_types, n, cursor, out)
+            elif isinstance(s, ir.For):
+                self._for(s, local_env, local_types, n, cursor, out)
+            else:
+                self._fail(s, "unsupported statement")
+        # propagate assignments to variables of enclosing scopes
+        for name in env:
+            if name not in declared:
+                env[name] = local_env[name]
+
+    def _instr(self, s, env, n, cursor, out):
+        sid, op, evs, cost = self._plan(s)
+        self._count(n, s)
+        values = []
+        for e in evs:
+            kind = e[0]
+            if kind == "value":
+                v = e[1]
+                values.append(self._eval(s, v, env) if callable(v) else v)
+            elif kind == "local":
+                values.append(np.bitwise_and(self._eval(s, e[1], env), MASK32))
+            elif kind == "dram":
+                values.append((e[1], self._eval(s, e[2], env)))
+            else:  # dram0: an integer in a DRAM position: only 0 (no DRAM) is meaningful
+                v = self._eval(s, e[1], env)
+                if np.any(np.asarray(v) != 0):
+                    self._fail(s, "a DRAM operand must be the address of an array element or 0")
+                values.append((-1, 0))
+        ctx = np.arange(n)
+        out.append(_Group(ctx, cursor.copy(), sid, values, cost))
+        cursor += 1
+
+    def _if(self, s, env, types, n, cursor, out):
+        ev, ops = self._expr(s.cond)
+        self._emit_cost(self.tp.cpu_branch + ops * self.tp.cpu_arith_op, None, cursor, out, s)
+        cv = self._eval(s, ev, env)
+        if not isinstance(cv, np.ndarray):
+            branch = s.then if cv else s.orelse
+            if branch:
+                self._block(branch, env, types, n, cursor, out)
+            return
+        cv = np.broadcast_to(cv != 0, (n,))
+        for branch, mask in ((s.then, cv), (s.orelse, ~cv)):
+            if not branch:
+                continue
+            idx = np.flatnonzero(mask)
+            if len(idx) == 0:
+                continue
+            if len(idx) == n:
+                self._block(branch, env, types, n, cursor, out)
+                continue
+            self._subset(branch, env, types, idx, cursor, out)
+
+    def _subset(self, stmts, env, types, idx, cursor, out):
+        """Run `stmts` for the contexts `idx` only; merge results back."""
+        sub_env = {k: (v[idx] if isinstance(v, np.ndarray) else v) for k, v in env.items()}
+        sub_cursor = cursor[idx].copy()
+        sub_out: list[_Group] = []
+        self._block(stmts, sub_env, types, len(idx), sub_cursor, sub_out)
+        for g in sub_out:
+            g.ctx = idx[g.ctx]
+            out.append(g)
+        cursor[idx] = sub_cursor
+        for k, v in sub_env.items():
+            old = env[k]
+            if v is old:
+                continue
+            if isinstance(old, np.ndarray) and old.shape == (len(cursor),):
+                merged = old.copy()
+            else:
+                merged = np.broadcast_to(np.asarray(old), (len(cursor),)).copy()
+                if _is_float(v):
+                    merged = merged.astype(np.float64)
+            merged[idx] = v
+            env[k] = merged
+
+    def _for(self, s, env, types, n, cursor, out):
+        tp = self.tp
+        if s.step <= 0:
+            self._fail(s, f"loop step {s.step} never ends the loop")
+        lo_ev, lo_ops = self._expr(s.lo)
+        hi_ev, hi_ops = self._expr(s.hi)
+        lo = self._eval(s, lo_ev, env)
+        iter_cost = tp.cpu_loop_iter + hi_ops * tp.cpu_arith_op
+        # loop entry: initialise the variable and run the final (failing) compare
+        self._emit_cost(tp.cpu_local_assign + lo_ops * tp.cpu_arith_op + iter_cost,
+                        None, cursor, out, s)
+        sequential = (s.var in _vars_of(s.hi) or _free_assigns(s.body)
+                      or _assigns(s.body, s.var))
+        if sequential:
+            self._for_sequential(s, env, types, n, cursor, out, lo, hi_ev, iter_cost)
+            return
+        hi = self._eval(s, hi_ev, env)
+        lo_a = np.broadcast_to(np.asarray(lo, dtype=np.int64), (n,))
+        hi_a = np.broadcast_to(np.asarray(hi, dtype=np.int64), (n,))
+        trips = np.maximum(0, (hi_a - lo_a + s.step - 1) // s.step)
+        total = int(trips.sum())
+        if total == 0:
+            return
+        self._count(total, s)
+        parent = np.repeat(np.arange(n), trips)
+        starts = np.cumsum(trips) - trips
+        t = np.arange(total) - starts[parent]
+        sub_env = {k: (v[parent] if isinstance(v, np.ndarray) else v) for k, v in env.items()}
+        sub_env[s.var] = lo_a[parent] + t * s.step
+        sub_types = dict(types)
+        sub_types[s.var] = "int64"
+        sub_cursor = np.zeros(total, dtype=np.int64)
+        sub_out: list[_Group] = []
+        self._emit_cost(iter_cost, None, sub_cursor, sub_out, s)
+        self._block(s.body, sub_env, sub_types, total, sub_cursor, sub_out)
+        excl = np.cumsum(sub_cursor) - sub_cursor
+        first = excl[starts[trips > 0]]
+        within = excl - np.repeat(first, trips[trips > 0])
+        offset = cursor[parent] + within
+        for g in sub_out:
+            g.pos = offset[g.ctx] + g.pos
+            g.ctx = parent[g.ctx]
+            out.append(g)
+        cursor += np.bincount(parent, weights=sub_cursor, minlength=n).astype(np.int64)
+
+    def _for_sequential(self, s, env, types, n, cursor, out, lo, hi_ev, iter_cost):
+        had = s.var in env
+        saved, saved_type = env.get(s.var), types.get(s.var)
+        env[s.var] = np.broadcast_to(np.asarray(lo, dtype=np.int64), (n,)).copy()
+        types[s.var] = "int64"
+        while True:
+            hi = self._eval(s, hi_ev, env)
+            active = np.flatnonzero(np.broadcast_to(env[s.var] < hi, (n,)))
+            if len(active) == 0:
+                break
+            self._count(len(active), s)
+            self._emit_cost(iter_cost, active, cursor, out, s)
+            if len(active) == n:
+                self._block(s.body, env, types, n, cursor, out)
+            else:
+                self._subset(s.body, env, types, active, cursor, out)
+            var = np.broadcast_to(np.asarray(env[s.var], dtype=np.int64), (n,)).copy()
+            var[active] += s.step
+            env[s.var] = var
+        if had:
+            env[s.var], types[s.var] = saved, saved_type
+        else:
+            env.pop(s.var, None)
+            types.pop(s.var, None)
+
+
+def _scalar_env(fn: ir.Function, inputs: dict) -> dict:
+    env = {}
+    for p in fn.params:
+        if p.is_array:
+            continue
+        if p.name not in inputs:
+            raise HardwareError(f"scalar parameter {p.name!r} has no value in the inputs")
+        v = np.asarray(inputs[p.name]).reshape(-1)
+        if v.size != 1:
+            raise HardwareError(f"scalar parameter {p.name!r} must be one value, got {v.size}")
+        x = v[0]
+        env[p.name] = float(x) if p.dtype == "f32" else int(x)
+    return env
+
+
+def build_trace(fn: ir.Function, inputs: dict, cfg: GemminiConfig) -> Trace:
+    """Expand `fn` into its dynamic instruction trace (see module docstring)."""
+    comp = _Compiler(fn, cfg, _scalar_env(fn, inputs))
+    groups = comp.run()
+    instr_groups = [g for g in groups if g.sid >= 0]
+    cost_groups = [g for g in groups if g.sid < 0]
+    n = sum(len(g.pos) for g in instr_groups)
+    op = np.empty(n, dtype=np.int8)
+    sid = np.empty(n, dtype=np.int32)
+    ints = np.zeros((n, N_INTS), dtype=np.int64)
+    floats = np.ones(n, dtype=np.float64)
+    dram = np.full(n, -1, dtype=np.int16)
+    pos = np.empty(n, dtype=np.int64)
+    issue = np.empty(n, dtype=np.int64)
+    loop_ws_rows: list[tuple[int, list]] = []
+    k = 0
+    for g in instr_groups:
+        m = len(g.pos)
+        sl = slice(k, k + m)
+        ins = comp.instrs[g.sid]
+        code = OP_CODE[ins.op]
+        op[sl] = code
+        sid[sl] = g.sid
+        pos[sl] = g.pos
+        issue[sl] = g.cost
+        if code == LOOP_WS:
+            loop_ws_rows.append((k, [_bcast(v, m) for v in g.values]))
+        else:
+            col = 0
+            spec = isa.SPECS[ins.op]
+            for operand, v in zip(spec.operands, g.values):
+                if operand.role == isa.DRAM:
+                    dram[sl] = v[0]
+                    ints[sl, col] = v[1]
+                    col += 1
+                elif operand.role == isa.FLOAT:
+                    floats[sl] = v
+                else:
+                    ints[sl, col] = v
+                    col += 1
+        k += m
+    order = np.argsort(pos, kind="stable")
+    op, sid, ints, floats, dram, issue, pos = (a[order] for a in (op, sid, ints, floats, dram,
+                                                                  issue, pos))
+    loop_ws = {}
+    if loop_ws_rows:
+        inv = np.empty(n, dtype=np.int64)
+        inv[order] = np.arange(n)
+        for start, vals in loop_ws_rows:
+            for j in range(len(vals[0])):
+                loop_ws[int(inv[start + j])] = tuple(
+                    (int(v[j][0]), int(v[j][1])) if isinstance(v[j], tuple) else int(v[j])
+                    for v in vals)
+    cpu_pre, tail = _fold_costs(pos, cost_groups, n)
+    return Trace(op, sid, ints, floats, dram, cpu_pre, issue, tail, tuple(comp.instrs),
+                 comp.arrays, loop_ws)
+
+
+def _bcast(v, m):
+    if isinstance(v, tuple):
+        arr, idx = v
+        idx = np.broadcast_to(np.asarray(idx), (m,))
+        return [(arr, int(i)) for i in idx]
+    return list(np.broadcast_to(np.asarray(v), (m,)))
+
+
+def _fold_costs(instr_pos: np.ndarray, cost_groups, n: int):
+    """CPU cost of scalar code between consecutive instructions (and after the last)."""
+    if not cost_groups:
+        return np.zeros(n, dtype=np.int64), 0
+    cpos = np.concatenate([g.pos for g in cost_groups])
+    cval = np.concatenate([np.full(len(g.pos), g.cost, dtype=np.int64) for g in cost_groups])
+    csort = np.argsort(cpos, kind="stable")
+    cpos, cval = cpos[csort], cval[csort]
+    csum = np.concatenate([[0], np.cumsum(cval)])
+    # total cost of cost items positioned before each instruction
+    before = csum[np.searchsorted(cpos, instr_pos)]
+    pre = np.diff(np.concatenate([[0], before]))
+    tail = int(csum[-1] - (before[-1] if n else 0))
+    return pre.astype(np.int64), tail

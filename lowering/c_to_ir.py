@@ -1,0 +1,568 @@
+"""C syntax tree (`lowering.c_tree`) -> IR, with Exo's idioms normalized away.
+
+What Exo writes and what a person writes in the compact dialect meet here:
+allocations become ``uint32_t`` locals holding the row address the allocator
+returns (`lowering.alloc`), window arithmetic and casts become plain integer
+row arithmetic, ``&A[i][k]`` and ``&A[i * K + k]`` become `DramAddr` with a flat
+element index, compound-literal window strides become constants, ``scale[0]``
+becomes ``Var("scale")``, and every expression is put in canonical form
+(`lowering.simplify`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from gemmini import isa
+from lowering import c_tree as C
+from lowering.alloc import AllocError, Allocators
+from lowering.errors import ArityError, ParseError, UnknownInstruction, UnsupportedConstruct
+from lowering.ir import (
+    SCALAR_TYPES, Assign, BinOp, Cond, Const, Decl, DramAddr, FloatConst, For, Function, If,
+    Instr, Param, UnOp, Var,
+)
+from lowering.simplify import simplify
+
+DTYPE_OF = {"int8_t": "i8", "int32_t": "i32", "float": "f32", "bool": "bool", "_Bool": "bool",
+            "int": "i32"}
+SCALAR_CTYPE = {t: t for t in SCALAR_TYPES}
+SCALAR_CTYPE.update({"unsigned": "uint32_t", "unsigned int": "uint32_t"})
+SIZEOF = {"char": 1, "bool": 1, "_Bool": 1, "int8_t": 1, "uint8_t": 1, "int16_t": 2,
+          "uint16_t": 2, "short": 2, "int": 4, "unsigned": 4, "unsigned int": 4, "float": 4,
+          "int32_t": 4, "uint32_t": 4, "int64_t": 8, "uint64_t": 8, "size_t": 8, "long": 8,
+          "double": 8, "int_fast32_t": 8, "uint_fast32_t": 8, "int_fast64_t": 8,
+          "intptr_t": 8, "uintptr_t": 8}
+UNSIGNED32 = ("uint32_t", "unsigned", "unsigned int")
+ALLOCATORS = {"gemm_malloc": "sp", "gemm_acc_malloc": "acc"}
+FREES = {"gemm_free": "sp", "gemm_acc_free": "acc"}
+IGNORED_CALLS = ("EXO_ASSUME",)
+U32 = 0xFFFFFFFF
+
+
+# Values an expression can denote while lowering.
+@dataclass(frozen=True)
+class _Int:
+    expr: object
+
+
+@dataclass(frozen=True)
+class _Float:
+    expr: object
+
+
+@dataclass(frozen=True)
+class _Dram:
+    """A pointer into (or element of, when ``level == ndim``) array parameter ``array``."""
+    array: str
+    index: object
+    level: int
+    element: bool = False
+
+
+@dataclass(frozen=True)
+class _LocalPtr:
+    """An on-chip address cast to a pointer (``(int8_t*)x``); ``deref`` after ``*``."""
+    expr: object
+    deref: bool = False
+
+
+@dataclass(frozen=True)
+class _FloatPtr:
+    """A float scalar passed by pointer (Exo's ``const float* scale``)."""
+    name: str
+
+
+@dataclass
+class _Sym:
+    kind: str          # "loop", "scalar", "buffer", "param"
+    addr: int = 0      # buffers: the address the allocator returned
+    alloc: str = ""    # buffers: "sp" or "acc"
+
+
+class Lowerer:
+    """Lowers one `CFunc` to an `ir.Function`."""
+
+    def __init__(self, filename: str, shapes: dict):
+        self.filename = filename
+        self.shapes = shapes
+        self.params: dict[str, Param] = {}
+        self.dims: dict[str, tuple[int, ...]] = {}   # indexing shape (flat params: (size,))
+        self.scopes: list[dict[str, _Sym]] = []
+        self.alloc = Allocators()
+
+    # ------------------------------------------------------------------ errors
+    def _err(self, cls, msg: str, node=None):
+        return cls(msg, filename=self.filename, line=getattr(node, "line", None) or None)
+
+    # ------------------------------------------------------------------ function
+    def function(self, f: C.CFunc) -> Function:
+        context = None
+        params = []
+        for k, p in enumerate(f.params):
+            if p.ctype.base not in DTYPE_OF and not p.ctype.base.startswith("struct ") \
+                    and " " not in p.ctype.base and p.ctype.pointers == 1 and k == 0:
+                context = p.ctype.base
+                continue
+            params.append(self._param(p))
+        if context is not None:  # Exo's signature: arrays are flat pointers, whatever was written
+            params = [replace(p, flat=True) if p.is_array else p for p in params]
+        self.params = {p.name: p for p in params}
+        self.scopes = [{p.name: _Sym("param") for p in params}]
+        body = self.block(f.body.stmts)
+        return Function(f.name, tuple(params), tuple(body), context)
+
+    def _param(self, p: C.CParam) -> Param:
+        base = p.ctype.base
+        if base not in DTYPE_OF:
+            raise self._err(UnsupportedConstruct, f"parameter '{p.name}' has unsupported type "
+                            f"'{base}{' *' * p.ctype.pointers}'", p)
+        dtype = DTYPE_OF[base]
+        const = p.ctype.const
+        sig = self.shapes.get(p.name)
+        if p.dims:
+            if p.ctype.pointers:
+                raise self._err(UnsupportedConstruct, f"array of pointers '{p.name}'", p)
+            shape = tuple(self._const_int(d, f"dimension of '{p.name}'") for d in p.dims)
+            self.dims[p.name] = shape
+            return Param(p.name, dtype, shape, const, False, False)
+        if p.ctype.pointers == 0:
+            return Param(p.name, dtype, (), const, False, True)
+        if p.ctype.pointers > 1:
+            raise self._err(UnsupportedConstruct, f"pointer to pointer '{p.name}'", p)
+        if sig is not None and sig[1] is not None:
+            shape = sig[1]
+        elif dtype == "f32":
+            shape = ()
+        else:
+            raise self._err(ParseError, f"shape of pointer parameter '{p.name}' is unknown: "
+                            f"declare it as an array ({base} {p.name}[M][N]) or keep Exo's "
+                            f"signature comment", p)
+        if shape == ():
+            return Param(p.name, dtype, (), const, True, True)
+        n = 1
+        for d in shape:
+            n *= d
+        self.dims[p.name] = (n,)
+        return Param(p.name, dtype, shape, const, False, True)
+
+    # ------------------------------------------------------------------ scopes
+    def lookup(self, name: str) -> _Sym | None:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        return None
+
+    def declare(self, name: str, sym: _Sym) -> None:
+        self.scopes[-1][name] = sym
+
+    # ------------------------------------------------------------------ statements
+    def block(self, stmts) -> list:
+        self.scopes.append({})
+        out: list = []
+        try:
+            for s in stmts:
+                out.extend(self.stmt(s))
+        finally:
+            self.scopes.pop()
+        return out
+
+    def stmt(self, s) -> list:
+        if isinstance(s, C.CBlock):
+            return self.block(s.stmts)
+        if isinstance(s, C.CEmpty):
+            return []
+        if isinstance(s, C.COther):
+            raise self._err(UnsupportedConstruct, f"{s.what} is not supported (the subset has "
+                            "for, if, scalar declarations and assignments, Gemmini "
+                            "instructions)", s)
+        if isinstance(s, C.CDecl):
+            return [self.decl(s.ctype, d) for d in s.declarators]
+        if isinstance(s, C.CFor):
+            return [self.for_loop(s)]
+        if isinstance(s, C.CIf):
+            return [self.if_stmt(s)]
+        if isinstance(s, C.CExprStmt):
+            return self.expr_stmt(s.expr)
+        raise self._err(UnsupportedConstruct, f"statement {type(s).__name__}", s)
+
+    def decl(self, ctype: C.CType, d: C.CDeclarator) -> Decl:
+        if d.dims:
+            raise self._err(UnsupportedConstruct, f"local array '{d.name}'", d)
+        alloc = self._allocation(d.init)
+        if alloc is not None:
+            kind, nbytes = alloc
+            try:
+                addr = self.alloc.malloc(kind, nbytes)
+            except AllocError as e:
+                raise self._err(UnsupportedConstruct, str(e), d) from None
+            self.declare(d.name, _Sym("buffer", addr, kind))
+            return Decl(d.name, "uint32_t", Const(addr), d.line)
+        if d.pointers:
+            raise self._err(UnsupportedConstruct, f"pointer local '{d.name}' (only on-chip "
+                            "allocations may be pointers)", d)
+        ctype_name = SCALAR_CTYPE.get(ctype.base)
+        if ctype_name is None:
+            raise self._err(UnsupportedConstruct, f"local '{d.name}' of type '{ctype.base}' "
+                            f"(use one of {', '.join(SCALAR_TYPES)})", d)
+        if isinstance(d.init, C.CInitList):
+            raise self._err(UnsupportedConstruct, f"initializer list for '{d.name}'", d)
+        init = None if d.init is None else simplify(self.int_expr(d.init))
+        self.declare(d.name, _Sym("scalar"))
+        return Decl(d.name, ctype_name, init, d.line)
+
+    def _allocation(self, init) -> tuple[str, int] | None:
+        e = init
+        while isinstance(e, C.CCast):
+            e = e.operand
+        if isinstance(e, C.CCall) and isinstance(e.func, C.CName) and e.func.name in ALLOCATORS:
+            if len(e.args) != 1:
+                raise self._err(ArityError, f"{e.func.name} takes 1 argument", e)
+            return ALLOCATORS[e.func.name], self._const_int(e.args[0], "allocation size")
+        return None
+
+    def for_loop(self, s: C.CFor) -> For:
+        init = s.init
+        if isinstance(init, C.CDecl):
+            d = init.declarators[0]
+            if d.pointers or d.init is None:
+                raise self._err(UnsupportedConstruct, "loop variable must be an integer", s)
+            var, lo = d.name, d.init
+        elif isinstance(init.target, C.CName) and init.op == "=":
+            var, lo = init.target.name, init.value
+        else:
+            raise self._err(UnsupportedConstruct, "loop must start with 'var = value'", s)
+        lo_e = simplify(self.int_expr(lo))
+        hi_e = self._loop_bound(s.cond, var, s)
+        self.scopes.append({var: _Sym("loop")})
+        try:
+            step = self._loop_step(s.step, var, s)
+            before, mark = self.alloc.state(), self.alloc.mark()
+            body = self.block(s.body.stmts if isinstance(s.body, C.CBlock) else (s.body,))
+            problem = self.alloc.check_loop_body(mark, before)
+            if problem:
+                raise self._err(UnsupportedConstruct, problem, s)
+        finally:
+            self.scopes.pop()
+        return For(var, lo_e, hi_e, tuple(body), step, s.line)
+
+    def _loop_bound(self, cond, var: str, s) -> object:
+        if isinstance(cond, C.CBin):
+            if isinstance(cond.lhs, C.CName) and cond.lhs.name == var and cond.op in ("<", "<="):
+                hi = self.int_expr(cond.rhs)
+                return simplify(BinOp("+", hi, Const(1)) if cond.op == "<=" else hi)
+            if isinstance(cond.rhs, C.CName) and cond.rhs.name == var and cond.op in (">", ">="):
+                hi = self.int_expr(cond.lhs)
+                return simplify(BinOp("+", hi, Const(1)) if cond.op == ">=" else hi)
+        raise self._err(UnsupportedConstruct, f"loop condition must be '{var} < bound' or "
+                        f"'{var} <= bound'", s)
+
+    def _loop_step(self, step, var: str, s) -> int:
+        amount = None
+        if isinstance(step, C.CIncDec) and isinstance(step.operand, C.CName) \
+                and step.operand.name == var and step.op == "++":
+            amount = Const(1)
+        elif isinstance(step, C.CAssign) and isinstance(step.target, C.CName) \
+                and step.target.name == var:
+            if step.op == "+=":
+                amount = simplify(self.int_expr(step.value))
+            elif step.op == "=":
+                amount = simplify(BinOp("-", self.int_expr(step.value), Var(var)))
+        if isinstance(amount, Const) and amount.value > 0:
+            return amount.value
+        raise self._err(UnsupportedConstruct, f"loop step must increase '{var}' by a positive "
+                        "constant", s)
+
+    def if_stmt(self, s: C.CIf) -> If:
+        cond = simplify(self.int_expr(s.cond))
+        before, mark = self.alloc.state(), self.alloc.mark()
+        then = self._branch(s.then)
+        orelse = () if s.orelse is None else self._branch(s.orelse)
+        if self.alloc.state() != before:
+            raise self._err(UnsupportedConstruct, "an if branch allocates without freeing", s)
+        del mark
+        return If(cond, then, orelse, s.line)
+
+    def _branch(self, s) -> tuple:
+        return tuple(self.block(s.stmts if isinstance(s, C.CBlock) else (s,)))
+
+    def expr_stmt(self, e) -> list:
+        if isinstance(e, C.CCall):
+            return self.call(e)
+        if isinstance(e, C.CAssign):
+            return [self.assign(e)]
+        if isinstance(e, C.CIncDec):
+            if isinstance(e.operand, C.CName):
+                self._check_assignable(e.operand, e)
+                return [Assign(e.operand.name, "+=" if e.op == "++" else "-=", Const(1), e.line)]
+            raise self._err(UnsupportedConstruct, self._write_what(e.operand), e)
+        raise self._err(UnsupportedConstruct, "expression statement without effect", e)
+
+    def assign(self, e: C.CAssign) -> Assign:
+        if not isinstance(e.target, C.CName):
+            raise self._err(UnsupportedConstruct, self._write_what(e.target), e)
+        self._check_assignable(e.target, e)
+        return Assign(e.target.name, e.op, simplify(self.int_expr(e.value)), e.line)
+
+    def _write_what(self, target) -> str:
+        base = target
+        while isinstance(base, (C.CIndex, C.CUn, C.CCast, C.CMember)):
+            base = base.base if isinstance(base, (C.CIndex, C.CMember)) else base.operand
+        if isinstance(base, C.CName) and base.name in self.params:
+            return f"writing DRAM data of '{base.name}' from the CPU (pointer or array store)"
+        return "assignment to something other than a scalar local"
+
+    def _check_assignable(self, name: C.CName, node) -> None:
+        sym = self.lookup(name.name)
+        if sym is None:
+            raise self._err(ParseError, f"undeclared variable '{name.name}'", node)
+        if sym.kind == "param":
+            raise self._err(UnsupportedConstruct, f"assignment to parameter '{name.name}'", node)
+        if sym.kind == "loop":
+            raise self._err(UnsupportedConstruct, f"assignment to loop variable '{name.name}'",
+                            node)
+
+    # ------------------------------------------------------------------ calls
+    def call(self, e: C.CCall) -> list:
+        if not isinstance(e.func, C.CName):
+            raise self._err(UnsupportedConstruct, "call through an expression", e)
+        name = e.func.name
+        if name in IGNORED_CALLS:
+            return []
+        if name in FREES:
+            if len(e.args) != 1:
+                raise self._err(ArityError, f"{name} takes 1 argument", e)
+            self.alloc.free(FREES[name], self._buffer_addr(e.args[0], name))
+            return []
+        if name in ALLOCATORS:
+            raise self._err(UnsupportedConstruct, f"{name} result must initialize a local", e)
+        spec = isa.BY_NAME.get(name)
+        if spec is None:
+            raise self._err(UnknownInstruction, f"unknown function '{name}' (not a Gemmini "
+                            "instruction)", e)
+        spelling = spec.spelling(name, len(e.args))
+        if spelling is None:
+            arities = " or ".join(str(a) for a in spec.arities(name))
+            raise self._err(ArityError, f"{name} takes {arities} arguments, got {len(e.args)}", e)
+        written = []
+        for k, (slot, arg) in enumerate(zip(spelling.slots, e.args)):
+            written.append(self.operand(arg, spec.operands[slot], name, k + 1))
+        return [Instr(spec.op, spec.fill(spelling, written), e.line)]
+
+    def _buffer_addr(self, arg, fname: str) -> int:
+        v = simplify(self.int_expr(arg))
+        if isinstance(v, Var):
+            sym = self.lookup(v.name)
+            if sym is not None and sym.kind == "buffer":
+                return sym.addr
+        if isinstance(v, Const):
+            return v.value
+        raise self._err(UnsupportedConstruct, f"{fname} of something that is not an "
+                        "allocated buffer", arg)
+
+    def operand(self, arg, op: isa.Operand, fname: str, pos: int):
+        v = self.value(arg)
+        where = f"argument {pos} ({op.name}) of {fname}"
+        if op.role == isa.DRAM:
+            if isinstance(v, _Dram):
+                return DramAddr(v.array, simplify(v.index))
+            if isinstance(v, _Int) and simplify(v.expr) == Const(0):
+                return Const(0)
+            raise self._err(ParseError, f"{where} must be a DRAM address (&A[...]) or 0", arg)
+        if op.role == isa.FLOAT:
+            if isinstance(v, _Float):
+                return v.expr
+            if isinstance(v, _FloatPtr):
+                return Var(v.name)
+            if isinstance(v, _Int):
+                c = simplify(v.expr)
+                if isinstance(c, Const):
+                    return FloatConst(float(c.value))
+            raise self._err(ParseError, f"{where} must be a float", arg)
+        return simplify(self._as_int(v, arg, where))
+
+    # ------------------------------------------------------------------ expressions
+    def int_expr(self, e):
+        return self._as_int(self.value(e), e, "expression")
+
+    def _as_int(self, v, node, where: str):
+        if isinstance(v, _Int):
+            return v.expr
+        if isinstance(v, _LocalPtr) and not v.deref:
+            return v.expr
+        if isinstance(v, _Dram):
+            what = "DRAM data" if v.element else "a DRAM address"
+            raise self._err(UnsupportedConstruct, f"{where} uses {what} of '{v.array}' as an "
+                            "integer", node)
+        if isinstance(v, (_Float, _FloatPtr)):
+            raise self._err(ParseError, f"{where} must be an integer, not a float", node)
+        raise self._err(UnsupportedConstruct, f"{where}: dereference of an on-chip address",
+                        node)
+
+    def _const_int(self, e, what: str) -> int:
+        v = simplify(self.int_expr(e))
+        if not isinstance(v, Const):
+            raise self._err(ParseError, f"{what} must be a constant", e)
+        return v.value
+
+    def value(self, e):
+        """What expression ``e`` denotes (`_Int`, `_Float`, `_Dram`, `_LocalPtr`, ...)."""
+        if isinstance(e, C.CInt):
+            return _Int(Const(e.value))
+        if isinstance(e, C.CFloat):
+            return _Float(FloatConst(e.value))
+        if isinstance(e, C.CName):
+            return self._name(e)
+        if isinstance(e, C.CBin):
+            return self._binary(e)
+        if isinstance(e, C.CUn):
+            return self._unary(e)
+        if isinstance(e, C.CCast):
+            return self._cast(e)
+        if isinstance(e, C.CIndex):
+            return self._index(e)
+        if isinstance(e, C.CTernary):
+            return _Int(Cond(self.int_expr(e.cond), self.int_expr(e.then),
+                             self.int_expr(e.orelse)))
+        if isinstance(e, C.CSizeof):
+            if e.ctype is None:
+                raise self._err(UnsupportedConstruct, "sizeof of an expression", e)
+            size = 8 if e.ctype.pointers else SIZEOF.get(e.ctype.base)
+            if size is None:
+                raise self._err(UnsupportedConstruct, f"sizeof({e.ctype.base})", e)
+            return _Int(Const(size))
+        if isinstance(e, C.CMember):
+            return self._member(e)
+        if isinstance(e, C.CCall):
+            fname = e.func.name if isinstance(e.func, C.CName) else "an expression"
+            if fname in isa.BY_NAME or fname in FREES or fname in ALLOCATORS:
+                raise self._err(UnsupportedConstruct, f"call of {fname} inside an expression", e)
+            raise self._err(UnknownInstruction, f"unknown function '{fname}'", e)
+        if isinstance(e, (C.CAssign, C.CIncDec)):
+            raise self._err(UnsupportedConstruct, "assignment inside an expression", e)
+        if isinstance(e, (C.CCompound, C.CInitList)):
+            raise self._err(UnsupportedConstruct, "compound literal used as a value", e)
+        raise self._err(UnsupportedConstruct, f"expression {type(e).__name__}", e)
+
+    def _name(self, e: C.CName):
+        sym = self.lookup(e.name)
+        if sym is None:
+            if e.name in isa.CONSTANTS:
+                return _Int(Const(isa.CONSTANTS[e.name]))
+            raise self._err(ParseError, f"undeclared name '{e.name}'", e)
+        if sym.kind == "param":
+            p = self.params[e.name]
+            if p.is_array:
+                return _Dram(p.name, Const(0), 0)
+            if p.by_pointer:
+                return _FloatPtr(p.name)
+            return _Float(Var(p.name)) if p.dtype == "f32" else _Int(Var(p.name))
+        return _Int(Var(e.name))
+
+    def _binary(self, e: C.CBin):
+        lhs, rhs = self.value(e.lhs), self.value(e.rhs)
+        if e.op in ("+", "-") and isinstance(lhs, _Dram) and not lhs.element \
+                and isinstance(rhs, _Int):
+            step = self._stride(lhs.array, lhs.level)
+            delta = BinOp("*", rhs.expr, Const(step))
+            return _Dram(lhs.array, BinOp(e.op, lhs.index, delta), lhs.level)
+        if e.op == "+" and isinstance(rhs, _Dram) and not rhs.element and isinstance(lhs, _Int):
+            step = self._stride(rhs.array, rhs.level)
+            return _Dram(rhs.array, BinOp("+", rhs.index, BinOp("*", lhs.expr, Const(step))),
+                         rhs.level)
+        if isinstance(lhs, _LocalPtr) or isinstance(rhs, _LocalPtr):
+            raise self._err(UnsupportedConstruct, "pointer arithmetic on an on-chip address "
+                            "(write the row arithmetic on the uint32_t address instead)", e)
+        return _Int(BinOp(e.op, self._as_int(lhs, e.lhs, "operand"),
+                          self._as_int(rhs, e.rhs, "operand")))
+
+    def _unary(self, e: C.CUn):
+        if e.op == "&":
+            if isinstance(e.operand, C.CUn) and e.operand.op == "*":
+                inner = self.value(e.operand.operand)   # &*p == p
+                if isinstance(inner, _LocalPtr):
+                    return _Int(inner.expr)
+                return inner
+            v = self.value(e.operand)
+            if isinstance(v, _Dram):
+                return _Dram(v.array, v.index, len(self.dims[v.array]))
+            if isinstance(v, _LocalPtr) and v.deref:
+                return _Int(v.expr)
+            raise self._err(UnsupportedConstruct, "address of something that is not array "
+                            "data", e)
+        v = self.value(e.operand)
+        if e.op == "*":
+            if isinstance(v, _Dram):
+                return self._subscript(v, Const(0), e)
+            if isinstance(v, _FloatPtr):
+                return _Float(Var(v.name))
+            if isinstance(v, _LocalPtr):
+                return _LocalPtr(v.expr, True)
+            raise self._err(UnsupportedConstruct, "dereference of an integer", e)
+        if isinstance(v, _Float) and e.op == "-" and isinstance(v.expr, FloatConst):
+            return _Float(FloatConst(-v.expr.value))
+        x = self._as_int(v, e.operand, "operand")
+        return _Int(x) if e.op == "+" else _Int(UnOp(e.op, x))
+
+    def _cast(self, e: C.CCast):
+        v = self.value(e.operand)
+        t = e.ctype
+        if t.pointers:
+            if isinstance(v, (_Dram, _FloatPtr)):
+                return v
+            if isinstance(v, _LocalPtr):
+                return _LocalPtr(v.expr)
+            return _LocalPtr(self._as_int(v, e.operand, "cast operand"))
+        if t.base in ("float", "double"):
+            if isinstance(v, _Float):
+                return v
+            c = simplify(self._as_int(v, e.operand, "cast operand"))
+            if isinstance(c, Const):
+                return _Float(FloatConst(float(c.value)))
+            raise self._err(UnsupportedConstruct, "conversion of an integer variable to float", e)
+        if isinstance(v, (_Dram, _Float, _FloatPtr)):
+            return v  # (uint64_t) &A[...] keeps being a DRAM address
+        x = self._as_int(v, e.operand, "cast operand")
+        if t.base in UNSIGNED32:
+            c = simplify(x)
+            if isinstance(c, Const):
+                return _Int(Const(c.value & U32))
+        return _Int(x)
+
+    def _stride(self, array: str, level: int) -> int:
+        n = 1
+        for d in self.dims[array][level + 1:]:
+            n *= d
+        return n
+
+    def _subscript(self, base: _Dram, index, node):
+        dims = self.dims[base.array]
+        if base.element or base.level >= len(dims):
+            raise self._err(UnsupportedConstruct, f"too many subscripts on '{base.array}'", node)
+        step = self._stride(base.array, base.level)
+        level = base.level + 1
+        return _Dram(base.array, BinOp("+", base.index, BinOp("*", index, Const(step))), level,
+                     element=level == len(dims))
+
+    def _index(self, e: C.CIndex):
+        if isinstance(e.base, C.CMember) and isinstance(e.base.base, C.CCompound) \
+                and e.base.name == "strides":
+            k = self._const_int(e.index, "window stride index")
+            items = e.base.base.items
+            if len(items) < 2 or not isinstance(items[1], C.CInitList) \
+                    or not 0 <= k < len(items[1].items):
+                raise self._err(ParseError, "window literal has no stride " + str(k), e)
+            return _Int(self.int_expr(items[1].items[k]))
+        base = self.value(e.base)
+        if isinstance(base, _FloatPtr):
+            if self._const_int(e.index, "scalar index") != 0:
+                raise self._err(UnsupportedConstruct, f"'{base.name}' is a scalar", e)
+            return _Float(Var(base.name))
+        if isinstance(base, _Dram):
+            return self._subscript(base, self.int_expr(e.index), e)
+        raise self._err(UnsupportedConstruct, "subscript of something that is not an array", e)
+
+    def _member(self, e: C.CMember):
+        if isinstance(e.base, C.CCompound) and e.name == "data" and e.base.items:
+            return self.value(e.base.items[0])
+        raise self._err(UnsupportedConstruct, f"struct member access '.{e.name}'"
+                        if not e.arrow else f"struct member access '->{e.name}'", e)

@@ -1,0 +1,55 @@
+"""A complete .c file for the Gemmini toolchain (gemmini.h's long instruction names).
+
+Keeps Exo's signature exactly when the function came from Exo (``fn.context``
+set): ``void name( gemm_Context *ctxt, const float* scale, bool act,
+const int8_t* A, ...)``, preceded by Exo's signature comment. The context struct
+is declared as an incomplete ``typedef struct gemm_Context gemm_Context;``, which
+C11 accepts next to Exo's own header defining it. DRAM operands are ``&A[index]``
+(flat) and local addresses plain ``uint32_t`` arithmetic.
+"""
+
+from __future__ import annotations
+
+from lowering.ir import Const, Function
+from lowering.print_compact import StmtPrinter, signature_comment
+
+HEADER = ("#include <stdint.h>", "#include <stdbool.h>", '#include "gemmini.h"')
+TOOLCHAIN_NAMES = {("config_ex", 0): {1: "WS"}}
+
+
+class ToolchainPrinter(StmtPrinter):
+    long_names = True
+    loop_type = "int_fast32_t"
+
+    def var_text(self, name: str) -> str:
+        p = self.params.get(name)
+        return f"{name}[0]" if p is not None and p.by_pointer else name
+
+    def array_param(self, p) -> bool:
+        return not p.flat
+
+    def operand_text(self, op: str, k: int, value) -> str:
+        names = TOOLCHAIN_NAMES.get((op, k))
+        if names and isinstance(value, Const) and value.value in names:
+            return names[value.value]
+        return super().operand_text(op, k, value)
+
+    def function(self) -> list[str]:
+        fn = self.fn
+        lines = list(HEADER) + [""]
+        if fn.context:
+            lines += [f"typedef struct {fn.context} {fn.context};", ""]
+        if fn.context or any(p.shape and p.flat for p in fn.params):
+            lines += signature_comment(fn)
+        params = ", ".join(self.param_texts())
+        # Exo's exact spacing: "void name( gemm_Context *ctxt, ... ) {"
+        lines.append(f"void {fn.name}( {params} ) {{" if fn.context
+                     else f"void {fn.name}({params}) {{")
+        lines += self.stmts(fn.body, 1)
+        lines.append("}")
+        return lines
+
+
+def to_toolchain_c(fn: Function) -> str:
+    """``fn`` as a complete C file that compiles against gemmini.h."""
+    return "\n".join(ToolchainPrinter(fn).function()) + "\n"

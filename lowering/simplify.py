@@ -1,0 +1,303 @@
+"""Canonical form of integer expressions.
+
+`simplify` rewrites an expression into one canonical form, so that the same
+value written two ways (Exo's ``((ko) * (1024) + (k) * (256))/16`` and a
+person's ``16 * k + 64 * ko``) becomes the same IR:
+
+* constants fold with C semantics (``/`` and ``%`` truncate toward zero; nothing
+  divided by zero folds); ``~c`` of a 32-bit constant wraps as ``uint32_t``
+  (``~0`` is ``0xFFFFFFFF``, the garbage address);
+* sums and products become a polynomial: a sum of ``coef * monomial`` terms in a
+  fixed order, constant last (``x << 3`` counts as ``8 * x``);
+* ``P / c`` divides exactly when ``c`` divides every coefficient and the
+  constant (so truncation cannot matter); ``P % c`` is then 0;
+* everything else (``|``, comparisons, ``?:``, an inexact division, ...) keeps
+  its shape with simplified operands and becomes an opaque factor of the
+  polynomial; ``|``, ``&`` and ``^`` chains are flattened with constants merged.
+
+Overflow is not modelled: values are mathematical integers (the programs this
+project handles stay far from 2**31 except in address flag bits, which only
+meet ``|`` and constants).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from lowering.ir import (
+    BinOp, Cond, Const, Decl, DramAddr, Expr, FloatConst, For, Function, If, Instr,
+    Assign, UnOp, Var,
+)
+
+UINT32_MASK = 0xFFFFFFFF
+MAX_TERMS = 64  # a product expanding to more terms than this stays unexpanded
+
+# A polynomial: monomial (sorted tuple of opaque factors) -> coefficient; () is the constant.
+Poly = dict
+
+
+def simplify(expr):
+    """The canonical form of ``expr`` (an `Expr`; `DramAddr`, floats and None pass through)."""
+    if expr is None or isinstance(expr, FloatConst):
+        return expr
+    if isinstance(expr, DramAddr):
+        return DramAddr(expr.array, simplify(expr.index))
+    return _from_poly(_poly(expr))
+
+
+def simplify_function(fn: Function) -> Function:
+    """``fn`` with every expression in canonical form."""
+    return replace(fn, body=simplify_stmts(fn.body))
+
+
+def simplify_stmts(stmts) -> tuple:
+    return tuple(_simplify_stmt(s) for s in stmts)
+
+
+def _simplify_stmt(s):
+    if isinstance(s, For):
+        return replace(s, lo=simplify(s.lo), hi=simplify(s.hi), body=simplify_stmts(s.body))
+    if isinstance(s, If):
+        return replace(s, cond=simplify(s.cond), then=simplify_stmts(s.then),
+                       orelse=simplify_stmts(s.orelse))
+    if isinstance(s, Decl):
+        return replace(s, init=simplify(s.init))
+    if isinstance(s, Assign):
+        return replace(s, value=simplify(s.value))
+    if isinstance(s, Instr):
+        return replace(s, args=tuple(simplify(a) for a in s.args))
+    raise TypeError(f"not a statement: {s!r}")
+
+
+# ----------------------------------------------------------------------------
+# Constant folding with C semantics
+# ----------------------------------------------------------------------------
+
+def c_div(a: int, b: int) -> int:
+    """C's ``a / b``: truncates toward zero."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def c_mod(a: int, b: int) -> int:
+    """C's ``a % b``: takes the sign of ``a``."""
+    return a - b * c_div(a, b)
+
+
+def c_not(a: int) -> int:
+    """``~a``; a value in 0..2**32-1 is a ``uint32_t`` and stays non-negative."""
+    return UINT32_MASK - a if 0 <= a <= UINT32_MASK else ~a
+
+
+def fold_binary(op: str, a: int, b: int) -> int | None:
+    """``a op b`` for constants, or None when C leaves it undefined (divide by 0, bad shift)."""
+    if op in ("/", "%"):
+        if b == 0:
+            return None
+        return c_div(a, b) if op == "/" else c_mod(a, b)
+    if op in ("<<", ">>"):
+        if not 0 <= b < 64 or a < 0:
+            return None
+        return a << b if op == "<<" else a >> b
+    table = {
+        "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+        "|": lambda: a | b, "&": lambda: a & b, "^": lambda: a ^ b,
+        "==": lambda: int(a == b), "!=": lambda: int(a != b), "<": lambda: int(a < b),
+        "<=": lambda: int(a <= b), ">": lambda: int(a > b), ">=": lambda: int(a >= b),
+        "&&": lambda: int(bool(a) and bool(b)), "||": lambda: int(bool(a) or bool(b)),
+    }
+    return table[op]()
+
+
+def fold_unary(op: str, a: int) -> int:
+    return {"-": -a, "~": c_not(a), "!": int(not a)}[op]
+
+
+# ----------------------------------------------------------------------------
+# Expression -> polynomial
+# ----------------------------------------------------------------------------
+
+def _const(p: Poly) -> int | None:
+    if not p:
+        return 0
+    if len(p) == 1 and () in p:
+        return p[()]
+    return None
+
+
+def _add(p: Poly, q: Poly, sign: int = 1) -> Poly:
+    out = dict(p)
+    for m, c in q.items():
+        v = out.get(m, 0) + sign * c
+        if v:
+            out[m] = v
+        else:
+            out.pop(m, None)
+    return out
+
+
+def _scale(p: Poly, k: int) -> Poly:
+    return {m: c * k for m, c in p.items()} if k else {}
+
+
+def _mul(p: Poly, q: Poly) -> Poly | None:
+    if len(p) * len(q) > MAX_TERMS:
+        return None
+    out: Poly = {}
+    for m1, c1 in p.items():
+        for m2, c2 in q.items():
+            m = tuple(sorted(m1 + m2, key=_key))
+            v = out.get(m, 0) + c1 * c2
+            if v:
+                out[m] = v
+            else:
+                out.pop(m, None)
+    return out
+
+
+def _atom(e: Expr) -> Poly:
+    return {(e,): 1}
+
+
+def _poly(e) -> Poly:
+    if isinstance(e, Const):
+        return {(): e.value} if e.value else {}
+    if isinstance(e, Var):
+        return _atom(e)
+    if isinstance(e, UnOp):
+        p = _poly(e.operand)
+        c = _const(p)
+        if c is not None:
+            return _poly(Const(fold_unary(e.op, c)))
+        if e.op == "-":
+            return _scale(p, -1)
+        return _atom(UnOp(e.op, _from_poly(p)))
+    if isinstance(e, Cond):
+        cond = _poly(e.cond)
+        c = _const(cond)
+        if c is not None:
+            return _poly(e.then if c else e.orelse)
+        return _atom(Cond(_from_poly(cond), simplify(e.then), simplify(e.orelse)))
+    if isinstance(e, BinOp):
+        return _binop(e)
+    raise TypeError(f"not an integer expression: {e!r}")
+
+
+def _binop(e: BinOp) -> Poly:
+    op = e.op
+    p, q = _poly(e.lhs), _poly(e.rhs)
+    a, b = _const(p), _const(q)
+    if a is not None and b is not None:
+        v = fold_binary(op, a, b)
+        if v is not None:
+            return _poly(Const(v))
+    if op == "+":
+        return _add(p, q)
+    if op == "-":
+        return _add(p, q, -1)
+    if op == "*":
+        r = _mul(p, q)
+        if r is not None:
+            return r
+    if op == "<<" and b is not None and 0 <= b < 32:
+        return _scale(p, 1 << b)
+    if op in ("/", "%") and b is not None and b != 0:
+        if all(c % b == 0 for c in p.values()):
+            return {m: c // b for m, c in p.items()} if op == "/" else {}
+        if b == 1:
+            return p if op == "/" else {}
+        inner = p
+        if op == "/" and b > 0 and len(p) == 1:
+            (m, c), = p.items()
+            if len(m) == 1 and isinstance(m[0], BinOp) and m[0].op == "/" and c == 1:
+                d = m[0].rhs
+                if isinstance(d, Const) and d.value > 0:  # (x / d) / b == x / (d * b)
+                    return _poly(BinOp("/", m[0].lhs, Const(d.value * b)))
+        return _atom(BinOp(op, _from_poly(inner), Const(b)))
+    if op in ("|", "&", "^"):
+        return _bitwise(op, e)
+    lhs, rhs = _from_poly(p), _from_poly(q)
+    if op in ("==", "!=", "&&", "||") and _key(rhs) < _key(lhs) and not isinstance(rhs, Const):
+        lhs, rhs = rhs, lhs
+    return _atom(BinOp(op, lhs, rhs))
+
+
+def _bitwise(op: str, e: BinOp) -> Poly:
+    """Flatten an ``op`` chain, merge its constants, order the rest; constant last."""
+    operands: list[Expr] = []
+    stack: list = [(e, False)]
+    while stack:
+        x, done = stack.pop()
+        if isinstance(x, BinOp) and x.op == op:
+            stack.extend(((x.rhs, done), (x.lhs, done)))
+        elif done:
+            operands.append(x)
+        else:
+            stack.append((simplify(x), True))
+    const = None
+    rest = []
+    for x in operands:
+        if isinstance(x, Const):
+            const = x.value if const is None else fold_binary(op, const, x.value)
+        else:
+            rest.append(x)
+    if const is not None:
+        if op in ("|", "^") and const == 0:
+            const = None
+        elif op == "&" and const == 0:
+            return {}
+    rest.sort(key=_key)
+    if not rest:
+        return _poly(Const(const or 0))
+    out = rest[0]
+    for x in rest[1:]:
+        out = BinOp(op, out, x)
+    if const is not None:
+        out = BinOp(op, out, Const(const))
+    return _atom(out)
+
+
+# ----------------------------------------------------------------------------
+# Polynomial -> expression
+# ----------------------------------------------------------------------------
+
+def _key(e) -> tuple:
+    """Total order on opaque factors: variables by name first, then other nodes."""
+    if isinstance(e, Var):
+        return (0, e.name)
+    if isinstance(e, Const):
+        return (2, str(e.value))
+    return (1, repr(e))
+
+
+def _mono_key(m: tuple) -> tuple:
+    return (len(m), tuple(_key(x) for x in m))
+
+
+def _product(m: tuple) -> Expr:
+    out = m[0]
+    for x in m[1:]:
+        out = BinOp("*", out, x)
+    return out
+
+
+def _from_poly(p: Poly) -> Expr:
+    const = p.get((), 0)
+    terms = sorted((m for m in p if m), key=lambda m: (len(m), abs(p[m]) != 1, _mono_key(m)))
+    out: Expr | None = None
+    for m in terms:
+        c = p[m]
+        body = _product(m)
+        if out is None:
+            out = body if c == 1 else BinOp("*", Const(c), body)
+        else:
+            mag = abs(c)
+            t = body if mag == 1 else BinOp("*", Const(mag), body)
+            out = BinOp("+" if c > 0 else "-", out, t)
+    if out is None:
+        return Const(const)
+    if const > 0:
+        return BinOp("+", out, Const(const))
+    if const < 0:
+        return BinOp("-", out, Const(-const))
+    return out

@@ -1,0 +1,178 @@
+"""Beam search on toy programs (search_fakes) with scripted proposers."""
+
+import time
+
+import pytest
+
+from autocomp_exo.prompts.builder import load_menu
+from autocomp_exo.proposers.base import Plan, Rewrite
+from autocomp_exo.proposers.ensemble import EnsembleProposer, split
+from autocomp_exo.search.beam import BeamSearch
+from autocomp_exo.search.engine import InlineEngine, ProcessEngine
+from autocomp_exo.search.service import EvalService
+from autocomp_exo.settings import SearchSettings
+from lowering.errors import AutocompError
+from search_fakes import DoublingProposer, ToyEvaluator, parse_toy, toy_code
+
+MENU = load_menu("gemm")
+
+
+def search(proposer, start=None, **kw):
+    ev = ToyEvaluator()
+    svc = EvalService(ev, InlineEngine(ev))
+    s = SearchSettings(**{"iterations": 8, **kw})
+    res = BeamSearch(proposer, svc, MENU, s).run_search(start or toy_code(tile=4, value=42))
+    return res, svc
+
+
+def test_reaches_the_limit_and_keeps_only_correct_faster_code():
+    res, svc = search(DoublingProposer(("double", "wrong", "slower", "garbage", "none")),
+                      impls_per_plan=5)
+    # tile 4 -> 64 in four doublings; 128 breaks the hardware limit
+    assert parse_toy(res.best.code)["tile"] == 64
+    assert res.best.cycles == 10000 // 64
+    assert res.trajectory[:5] == [2500, 1250, 625, 312, 156]
+    assert [c.cycles for c in res.beam] == sorted(c.cycles for c in res.beam)
+    for c in res.candidates.values():          # every accepted candidate is correct
+        assert parse_toy(c.code)["value"] == 42
+    assert len(res.recipe) == 4 and all(step["menu_item"] in range(1, 18)
+                                        for step in res.recipe)
+
+
+def test_each_distinct_program_is_simulated_once():
+    res, svc = search(DoublingProposer(("double", "double", "slower")), impls_per_plan=3)
+    keys = [c.id for c in res.candidates.values()]
+    assert len(keys) == len(set(keys))
+    # distinct programs: tiles 4..128 (x pad variants); far fewer than samples
+    assert svc.simulated < res.samples / 3
+
+
+def test_beam_width_and_early_stop():
+    res, _ = search(DoublingProposer(("double", "slower")), beam_width=2, impls_per_plan=2,
+                    patience=2, iterations=20)
+    assert len(res.beam) <= 2
+    assert res.stop_reason.startswith("no improvement in 2")
+    assert res.iterations == 6                   # 4 improving + 2 stale
+
+
+def test_sample_budget_stops_cleanly():
+    res, _ = search(DoublingProposer(("double",)), max_samples=5, plans_per_candidate=4,
+                    impls_per_plan=2)
+    assert res.samples == 5 and res.stop_reason == "sample budget"
+    assert res.best.cycles < res.start.cycles
+
+
+def test_wall_clock_budget():
+    class Slow(DoublingProposer):
+        def implement(self, *a, **kw):
+            time.sleep(0.3)
+            return super().implement(*a, **kw)
+    res, _ = search(Slow(), max_seconds=0.2, plans_per_candidate=1, impls_per_plan=1)
+    assert res.stop_reason == "time budget" and res.iterations == 1
+
+
+def test_incorrect_start_is_an_error():
+    with pytest.raises(AutocompError, match="starting code is not correct"):
+        search(DoublingProposer(), start=toy_code(tile=4, value=1))
+
+
+def test_deterministic_for_a_seed():
+    a, _ = search(DoublingProposer(("double", "slower")), seed=5)
+    b, _ = search(DoublingProposer(("double", "slower")), seed=5)
+    assert a.trajectory == b.trajectory and a.recipe == b.recipe
+
+
+def test_proposer_exceptions_lose_only_their_samples():
+    class Flaky(DoublingProposer):
+        def plan(self, candidate, *a, **kw):
+            if parse_toy(candidate.code)["tile"] == 8:
+                raise RuntimeError("model fell over")
+            return super().plan(candidate, *a, **kw)
+    res, _ = search(Flaky(), beam_width=1)
+    assert res.best.cycles == 10000 // 8        # stuck at tile 8 but finished
+
+
+def test_repair_is_tried_once():
+    class Repairing(DoublingProposer):
+        repairs = 0
+
+        def repair(self, candidate, plan, rewrite, error, *, seed):
+            Repairing.repairs += 1
+            assert error.startswith("parse:")
+            v = parse_toy(candidate.code)
+            return Rewrite(self.name, toy_code(tile=v["tile"] * 2, value=42))
+    res, _ = search(Repairing(("garbage",)), impls_per_plan=1, plans_per_candidate=1,
+                    repair_attempts=1)
+    assert parse_toy(res.best.code)["tile"] == 64 and Repairing.repairs >= 4
+    res, _ = search(Repairing(("garbage",)), impls_per_plan=1, plans_per_candidate=1,
+                    repair_attempts=0)
+    assert res.best.cycles == res.start.cycles
+
+
+def test_ensemble_split_is_even_and_seeded():
+    assert split(4, 2, 0) == [2, 2] and split(3, 2, 0) == [2, 1] and split(3, 2, 1) == [1, 2]
+    totals = [0, 0, 0]
+    for seed in range(30):
+        for i, n in enumerate(split(2, 3, seed)):
+            totals[i] += n
+    assert totals == [20, 20, 20]
+
+
+class Named(DoublingProposer):
+    def __init__(self, name, **kw):
+        super().__init__(**kw)
+        self.name = name
+        self.plans_asked = self.impls_asked = 0
+
+    def plan(self, candidate, menu, n, **kw):
+        self.plans_asked += n
+        return [Plan(p.menu_item, p.text, self.name) for p in super().plan(candidate, menu, n, **kw)]
+
+    def implement(self, candidate, plan, k, **kw):
+        self.impls_asked += k
+        return [Rewrite(self.name, r.code) for r in super().implement(candidate, plan, k, **kw)]
+
+
+def test_ensemble_members_share_work_and_cross_implement():
+    a, b = Named("a"), Named("b")
+    res, _ = search(EnsembleProposer([a, b]), plans_per_candidate=3, impls_per_plan=1,
+                    iterations=3)
+    # split by seed: even on average, not per request
+    assert 0.6 < a.plans_asked / b.plans_asked < 1.6
+    assert 0.6 < a.impls_asked / b.impls_asked < 1.6
+    pairs = {(s["planner"], s["implementer"]) for s in
+             (e for _, _, e in res.lineage.graph.edges(data=True))}
+    assert ("a", "b") in pairs or ("b", "a") in pairs
+
+
+def test_process_engine_kills_a_stuck_worker_and_survives_a_crash():
+    ev = ToyEvaluator()
+    engine = ProcessEngine(ev, workers=2, timeout=1.5)
+    try:
+        t = time.monotonic()
+        out = engine.run([toy_code(tile=4, value=42), toy_code(tile=4, value=42, hang=1),
+                          toy_code(tile=8, value=42, crash=1), toy_code(tile=16, value=42)])
+        assert time.monotonic() - t < 20
+        assert [r.ok for r in out] == [True, False, False, True]
+        assert out[1].error_kind == "timeout" and out[2].error_kind == "crash"
+        assert out[3].cycles == 10000 // 16
+        assert engine.killed >= 2
+        (again,) = engine.run([toy_code(tile=2, value=42)])   # replaced workers still work
+        assert again.cycles == 5000
+    finally:
+        engine.close()
+    assert all(not w.proc.is_alive() for w in engine.workers)
+
+
+def test_eval_cache_persists(tmp_path):
+    ev = ToyEvaluator()
+    path = tmp_path / "evals.jsonl"
+    svc = EvalService(ev, InlineEngine(ev), path)
+    first = svc.evaluate_many([toy_code(tile=4, value=42), "junk", toy_code(tile=4, value=42)])
+    assert [e.cached for e in first] == [False, False, True]
+    assert first[1].result.error_kind == "parse"
+    svc.close()
+    svc2 = EvalService(ev, InlineEngine(ev), path)
+    (again,) = svc2.evaluate_many([toy_code(tile=4, value=42)])
+    assert again.cached and again.result.cycles == 2500 and svc2.simulated == 0
+    svc2.close()

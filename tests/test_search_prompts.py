@@ -1,0 +1,93 @@
+"""Prompt rendering: ISA text per configuration, section order, feedback, menu."""
+
+import random
+import re
+
+import pytest
+
+from autocomp_exo.prompts import builder
+from autocomp_exo.proposers.base import Candidate, Feedback, Plan
+from lowering.errors import ConfigError
+
+FB = Feedback(cycles=12345, utilization=0.25, sp_kib_used=8.0, sp_kib_total=256.0,
+              acc_kib_used=60.0, acc_kib_total=64.0, bound="load")
+CODE = "void k(int8_t A[16][16]) {\n  fence();\n}\n"
+CAND = Candidate(id="abc", fn=None, code=CODE, cycles=12345, feedback=FB)
+
+
+@pytest.mark.parametrize("name,dim,sp_kb,acc_kb,in_type", [
+    ("int8_16", 16, 256, 64, "int8"), ("int8_32", 32, 512, 128, "int8"),
+    ("fp32_4", 4, 256, 64, "float32")])
+def test_isa_text_follows_config(name, dim, sp_kb, acc_kb, in_type):
+    text = builder.isa_text(name)
+    assert f"a {dim}x{dim} systolic array ({in_type} inputs" in text
+    assert f"Scratchpad: {sp_kb} KB" in text
+    assert f"Accumulator: {acc_kb} KB" in text
+    assert f"one row holds {dim} elements" in text
+
+
+def test_isa_lists_every_instruction_but_excluded():
+    text = builder.isa_text("int8_16")
+    for op in ("config_ex", "config_ld", "config_st", "mvin", "mvin2", "mvin3", "mvout",
+               "preload", "compute_preloaded", "compute_accumulated", "fence"):
+        assert re.search(rf"^- {op}\(", text, re.M), op
+    assert "loop_ws(" not in text
+    assert "loop_ws(" in builder.isa_text("int8_16", exclude=())
+
+
+def test_plan_prompt_sections_in_method_order():
+    menu = builder.load_menu("gemm")[:3]
+    (system, user) = builder.plan_messages(CAND, menu, config="int8_16", iteration=3,
+                                           total_iterations=8)
+    assert system["role"] == "system" and user["role"] == "user"
+    text = user["content"]
+    marks = ["## The accelerator", "## Current code", "## Performance of the current code",
+             "## Optimization menu", "## Hardware parameters", "## Rules", "## Your task",
+             "iteration 3 of 8"]
+    positions = [text.index(m) for m in marks]
+    assert positions == sorted(positions)
+    assert "fence();" in text
+    assert "1. Change the loop tiling" in text and "4. " not in text.split("## Optimization menu")[1].split("##")[0]
+
+
+def test_feedback_memory_lines_and_nudge():
+    text = builder.feedback_text(FB)
+    assert "12345 cycles" in text
+    assert "8 KB out of 256 KB" in text and "60 KB out of 64 KB" in text
+    assert "scratchpad is far from full" in text          # 8 of 256: nudge
+    assert "accumulator is far from full" not in text     # 60 of 64: no nudge
+    assert "bounded by load" in text
+
+
+def test_implement_prompt_order_and_example():
+    plan = Plan(1, "Tile i and j by 2.", "x")
+    menu = {m.number: m for m in builder.load_menu("gemm")}
+    (_, user) = builder.implement_messages(CAND, plan, menu[1], config="int8_32", example=True)
+    text = user["content"]
+    marks = ["## The accelerator", "## Current code", "## Plan to apply",
+             "## Example of the transformation", "## Rules", "## Your task"]
+    positions = [text.index(m) for m in marks]
+    assert positions == sorted(positions)
+    assert "Tile i and j by 2." in text and "mvin(0, acc + (ii * 2 + jj) * 32, 32, 32)" in text
+    (_, plain) = builder.implement_messages(CAND, plan, menu[1])
+    assert "## Example" not in plain["content"]
+
+
+def test_menu_kinds_and_errors(tmp_path):
+    gemm, linalg = builder.load_menu("gemm"), builder.load_menu("linalg")
+    assert [m.number for m in gemm] == list(range(1, 18))
+    assert len(linalg) == 23 and {m.key for m in linalg} >= {"bias_path", "remove_fences"}
+    with pytest.raises(ConfigError, match="unknown workload kind"):
+        builder.load_menu("fft")
+    bad = tmp_path / "menu.toml"
+    bad.write_text('[[item]]\nnumber = 1\nkey = "a"\ntext = "b"\ncolour = "red"\n')
+    with pytest.raises(ConfigError, match="colour"):
+        builder.load_menu("gemm", bad)
+
+
+def test_dropout_rate_and_never_empty():
+    menu = builder.load_menu("gemm")
+    rng = random.Random(1)
+    kept = [len(builder.dropout(menu, 0.7, rng)) for _ in range(2000)]
+    assert 0.27 < sum(kept) / (2000 * len(menu)) < 0.33
+    assert all(len(builder.dropout(menu, 1.0, rng)) == 1 for _ in range(20))
