@@ -25,9 +25,11 @@ from __future__ import annotations
 
 from exo.libs.memories import GEMM_ACCUM, GEMM_SCRATCH
 from exo.platforms import gemmini as gp
+from exo import SchedulingError
+from exo.API_cursors import AssignCursor
 from exo.stdlib.scheduling import (
-    divide_loop, expand_dim, fission, lift_alloc, reorder_loops, replace, set_memory,
-    simplify,
+    call_eqv, delete_config, divide_loop, expand_dim, fission, inline, inline_window,
+    lift_alloc, remove_loop, reorder_loops, replace, set_memory, simplify,
 )
 
 from autocomp_exo.workload import OUTPUTS, kind_of, proc_signature
@@ -79,8 +81,155 @@ def _map_gemm_exo(p):
 # ---------------------------------------------------------------------------
 
 def _map_gemm_edges(p, M: int, N: int, K: int):
-    raise UnsupportedConstruct(
-        f"GEMM {M}x{N}x{K}: the basic mapping needs M % 16 == 0 and N, K multiples of 64")
+    """16x16 output blocks; dimensions not a multiple of 16 get a remainder block.
+
+    Per output block: zero the accumulator tile, for each 16-wide slice of K
+    (plus a remainder slice) load the A and B tiles and multiply-accumulate,
+    then store. Sizes of remainder blocks are constants below 16.
+    """
+    p = set_memory(p, "res", GEMM_ACCUM)
+    p = set_memory(p, "a", GEMM_SCRATCH)
+    p = set_memory(p, "b", GEMM_SCRATCH)
+    p, i_blocks = _split(p, p.find_loop("i"), M, "io", "ii")
+    for ii in i_blocks:
+        p, j_blocks = _split(p, p.forward(ii).body()[0], N, "jo", "ji")
+        if len(j_blocks) == 2:  # separate full-width and remainder column blocks
+            p = fission(p, p.forward(j_blocks[0]).parent().after())
+    while True:  # loop order io, jo, ii, ji
+        nests = [c for pat in ("for ii in _:_", "for i in _:_") for c in _find_all(p, pat)
+                 if c.body()[0].name() == "jo"]
+        if not nests:
+            break
+        p = reorder_loops(p, nests[0])
+    p = simplify(p)
+    while (res := _unmapped_block(p)) is not None:
+        p = simplify(_map_gemm_block(p, res, K))
+    return simplify(_hoist_configs(p))
+
+
+def _split(p, loop, extent: int, outer: str, inner: str):
+    """Divide ``loop`` into 16-blocks; return the proc and the block loops (full, rest)."""
+    if extent <= BLOCK:
+        return p, [loop]
+    if extent % BLOCK == 0:
+        p = divide_loop(p, loop, BLOCK, [outer, inner], perfect=True)
+        return p, [p.forward(loop).body()[0]]
+    p = divide_loop(p, loop, BLOCK, [outer, inner], tail="cut")
+    outer_loop = p.forward(loop)
+    return p, [outer_loop.body()[0], outer_loop.next()]
+
+
+def _find_all(p, pattern: str) -> list:
+    try:
+        return list(p.find(pattern, many=True))
+    except SchedulingError:
+        return []
+
+
+def _unmapped_block(p):
+    """The ``res`` allocation of the first output block not mapped yet, or None."""
+    for alloc in _find_all(p, "res : _"):
+        if isinstance(alloc.next(), AssignCursor):  # res = 0.0, not yet zero_acc_i32
+            return alloc
+    return None
+
+
+def _nth_after(p, cursor, n: int):
+    c = p.forward(cursor)
+    for _ in range(n):
+        c = c.next()
+    return c
+
+
+def _stage(p, alloc, outer_index: str, inner_index: str, n_lifts: int):
+    """Give a scalar buffer a [16, 16] tile shape indexed by two loops and lift it."""
+    p = expand_dim(p, alloc, BLOCK, inner_index)
+    p = expand_dim(p, p.forward(alloc), BLOCK, outer_index)
+    return lift_alloc(p, p.forward(alloc), n_lifts=n_lifts)
+
+
+def _map_gemm_block(p, res, K: int):
+    """Map the output block ``for ii: for ji: res: i32; ...`` around alloc ``res``."""
+    p = _stage(p, res, res.parent().parent().name(), res.parent().name(), 2)
+    # res ; for ii: for ji: (zero ; for k ; epilogue)
+    p = fission(p, _nth_after(p, res, 1).body()[0].body()[0].after(), n_lifts=2)
+    p = fission(p, _nth_after(p, res, 2).body()[0].body()[0].after(), n_lifts=2)
+    p = replace(p, _nth_after(p, res, 1), gp.zero_acc_i32)
+    p = replace(p, _nth_after(p, res, 3), gp.st_acc_i8)
+    # res ; zero ; for ii: for ji: for k ; store
+    k_loop = _nth_after(p, res, 2).body()[0].body()[0]
+    p, k_blocks = _split(p, k_loop, K, "ko", "ki")
+    if len(k_blocks) == 2:
+        p = fission(p, p.forward(k_blocks[0]).parent().after(), n_lifts=2)
+    for part in reversed(range(len(k_blocks))):  # later parts first: positions stay put
+        p = _map_gemm_k_block(p, res, 2 + part)
+    return p
+
+
+def _map_gemm_k_block(p, res, offset: int):
+    """Map ``for ii: for ji: [for ko:] for ki: body`` at position ``offset`` after res."""
+    nest = _nth_after(p, res, offset)
+    in_ko = nest.body()[0].body()[0].name() == "ko"
+    if in_ko:  # bring ko outside: for ko: for ii: for ji: for ki
+        p = reorder_loops(p, nest.body()[0])
+        p = reorder_loops(p, _nth_after(p, res, offset))
+
+    def stmt(p, j):  # j-th statement of the block being mapped
+        c = _nth_after(p, res, offset)
+        return c.body()[j] if in_ko else _nth_after(p, res, offset + j)
+
+    def innermost(c):
+        return c.body()[0].body()[0].body()[0]
+
+    ii = stmt(p, 0)
+    ji = ii.body()[0]
+    i_name, j_name, k_name = ii.name(), ji.name(), ji.body()[0].name()
+    # A tile: a[ii, ki], loaded once per (ii, ki)
+    p = _stage(p, innermost(stmt(p, 0)), i_name, k_name, 3)
+    p = fission(p, innermost(stmt(p, 1)).after(), n_lifts=3)
+    p = reorder_loops(p, stmt(p, 1).body()[0])            # ii, ki, ji
+    p = remove_loop(p, stmt(p, 1).body()[0].body()[0])    # drop ji
+    p = replace(p, stmt(p, 1), gp.ld_i8_id1)
+    # B tile: b[ki, ji], loaded once per (ki, ji)
+    b = innermost(stmt(p, 2))
+    p = expand_dim(p, b, BLOCK, j_name)
+    p = expand_dim(p, p.forward(b), BLOCK, k_name)
+    p = lift_alloc(p, p.forward(b), n_lifts=3)
+    p = fission(p, innermost(stmt(p, 3)).after(), n_lifts=3)
+    p = reorder_loops(p, stmt(p, 3))                      # ji, ii, ki
+    p = reorder_loops(p, stmt(p, 3).body()[0])            # ji, ki, ii
+    p = remove_loop(p, stmt(p, 3).body()[0].body()[0])    # drop ii
+    p = reorder_loops(p, stmt(p, 3))                      # ki, ji
+    p = replace(p, stmt(p, 3), gp.ld_i8_id2)
+    return replace(p, stmt(p, 4), gp.matmul_acc_i8)
+
+
+_HOIST = (  # instruction, its config-split twin, the config it sets
+    (gp.zero_acc_i32, gp.zero_acc_i32_v2, "config_zero(_)"),
+    (gp.ld_i8_id1, gp.ld_i8_id1_v2, "config_ld_i8_id1(_)"),
+    (gp.ld_i8_id2, gp.ld_i8_id2_v2, "config_ld_i8_id2(_)"),
+    (gp.matmul_acc_i8, gp.matmul_acc_i8_v2, "config_matmul(_)"),
+    (gp.st_acc_i8, gp.st_acc_i8_v2, "config_st_acc_i8(_)"),
+)
+_WINDOW_NAMES = ("dst", "src", "A", "B", "C")
+_BUFFER_NAMES = ("res", "a", "b", "A", "B", "C")
+
+
+def _hoist_configs(p):
+    """Split each instruction into config + action; keep one config, at the top."""
+    for instr, twin, config in _HOIST:
+        while _find_all(p, f"{instr.name()}(_)"):
+            p = call_eqv(p, f"{instr.name()}(_)", twin)
+            p = inline(p, f"{twin.name()}(_)")
+            for lhs in _WINDOW_NAMES:
+                for rhs in _BUFFER_NAMES:
+                    while _find_all(p, f"{lhs} = {rhs}[_]"):
+                        p = inline_window(p, f"{lhs} = {rhs}[_]")
+        if _find_all(p, config):
+            p = gp.lift_config(p, config)
+            while len(_find_all(p, config)) > 1:
+                p = delete_config(p, f"{config} #1")
+    return p
 
 
 # ---------------------------------------------------------------------------

@@ -157,7 +157,7 @@ def build_proposer(s: Settings, client, menu) -> Proposer:
     """The proposer named by ``s.proposer`` (builtin, llm or ensemble)."""
     members: list = []
     if s.proposer in ("builtin", "ensemble"):
-        members.append(_builtin())
+        members.append(_builtin(s.evaluation.config))
     if s.proposer in ("llm", "ensemble"):
         from autocomp_exo.proposers.llm import LLMProposer
         members += [LLMProposer(client, m, menu, config=s.evaluation.config, prompts=s.prompts)
@@ -170,13 +170,13 @@ def build_proposer(s: Settings, client, menu) -> Proposer:
     return EnsembleProposer(members)
 
 
-def _builtin() -> Proposer:
+def _builtin(config: str = "int8_16") -> Proposer:
     try:
         from autocomp_exo.proposers.builtin import BuiltinProposer
     except ImportError as e:
         raise ConfigError(f"the built-in proposer is not available ({e}); pass proposer=... "
                           "or use the llm proposer") from None
-    return BuiltinProposer()
+    return BuiltinProposer(config=config)
 
 
 def optimize(proc, *, config=None, proposer: Proposer | None = None,

@@ -44,6 +44,9 @@ class TimingParams:
     # Store engine
     store_pipeline: int = 8         # scaling pipeline of an accumulator read
     store_rows_per_cycle: int = 1
+    store_ack_latency: int = 20     # a serialized mvout completes when DRAM acknowledges it
+    # Fixed costs of the small commands
+    config_cycles: int = 1          # config_ld / config_st occupy their queue this long
     # Runaway protection
     max_instructions: int = 50_000_000
 

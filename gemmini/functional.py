@@ -124,9 +124,14 @@ class Machine:
             run_end = np.where(nxt < len(idx), idx[np.minimum(nxt, len(idx) - 1)], n)
         run_end = run_end.tolist()
         cmp_list = self.cmp.tolist()
-        ints = t.ints.tolist()
+        ints: list = [None] * n
+        other = np.flatnonzero(~is_exec)
+        for i, row in zip(other.tolist(), t.ints[other].tolist()):
+            ints[i] = row
+        simple = self._plan_batches(np.asarray(run_end), is_exec)
         plan = plan_moves(t, self.cfg, [b.size for b in self.bufs],
                           [a.itemsize for a in self.arrays])
+        self.plan = plan
         read_arrays = set(t.dram[plan.is_load].tolist()) | {
             v[0] for args in t.loop_ws.values() for v in args if isinstance(v, tuple)}
         isz = np.asarray([a.itemsize for a in self.arrays] + [1])
@@ -136,6 +141,11 @@ class Machine:
                  & ~np.isin(t.dram, list(read_arrays)))
         fast = plan.ok.tolist()
         defer = defer.tolist()
+        lean = (plan.ok & plan.is_load & ((plan.nblocks == 1)
+                                          | (plan.block_stride == t.ints[:, 3]))).tolist()
+        p_arr, p_acc, p_row = t.dram.tolist(), plan.to_acc.tolist(), plan.row.tolist()
+        p_nb, p_stride, p_shrunk = plan.nblocks.tolist(), plan.stride.tolist(), \
+            plan.shrunk.tolist()
         self.pending_out = []
         k = 0
         while k < n:
@@ -143,12 +153,19 @@ class Machine:
             if o == PRELOAD or o == COMPUTE_P or o == COMPUTE_A:
                 end = run_end[k]
                 c0, c1 = bisect_left(cmp_list, k), bisect_left(cmp_list, end)
-                if c1 > c0:
+                plan_b = simple.get(k)
+                if plan_b is not None and self.ex[2] == 1:
+                    self._simple_batch(*plan_b)
+                elif c1 > c0:
                     self._computes(c0, c1)
                 k = end
                 continue
             if o in MVIN_OPS:
-                self._mvin(k, MVIN_LOAD_ID[o], ints[k], fast[k])
+                if lean[k]:
+                    self._mvin_lean(ints[k], p_arr[k], p_acc[k], p_row[k], p_nb[k], p_stride[k],
+                                    p_shrunk[k])
+                else:
+                    self._mvin(k, MVIN_LOAD_ID[o], ints[k], fast[k])
             elif o == MVOUT:
                 if defer[k]:
                     self._mvout_deferred(k, ints[k])
@@ -168,6 +185,71 @@ class Machine:
                 self.fail(k, "unknown instruction")
             k += 1
         self._flush_outputs()
+
+    def _plan_batches(self, run_end: np.ndarray, is_exec: np.ndarray) -> dict:
+        """Runs of computes that the simple batched path can take, planned at once.
+
+        Simple: full-size blocks, A and B in the scratchpad, new weights for every compute,
+        every C accumulating into the accumulator, distinct C blocks disjoint and each
+        summed over the same number of computes. Returns run start row ->
+        (slice of the C-sorted compute order, distinct C rows, computes per C block,
+        index of the run's last compute).
+        """
+        n_cmp = len(self.cmp)
+        if n_cmp == 0 or self.is_float:
+            return {}
+        t = self.trace
+        starts = np.flatnonzero(is_exec & np.concatenate([[True], ~is_exec[:-1]]))
+        run_id = np.searchsorted(starts, self.cmp, side="right") - 1
+        ok = (self.slow_before[1:] == self.slow_before[:-1]) & self.new_w & self.c_live
+        bad_runs = np.bincount(run_id[~ok], minlength=len(starts)) > 0
+        key = run_id.astype(np.int64) * (1 << 33) + self.c_row
+        order = np.argsort(key, kind="stable")
+        skey, srun, srow = key[order], run_id[order], self.c_row[order]
+        new_group = np.concatenate([[True], skey[1:] != skey[:-1]])
+        gstart = np.flatnonzero(new_group)
+        gsize = np.diff(np.concatenate([gstart, [n_cmp]]))
+        grun, grow = srun[gstart], srow[gstart]
+        # a run is bad if group sizes differ or consecutive distinct C blocks overlap
+        same_run = grun[1:] == grun[:-1]
+        bad_pair = same_run & ((gsize[1:] != gsize[:-1]) | (grow[1:] - grow[:-1] < self.dim))
+        bad_runs[grun[1:][bad_pair]] = True
+        self.order = order
+        self.ridx_sorted = self.a_row[order][:, None] + self.ar
+        self.bidx_sorted = self.b_row[order][:, None] + self.ar
+        gcidx = grow[:, None] + self.ar
+        plans = {}
+        run_first = np.searchsorted(srun, np.arange(len(starts)))
+        run_last = np.searchsorted(srun, np.arange(len(starts)), side="right")
+        g_first = np.searchsorted(grun, np.arange(len(starts)))
+        g_last = np.searchsorted(grun, np.arange(len(starts)), side="right")
+        last_cmp = np.searchsorted(run_id, np.arange(len(starts)), side="right") - 1
+        for r in np.flatnonzero(~bad_runs).tolist():
+            a, b = int(run_first[r]), int(run_last[r])
+            if b <= a:
+                continue
+            g0, g1 = int(g_first[r]), int(g_last[r])
+            plans[int(starts[r])] = (a, b, gcidx[g0:g1].ravel(), g1 - g0, int(gsize[g0]),
+                                     int(last_cmp[r]))
+        del t
+        return plans
+
+    def _simple_batch(self, a: int, b: int, cidx, ng: int, per: int, last: int):
+        """C blocks += sum over their computes of A @ B, as ng matmuls of K = per * DIM."""
+        dim = self.dim
+        ridx, bidx = self.ridx_sorted[a:b], self.bidx_sorted[a:b]
+        sp_w = self.sp_written
+        if not (sp_w[ridx].all() and sp_w[bidx].all() and self.acc_written[cidx].all()):
+            self._computes(int(self.order[a:b].min()), int(self.order[a:b].max()) + 1)
+            return
+        sp = self.sp
+        As = sp[ridx].astype(np.float64).reshape(ng, per, dim, dim).transpose(0, 2, 1, 3) \
+            .reshape(ng, dim, per * dim)
+        Ws = sp[bidx].astype(np.float64).reshape(ng, per * dim, dim)
+        sums = np.matmul(As, Ws).astype(np.int64).astype(np.int32)
+        self.acc[cidx] += sums.reshape(-1, dim)   # int32 wraps
+        br = int(self.b_row[last])
+        self.weights = sp[br:br + dim].copy()
 
     def _pair_all(self, is_exec):
         """Pair every compute with the preload before it; static checks of their operands."""
@@ -248,6 +330,45 @@ class Machine:
         self.ex = (dataflow, act, a_stride)
 
     # -- moves -----------------------------------------------------------------
+    def _mvin_lean(self, v, arr, to_acc, row, nb, stride, shrunk):
+        """An mvin that passed every static check, with contiguous blocks."""
+        cols, rows = v[2], v[3]
+        if to_acc:
+            if arr < 0:
+                self.acc[row:row + rows, :cols] = 0
+            else:
+                dt = self.in_dt if shrunk else self.acc_dt
+                a = self.arrays[arr]
+                self.acc[row:row + rows, :cols] = np.ndarray(
+                    (rows, cols), dtype=dt, buffer=self.bufs[arr], offset=v[0] * a.itemsize,
+                    strides=(stride, dt.itemsize))
+            self.acc_written[row:row + rows] = True
+            return
+        span = nb * rows
+        dim = self.dim
+        if arr < 0:
+            if nb == 1:
+                self.sp[row:row + rows, :cols] = 0
+            else:
+                blocks = self.sp[row:row + span].reshape(nb, rows, dim)
+                for b in range(nb):
+                    blocks[b, :, :min(dim, cols - b * dim)] = 0
+        else:
+            dt, a = self.in_dt, self.arrays[arr]
+            data = np.ndarray((rows, cols), dtype=dt, buffer=self.bufs[arr],
+                              offset=v[0] * a.itemsize, strides=(stride, dt.itemsize))
+            if nb == 1:
+                self.sp[row:row + rows, :cols] = data
+            elif cols == nb * dim:
+                self.sp[row:row + span].reshape(nb, rows, dim)[...] = \
+                    data.reshape(rows, nb, dim).transpose(1, 0, 2)
+            else:
+                blocks = self.sp[row:row + span].reshape(nb, rows, dim)
+                for b in range(nb):
+                    w = min(dim, cols - b * dim)
+                    blocks[b, :, :w] = data[:, b * dim:b * dim + w]
+        self.sp_written[row:row + span] = True
+
     def _mvin(self, k, ld_id, v, fast=False):
         dram_index, local, cols, rows = v[0], v[1], v[2], v[3]
         arr = int(self.trace.dram[k])

@@ -68,7 +68,7 @@ def run(fn: ir.Function, inputs: dict, config: str | GemminiConfig | None = None
             outputs[p.name] = a.reshape(p.shape).copy()
     report = None
     if timing:
-        result = simulate(trace, cfg)
+        result = simulate(trace, cfg, machine.plan)
         report = build_report(trace, result, cfg, macs if macs is not None else machine.macs,
                               machine)
     return ModelRun(outputs, report)

@@ -111,7 +111,10 @@ class StmtPrinter:
 
     def instr(self, s: Instr) -> str:
         spec = isa.SPECS[s.op]
-        spelling = spec.pick_spelling(s.args, long=self.long_names)
+        try:
+            spelling = spec.pick_spelling(s.args, long=self.long_names)
+        except ValueError:  # e.g. config_ld with shrunk set has only a long spelling
+            spelling = spec.pick_spelling(s.args, long=not self.long_names)
         args = [self.operand_text(s.op, slot, s.args[slot]) for slot in spelling.slots]
         return f"{spelling.name}({', '.join(args)})"
 

@@ -33,19 +33,32 @@ def const_prop(fn: Function, a: Application, config: GemminiConfig) -> Function:
 
 
 def simplify_all(fn: Function, a: Application, config: GemminiConfig) -> Function:
-    """Fold every expression."""
-    new = dataclasses.replace(fn, body=subst_body(fn.body, {}, tidy=True))
-    body = map_stmts(new.body, lambda s: _fold_stmt(s))
-    out = dataclasses.replace(fn, body=body)
-    if out == fn:
+    """Fold every expression; write flag bits OR-ed onto an address as an addition when
+    the address can never carry into them (``(x + 16) | 0x40000000`` -> ``x + 0x40000010``
+    when x + 16 stays below bit 30), which folds into the constant part."""
+    from .regions import interval, ranges_at
+    out_fn = fn
+    for path, s, loops in walk(fn.body):
+        if not isinstance(s, Instr):
+            continue
+        rng = ranges_at(fn, loops)
+        args = tuple(fold(_flags_to_add(x, rng, interval)) for x in s.args)
+        if args != s.args:
+            out_fn = replace_fn(out_fn, path, (dataclasses.replace(s, args=args),))
+    if out_fn == fn:
         raise NotApplicable("nothing to simplify")
-    return out
+    return out_fn
 
 
-def _fold_stmt(s):
-    if isinstance(s, Instr):
-        return (dataclasses.replace(s, args=tuple(fold(x) for x in s.args)),)
-    return None
+def _flags_to_add(e, rng, interval):
+    if isinstance(e, BinOp) and e.op == "|" and isinstance(e.rhs, Const) and e.rhs.value > 0:
+        iv = interval(e.lhs, rng)
+        f = e.rhs.value
+        low = f & -f
+        if iv is not None and iv[0] >= 0 and not (iv[0] & f) and not (iv[1] & f) and \
+                (iv[0] ^ iv[1]) < low:
+            return add(e.lhs, Const(f))
+    return e
 
 
 def find_const_prop(fn, config):

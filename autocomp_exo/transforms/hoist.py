@@ -138,8 +138,11 @@ def drop_redundant_configs(fn: Function, a: Application, config: GemminiConfig) 
 
 
 def find_drop_configs(fn, config):
-    n = sum(1 for _, i, _ in instrs(fn.body) if i.op in CONFIG_OPS)
-    return [app("drop_configs", (), "remove repeated identical configs")] if n > 3 else []
+    try:
+        drop_redundant_configs(fn, None, config)
+    except NotApplicable:
+        return []
+    return [app("drop_configs", (), "remove repeated identical configs")]
 
 
 _ = independent

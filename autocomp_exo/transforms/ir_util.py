@@ -235,7 +235,7 @@ def subst_expr(e, m: dict[str, Expr]):
 
 
 def subst_stmt(s: Stmt, m: dict[str, Expr], tidy: bool = True) -> Stmt:
-    """Substitute variables in a statement (stops where a name is rebound)."""
+    """Substitute variables in a statement (stops inside a loop that rebinds a name)."""
     f = (lambda e: fold(subst_expr(e, m))) if tidy else (lambda e: subst_expr(e, m))
     if isinstance(s, Instr):
         return dataclasses.replace(s, args=tuple(f(a) for a in s.args))
@@ -254,12 +254,7 @@ def subst_stmt(s: Stmt, m: dict[str, Expr], tidy: bool = True) -> Stmt:
 
 
 def subst_body(body: Body, m: dict[str, Expr], tidy: bool = True) -> Body:
-    out = []
-    for s in body:
-        out.append(subst_stmt(s, m, tidy))
-        if isinstance(s, Decl) and s.name in m:   # shadowed from here on
-            m = {k: v for k, v in m.items() if k != s.name}
-    return tuple(out)
+    return tuple(subst_stmt(s, m, tidy) for s in body)
 
 
 def stmt_reads(s: Stmt) -> set[str]:

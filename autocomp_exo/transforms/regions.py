@@ -95,7 +95,10 @@ def ranges_at(fn: Function, loops: tuple[For, ...]) -> dict[str, tuple[int, int]
         lo, hi = interval(lp.lo, rng), interval(lp.hi, rng)
         if lo is None or hi is None:
             continue
-        rng[lp.var] = (lo[0], max(lo[0], hi[1] - 1))
+        last = hi[1] - 1
+        if lp.step > 1 and lo[0] == lo[1]:
+            last = lo[0] + max(0, (hi[1] - 1 - lo[0]) // lp.step) * lp.step
+        rng[lp.var] = (lo[0], max(lo[0], last))
     return rng
 
 

@@ -37,6 +37,16 @@ def apply(fn: Function, application: Application, config: GemminiConfig) -> Func
     except KeyError:
         raise NotApplicable(f"unknown transformation {application.transform!r}") from None
     try:
-        return t.apply(fn, application, config)
+        new = t.apply(fn, application, config)
     except (IndexError, KeyError, TypeError, AttributeError) as exc:
         raise NotApplicable(f"{application.transform} does not fit this site: {exc}") from None
+    return normalize(new)
+
+
+def normalize(fn: Function) -> Function:
+    """Canonical expression form (lowering.simplify.simplify_function when present)."""
+    try:
+        from lowering.simplify import simplify_function
+    except ImportError:
+        return fn
+    return simplify_function(fn)

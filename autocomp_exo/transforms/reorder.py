@@ -53,7 +53,8 @@ def find_move_up(fn: Function, config: GemminiConfig) -> list[Application]:
         i = path[-1]
         up = 0
         while i - up - 1 >= 0 and not isinstance(body[i - up - 1], Decl) and \
-                not _is_load_stmt(body[i - up - 1]):
+                not _is_load_stmt(body[i - up - 1]) and not (
+                    isinstance(body[i - up - 1], Instr) and body[i - up - 1].op.startswith("config")):
             up += 1
         if up:
             what = s.op if isinstance(s, Instr) else "loads"

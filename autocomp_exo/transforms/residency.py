@@ -81,6 +81,7 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
             if e.path[:len(p)] != p:
                 raise NotApplicable(f"the buffer is also used outside loop {lp.var}")
     lo, hi = bounds(region)
+    _check_self_contained(fn, w, seed[0].space, lo, hi, config)
     span = -(-(hi - lo) // config.dim) * config.dim
     delta = Const(0)
     size = span
@@ -110,6 +111,21 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
     if isinstance(delta, Const) and delta.value == 0:
         return fn
     return relocate(fn, region, delta)
+
+
+def _check_self_contained(fn, w, space, lo, hi, config):
+    """Every row of the region read in an iteration of a loop in ``w`` must be written in
+    that same iteration (else per-iteration copies would read stale data)."""
+    rows = {(space, r) for r in range(lo, hi)}
+    for p, lp in w:
+        for env in site_envs(fn, p + (0,)) if lp.body else []:
+            inst = [summary_of(fn, config, lp.body, dict(env, **{lp.var: v}))
+                    for v in sample_values(lp, env)]
+            for n, q in enumerate(inst):
+                for prev in inst[:n]:
+                    if q.exposed & (prev.writes | prev.accs) & rows:
+                        raise NotApplicable(f"loop {lp.var} reads rows of the buffer written "
+                                            "by an earlier iteration")
 
 
 def _guard_target(fn: Function, site: Path, outer: Path) -> Path:
@@ -189,6 +205,7 @@ def resident(fn: Function, a: Application, config: GemminiConfig) -> Function:
             raise NotApplicable("tiling needs a perfect nest below the guard loop")
         fn = split(fn, app("split", outer + (0,), "", factor=tile), config)
         fn = interchange(fn, app("interchange", outer, ""), config)
+        site = outer + (0,) + site[len(outer):]      # one level deeper: jo > i > ji > ...
         outer = outer + (0,)
     fn = expand(fn, site, outer, config)
     target = _guard_target(fn, site, outer)

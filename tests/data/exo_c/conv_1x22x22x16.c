@@ -1,4 +1,4 @@
-#include "conv_1x22x22x16.h"
+#include "conv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +39,7 @@ gemmini_extended_config_st({dst_stride}, {act}, {scale}[0]);
 //     act : bool,
 //     scale : f32 @DRAM
 // )
-void conv_1x22x22x16( conv_1x22x22x16_Context *ctxt, int8_t* output, const int32_t* bias, const int8_t* inp, const int8_t* weights, bool act, const float* scale ) {
+void conv_1x22x22x16( conv_Context *ctxt, int8_t* output, const int32_t* bias, const int8_t* inp, const int8_t* weights, bool act, const float* scale ) {
 gemmini_extended_config_st((16), (act), (scale)[0]);
 
 gemmini_extended_config_ex(WS, 0, 0, 1, 0, 0);

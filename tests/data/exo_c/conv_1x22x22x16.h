@@ -1,7 +1,7 @@
 
 #pragma once
-#ifndef CONV_1X22X22X16_H
-#define CONV_1X22X22X16_H
+#ifndef CONV_H
+#define CONV_H
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,7 +29,7 @@ extern "C" {
 #  define EXO_ASSUME(expr) ((void)(expr))
 #endif
 
-typedef struct conv_1x22x22x16_Context { 
+typedef struct conv_Context { 
 
     struct ConfigLoadAcc {
         bool stride_set;
@@ -49,7 +49,7 @@ typedef struct conv_1x22x22x16_Context {
         bool act;
     } ConfigStore;
 
-} conv_1x22x22x16_Context;
+} conv_Context;
 #ifndef EXO_WIN_2I32
 #define EXO_WIN_2I32
 struct exo_win_2i32{
@@ -93,11 +93,11 @@ struct exo_win_3i8{
 //     act : bool,
 //     scale : f32 @DRAM
 // )
-void conv_1x22x22x16( conv_1x22x22x16_Context *ctxt, int8_t* output, const int32_t* bias, const int8_t* inp, const int8_t* weights, bool act, const float* scale );
+void conv_1x22x22x16( conv_Context *ctxt, int8_t* output, const int32_t* bias, const int8_t* inp, const int8_t* weights, bool act, const float* scale );
 
 
 
 #ifdef __cplusplus
 }
 #endif
-#endif  // CONV_1X22X22X16_H
+#endif  // CONV_H

@@ -1,7 +1,7 @@
 
 #pragma once
-#ifndef CONV_4X30X30X128_H
-#define CONV_4X30X30X128_H
+#ifndef CONV_H
+#define CONV_H
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,7 +29,7 @@ extern "C" {
 #  define EXO_ASSUME(expr) ((void)(expr))
 #endif
 
-typedef struct conv_4x30x30x128_Context { 
+typedef struct conv_Context { 
 
     struct ConfigLoadAcc {
         bool stride_set;
@@ -49,7 +49,7 @@ typedef struct conv_4x30x30x128_Context {
         bool act;
     } ConfigStore;
 
-} conv_4x30x30x128_Context;
+} conv_Context;
 #ifndef EXO_WIN_2I32
 #define EXO_WIN_2I32
 struct exo_win_2i32{
@@ -93,11 +93,11 @@ struct exo_win_3i8{
 //     act : bool,
 //     scale : f32 @DRAM
 // )
-void conv_4x30x30x128( conv_4x30x30x128_Context *ctxt, int8_t* output, const int32_t* bias, const int8_t* inp, const int8_t* weights, bool act, const float* scale );
+void conv_4x30x30x128( conv_Context *ctxt, int8_t* output, const int32_t* bias, const int8_t* inp, const int8_t* weights, bool act, const float* scale );
 
 
 
 #ifdef __cplusplus
 }
 #endif
-#endif  // CONV_4X30X30X128_H
+#endif  // CONV_H

@@ -1,4 +1,4 @@
-#include "gemm_12544x64x256.h"
+#include "gemm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +70,7 @@ gemmini_extended_mvin( 0, ((uint64_t) &{dst_data}),{m}, {n} );
 //     B : i8[256, 64] @DRAM,
 //     C : i8[12544, 64] @DRAM
 // )
-void gemm_12544x64x256( gemm_12544x64x256_Context *ctxt, const float* scale, bool act, const int8_t* A, const int8_t* B, int8_t* C ) {
+void gemm_12544x64x256( gemm_Context *ctxt, const float* scale, bool act, const int8_t* A, const int8_t* B, int8_t* C ) {
 gemmini_extended_config_st((64), (act), (scale)[0]);
 
 gemmini_extended_config_ex(WS, 0, 0, 1, 0, 0);
@@ -92,7 +92,7 @@ for (int_fast32_t i = 0; i < 784; i++) {
     for (int_fast32_t ko = 0; ko < 4; ko++) {
       gemmini_extended_mvin2( &A[(16 * i) * (256) + 64 * ko], ((uint64_t) &*(int8_t*)((uint64_t)( ((uint32_t)((uint64_t)a)) + ((ko) * (1024))/16))), 16*(4 + 0), (16 + 0) );
       for (int_fast32_t k = 0; k < 4; k++) {
-        gemmini_extended_mvin3( &B[(16 * k + 64 * ko) * (64) + 64 * j], ((uint64_t) &*(int8_t*)((uint64_t)( ((uint32_t)((uint64_t)b)) + ((ko) * (4096) + (k) * (1024))/16))), 16*(4 + 0), (16 + 0) );
+        gemmini_extended_mvin3( &B[(64 * ko + 16 * k) * (64) + 64 * j], ((uint64_t) &*(int8_t*)((uint64_t)( ((uint32_t)((uint64_t)b)) + ((ko) * (4096) + (k) * (1024))/16))), 16*(4 + 0), (16 + 0) );
       }
       for (int_fast32_t k = 0; k < 4; k++) {
         for (int_fast32_t j_in_o = 0; j_in_o < 4; j_in_o++) {

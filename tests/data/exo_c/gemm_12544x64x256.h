@@ -1,7 +1,7 @@
 
 #pragma once
-#ifndef GEMM_12544X64X256_H
-#define GEMM_12544X64X256_H
+#ifndef GEMM_H
+#define GEMM_H
 
 #ifdef __cplusplus
 extern "C" {
@@ -29,7 +29,7 @@ extern "C" {
 #  define EXO_ASSUME(expr) ((void)(expr))
 #endif
 
-typedef struct gemm_12544x64x256_Context { 
+typedef struct gemm_Context { 
 
     struct ConfigLoad {
         int_fast32_t src_stride;
@@ -53,7 +53,7 @@ typedef struct gemm_12544x64x256_Context {
         bool act;
     } ConfigStore;
 
-} gemm_12544x64x256_Context;
+} gemm_Context;
 #ifndef EXO_WIN_2I32
 #define EXO_WIN_2I32
 struct exo_win_2i32{
@@ -96,11 +96,11 @@ struct exo_win_3i8{
 //     B : i8[256, 64] @DRAM,
 //     C : i8[12544, 64] @DRAM
 // )
-void gemm_12544x64x256( gemm_12544x64x256_Context *ctxt, const float* scale, bool act, const int8_t* A, const int8_t* B, int8_t* C );
+void gemm_12544x64x256( gemm_Context *ctxt, const float* scale, bool act, const int8_t* A, const int8_t* B, int8_t* C );
 
 
 
 #ifdef __cplusplus
 }
 #endif
-#endif  // GEMM_12544X64X256_H
+#endif  // GEMM_H

@@ -1,4 +1,4 @@
-#include "gemm_3136x512x128.h"
+#include "gemm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +70,7 @@ gemmini_extended_mvin( 0, ((uint64_t) &{dst_data}),{m}, {n} );
 //     B : i8[128, 512] @DRAM,
 //     C : i8[3136, 512] @DRAM
 // )
-void gemm_3136x512x128( gemm_3136x512x128_Context *ctxt, const float* scale, bool act, const int8_t* A, const int8_t* B, int8_t* C ) {
+void gemm_3136x512x128( gemm_Context *ctxt, const float* scale, bool act, const int8_t* A, const int8_t* B, int8_t* C ) {
 gemmini_extended_config_st((512), (act), (scale)[0]);
 
 gemmini_extended_config_ex(WS, 0, 0, 1, 0, 0);

@@ -1,4 +1,4 @@
-#include "gemm_64x64x64.h"
+#include "gemm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +70,7 @@ gemmini_extended_mvin( 0, ((uint64_t) &{dst_data}),{m}, {n} );
 //     B : i8[64, 64] @DRAM,
 //     C : i8[64, 64] @DRAM
 // )
-void gemm_64x64x64( gemm_64x64x64_Context *ctxt, const float* scale, bool act, const int8_t* A, const int8_t* B, int8_t* C ) {
+void gemm_64x64x64( gemm_Context *ctxt, const float* scale, bool act, const int8_t* A, const int8_t* B, int8_t* C ) {
 gemmini_extended_config_st((64), (act), (scale)[0]);
 
 gemmini_extended_config_ex(WS, 0, 0, 1, 0, 0);

@@ -1,4 +1,4 @@
-#include "gemm_784x1024x256.h"
+#include "gemm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +70,7 @@ gemmini_extended_mvin( 0, ((uint64_t) &{dst_data}),{m}, {n} );
 //     B : i8[256, 1024] @DRAM,
 //     C : i8[784, 1024] @DRAM
 // )
-void gemm_784x1024x256( gemm_784x1024x256_Context *ctxt, const float* scale, bool act, const int8_t* A, const int8_t* B, int8_t* C ) {
+void gemm_784x1024x256( gemm_Context *ctxt, const float* scale, bool act, const int8_t* A, const int8_t* B, int8_t* C ) {
 gemmini_extended_config_st((1024), (act), (scale)[0]);
 
 gemmini_extended_config_ex(WS, 0, 0, 1, 0, 0);

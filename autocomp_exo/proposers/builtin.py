@@ -1,0 +1,214 @@
+"""The built-in proposer: plans by picking a menu item with concrete parameters, and
+implements a plan as a deterministic IR rewrite (autocomp_exo.transforms). No model.
+
+plan: every transformation that serves an item of the (dropped-out) menu lists its
+applications; each is tried (the rewrite is legal when it applies) and ranked by a
+static estimate of the rewrite's cost and by what the feedback says bounds the run
+(CPU -> unrolling / hoisting / arithmetic; load engine -> residency / buffering /
+wider loads; execute -> bank placement, weight reuse; low scratchpad use -> larger
+resident tiles). N distinct applications are sampled from that ranking with a seeded
+generator, so the same seed gives the same plans.
+
+implement: applies the plan's application, then parameter neighbours (same
+transformation elsewhere or with other parameters) for the remaining k - 1
+rewrites. A plan from another proposer (no data) is mapped to the transformations
+of its menu item and the best-ranked applications are used.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+from typing import Any
+
+from autocomp_exo.proposers.base import Candidate, Feedback, MenuItem, Plan, Rewrite
+from autocomp_exo.transforms import TRANSFORMS, Application, NotApplicable, apply, by_menu_item
+from autocomp_exo.transforms.estimate import estimate
+from gemmini.config import GemminiConfig, get_config
+from lowering.ir import Function
+
+# How promising each transformation is a priori, and under which bound it helps most.
+BASE_WEIGHT = {
+    "resident": 6.0, "unroll": 3.0, "bank": 3.0, "double_buffer": 2.5, "strength": 2.0,
+    "hoist": 2.0, "mvin_merge": 2.0, "reuse_weights": 2.0, "const_prop": 1.5, "pipeline": 1.5,
+    "distinct": 1.0, "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7,
+    "split": 0.5, "interchange": 0.5, "simplify": 0.5, "fission": 0.3,
+}
+BOUND_TAGS = {
+    "cpu": ("cpu",), "load": ("load", "overlap"), "execute": ("execute", "conflict"),
+    "latency": ("overlap", "load"), "store": ("overlap",),
+}
+MAX_TRIES_PER_PLAN = 6
+MAX_FIND = 400
+CACHE_SIZE = 4000
+
+
+class BuiltinProposer:
+    """Proposer protocol implementation backed by deterministic transformations."""
+
+    name = "builtin"
+
+    def __init__(self, config: str | GemminiConfig | None = None, enable_loop_ws: bool = False):
+        self.config = get_config(config)
+        self.enable_loop_ws = enable_loop_ws   # no loop_ws rewrite exists yet; kept for the API
+        self._lock = threading.Lock()
+        self.stats: dict[str, dict[str, int]] = {}
+        self._cache: dict = {}
+
+    # ------------------------------------------------------------------ statistics
+
+    def _count(self, transform: str, key: str, n: int = 1):
+        with self._lock:
+            d = self.stats.setdefault(transform, {"found": 0, "tried": 0, "illegal": 0,
+                                                  "planned": 0, "implemented": 0})
+            d[key] = d.get(key, 0) + n
+
+    def rejection_rates(self) -> dict[str, float]:
+        """Share of tried applications that the legality checks refused, per transformation."""
+        return {t: d["illegal"] / d["tried"] for t, d in self.stats.items() if d.get("tried")}
+
+    # ------------------------------------------------------------------ planning
+
+    def plan(self, candidate: Candidate, menu: list[MenuItem], n: int, *, iteration: int,
+             total_iterations: int, seed: int) -> list[Plan]:
+        """Up to ``n`` distinct plans, each one verified application of a menu item."""
+        rng = random.Random(f"builtin-plan:{seed}:{candidate.id}")
+        numbers = {m.number: m for m in menu}
+        ranked = self._ranked(candidate.fn, candidate.feedback, set(numbers))
+        plans: list[Plan] = []
+        pool = list(ranked)
+        while pool and len(plans) < n:
+            weights = [w for _, w, _ in pool]
+            idx = rng.choices(range(len(pool)), weights=weights)[0]
+            a, _, item = pool.pop(idx)
+            self._count(a.transform, "planned")
+            plans.append(self._plan_for(a, numbers[item]))
+        return plans
+
+    def _plan_for(self, a: Application, item: MenuItem) -> Plan:
+        t = TRANSFORMS[a.transform]
+        where = " > ".join(str(i) for i in a.site) or "function"
+        params = ", ".join(f"{k}={v}" for k, v in a.params) or "none"
+        text = (f"Menu item {item.number}: {item.text} Concretely: {a.note} "
+                f"({t.summary}; statement path {where}; parameters {params}).")
+        return Plan(menu_item=item.number, text=text, proposer=self.name, data=a.to_data())
+
+    def _candidates(self, fn: Function, items: set[int]) -> list[tuple[Application, int]]:
+        out = []
+        for t in TRANSFORMS.values():
+            usable = [m for m in t.menu if m in items]
+            if not usable:
+                continue
+            try:
+                found = t.find(fn, self.config)
+            except NotApplicable:
+                continue
+            self._count(t.name, "found", len(found))
+            out += [(a, usable[0]) for a in found[:MAX_FIND]]
+        return out
+
+    def _ranked(self, fn: Function, fb: Feedback | None, items: set[int]
+                ) -> list[tuple[Application, float, int]]:
+        """Legal applications with sampling weights, best first (deterministic order)."""
+        base = estimate(fn, self.config).cycles
+        tags = BOUND_TAGS.get(getattr(fb, "bound", "") or "", ())
+        sp_low = fb is not None and fb.sp_kib_total and fb.sp_kib_used < 0.5 * fb.sp_kib_total
+        scored = []
+        seen: set = set()
+        for a, item in self._candidates(fn, items):
+            new = self._try(fn, a)
+            if new is None or new == fn or new in seen:
+                continue
+            seen.add(new)
+            gain = base / max(estimate(new, self.config).cycles, 1.0)
+            t = TRANSFORMS[a.transform]
+            w = BASE_WEIGHT.get(a.transform, 1.0)
+            if set(t.tags) & set(tags):
+                w *= 2.0
+            if sp_low and a.transform in ("resident", "double_buffer", "distinct"):
+                w *= 1.5
+            w *= math.exp(4.0 * (gain - 1.0)) if gain >= 1.0 else gain ** 4
+            scored.append((a, w, item))
+        scored.sort(key=lambda x: (-x[1], x[0].transform, x[0].site, x[0].params))
+        return scored
+
+    def _try(self, fn: Function, a: Application) -> Function | None:
+        key = (fn, a)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        self._count(a.transform, "tried")
+        try:
+            new = apply(fn, a, self.config)
+        except (NotApplicable, RecursionError):
+            self._count(a.transform, "illegal")
+            new = None
+        with self._lock:
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = new
+        return new
+
+    # ------------------------------------------------------------------ implementation
+
+    def implement(self, candidate: Candidate, plan: Plan, k: int, *, seed: int) -> list[Rewrite]:
+        """Up to ``k`` distinct rewrites applying ``plan`` (its own application first)."""
+        fn = candidate.fn
+        primary = _application(plan.data)
+        if primary is not None:
+            options = [primary] + self._neighbours(fn, primary)
+        else:
+            options = self._for_menu_item(fn, candidate.feedback, plan.menu_item)
+        out: list[Rewrite] = []
+        seen: set = set()
+        tries = 0
+        for a in options:
+            if len(out) >= k or tries >= MAX_TRIES_PER_PLAN * max(k, 1):
+                break
+            tries += 1
+            new = self._try(fn, a)
+            if new is None or new == fn or new in seen:
+                continue
+            seen.add(new)
+            self._count(a.transform, "implemented")
+            out.append(Rewrite(proposer=self.name, code=_compact(new), fn=new))
+        if not out:
+            out.append(Rewrite(proposer=self.name, code=None,
+                               error=f"no applicable rewrite for menu item {plan.menu_item}"))
+        return out
+
+    def _neighbours(self, fn: Function, a: Application) -> list[Application]:
+        """Same transformation with other parameters at the same site, then other sites."""
+        t = TRANSFORMS.get(a.transform)
+        if t is None:
+            return []
+        try:
+            found = [x for x in t.find(fn, self.config) if x != a]
+        except NotApplicable:
+            return []
+        same_site = [x for x in found if x.site == a.site]
+        others = [x for x in found if x.site != a.site]
+        return same_site + others
+
+    def _for_menu_item(self, fn: Function, fb: Feedback | None, item: int) -> list[Application]:
+        names = {t.name for t in by_menu_item(item)}
+        ranked = self._ranked(fn, fb, {item}) if names else []
+        return [a for a, _, _ in ranked if a.transform in names]
+
+
+def _application(data: dict[str, Any] | None) -> Application | None:
+    if not data or "transform" not in data or "site" not in data:
+        return None
+    try:
+        return Application.from_data(data)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _compact(fn: Function) -> str | None:
+    try:
+        from lowering.print_compact import to_compact
+    except ImportError:
+        return None
+    return to_compact(fn)

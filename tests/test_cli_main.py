@@ -1,0 +1,89 @@
+"""Command line and settings."""
+
+from pathlib import Path
+
+import pytest
+
+from autocomp_exo.cli import main, parse_workload
+from autocomp_exo.settings import Settings, load_settings
+from lowering.errors import ConfigError
+
+DATA = Path(__file__).parent / "data" / "search"
+
+
+def test_settings_from_toml_and_flags(tmp_path):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text('proposer = "llm"\n[search]\nbeam_width = 6\ndropout = 0.75\n'
+                   '[[llm.models]]\nname = "a"\nbase_url = "http://x/v1"\n'
+                   '[[llm.models]]\nname = "b"\ntemperature = 0.5\n')
+    s = load_settings(cfg, {"search.beam_width": 3, "search.seed": None})
+    assert s.proposer == "llm" and s.search.beam_width == 3 and s.search.dropout == 0.75
+    assert [m.name for m in s.llm.models] == ["a", "b"] and s.llm.models[1].temperature == 0.5
+    assert s.search.plans_per_candidate == 4 and s.search.iterations == 8   # defaults
+    assert load_settings() == Settings()
+
+
+@pytest.mark.parametrize("text,match", [
+    ("[search]\nbeam_widht = 2\n", "unknown setting 'search.beam_widht'"),
+    ("[[llm.models]]\nname = \"a\"\ncolour = 1\n", r"unknown setting 'llm.models\[0\].colour'"),
+    ("[search]\nbeam_width = \"four\"\n", "search.beam_width: expected int"),
+    ("bogus = 1\n", "unknown setting 'bogus'"),
+    ("[search\n", "invalid TOML")])
+def test_settings_errors_name_key_and_file(tmp_path, text, match):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    with pytest.raises(ConfigError, match=match) as e:
+        load_settings(cfg)
+    assert str(cfg) in str(e.value)
+
+
+def test_cli_reports_config_errors(tmp_path, capsys):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[search]\nnope = 1\n")
+    assert main(["optimize", "x.c", "--workload", "gemm:64x64x64", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml" in err and "search.nope" in err and "Traceback" not in err
+    assert main(["optimize", "kernel.c"]) == 2
+    assert "--workload" in capsys.readouterr().err
+    assert main(["optimize", "nothere.py:gemm"]) == 2
+    assert "nothere.py" in capsys.readouterr().err
+
+
+def test_runs_show(tmp_path, capsys):
+    from search_fakes import DoublingProposer, ToyEvaluator, toy_code
+
+    from autocomp_exo.optimize import optimize
+    from autocomp_exo.settings import EvaluationSettings, SearchSettings
+    s = Settings(search=SearchSettings(iterations=3), evaluation=EvaluationSettings(engine="inline"))
+    optimize(toy_code(tile=4, value=42), config=s, proposer=DoublingProposer(),
+             evaluator=ToyEvaluator(), run_dir=tmp_path / "run")
+    assert main(["runs", "show", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert "finished" in out and "2,500" in out and "312" in out and "8.01x" in out
+    assert main(["runs", "show", str(tmp_path)]) == 2
+
+
+def test_workload_descriptions():
+    with pytest.raises(ConfigError, match="gemm takes MxNxK"):
+        parse_workload("gemm:1x2")
+    with pytest.raises(ConfigError, match="unknown workload"):
+        parse_workload("fft:8")
+
+
+@pytest.mark.parametrize("cmd", ["evaluate", "optimize"])
+def test_cli_on_a_c_file_with_the_real_model(tmp_path, capsys, cmd):
+    pytest.importorskip("gemmini.model")
+    pytest.importorskip("lowering.reference")
+    args = [cmd, str(DATA / "gemm64_resident.c"), "--workload", "gemm:64x64x64"]
+    if cmd == "optimize":
+        pytest.importorskip("autocomp_exo.proposers.builtin")
+        args += ["--iterations", "1", "--plans", "2", "--impls", "1", "--engine", "inline",
+                 "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "out")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    if cmd == "evaluate":
+        assert "3,070" in out or "cycles" in out
+        assert "KB out of 256 KB" in out
+    else:
+        assert "best cycles" in out and (tmp_path / "out" / "gemm_64x64x64.h").exists()
+        assert (tmp_path / "run" / "best.c").exists()

@@ -1,0 +1,211 @@
+"""The Exo hand-optimized baseline (benchmarks/baselines/exo_hand.py).
+
+Expectations are independent of our code: the instruction-count fingerprint of
+Exo's published hand schedules (gemmini.md section 6), counts computed by hand
+for the small fixtures, and numpy for the arithmetic. Instructions are counted
+by compiling Exo's C with gcc against a counting shim (tools/count_instructions.py),
+not by our model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.baselines.exo_hand import GemmPlan, gemm_plan, hand_c, hand_schedule, schedule_gemm
+from lowering.errors import UnsupportedConstruct
+from tools.count_instructions import CountError, count_instructions
+
+DATA = Path(__file__).resolve().parent / "data" / "exo_hand"
+
+# gemmini.md section 6: zero/bias mvin, mvin2 (A), mvin3 (B), preload = compute, mvout
+FINGERPRINT = {
+    (512, 512, 512): (1024, 256, 512, 32768, 1024),
+    (12544, 256, 64): (12544, 784, 16, 50176, 12544),
+    (12544, 64, 256): (3136, 3136, 16, 50176, 3136),
+    (3136, 512, 128): (6272, 392, 64, 50176, 6272),
+    (3136, 128, 512): (1568, 1568, 64, 50176, 1568),
+    (784, 1024, 256): (3136, 196, 1792, 50176, 3136),
+}
+KINDS = ("mvin", "mvin2", "mvin3", "preload", "mvout")
+
+
+def _read(name: str) -> tuple[str, str]:
+    c, h = DATA / f"{name}.c", DATA / f"{name}.h"
+    if not c.exists():
+        pytest.skip(f"fixture {c.name} missing (python tools/gen_exo_hand_fixtures.py --suite)")
+    return c.read_text(), h.read_text()
+
+
+def _assert_fingerprint(counts: dict[str, int], shape) -> None:
+    assert counts["preload"] == counts["compute_preloaded"]
+    assert counts["mvin_zero"] == counts["mvin"]          # GEMM: every id-0 mvin zeroes
+    for kind, want in zip(KINDS, FINGERPRINT[shape]):
+        assert abs(counts[kind] - want) <= 0.05 * want, (shape, kind, counts[kind], want)
+    assert counts["config_ex"] == 1 and counts["config_st"] == 1    # hoisted configs
+    assert counts["config_ld"] == 3
+
+
+# --------------------------------------------------------------------------
+# the counting tool itself
+# --------------------------------------------------------------------------
+
+_TINY = """\
+#include "tiny.h"
+#include <include/gemmini.h>
+// tiny(
+//     A : i8[4, 16] @DRAM,
+//     scale : f32 @DRAM
+// )
+void tiny( tiny_Context *ctxt, const int8_t* A, const float* scale ) {
+gemmini_extended_config_ex(WS, 0, 0, 1, 0, 0);
+for (int i = 0; i < 3; i++) {
+  gemmini_extended_mvin( 0, 0x80000000 + 16 * i, 16, 16 );
+  gemmini_extended_mvin( &A[0], 0x80000000, 16, 4 );
+  for (int k = 0; k < 5; k++) {
+    gemmini_extended_mvin2( &A[0], 0, 16, 4 );
+    gemmini_extended_preload(0, 0x80000000, 16, 16, 16, 16);
+    gemmini_extended_compute_preloaded(0, ~((uint32_t)0), 16, 16, 16, 16);
+  }
+  if (i == 1) gemmini_extended_mvin3( &A[0], 0, 16, 4 );
+  gemmini_extended_mvout( &A[0], 0x80000000, 16, 4 );
+}
+}
+"""
+_TINY_H = "typedef struct tiny_Context { int unused; } tiny_Context;\n"
+
+
+def test_count_tool_counts_a_hand_written_kernel():
+    counts = count_instructions(_TINY, _TINY_H)
+    assert counts["config_ex"] == 1
+    assert counts["mvin"] == 6 and counts["mvin_zero"] == 3
+    assert counts["mvin2"] == 15 and counts["preload"] == 15
+    assert counts["compute_preloaded"] == 15
+    assert counts["mvin3"] == 1 and counts["mvout"] == 3
+    assert counts["compute_accumulated"] == 0 and counts["loop_ws"] == 0
+
+
+def test_count_tool_reports_bad_c():
+    with pytest.raises(CountError, match="gcc failed"):
+        count_instructions(_TINY.replace("for (int k", "for (int k k"), _TINY_H)
+    with pytest.raises(CountError, match="signature"):
+        count_instructions("void f(void) {}", "")
+
+
+# --------------------------------------------------------------------------
+# plans and argument handling
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape, plan", [
+    ((512, 512, 512), GemmPlan(16, 2)),       # B is the whole scratchpad: 2 column groups
+    ((784, 1024, 256), GemmPlan(7, 2)),       # 49 row tiles in groups of 7
+    ((12544, 256, 64), GemmPlan(784, 1)),     # all of B resident, loaded once
+    ((3136, 128, 512), GemmPlan(196, 1)),
+])
+def test_gemm_plan(shape, plan):
+    assert gemm_plan(*shape) == plan
+
+
+def test_gemm_plan_rejects_partial_blocks():
+    with pytest.raises(UnsupportedConstruct, match="100x64x64"):
+        gemm_plan(100, 64, 64)
+
+
+def test_unknown_workload_is_a_clear_error():
+    with pytest.raises(KeyError, match="unknown workload"):
+        hand_schedule("gemm_fast")
+    with pytest.raises(ValueError, match="cannot read workload"):
+        hand_schedule((1, 2))
+
+
+def test_plan_must_divide_the_loops():
+    with pytest.raises(ValueError, match="does not divide"):
+        schedule_gemm(64, 128, 128, GemmPlan(3, 1))
+
+
+# --------------------------------------------------------------------------
+# small fixtures: exact counts and numerics
+# --------------------------------------------------------------------------
+
+SMALL = {
+    # name: (M, N, K, zero, A, B, matmul, mvout) computed by hand:
+    # zero = mvout = M/16 * N/16; A = M/16 * K/64 (once); B = K/16 * N/64 * (loads of B)
+    "gemm_64x128x128_hand": (64, 128, 128, 32, 8, 16, 256, 32),
+    "gemm_64x256x128_hand": (64, 256, 128, 64, 8, 2 * 32, 512, 64),   # B loaded twice
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_small_fixture_counts(name):
+    M, N, K, zero, a, b, mm, out = SMALL[name]
+    counts = count_instructions(*_read(name))
+    assert (counts["mvin"], counts["mvin2"], counts["mvin3"], counts["preload"],
+            counts["mvout"]) == (zero, a, b, mm, out)
+
+
+def _numpy_gemm(A, B, scale, act):
+    acc = A.astype(np.int32) @ B.astype(np.int32)
+    out = np.clip(np.rint(acc.astype(np.float32) * np.float32(scale)), -128, 127)
+    if act:
+        out = np.maximum(out, 0)
+    return out.astype(np.int8)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("act", [False, True])
+def test_small_fixture_matches_numpy_on_emulator(name, act):
+    run_c = pytest.importorskip("gemmini.emulator.build").run_c
+    M, N, K = SMALL[name][:3]
+    c_text, h_text = _read(name)
+    rng = np.random.default_rng(11)
+    A = rng.integers(-128, 128, (M, K), dtype=np.int8)
+    B = rng.integers(-128, 128, (K, N), dtype=np.int8)
+    scale = np.float32(1 / 700)
+    r = run_c(c_text, {"scale": scale, "act": act, "A": A, "B": B,
+                       "C": np.zeros((M, N), np.int8)}, h_text=h_text)
+    np.testing.assert_array_equal(r.outputs["C"], _numpy_gemm(A, B, scale, act))
+
+
+# --------------------------------------------------------------------------
+# the six suite GEMMs
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", sorted(FINGERPRINT))
+def test_suite_fixture_matches_fingerprint(shape):
+    M, N, K = shape
+    counts = count_instructions(*_read(f"gemm_{M}x{N}x{K}_hand"))
+    _assert_fingerprint(counts, shape)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, shape_plan", sorted(SMALL.items()))
+def test_small_fixture_is_what_exo_builds(name, shape_plan):
+    M, N, K = shape_plan[:3]
+    plan = {"gemm_64x128x128_hand": GemmPlan(4, 1), "gemm_64x256x128_hand": GemmPlan(2, 2)}[name]
+    from lowering.exo_to_c import compile_proc
+    c = compile_proc(schedule_gemm(M, N, K, plan))
+    assert c.c_text == _read(name)[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", sorted(FINGERPRINT))
+def test_suite_build_matches_fingerprint(shape):
+    c = hand_c(shape)          # minutes from a cold cache, instant from a warm one
+    _assert_fingerprint(count_instructions(c.c_text, c.h_text), shape)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", [(512, 512, 512), (784, 1024, 256)])
+def test_column_group_suite_gemm_matches_numpy_on_emulator(shape):
+    run_c = pytest.importorskip("gemmini.emulator.build").run_c
+    M, N, K = shape
+    c_text, h_text = _read(f"gemm_{M}x{N}x{K}_hand")
+    rng = np.random.default_rng(5)
+    A = rng.integers(-128, 128, (M, K), dtype=np.int8)
+    B = rng.integers(-128, 128, (K, N), dtype=np.int8)
+    scale = np.float32(1 / 2000)
+    r = run_c(c_text, {"scale": scale, "act": True, "A": A, "B": B,
+                       "C": np.zeros((M, N), np.int8)}, h_text=h_text)
+    np.testing.assert_array_equal(r.outputs["C"], _numpy_gemm(A, B, scale, True))

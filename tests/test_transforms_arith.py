@@ -1,0 +1,165 @@
+"""Arithmetic, hoisting, reordering, mvin merging and weight reuse."""
+
+import pytest
+
+from autocomp_exo.transforms import NotApplicable, apply
+from autocomp_exo.transforms.base import Application
+from autocomp_exo.transforms.estimate import estimate
+from autocomp_exo.transforms.ir_util import instrs, walk
+from gemmini.config import get_config
+from lowering.ir import BinOp, Const, Decl, For, Instr
+from transforms_support import (NARROW_LOADS_TEXT, WEIGHT_REUSE_TEXT, app_named, basic_gemm,
+                                check_gemm, check_program, parse)
+
+CFG = get_config()
+M, N, K = 32, 128, 128
+
+
+@pytest.fixture(scope="module")
+def gemm():
+    return basic_gemm(M, N, K)
+
+
+def test_const_prop_inlines_buffer_bases(gemm):
+    new = apply(gemm, Application("const_prop", ()), CFG)
+    assert not any(isinstance(s, Decl) for _, s, _ in walk(new.body))
+    pre = next(i for _, i, _ in instrs(new.body) if i.op == "compute_preloaded")
+    assert "Var(name='a')" not in repr(pre.args[0])
+    check_gemm(new, M, N, K)
+
+
+def test_simplify_turns_flag_or_into_a_folded_add(gemm):
+    fn = apply(gemm, Application("const_prop", ()), CFG)
+    new = apply(fn, Application("simplify", ()), CFG)
+    pre = next(i for _, i, _ in instrs(new.body) if i.op == "preload")
+    assert not (isinstance(pre.args[1], BinOp) and pre.args[1].op == "|")
+    check_gemm(new, M, N, K)
+
+
+def test_strength_reduction_precomputes_bases(gemm):
+    ko = next(p for p, s, _ in walk(gemm.body) if isinstance(s, For) and s.var == "ko")
+    new = apply(gemm, Application("strength", ko), CFG)
+    from autocomp_exo.transforms.ir_util import get
+    body = get(new.body, ko).body
+    assert isinstance(body[0], Decl)
+    assert estimate(new, CFG).cpu < estimate(gemm, CFG).cpu
+    check_gemm(new, M, N, K)
+
+
+def test_hoist_moves_an_invariant_load_out_of_its_loop():
+    fn = parse(WEIGHT_REUSE_TEXT.replace(
+        "  mvin3(&B[0][0], 1024, 16, 16);\n  for (int i = 0; i < 4; i++) {\n",
+        "  for (int i = 0; i < 4; i++) {\n    mvin3(&B[0][0], 1024, 16, 16);\n"))
+    assert check_program(fn)["mvin3"] == 4
+    a = app_named(fn, "hoist", CFG, lambda a: "mvin3" in a.note)
+    new = apply(fn, a, CFG)
+    assert check_program(new)["mvin3"] == 1
+
+
+def test_hoist_refuses_a_load_whose_rows_the_loop_overwrites():
+    text = WEIGHT_REUSE_TEXT.replace(
+        "  mvin3(&B[0][0], 1024, 16, 16);\n  for (int i = 0; i < 4; i++) {\n",
+        "  for (int i = 0; i < 4; i++) {\n    mvin3(&B[0][0], 1024, 16, 16);\n"
+        "    mvin(0, 1024, 16, 16);\n")
+    fn = parse(text)
+    from autocomp_exo.transforms.ir_util import instrs as _instrs
+    path = next(p for p, i, _ in _instrs(fn.body) if i.op == "mvin3")
+    with pytest.raises(NotApplicable):
+        apply(fn, Application("hoist", path), CFG)
+
+
+def test_hoist_decls_moves_buffer_declarations_to_the_top(gemm):
+    new = apply(gemm, Application("hoist_decls", ()), CFG)
+    assert [s.name for s in new.body if isinstance(s, Decl)] == ["res", "a", "b"]
+    check_gemm(new, M, N, K)
+
+
+def test_drop_configs_removes_a_repeat():
+    fn = parse(WEIGHT_REUSE_TEXT.replace("  config_ld(0, 1.0f, 0);\n",
+                                         "  config_ld(0, 1.0f, 0);\n  config_ld(16, 1.0f, 2);\n"))
+    new = apply(fn, Application("drop_configs", ()), CFG)
+    assert sum(1 for _, i, _ in instrs(new.body) if i.op == "config_ld") == 3
+    check_program(new)
+
+
+def test_mvin_merge_widens_zero_and_data_loads():
+    fn = parse(NARROW_LOADS_TEXT)
+    for pred, op in ((lambda a: "mvins of loop z" in a.note, "mvin"),
+                     (lambda a: "mvin2s" in a.note, "mvin2")):
+        a = app_named(fn, "mvin_merge", CFG, pred)
+        new = apply(fn, a, CFG)
+        wide = [i for _, i, _ in instrs(new.body) if i.op == op and i.args[2] == Const(64)]
+        assert len(wide) == 1
+        check_program(new)
+
+
+def test_mvin_merge_respects_the_accumulator_width():
+    text = NARROW_LOADS_TEXT.replace("mvin(0, 512 + 16 * z, 16, 16)",
+                                     "mvin(0, 0x80000100 + 16 * z, 16, 16)")
+    fn = parse(text)
+    from autocomp_exo.transforms.mvin_merge import find_merge
+    assert not [a for a in find_merge(fn, CFG) if "loop z" in a.note]
+
+
+def test_mvin_merge_refuses_non_contiguous_columns():
+    text = NARROW_LOADS_TEXT.replace("mvin2(&A[0][16 * k], 16 * k, 16, 16)",
+                                     "mvin2(&A[0][16 * (3 - k)], 48 - 16 * k, 16, 16)")
+    fn = parse(text)
+    check_program(fn)
+    from autocomp_exo.transforms.mvin_merge import find_merge
+    assert not [a for a in find_merge(fn, CFG) if "mvin2" in a.note]
+
+
+def test_reuse_weights_uses_compute_accumulated():
+    fn = parse(WEIGHT_REUSE_TEXT)
+    a = app_named(fn, "reuse_weights", CFG)
+    new = apply(fn, a, CFG)
+    counts = check_program(new)
+    assert counts["compute_accumulated"] == 3 and counts["compute_preloaded"] == 1
+    garbage_b = [i for _, i, _ in instrs(new.body)
+                 if i.op == "preload" and i.args[0] == Const(0xFFFFFFFF)]
+    assert len(garbage_b) == 1
+
+
+def test_reuse_weights_needs_fixed_weights(gemm):
+    from autocomp_exo.transforms.weights import find_reuse_weights
+    assert find_reuse_weights(gemm, CFG) == []      # every block of Exo's mapping has new B
+
+
+def test_move_up_issues_loads_earlier():
+    fn = parse(NARROW_LOADS_TEXT)
+    a = app_named(fn, "move_up", CFG)
+    new = apply(fn, a, CFG)
+    check_program(new)
+    assert new != fn
+
+
+def test_every_found_misc_application_keeps_semantics(gemm):
+    from autocomp_exo.transforms import applications
+    n = 0
+    for fn, check in ((gemm, lambda f, s: check_gemm(f, M, N, K, seed=s)),
+                      (parse(NARROW_LOADS_TEXT), lambda f, s: check_program(f, seed=s)),
+                      (parse(WEIGHT_REUSE_TEXT), lambda f, s: check_program(f, seed=s))):
+        for a in applications(fn, CFG, ["const_prop", "simplify", "strength", "hoist",
+                                        "hoist_decls", "drop_configs", "mvin_merge",
+                                        "reuse_weights", "move_up"]):
+            try:
+                new = apply(fn, a, CFG)
+            except NotApplicable:
+                continue
+            check(new, n)
+            n += 1
+    assert n >= 10
+
+
+def test_instruction_nodes_stay_canonical(gemm):
+    """Every rewrite's operands are IR expressions (no Python ints leak in)."""
+    from autocomp_exo.transforms import applications
+    for a in applications(gemm, CFG)[:40]:
+        try:
+            new = apply(gemm, a, CFG)
+        except NotApplicable:
+            continue
+        for _, i, _ in instrs(new.body):
+            assert isinstance(i, Instr)
+            assert all(not isinstance(x, int) for x in i.args)

@@ -1,0 +1,133 @@
+"""Residency, distinct locations, double buffering, bank placement, pipelining.
+
+Instruction counts after a rewrite are compared with hand-derived values for the
+32x128x128 basic mapping (i: 2, j: 2, ko: 2, four B row-tiles per ko).
+"""
+
+import pytest
+
+from autocomp_exo.transforms import NotApplicable, apply
+from autocomp_exo.transforms.base import Application
+from autocomp_exo.transforms.ir_util import instrs, walk
+from autocomp_exo.transforms.regions import extents, used_kib
+from gemmini.config import get_config
+from lowering.ir import If
+from transforms_support import app_named, basic_gemm, check_gemm
+
+CFG = get_config()
+M, N, K = 32, 128, 128
+I, J, KO = M // 16, N // 64, K // 64
+
+
+@pytest.fixture(scope="module")
+def gemm():
+    return basic_gemm(M, N, K)
+
+
+def load_path(fn, op):
+    return next(p for p, i, _ in instrs(fn.body) if i.op == op)
+
+
+def test_resident_b_loads_each_tile_once(gemm):
+    a = app_named(gemm, "resident", CFG, lambda a: "mvin3" in a.note)
+    new = apply(gemm, a, CFG)
+    counts = check_gemm(new, M, N, K)
+    assert counts["mvin3"] == J * KO * 4          # was I * J * KO * 4
+    assert any(isinstance(s, If) for _, s, _ in walk(new.body))
+
+
+def test_resident_a_reuses_the_row_tile_across_columns(gemm):
+    a = app_named(gemm, "resident", CFG, lambda a: "mvin2" in a.note)
+    new = apply(gemm, a, CFG)
+    counts = check_gemm(new, M, N, K, seed=2)
+    assert counts["mvin2"] == I * KO                # was I * J * KO
+
+
+def test_resident_with_tiling_when_b_does_not_fit():
+    """512 x 512 x 512: B needs the whole scratchpad; the j loop is tiled first."""
+    fn = basic_gemm(32, 512, 512)
+    a = app_named(fn, "resident", CFG, lambda a: "mvin3" in a.note)
+    assert a.p.get("tile"), a.note
+    new = apply(fn, a, CFG)
+    counts = check_gemm(new, 32, 512, 512)
+    assert counts["mvin3"] == (512 // 64) * (512 // 64) * 4     # each B tile once
+    sp, _ = used_kib(new, CFG)
+    assert sp <= CFG.sp_kib
+
+
+def test_resident_rejects_a_guard_loop_the_load_depends_on(gemm):
+    with pytest.raises(NotApplicable):
+        apply(gemm, Application("resident", load_path(gemm, "mvin2"),
+                                (("guard", (5,)),)), CFG)    # loop i: A depends on i
+
+
+def test_distinct_gives_each_iteration_its_own_rows(gemm):
+    a = app_named(gemm, "distinct", CFG, lambda a: "mvin2" in a.note)
+    new = apply(gemm, a, CFG)
+    check_gemm(new, M, N, K)
+    ext = [e for e in extents(new, CFG) if e.path == load_path(new, "mvin2") and e.arg == 1]
+    assert ext[0].hi - ext[0].lo >= 2 * 64 * KO - 64
+
+
+def test_double_buffer_alternates_two_copies(gemm):
+    a = app_named(gemm, "double_buffer", CFG, lambda a: "mvin2" in a.note)
+    new = apply(gemm, a, CFG)
+    check_gemm(new, M, N, K, seed=5)
+    x = next(i for _, i, _ in instrs(new.body) if i.op == "mvin2")
+    assert "%" in repr(x.args[1])
+
+
+def test_bank_moves_a_to_another_bank(gemm):
+    a = app_named(gemm, "bank", CFG, lambda a: "mvin2" in a.note)
+    new = apply(gemm, a, CFG)
+    check_gemm(new, M, N, K)
+    ext = extents(new, CFG)
+    a_rows = [e for e in ext if e.path == load_path(new, "mvin2") and e.arg == 1][0]
+    b_rows = [e for e in ext if e.path == load_path(new, "mvin3") and e.arg == 1][0]
+    assert a_rows.lo // CFG.sp_bank_rows != b_rows.lo // CFG.sp_bank_rows
+
+
+def test_pipeline_issues_next_loads_first():
+    """Loads of ko + 1 go to rows distinct from those ko reads: legal to issue early."""
+    fn = basic_gemm(32, 64, 128)
+    a = app_named(fn, "pipeline", CFG, lambda a: "ko" in a.note)
+    new = apply(fn, a, CFG)
+    counts = check_gemm(new, 32, 64, 128)
+    assert counts["mvin2"] == 2 * 2 and counts["mvin3"] == 2 * 2 * 4
+
+
+def test_pipeline_is_refused_when_the_next_load_overwrites_live_rows():
+    """After reusing one row tile for every ko (rows a + 0), early loads would clobber it."""
+    from lowering.parser import parse_c
+    from lowering.print_compact import to_compact
+    fn = basic_gemm(32, 64, 128)
+    text = to_compact(fn).replace("a + 64 * ko", "a").replace("a + 16 * k + 64 * ko", "a + 16 * k")
+    bad = parse_c(text)
+    check_gemm(bad, 32, 64, 128)
+    a = app_named(bad, "pipeline", CFG, lambda a: "ko" in a.note)
+    with pytest.raises(NotApplicable):
+        apply(bad, a, CFG)
+
+
+def test_every_found_memory_application_keeps_semantics(gemm):
+    from autocomp_exo.transforms import applications
+    ok = 0
+    for a in applications(gemm, CFG, ["resident", "distinct", "double_buffer", "bank",
+                                      "pipeline", "move_up"]):
+        try:
+            new = apply(gemm, a, CFG)
+        except NotApplicable:
+            continue
+        check_gemm(new, M, N, K, seed=ok)
+        ok += 1
+    assert ok >= 8
+
+
+def test_composition_of_the_expert_recipe(gemm):
+    """B resident, A reused across j, A in its own bank: all correct, loads minimal."""
+    fn = gemm
+    for pred in (lambda a: "mvin3" in a.note, lambda a: "mvin2" in a.note):
+        fn = apply(fn, app_named(fn, "resident", CFG, pred), CFG)
+    fn = apply(fn, app_named(fn, "bank", CFG, lambda a: "mvin2" in a.note), CFG)
+    counts = check_gemm(fn, M, N, K, seed=9)
+    assert counts["mvin2"] == I * KO and counts["mvin3"] == J * KO * 4
