@@ -243,7 +243,12 @@ def cmd_runs_show(args) -> int:
     t.add_column("item")
     t.add_column("value")
     status, best = run["status"], run["best"]
-    t.add_row("state", status.get("state", "unfinished (resume by running again)"))
+    state = status.get("state", "running")
+    if state == "running":
+        state = "running, or killed (run optimize again with this directory to resume)"
+    t.add_row("state", state)
+    if status.get("error"):
+        t.add_row("error", status["error"])
     if status.get("stop_reason"):
         t.add_row("stopped", status["stop_reason"])
     if best:

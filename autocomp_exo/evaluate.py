@@ -76,7 +76,7 @@ def evaluate(proc_or_code, *, config=None, workload=None, inputs: dict | None = 
         first = run(fn, default_inputs(fn), config, macs=macs)
         return Evaluation(first.report, None, fn, first.outputs)
     from lowering.reference import check_sets, make_input_sets
-    sets = make_input_sets(workload, kinds=("uniform", "extreme"))
+    sets = make_input_sets(workload, kinds=("uniform", "extreme", "ties"))
     outs, report = [], None
     for i, s in enumerate(sets):
         r = run(fn, s.inputs, config, timing=(i == 0), macs=macs)

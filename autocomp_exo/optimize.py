@@ -199,11 +199,12 @@ def optimize(proc, *, config=None, proposer: Proposer | None = None,
     log = run.log if run else None
     if run:
         run.write_config(to_dict(s))
+        run.write_status({"state": "running"})
         run.log("run_start", resumed=run.resumed, name=start.name)
     kind = s.prompts.workload_kind if evaluator is not None else start.kind
     menu = load_menu(kind, s.prompts.menu_file)
     client = None
-    if proposer is None or s.proposer in ("llm", "ensemble"):
+    if proposer is None and s.proposer in ("llm", "ensemble"):
         cache_path = (Path(s.llm.cache_dir) / "llm_cache.jsonl" if s.llm.cache_dir
                       else run.llm_cache_path if run else None)
         client = LLMClient(s.llm, cache=LLMCache(cache_path), log=log)
@@ -223,6 +224,13 @@ def optimize(proc, *, config=None, proposer: Proposer | None = None,
         if client is not None:
             search.token_counter = lambda: client.usage.total().tokens
         res = search.run_search(start.item)
+    except BaseException as e:
+        if run:
+            state = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+            run.write_status({"state": state, "error": f"{type(e).__name__}: {e}"})
+            run.log("run_end", state=state, error=f"{type(e).__name__}: {e}")
+            run.close()
+        raise
     finally:
         service.close()
         if client is not None:

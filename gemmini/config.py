@@ -119,10 +119,13 @@ ROW_MASK = (1 << 29) - 1
 CONFIGS: dict[str, GemminiConfig] = {
     "int8_16": GemminiConfig("int8_16", 16, "int8", "int32",
                              sp_rows=16384, sp_banks=4, acc_rows=1024, acc_banks=2),
+    # A block streams DIM rows of A, so block and preload cycles scale with DIM.
     "int8_32": GemminiConfig("int8_32", 32, "int8", "int32",
-                             sp_rows=16384, sp_banks=4, acc_rows=1024, acc_banks=2),
+                             sp_rows=16384, sp_banks=4, acc_rows=1024, acc_banks=2,
+                             timing=TimingParams(block_cycles=32, preload_cycles=32)),
     "fp32_4": GemminiConfig("fp32_4", 4, "float32", "float32",
-                            sp_rows=16384, sp_banks=4, acc_rows=4096, acc_banks=2),
+                            sp_rows=16384, sp_banks=4, acc_rows=4096, acc_banks=2,
+                            timing=TimingParams(block_cycles=4, preload_cycles=4)),
 }
 DEFAULT_CONFIG = "int8_16"
 

@@ -147,6 +147,8 @@ class Machine:
         p_nb, p_stride, p_shrunk = plan.nblocks.tolist(), plan.stride.tolist(), \
             plan.shrunk.tolist()
         self.pending_out = []
+        self.pend_vals = np.empty((min(int(np.count_nonzero(defer)), 1 << 14), self.dim, self.dim),
+                                  dtype=self.acc_dt)
         k = 0
         while k < n:
             o = ops[k]
@@ -247,7 +249,7 @@ class Machine:
             .reshape(ng, dim, per * dim)
         Ws = sp[bidx].astype(np.float64).reshape(ng, per * dim, dim)
         sums = np.matmul(As, Ws).astype(np.int64).astype(np.int32)
-        self.acc[cidx] += sums.reshape(-1, dim)   # int32 wraps
+        self.acc[cidx] += 2 * sums.reshape(-1, dim)   # int32 wraps
         br = int(self.b_row[last])
         self.weights = sp[br:br + dim].copy()
 
@@ -466,44 +468,57 @@ class Machine:
 
     def _mvout_deferred(self, k, v):
         """A checked, plain accumulator -> DRAM mvout: scale and write later, in one batch."""
-        dram_index, local, cols, rows = v[0], v[1], v[2], v[3]
-        row = local & ROW_MASK
+        cols, rows = v[2], v[3]
+        row = v[1] & ROW_MASK
         if not self.acc_written[row:row + rows].all():
             self._check_rows(k, "acc", row, rows, True)
-        stride, act, scale = self.st
-        arr = int(self.trace.dram[k])
-        self.pending_out.append((arr, rows, cols, scale, act, dram_index,
-                                 stride // self.arrays[arr].itemsize,
-                                 self.acc[row:row + rows, :cols].copy()))
+        j = len(self.pending_out)
+        if j == len(self.pend_vals):
+            self._flush_outputs()
+            j = 0
+        self.pend_vals[j, :rows, :cols] = self.acc[row:row + rows, :cols]
+        self.pending_out.append(k)
 
     def _flush_outputs(self):
         """Write the deferred mvouts (in program order where they overlap)."""
-        pend = self.pending_out
-        if not pend:
+        if not self.pending_out:
             return
+        t, plan = self.trace, self.plan
+        ks = np.asarray(self.pending_out)
+        vals = self.pend_vals[:len(ks)]
         self.pending_out = []
-        groups: dict[tuple, list] = {}
-        for p in pend:
-            groups.setdefault(p[:5], []).append(p)
+        arr, cols, rows = t.dram[ks].astype(np.int64), t.ints[ks, 2], t.ints[ks, 3]
+        isz = np.asarray([a.itemsize for a in self.arrays])[arr]
+        base, st = t.ints[ks, 0], plan.stride[ks] // isz
+        scale, act = plan.scale[ks], plan.act[ks]
+        keys = np.stack([arr, rows, cols, act, scale.view(np.int64)], axis=1)
+        if (keys == keys[0]).all():
+            groups = [np.arange(len(ks))]
+        else:
+            _, ginv = np.unique(keys, axis=0, return_inverse=True)
+            groups = [np.flatnonzero(ginv.ravel() == g) for g in range(int(ginv.max()) + 1)]
         writes = []
-        for (arr, rows, cols, scale, act), items in groups.items():
-            vals = np.stack([p[7] for p in items])
-            out = self._to_in_type(vals, scale, act)
-            base = np.asarray([p[5] for p in items])[:, None, None]
-            st = np.asarray([p[6] for p in items])[:, None, None]
-            idx = base + np.arange(rows)[None, :, None] * st + np.arange(cols)[None, None, :]
-            writes.append((arr, idx.ravel(), out.ravel()))
-        hits = [np.zeros(a.size, dtype=np.int64) for a in self.arrays]
-        for arr, idx, _ in writes:
-            hits[arr] += np.bincount(idx, minlength=hits[arr].size)
-        if all(h.max(initial=0) <= 1 for h in hits):
-            for arr, idx, out in writes:
-                self.arrays[arr][idx] = out
+        for sel in groups:
+            i0 = int(sel[0])
+            r, c = int(rows[i0]), int(cols[i0])
+            out = self._to_in_type(vals[sel, :r, :c], float(scale[i0]), int(act[i0]))
+            idx = base[sel][:, None, None] + np.arange(r)[None, :, None] * st[sel][:, None, None] \
+                + np.arange(c)[None, None, :]
+            writes.append((int(arr[i0]), idx.ravel(), out.ravel()))
+        hits = {}
+        for a, idx, _ in writes:
+            h = np.bincount(idx, minlength=self.arrays[a].size)
+            hits[a] = hits[a] + h if a in hits else h
+        if all(h.max(initial=0) <= 1 for h in hits.values()):
+            for a, idx, out in writes:
+                self.arrays[a][idx] = out
             return
-        for arr, rows, cols, scale, act, index, st, vals in pend:   # overlapping: in order
-            out = self._to_in_type(vals, scale, act)
-            for r in range(rows):
-                self.arrays[arr][index + r * st:index + r * st + cols] = out[r]
+        for i in range(len(ks)):                         # overlapping writes: in order
+            r, c, a = int(rows[i]), int(cols[i]), int(arr[i])
+            out = self._to_in_type(vals[i, :r, :c], float(scale[i]), int(act[i]))
+            for q in range(r):
+                s0 = int(base[i]) + q * int(st[i])
+                self.arrays[a][s0:s0 + c] = out[q]
 
     # -- execute ---------------------------------------------------------------
     def _computes(self, c0: int, c1: int):
@@ -645,7 +660,6 @@ class Machine:
         return np.where(mask, out, 0)
 
     def _compute_batch(self, pre, cmp, P, C, new_w):
-        dim = self.dim
         b_addr, c_addr, b_cols, b_rows, c_cols, c_rows = P.T
         a_addr, d_addr, a_cols, a_rows, d_cols, d_rows = C.T
         m = len(cmp)

@@ -46,7 +46,7 @@ def check_shape(cfg: GemminiConfig, a: dict) -> str | None:
     I, J, K = a["I"], a["J"], a["K"]
     if min(I, J, K) < 1:
         return f"I, J, K = {I}, {J}, {K} must be at least 1"
-    for p, n in (("pad_I", I), ("pad_J", J), ("pad_K", K)):
+    for p in ("pad_I", "pad_J", "pad_K"):
         if not 0 <= a[p] < dim:
             return f"{p}={a[p]} outside 0..{dim - 1}"
     if (I * K + K * J) * dim > cfg.sp_rows // 2:

@@ -112,7 +112,9 @@ def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> TimingResult:
     first_l, last_l = L(first), L(last)
     af_l, al_l, df_l, dl_l = L(a_first), L(a_last), L(d_first), L(d_last)
     cf_l, cl_l = L(c_first), L(c_last)
-    pre_of_l = L(pre_of)
+    pre_of_l = L(pre_of) + [-1]                   # index -1: "no preload" (empty C range)
+    cf_l.append(-1)
+    cl_l.append(-2)
     conflict_l = L(conflict)
     a_sp_l, a_bank_l, b_sp_l, b_bank_l = L(a_sp), L(a_bank), L(b_sp), L(b_bank)
     to_acc_l, mv_bank_l, mv_rows_l = L(plan.to_acc), L(mv_bank), L(mv_rows)
@@ -123,6 +125,8 @@ def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> TimingResult:
     # completion times of the last writer / reader of each block, per queue
     w_done = [[0] * nblk for _ in range(3)]
     r_done = [[0] * nblk for _ in range(3)]
+    w_ld, w_ex = w_done[Q_LOAD], w_done[Q_EXEC]
+    r_ex, r_st = r_done[Q_EXEC], r_done[Q_STORE]
     caps = (tp.rs_load, tp.rs_execute, tp.rs_store)
     rs = ([], [], [])                                   # heaps of completion times
     cpu_t = 0
@@ -136,7 +140,6 @@ def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> TimingResult:
     ld_busy = 0
     # execute engine
     ex_free = 0
-    ex_last_start = 0
     ex_done_all = 0
     prev_compute_end = -1
     prev_was_compute = False
@@ -191,13 +194,16 @@ def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> TimingResult:
             else:
                 f, la = first_l[k], last_l[k]
                 s = ready if ready > ld_last_start else ld_last_start
-                for qq in (Q_EXEC, Q_STORE):
-                    wd, rd = w_done[qq], r_done[qq]
-                    for b in range(f, la + 1):
-                        if wd[b] > s:
-                            s = wd[b]
-                        if rd[b] > s:
-                            s = rd[b]
+                for b in range(f, la + 1):
+                    x = w_ex[b]
+                    if x > s:
+                        s = x
+                    x = r_ex[b]
+                    if x > s:
+                        s = x
+                    x = r_st[b]
+                    if x > s:
+                        s = x
                 if len(inflight) >= max_inflight:
                     oldest = inflight[-max_inflight]
                     if oldest > s:
@@ -261,31 +267,38 @@ def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> TimingResult:
                 prev_was_compute = False
             elif o == COMPUTE_P or o == COMPUTE_A:
                 s = ready if ready > ex_free else ex_free
+                af, al = af_l[k], al_l[k]
+                for b in range(af, al + 1):
+                    x = w_ld[b]
+                    if x > s:
+                        s = x
+                df, dl = df_l[k], dl_l[k]
+                for b in range(df, dl + 1):
+                    x = w_ld[b]
+                    if x > s:
+                        s = x
                 p = pre_of_l[k]
-                wl, ws, rst = w_done[Q_LOAD], w_done[Q_STORE], r_done[Q_STORE]
-                for f, la in ((af_l[k], al_l[k]), (df_l[k], dl_l[k])):
-                    for b in range(f, la + 1):
-                        if wl[b] > s:
-                            s = wl[b]
-                cf, cl = (cf_l[p], cl_l[p]) if p >= 0 else (-1, -2)
+                cf, cl = cf_l[p], cl_l[p]
                 for b in range(cf, cl + 1):
-                    if wl[b] > s:
-                        s = wl[b]
-                    if rst[b] > s:
-                        s = rst[b]
+                    x = w_ld[b]
+                    if x > s:
+                        s = x
+                    x = r_st[b]
+                    if x > s:
+                        s = x
                 if conflict_l[k]:
-                    feed = conflict_cycles
+                    end = s + conflict_cycles
                     conflicts += 1
                 else:
-                    feed = block_cycles
-                end = s + feed
+                    end = s + block_cycles
                 # DMA writes already scheduled into the banks this compute reads
-                banks = []
-                if a_sp_l[k]:
-                    banks.append(a_bank_l[k])
-                if o == COMPUTE_P and b_sp_l[k] and b_bank_l[k] not in banks:
-                    banks.append(b_bank_l[k])
-                for bank in banks:
+                bank_a = a_bank_l[k] if a_sp_l[k] else -1
+                bank_b = b_bank_l[k] if (o == COMPUTE_P and b_sp_l[k]) else -1
+                if bank_b == bank_a:
+                    bank_b = -1
+                for bank in (bank_a, bank_b):
+                    if bank < 0:
+                        continue
                     wins = bank_windows[bank]
                     if wins:
                         keep = []
@@ -298,21 +311,22 @@ def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> TimingResult:
                             else:
                                 keep.append(w)
                         bank_windows[bank] = keep
-                for bank in banks:
-                    if ex_bank_busy[bank] < end:
-                        ex_bank_busy[bank] = end
+                if bank_a >= 0 and ex_bank_busy[bank_a] < end:
+                    ex_bank_busy[bank_a] = end
+                if bank_b >= 0 and ex_bank_busy[bank_b] < end:
+                    ex_bank_busy[bank_b] = end
                 ex_busy += end - s
                 ex_free = end
                 done = end if end > s + wb_lat else s + wb_lat
-                rl = r_done[Q_EXEC]
-                for f, la in ((af_l[k], al_l[k]), (df_l[k], dl_l[k])):
-                    for b in range(f, la + 1):
-                        if rl[b] < done:
-                            rl[b] = done
-                wx = w_done[Q_EXEC]
+                for b in range(af, al + 1):
+                    if r_ex[b] < done:
+                        r_ex[b] = done
+                for b in range(df, dl + 1):
+                    if r_ex[b] < done:
+                        r_ex[b] = done
                 for b in range(cf, cl + 1):
-                    if wx[b] < done:
-                        wx[b] = done
+                    if w_ex[b] < done:
+                        w_ex[b] = done
                 prev_compute_end = end
                 prev_was_compute = True
             elif o == CONFIG_EX:
@@ -335,7 +349,6 @@ def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> TimingResult:
                     for b in range(nblk):
                         if lst[b] < done:
                             lst[b] = done
-            ex_last_start = s
             if done > ex_done_all:
                 ex_done_all = done
         else:                                   # store queue

@@ -295,9 +295,14 @@ class _Compiler:
 
     def _eval(self, stmt, ev, env):
         try:
-            return ev(env)
+            v = ev(env)
+            if isinstance(v, int) and not -(1 << 63) <= v < (1 << 64):
+                raise _ExprError(f"value {v} does not fit in 64 bits")
+            return v
         except _ExprError as e:
             self._fail(stmt, str(e))
+        except (TypeError, ValueError, OverflowError, FloatingPointError) as e:
+            self._fail(stmt, f"cannot evaluate an operand: {e}")
 
     def _count(self, n: int, stmt):
         self.items_emitted += n
@@ -416,7 +421,7 @@ class _Compiler:
                 env[name] = local_env[name]
 
     def _instr(self, s, env, n, cursor, out):
-        sid, op, evs, cost = self._plan(s)
+        sid, _op, evs, cost = self._plan(s)
         self._count(n, s)
         values = []
         for e in evs:

@@ -29,13 +29,14 @@ GRAMMAR = "../grammars/c_subset.lark"
 def c_parser() -> Lark:
     """The LALR parser of the C subset, transforming to `lowering.c_tree` while it parses."""
     return Lark.open(GRAMMAR, rel_to=__file__, parser="lalr", propagate_positions=True,
-                     transformer=ToCTree())
+                     transformer=ToCTree(), cache=True)
 
 
 @lru_cache(maxsize=1)
 def c_grammar() -> Lark:
     """The same grammar without the transformer (for tools and tests that want the tree)."""
-    return Lark.open(GRAMMAR, rel_to=__file__, parser="lalr", propagate_positions=True)
+    return Lark.open(GRAMMAR, rel_to=__file__, parser="lalr", propagate_positions=True,
+                     cache=True)
 
 
 def parse_c(text: str, *, filename: str = "<input>", function: str | None = None) -> Function:
@@ -73,7 +74,7 @@ def _parse(text: str, filename: str, function: str | None) -> Function:
 
 
 def _describe(terminals) -> str:
-    lark = c_grammar()
+    lark = c_parser()
     names = []
     for t in sorted(terminals):
         try:

@@ -97,7 +97,7 @@ def split_index(index, shape: tuple[int, ...]) -> list:
     divides its coefficient; the constant is split in mixed radix. The subscripts
     recombine (row-major) to exactly ``index``.
     """
-    from lowering.simplify import _from_poly, _poly  # the polynomial view of the index
+    from lowering.simplify import from_poly, to_poly
 
     strides = []
     n = 1
@@ -106,7 +106,10 @@ def split_index(index, shape: tuple[int, ...]) -> list:
         n *= d
     strides.reverse()
     parts: list[dict] = [{} for _ in shape]
-    for mono, coef in _poly(index).items():
+    for mono, coef in to_poly(index).items():
+        if not mono and coef < 0:  # a negative offset stays whole in the innermost subscript
+            parts[-1][()] = parts[-1].get((), 0) + coef
+            continue
         if not mono:
             rest = coef
             for k, s in enumerate(strides):
@@ -118,7 +121,7 @@ def split_index(index, shape: tuple[int, ...]) -> list:
             if coef % s == 0:
                 parts[k][mono] = parts[k].get(mono, 0) + coef // s
                 break
-    return [_from_poly(p) for p in parts]
+    return [from_poly(p) for p in parts]
 
 
 def array_index_text(printer: ExprPrinter, a: DramAddr, param: Param) -> str:

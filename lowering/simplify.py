@@ -69,6 +69,17 @@ def _simplify_stmt(s):
     raise TypeError(f"not a statement: {s!r}")
 
 
+def to_poly(expr) -> Poly:
+    """The polynomial view of an integer expression: {monomial: coefficient}, where a
+    monomial is a sorted tuple of opaque factors (``()`` is the constant term)."""
+    return _poly(expr)
+
+
+def from_poly(poly: Poly):
+    """The canonical expression of a polynomial from `to_poly`."""
+    return _from_poly(poly)
+
+
 # ----------------------------------------------------------------------------
 # Constant folding with C semantics
 # ----------------------------------------------------------------------------

@@ -54,7 +54,8 @@ def test_runs_show(tmp_path, capsys):
 
     from autocomp_exo.optimize import optimize
     from autocomp_exo.settings import EvaluationSettings, SearchSettings
-    s = Settings(search=SearchSettings(iterations=3), evaluation=EvaluationSettings(engine="inline"))
+    s = Settings(search=SearchSettings(iterations=3),
+                 evaluation=EvaluationSettings(engine="inline"))
     optimize(toy_code(tile=4, value=42), config=s, proposer=DoublingProposer(),
              evaluator=ToyEvaluator(), run_dir=tmp_path / "run")
     assert main(["runs", "show", str(tmp_path / "run")]) == 0
@@ -87,3 +88,23 @@ def test_cli_on_a_c_file_with_the_real_model(tmp_path, capsys, cmd):
     else:
         assert "best cycles" in out and (tmp_path / "out" / "gemm_64x64x64.h").exists()
         assert (tmp_path / "run" / "best.c").exists()
+
+
+def test_cli_evaluate_an_exo_proc_file_and_quickstart(tmp_path, capsys):
+    pytest.importorskip("gemmini.model")
+    pytest.importorskip("lowering.reference")
+    pytest.importorskip("autocomp_exo.proposers.builtin")
+    user = tmp_path / "my_gemm.py"
+    user.write_text("from benchmarks.workloads import gemm_algorithm\n"
+                    "my_gemm = gemm_algorithm(64, 64, 64)\n")
+    assert main(["evaluate", f"{user}:my_gemm"]) == 0
+    assert "KB out of 256 KB" in capsys.readouterr().out
+    assert main(["quickstart", "--iterations", "1", "--plans", "1", "--impls", "1",
+                 "--engine", "inline"]) == 0
+    assert "speedup" in capsys.readouterr().out
+
+
+def test_example_settings_file_loads():
+    s = load_settings(Path(__file__).parent.parent / "docs" / "settings.example.toml")
+    assert s.proposer == "ensemble" and len(s.llm.models) == 2
+    assert s.llm.models[1].send_seed is False and s.evaluation.input_kinds == ("uniform", "extreme")

@@ -209,3 +209,76 @@ def test_column_group_suite_gemm_matches_numpy_on_emulator(shape):
     r = run_c(c_text, {"scale": scale, "act": True, "A": A, "B": B,
                        "C": np.zeros((M, N), np.int8)}, h_text=h_text)
     np.testing.assert_array_equal(r.outputs["C"], _numpy_gemm(A, B, scale, True))
+
+
+# --------------------------------------------------------------------------
+# convolutions
+# --------------------------------------------------------------------------
+
+# (batch, in_dim, in_ch, out_ch) -> bias mvin, weight mvin2, input mvin3, matmul, mvout,
+# computed by hand: tiles = batch * out_dim * column tiles (16-wide plus remainder);
+# weights once per output-channel group and column part; 9 input loads per tile and
+# 64-channel slice; 9 * kch blocks * och blocks matmuls per tile.
+CONV_COUNTS = {
+    "conv_20x20x64_b1_hand": ((1, 20, 64, 64), (144, 2 * 9 * 4, 18 * 2 * 9, 5184, 144)),
+    "conv_58x58x64_hand": ((4, 58, 64, 64), (3584, 72, 8064, 129024, 3584)),
+    "conv_30x30x128_hand": ((4, 30, 128, 128), (1792, 288, 8064, 129024, 1792)),
+    "conv_16x16x256_hand": ((4, 16, 256, 256), (896, 576, 8064, 129024, 896)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONV_COUNTS))
+def test_conv_fixture_counts(name):
+    shape, want = CONV_COUNTS[name]
+    counts = count_instructions(*_read(name))
+    got = tuple(counts[k] for k in KINDS)
+    assert got == want
+    assert counts["mvin_zero"] == 0                     # bias loads, not zeroing
+    assert counts["config_ex"] == 1 and counts["config_st"] == 1
+    # 9 MACs per output per input channel, at most 16x16x16 per matmul
+    batch, in_dim, in_ch, out_ch = shape
+    macs = batch * (in_dim - 2) ** 2 * out_ch * 9 * in_ch
+    assert counts["preload"] * BLOCK_MACS >= macs
+
+
+BLOCK_MACS = 16 * 16 * 16
+
+
+def _numpy_conv(inp, w, bias, scale, act):
+    od = inp.shape[1] - 2
+    acc = np.zeros(inp.shape[:1] + (od, od, w.shape[3]), np.int64) + bias[0]
+    for kr in range(3):
+        for kc in range(3):
+            acc += np.einsum("brci,io->brco", inp[:, kr:kr + od, kc:kc + od].astype(np.int64),
+                             w[kr, kc].astype(np.int64))
+    out = np.clip(np.rint(acc.astype(np.int32).astype(np.float32) * np.float32(scale)), -128, 127)
+    if act:
+        out = np.maximum(out, 0)
+    return out.astype(np.int8)
+
+
+def _check_conv_on_emulator(name, act):
+    run_c = pytest.importorskip("gemmini.emulator.build").run_c
+    (batch, in_dim, in_ch, out_ch), _ = CONV_COUNTS[name]
+    c_text, h_text = _read(name)
+    rng = np.random.default_rng(13)
+    inp = rng.integers(-128, 128, (batch, in_dim, in_dim, in_ch), dtype=np.int8)
+    w = rng.integers(-128, 128, (3, 3, in_ch, out_ch), dtype=np.int8)
+    bias = rng.integers(-20000, 20000, (1, out_ch), dtype=np.int32)
+    scale = np.float32(1 / 4000)
+    od = in_dim - 2
+    r = run_c(c_text, {"output": np.zeros((batch, od, od, out_ch), np.int8), "bias": bias,
+                       "inp": inp, "weights": w, "act": act, "scale": scale}, h_text=h_text)
+    np.testing.assert_array_equal(r.outputs["output"], _numpy_conv(inp, w, bias, scale, act))
+
+
+@pytest.mark.parametrize("act", [False, True])
+def test_small_conv_matches_numpy_on_emulator(act):
+    _check_conv_on_emulator("conv_20x20x64_b1_hand", act)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["conv_58x58x64_hand", "conv_30x30x128_hand",
+                                  "conv_16x16x256_hand"])
+def test_suite_conv_matches_numpy_on_emulator(name):
+    _check_conv_on_emulator(name, True)

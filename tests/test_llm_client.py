@@ -111,8 +111,10 @@ def test_missing_api_key_is_a_config_error(monkeypatch):
 
 @pytest.mark.parametrize("text,code", [
     ("blah\n```c\nvoid f() {\n  x();\n}\n```\nok", "void f() {\n  x();\n}\n"),
-    ("```\nnotes\n```\n```c\nvoid g(int a) { if (a) { b(); } }\n```", "void g(int a) { if (a) { b(); } }\n"),
-    ("Here:\nvoid h(int8_t A[2]) {\n  for (;;) { }\n}\ntrailing", "void h(int8_t A[2]) {\n  for (;;) { }\n}\n"),
+    ("```\nnotes\n```\n```c\nvoid g(int a) { if (a) { b(); } }\n```",
+     "void g(int a) { if (a) { b(); } }\n"),
+    ("Here:\nvoid h(int8_t A[2]) {\n  for (;;) { }\n}\ntrailing",
+     "void h(int8_t A[2]) {\n  for (;;) { }\n}\n"),
     ("no code at all", None), ("", None), ("void broken( {", None)])
 def test_extract_code(text, code):
     assert extract_code(text) == code

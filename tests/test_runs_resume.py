@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ import pytest
 from autocomp_exo.optimize import optimize
 from autocomp_exo.runs import JsonlWriter, atomic_write, load_run, read_jsonl
 from autocomp_exo.search.lineage import Lineage
-from autocomp_exo.settings import LLMSettings
 from fake_openai import FakeLLM
 from search_fakes import ToyEvaluator, parse_toy, toy_code
 from toy_run import settings as toy_settings

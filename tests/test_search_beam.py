@@ -126,7 +126,8 @@ class Named(DoublingProposer):
 
     def plan(self, candidate, menu, n, **kw):
         self.plans_asked += n
-        return [Plan(p.menu_item, p.text, self.name) for p in super().plan(candidate, menu, n, **kw)]
+        plans = super().plan(candidate, menu, n, **kw)
+        return [Plan(p.menu_item, p.text, self.name) for p in plans]
 
     def implement(self, candidate, plan, k, **kw):
         self.impls_asked += k

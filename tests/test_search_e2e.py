@@ -102,3 +102,33 @@ def test_builtin_search_on_an_exo_proc(gemm64):
     res = optimize(w.algorithm, config=s)
     assert res.cycles < res.start_cycles
     assert res.header and "gemm" in res.header
+
+
+def test_llm_proposer_over_http_on_the_real_gemm(gemm64, tmp_path, monkeypatch):
+    from fake_openai import FakeLLM
+
+    from autocomp_exo.settings import LLMSettings, ModelSettings
+    w, ev = gemm64
+    monkeypatch.setenv("FAKE_KEY", "sk-test")
+    seen = []
+
+    def answer(body):
+        user = body["messages"][-1]["content"]
+        seen.append(user)
+        if "Choose exactly one optimization" in user:
+            return "CHOICE: 9\nLoad all of B once and keep it in the scratchpad."
+        return "```c\n" + FAST + "```"
+
+    with FakeLLM(transient_every=0) as srv:
+        srv.answer = answer
+        s = Settings(proposer="llm",
+                     search=SearchSettings(iterations=1, beam_width=1, plans_per_candidate=1,
+                                           impls_per_plan=1, dropout=0.0),
+                     evaluation=EvaluationSettings(engine="inline"),
+                     llm=LLMSettings(models=(ModelSettings(name="m", base_url=srv.base_url,
+                                                           api_key_env="FAKE_KEY"),)))
+        res = optimize(w.mapped_c().c_text, config=s, evaluator=ev, run_dir=tmp_path / "run")
+    assert res.recipe_items == [9] and res.cycles < res.start_cycles
+    plan_prompt = seen[0]
+    assert "mvin3(" in plan_prompt and "KB out of 256 KB" in plan_prompt   # real code + feedback
+    assert f"{res.start_cycles} cycles" in plan_prompt

@@ -127,11 +127,24 @@ def test_reuse_weights_needs_fixed_weights(gemm):
 
 
 def test_move_up_issues_loads_earlier():
-    fn = parse(NARROW_LOADS_TEXT)
+    text = NARROW_LOADS_TEXT.replace("  for (int k = 0; k < 4; k++) {\n    mvin3",
+                                     "  fence();\n  for (int k = 0; k < 4; k++) {\n    mvin3")
+    fn = parse(text)
     a = app_named(fn, "move_up", CFG)
     new = apply(fn, a, CFG)
     check_program(new)
-    assert new != fn
+    ops = [s.op if isinstance(s, Instr) else type(s).__name__ for s in new.body]
+    assert ops.index("fence") > 7          # the B loads now come before the fence
+
+
+def test_move_up_refuses_to_pass_the_compute_that_reads_the_rows():
+    text = NARROW_LOADS_TEXT.replace("  mvout(&C[0][0], 0x80000000, 16, 16);",
+                                     "  mvin(0, 512, 16, 16);\n  mvout(&C[0][0], 0x80000000, 16, 16);")
+    fn = parse(text)
+    path = (10,)
+    assert isinstance(fn.body[10], Instr) and fn.body[10].args[1] == Const(512)
+    with pytest.raises(NotApplicable):
+        apply(fn, Application("move_up", path, (("up", 1),)), CFG)
 
 
 def test_every_found_misc_application_keeps_semantics(gemm):

@@ -5,7 +5,7 @@ for the small shapes, minutes for the suite) and writes ``<name>.c`` / ``<name>.
 Run by hand, not in CI:
 
     python tools/gen_exo_hand_fixtures.py            # the small fixtures
-    python tools/gen_exo_hand_fixtures.py --suite    # also the six suite GEMMs
+    python tools/gen_exo_hand_fixtures.py --suite    # also the nine suite workloads
     python tools/gen_exo_hand_fixtures.py --out /tmp/x
 """
 
@@ -21,6 +21,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.baselines.exo_hand import GemmPlan, hand_c, schedule_gemm  # noqa: E402
+from benchmarks.baselines.exo_hand_conv import schedule_conv  # noqa: E402
 from benchmarks.workloads import SUITE  # noqa: E402
 from lowering.exo_to_c import compile_proc  # noqa: E402
 
@@ -32,6 +33,9 @@ SMALL = {
     "gemm_64x256x128_hand": (64, 256, 128, GemmPlan(2, 2)),
 }
 
+# name -> (batch, in_dim, in_ch, out_ch): 16-column tiles plus a 2-column remainder
+SMALL_CONV = {"conv_20x20x64_b1_hand": (1, 20, 64, 64)}
+
 
 def write(out: Path, name: str, c_text: str, h_text: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
@@ -41,7 +45,7 @@ def write(out: Path, name: str, c_text: str, h_text: str) -> None:
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--suite", action="store_true", help="also the six suite GEMMs")
+    ap.add_argument("--suite", action="store_true", help="also the nine suite workloads")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     for name, (M, N, K, plan) in SMALL.items():
@@ -49,10 +53,13 @@ def main(argv: list[str]) -> int:
         c = compile_proc(schedule_gemm(M, N, K, plan))
         write(args.out, name, c.c_text, c.h_text)
         print(f"{name}: {time.time() - t:.1f}s", flush=True)
+    for name, shape in SMALL_CONV.items():
+        t = time.time()
+        c = compile_proc(schedule_conv(*shape))
+        write(args.out, name, c.c_text, c.h_text)
+        print(f"{name}: {time.time() - t:.1f}s", flush=True)
     if args.suite:
         for spec in SUITE:
-            if spec.kind != "gemm":
-                continue
             t = time.time()
             c = hand_c(spec)
             write(args.out, c.name, c.c_text, c.h_text)

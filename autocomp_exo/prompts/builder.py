@@ -122,7 +122,7 @@ def implement_messages(candidate: Candidate, plan: Plan, menu_item: MenuItem | N
     cfg = get_config(config)
     example_text = render("example_tiling", dim=cfg.dim) if example else ""
     user = render("implement", isa=isa_text(cfg, isa_exclude), code=candidate.code.strip(),
-                  menu_text=menu_item.text if menu_item else f"menu item {plan.menu_item}",
+                  menu_text=menu_item.text if menu_item else "",
                   plan=plan.text.strip(), example=example_text,
                   rules=template("rules").template.strip())
     return [_system(), {"role": "user", "content": user}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from autocomp_exo.llm.budget import BudgetExceeded
 from autocomp_exo.llm.client import Completion, LLMClient
 from autocomp_exo.llm.extract import extract_code, parse_choice
 from autocomp_exo.prompts import builder
@@ -63,14 +64,16 @@ class LLMProposer:
         return Rewrite(self.name, code, error=None if code else "no code block in the response")
 
     def _impl_messages(self, candidate: Candidate, plan: Plan) -> list[dict]:
-        return builder.implement_messages(candidate, plan, self.menu.get(plan.menu_item),
+        item = self.menu.get(plan.menu_item) or next(
+            (m for m in self.menu.values() if m.key == "other"), None)
+        return builder.implement_messages(candidate, plan, item,
                                           config=self.config, example=self.prompts.example,
                                           isa_exclude=self.prompts.isa_exclude)
 
     def _sample(self, messages: list[dict], n: int, phase: str, seed: int) -> list:
         seeds = [derive_seed(seed, i) for i in range(n)]
         results = self.client.complete_many(self.model, messages, n, phase=phase, seeds=seeds)
-        for r in results:
-            if isinstance(r, Exception) and r.__class__.__name__ == "BudgetExceeded":
-                raise r
+        spent = [r for r in results if isinstance(r, BudgetExceeded)]
+        if spent and not any(isinstance(r, Completion) for r in results):
+            raise spent[0]       # nothing to show for this call: stop the search
         return results

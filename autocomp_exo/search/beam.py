@@ -16,7 +16,7 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol, runtime_checkable
 
 from autocomp_exo.prompts.builder import dropout
 from autocomp_exo.proposers.base import Candidate, MenuItem, Plan, Proposer, Rewrite
@@ -29,6 +29,16 @@ from autocomp_exo.settings import SearchSettings
 from lowering.errors import AutocompError
 
 REPAIRABLE = (PARSE, "hardware", "wrong")
+
+
+@runtime_checkable
+class Repairer(Protocol):
+    """Optional extension of a `Proposer`: one more attempt after a rejected rewrite."""
+
+    def repair(self, candidate: Candidate, plan: Plan, rewrite: Rewrite, error: str, *,
+               seed: int) -> Rewrite | None:
+        """A corrected rewrite, told ``error`` (``"kind: message"``), or None."""
+        ...
 
 
 def derive_seed(*parts) -> int:
@@ -217,7 +227,7 @@ class BeamSearch:
         # Phase 2: rewrites
         self.state.phase = "implement"
         self.progress(self.state)
-        if self._stop and self._stop.startswith("budget"):
+        if self._stop:          # out of time or budget: implement nothing more
             plans = []
         impl_calls = [
             (lambda c=c, p=p, j=j: self.proposer.implement(
@@ -290,9 +300,9 @@ class BeamSearch:
 
     def _repair(self, it: int, failed: list[tuple[_Attempt, EvalResult]],
                 repair_round: int) -> list[_Attempt]:
-        repair = getattr(self.proposer, "repair", None)
-        if repair is None:
+        if not isinstance(self.proposer, Repairer):
             return []
+        repair = self.proposer.repair
         calls = [
             (lambda a=a, r=r, j=j: repair(
                 a.parent, a.plan, a.rewrite, f"{r.error_kind}: {r.error_message}",

@@ -13,6 +13,8 @@ Engines are pluggable: anything with ``run(items) -> list[EvalResult]`` and
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import threading
 import time
 from multiprocessing.connection import wait
 from typing import Protocol
@@ -45,7 +47,15 @@ class InlineEngine:
         pass
 
 
-def _worker_main(evaluator, conn) -> None:
+def _exit_with_parent(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:   # the search was killed: do not linger
+            os._exit(0)
+
+
+def _worker_main(evaluator, conn, parent: int) -> None:
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     conn.send(("ready", None))
     while True:
         try:
@@ -65,7 +75,8 @@ def _worker_main(evaluator, conn) -> None:
 class _Worker:
     def __init__(self, ctx, evaluator):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(evaluator, child), daemon=True)
+        self.proc = ctx.Process(target=_worker_main, args=(evaluator, child, os.getpid()),
+                                daemon=True)
         self.proc.start()
         child.close()
         self.ready = False
@@ -113,7 +124,8 @@ class ProcessEngine:
                     w.task, w.deadline = i, time.monotonic() + self.timeout
                     w.conn.send((i, items[i]))
             now = time.monotonic()
-            wait_for = max(0.0, min(w.deadline for w in self.workers) - now)
+            waiting = [w.deadline for w in self.workers if w.task is not None or not w.ready]
+            wait_for = max(0.0, min(waiting) - now) if waiting else 1.0
             ready = wait([w.conn for w in self.workers], timeout=min(wait_for, 1.0) + 0.01)
             for w in list(self.workers):
                 if w.conn in ready:

@@ -29,7 +29,11 @@ def const_prop(fn: Function, a: Application, config: GemminiConfig) -> Function:
     m = {k: Const(v) for k, v in consts.items()}
     body = subst_body(fn.body, m)
     body = map_stmts(body, lambda s: () if isinstance(s, Decl) and s.name in consts else None)
-    return dataclasses.replace(fn, body=body)
+    out = dataclasses.replace(fn, body=body)
+    try:
+        return simplify_all(out, a, config)      # fold flag bits into the constants too
+    except NotApplicable:
+        return out
 
 
 def simplify_all(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -85,8 +89,8 @@ def _split_invariant(e: Expr, inner: set[str]) -> tuple[Expr | None, Expr | None
         flags, e = e.rhs, e.lhs
     inv, var = [], []
     for t in _terms(e):
-        (var if expr_vars(t) & inner else inv).append(t)
-    if len([t for t in inv if not isinstance(t, Const)]) == 0:
+        (var if expr_vars(t) & inner or isinstance(t, Const) else inv).append(t)
+    if not inv:
         return None, None
     ie = inv[0]
     for t in inv[1:]:

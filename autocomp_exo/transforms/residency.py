@@ -223,9 +223,7 @@ def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
     for path, x, loops in instrs(fn.body):
         if x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
             continue
-        if _inside_if(fn, path):
-            continue
-        xv = expr_vars(x.args[0]) | expr_vars(x.args[1])
+        xv = expr_vars(x.args[0]) | expr_vars(x.args[1]) | _guarded_vars(fn, path)
         for depth in range(len(path) - 1):
             outer = path[:depth + 1]
             u = get(fn.body, outer)
@@ -273,6 +271,16 @@ def _used_rows(ext, space) -> int:
     return rows
 
 
+def _guarded_vars(fn, path) -> set[str]:
+    """Loop variables already tested by an enclosing ``if``."""
+    out: set[str] = set()
+    for n in range(1, len(path)):
+        s = get(fn.body, path[:n])
+        if isinstance(s, If):
+            out |= expr_vars(s.cond)
+    return out
+
+
 def _inside_if(fn, path) -> bool:
     return any(isinstance(get(fn.body, path[:n]), If) for n in range(1, len(path)))
 
@@ -301,7 +309,47 @@ def find_distinct(fn: Function, config: GemminiConfig) -> list[Application]:
     return out
 
 
+def resident_all(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Apply the best residency to every load, largest loads first (B before A)."""
+    done = 0
+    for _ in range(8):
+        apps = find_resident(fn, config)
+        apps.sort(key=lambda x: (_load_bytes(fn, x.site), len(x.p["guard"])), reverse=True)
+        for x in apps:
+            try:
+                fn = resident(fn, x, config)
+                done += 1
+                break
+            except NotApplicable:
+                continue
+        else:
+            break
+    if not done:
+        raise NotApplicable("no load can be made resident")
+    return fn
+
+
+def _load_bytes(fn: Function, path: Path) -> int:
+    from .estimate import estimate  # noqa: F401  (kept light: count trips directly)
+    n = 1
+    for p in range(1, len(path)):
+        s = get(fn.body, path[:p])
+        if isinstance(s, For):
+            n *= trip_count(s) or 1
+    x = get(fn.body, path)
+    return n * (const_value(x.args[2]) or 1) * (const_value(x.args[3]) or 1)
+
+
+def find_resident_all(fn: Function, config: GemminiConfig) -> list[Application]:
+    if len({a.site for a in find_resident(fn, config)}) < 2:
+        return []
+    return [app("resident_all", (), "keep every re-loaded operand resident: load each tile "
+                "once, guarded by if on the loops it does not depend on")]
+
+
 TRANSFORMS = [
+    Transform("resident_all", (9, 11, 15), "keep every re-loaded operand resident",
+              find_resident_all, resident_all, ("load",)),
     Transform("resident", (9, 11, 15), "load a tile once and keep it resident, guarding the "
               "load with if", find_resident, resident, ("load",)),
     Transform("distinct", (10,), "place each iteration's data at a distinct scratchpad location",

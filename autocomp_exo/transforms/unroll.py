@@ -101,3 +101,46 @@ TRANSFORMS = [
     Transform("unroll", (7, 16), "unroll a loop (fully or by a factor)", find_unroll, unroll,
               ("cpu",)),
 ]
+
+
+def unroll_nest(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Fully unroll every loop inside the loop at the site (innermost first), keeping
+    the site loop itself: ``for ko { for k { for jj { B } } }`` -> ``for ko { B B ... }``."""
+    loop = get(fn.body, a.site)
+    if not isinstance(loop, For):
+        raise NotApplicable("site is not a loop")
+    limit = a.p.get("limit", MAX_UNROLLED_INSTRS)
+    if _static_instrs(loop.body) > limit:
+        raise NotApplicable("unrolled nest too large")
+    changed = True
+    new = fn
+    while changed:
+        changed = False
+        inner = [p for p, s, _ in walk(get(new.body, a.site).body) if isinstance(s, For)]
+        if not inner:
+            break
+        deepest = max(inner, key=len)
+        p = a.site + deepest
+        if trip_count(get(new.body, p)) is None:
+            raise NotApplicable("an inner loop has no constant trip count")
+        new = unroll(new, app("unroll", p, "", factor=0), config)
+        changed = True
+    if new == fn:
+        raise NotApplicable("no inner loops")
+    return new
+
+
+def find_unroll_nest(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    for path, s, _ in walk(fn.body):
+        if isinstance(s, For) and any(isinstance(x, For) for _, x, _ in walk(s.body)):
+            size = _static_instrs(s.body)
+            if size <= MAX_UNROLLED_INSTRS and all(
+                    trip_count(x) is not None for _, x, _ in walk(s.body) if isinstance(x, For)):
+                out.append(app("unroll_nest", path, f"fully unroll all loops inside loop {s.var} "
+                               f"({size} instructions per iteration)"))
+    return out
+
+
+TRANSFORMS.append(Transform("unroll_nest", (7, 16), "fully unroll the loops nested in a loop",
+                            find_unroll_nest, unroll_nest, ("cpu",)))

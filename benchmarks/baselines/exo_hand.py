@@ -14,6 +14,7 @@ only (every step is checked by Exo; no unsafe flag is used for GEMMs):
 When B does not fit beside the A tiles (512x512x512, 784x1024x256) the columns
 are split into groups whose B part is loaded once per group of row tiles
 (`GemmPlan`); the dynamic instruction counts then match gemmini.md section 6.
+Convolutions are scheduled in `benchmarks.baselines.exo_hand_conv`.
 
 Public API:
 
@@ -84,7 +85,7 @@ def hand_schedule(workload, config: GemminiConfig | str | None = None):
     if spec.kind == "gemm":
         return schedule_gemm(s["M"], s["N"], s["K"], gemm_plan(s["M"], s["N"], s["K"], config))
     from benchmarks.baselines.exo_hand_conv import schedule_conv
-    return schedule_conv(s["batch"], s["in_dim"], s["in_ch"], s["out_ch"])
+    return schedule_conv(s["batch"], s["in_dim"], s["in_ch"], s["out_ch"], config)
 
 
 def hand_c(workload, config: GemminiConfig | str | None = None, *,
@@ -117,10 +118,11 @@ def hand_c(workload, config: GemminiConfig | str | None = None, *,
 
 
 def _plan_key(spec: WorkloadSpec, config) -> str:
-    if spec.kind != "gemm":
-        return "conv"
     s = spec.shape_dict
-    return repr(gemm_plan(s["M"], s["N"], s["K"], config))
+    if spec.kind == "gemm":
+        return repr(gemm_plan(s["M"], s["N"], s["K"], config))
+    from benchmarks.baselines.exo_hand_conv import och_group
+    return f"conv och_group={och_group(s['batch'], s['in_dim'], s['in_ch'], s['out_ch'], config)}"
 
 
 # ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ or `Workload`), and the tilers ``gemm_tiles`` / ``conv_tiles``. Each returns an
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from dataclasses import dataclass
@@ -183,12 +184,27 @@ def gemm_configs(N: int, K: int) -> list[Instr]:
             instr("config_ld", 0, FloatConst(1.0), 0, None, 2)]
 
 
-def tiled_loop_ws(M: int, N: int, K: int, tiles: GemmTiles, cfg: GemminiConfig) -> list:
-    """Loops over output tiles (i, j) and K tiles, one loop_ws each (tiled_matmul_outer)."""
+@dataclass(frozen=True)
+class GemmTile:
+    """One tile of a tiled GEMM, as the tile loops see it."""
+    ti: int; tj: int; tk: int              # size in blocks
+    pad_i: int; pad_j: int; pad_k: int     # padding of the tile's last block
+    row: ir.Expr; col: ir.Expr; kk: ir.Expr  # first row / column / inner index (elements)
+    exacc: ir.Expr                         # 1 when earlier K tiles are in the accumulator
+    store: bool                            # the last K tile: C goes out
+    parity: ir.Expr                        # 0 / 1 alternating between output tiles
+    M: int; N: int; K: int
+
+
+def tiled_gemm(M: int, N: int, K: int, tiles: GemmTiles, cfg: GemminiConfig, emit) -> list:
+    """Loops over output tiles (i0, j0) and K tiles (k0) as ``tiled_matmul_outer`` does;
+    ``emit(GemmTile)`` gives each tile's statements."""
     d = cfg.dim
     bi, bj, bk = -(-M // d), -(-N // d), -(-K // d)
     pads = (bi * d - M, bj * d - N, bk * d - K)
     i0, j0, k0 = Var("i0"), Var("j0"), Var("k0")
+    n_j_tiles = -(-bj // tiles.J)
+    parity = BinOp("%", add(mul(i0, n_j_tiles), j0), Const(2))
     k_segs = last_apart(bk, tiles.K)
     n_k_tiles = sum(c for _, c, _ in k_segs)
     body = []
@@ -196,38 +212,95 @@ def tiled_loop_ws(M: int, N: int, K: int, tiles: GemmTiles, cfg: GemminiConfig) 
                                                          last_apart(bj, tiles.J)):
         pad_i = pads[0] if si + ci == -(-bi // tiles.I) else 0
         pad_j = pads[1] if sj + cj == -(-bj // tiles.J) else 0
-        row = mul(i0, tiles.I * d)
-        col = mul(j0, tiles.J * d)
         inner = []
         for sk, ck, tk in k_segs:
             last_seg = sk + ck == n_k_tiles
-            pad_k = pads[2] if last_seg else 0
-            kk = mul(k0, tiles.K * d)
-
-            def call(c_addr, exacc, kk=kk, tk=tk, pad_k=pad_k):
-                return instr("loop_ws", ti, tj, tk, pad_i, pad_j, pad_k,
-                             DramAddr("A", add(mul(row, K), kk)),
-                             DramAddr("B", add(mul(kk, N), col)),
-                             Const(0), c_addr, K, N, 0, N, 0, 0, 0, 0, exacc, Var("act"))
-
+            tile = GemmTile(ti, tj, tk, pad_i, pad_j, pads[2] if last_seg else 0,
+                            mul(i0, tiles.I * d), mul(j0, tiles.J * d), mul(k0, tiles.K * d),
+                            BinOp("!=", k0, Const(0)), False, parity, M, N, K)
             if not last_seg:
-                inner += loop("k0", sk, ck, [call(Const(0), BinOp("!=", k0, Const(0)))])
+                inner += loop("k0", sk, ck, emit(tile))
             else:   # the last K tile stores C
-                inner += [For("k0", Const(sk), Const(sk + 1),
-                              (call(DramAddr("C", add(mul(row, N), col)), Const(1 if sk else 0)),))]
+                tile = dataclasses.replace(tile, exacc=Const(1 if sk else 0), store=True)
+                inner += [For("k0", Const(sk), Const(sk + 1), tuple(emit(tile)))]
         body += loop("i0", si, ci, loop("j0", sj, cj, inner))
     return body
 
 
+def loop_ws_tile(t: GemmTile) -> list:
+    """One tile through the loop FSM."""
+    c_addr = DramAddr("C", add(mul(t.row, t.N), t.col)) if t.store else Const(0)
+    return [instr("loop_ws", t.ti, t.tj, t.tk, t.pad_i, t.pad_j, t.pad_k,
+                  DramAddr("A", add(mul(t.row, t.K), t.kk)),
+                  DramAddr("B", add(mul(t.kk, t.N), t.col)),
+                  Const(0), c_addr, t.K, t.N, 0, t.N, 0, 0, 0, 0, t.exacc, Var("act"))]
+
+
+def tiled_loop_ws(M: int, N: int, K: int, tiles: GemmTiles, cfg: GemminiConfig) -> list:
+    """The library's tile loops, one loop_ws per tile."""
+    return tiled_gemm(M, N, K, tiles, cfg, loop_ws_tile)
+
+
+def cpu_tile(cfg: GemminiConfig):
+    """Emitter of one tile sequenced by the CPU (the library's pre-FSM path): mvin A
+    (mvin, up to 4 blocks each) and B (mvin2), then for each (k, j) block the weights
+    preloaded once and reused down the i blocks, then the mvouts. Tiles alternate
+    scratchpad and accumulator halves."""
+    d = cfg.dim
+    wide = d * cfg.max_mvin_blocks_sp
+    half_sp, half_acc = cfg.sp_rows // 2, cfg.acc_rows // 2
+
+    def emit(t: GemmTile) -> list:
+        m, n, k = t.ti * d - t.pad_i, t.tj * d - t.pad_j, t.tk * d - t.pad_k
+        a_sp = mul(t.parity, half_sp)
+        b_sp = add(a_sp, half_sp - d - t.tk * t.tj * d)
+        c_acc = add(Const(ACC_BIT), mul(t.parity, half_acc))
+        body = _chunks("ia", m, d, lambda r0, nr: _chunks("ka", k, wide, lambda c0, nc: [instr(
+            "mvin", DramAddr("A", add(mul(add(t.row, r0), t.K), t.kk, c0)),
+            add(a_sp, mul(r0, t.tk), c0), nc, nr)]))
+        body += _chunks("kb", k, d, lambda r0, nr: _chunks("jb", n, wide, lambda c0, nc: [instr(
+            "mvin2", DramAddr("B", add(mul(add(t.kk, r0), t.N), t.col, c0)),
+            add(b_sp, mul(r0, t.tj), c0), nc, nr)]))
+
+        def blocks(kb, nk, jb, nj):
+            acc_flag = mul(ACCUMULATE_BIT, BinOp("!=", add(t.exacc, kb), Const(0)))
+
+            def one(ib, ni, first):
+                c = add(c_acc, mul(ib, t.tj), jb, acc_flag)
+                a = add(a_sp, mul(ib, t.tk), kb)
+                if first:
+                    return [instr("preload", add(b_sp, mul(kb, t.tj), jb), c, nj, nk, nj, ni),
+                            instr("compute_preloaded", a, GARBAGE, nk, ni, d, d)]
+                return [instr("preload", GARBAGE, c, nj, nk, nj, ni),
+                        instr("compute_accumulated", a, GARBAGE, nk, ni, d, d)]
+            return one(Const(0), min(d, m), True) + _chunks(
+                "ic", m - d, d, lambda r0, nr: one(add(r0, d), nr, False)) if m > d else \
+                one(Const(0), m, True)
+        body += _chunks("kc", k, d, lambda kb, nk: _chunks(
+            "jc", n, d, lambda jb, nj: blocks(kb, nk, jb, nj)))
+        if t.store:
+            body += _chunks("io", m, d, lambda r0, nr: _chunks("jo", n, d, lambda c0, nc: [instr(
+                "mvout", DramAddr("C", add(mul(add(t.row, r0), t.N), t.col, c0)),
+                add(c_acc, mul(r0, t.tj), c0), nc, nr)]))
+        return body
+    return emit
+
+
 def vendor_gemm(M: int, N: int, K: int, config: GemminiConfig | str | None = None, *,
-                name: str | None = None, tiles: GemmTiles | None = None) -> ir.Function:
+                name: str | None = None, tiles: GemmTiles | None = None,
+                sequencer: str = "fsm") -> ir.Function:
     """The software library's ``tiled_matmul_auto`` for C = act(scale * A @ B).
 
-    ``tiles`` overrides the tiler's choice (tests, the FSM baseline's search).
+    ``tiles`` overrides the tiler's choice (tests, the FSM baseline's search);
+    ``sequencer="cpu"`` issues each tile's instructions from the CPU instead of
+    through loop_ws (the library before the loop FSM; see `cpu_tile`).
     """
     cfg = get_config(config)
     tiles = tiles or gemm_tiles(M, N, K, cfg)
-    body = gemm_configs(N, K) + tiled_loop_ws(M, N, K, tiles, cfg) + [instr("fence")]
+    if sequencer not in ("fsm", "cpu"):
+        raise ValueError(f"sequencer must be 'fsm' or 'cpu', not {sequencer!r}")
+    emit = loop_ws_tile if sequencer == "fsm" else cpu_tile(cfg)
+    body = gemm_configs(N, K) + tiled_gemm(M, N, K, tiles, cfg, emit) + [instr("fence")]
     return finish(name or f"gemm_{M}x{N}x{K}", gemm_params(M, N, K), body)
 
 

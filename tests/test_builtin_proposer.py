@@ -1,0 +1,132 @@
+"""The built-in proposer: protocol, determinism, menu honouring, plan form, rewrites."""
+
+import json
+import re
+
+import pytest
+
+from autocomp_exo.proposers.base import Candidate, Feedback, MenuItem, Plan, Proposer
+from autocomp_exo.proposers.builtin import BuiltinProposer
+from autocomp_exo.transforms import TRANSFORMS
+from transforms_support import basic_gemm, check_gemm
+
+M, N, K = 32, 128, 128
+MENU = [MenuItem(n, f"item{n}", f"Menu text number {n}.") for n in range(1, 18)]
+
+
+def candidate(fn, bound="load", sp_used=10.0):
+    fb = Feedback(cycles=10_000, utilization=0.3, sp_kib_used=sp_used, sp_kib_total=256.0,
+                  acc_kib_used=1.0, acc_kib_total=64.0, bound=bound)
+    return Candidate(id="c0", fn=fn, code="", cycles=10_000, feedback=fb)
+
+
+@pytest.fixture(scope="module")
+def cand():
+    return candidate(basic_gemm(M, N, K))
+
+
+def test_implements_the_protocol():
+    assert isinstance(BuiltinProposer(), Proposer)
+
+
+def test_plans_are_deterministic_for_a_seed(cand):
+    a = BuiltinProposer().plan(cand, MENU, 6, iteration=0, total_iterations=8, seed=11)
+    b = BuiltinProposer().plan(cand, MENU, 6, iteration=0, total_iterations=8, seed=11)
+    assert [p.data for p in a] == [p.data for p in b]
+    c = BuiltinProposer().plan(cand, MENU, 6, iteration=0, total_iterations=8, seed=12)
+    assert len(a) == 6 and [p.data for p in a] != [p.data for p in c]
+
+
+def test_plans_are_distinct_and_honour_the_menu(cand):
+    menu = [m for m in MENU if m.number in (7, 9, 10)]
+    plans = BuiltinProposer().plan(cand, menu, 6, iteration=0, total_iterations=8, seed=1)
+    assert plans
+    assert len({json.dumps(p.data, sort_keys=True) for p in plans}) == len(plans)
+    for p in plans:
+        assert p.menu_item in (7, 9, 10)
+        assert p.menu_item in TRANSFORMS[p.data["transform"]].menu
+
+
+def test_plan_text_has_the_llm_form(cand):
+    plans = BuiltinProposer().plan(cand, MENU, 3, iteration=0, total_iterations=8, seed=2)
+    for p in plans:
+        assert re.match(rf"Menu item {p.menu_item}: Menu text number {p.menu_item}\. "
+                        r"Concretely: ", p.text)
+        assert p.proposer == "builtin"
+        json.dumps(p.data)      # JSON-serializable
+
+
+def test_empty_menu_slice_gives_no_plans(cand):
+    menu = [MenuItem(17, "other", "Anything else.")]
+    assert BuiltinProposer().plan(cand, menu, 4, iteration=0, total_iterations=8, seed=0) == []
+
+
+def test_implement_gives_correct_distinct_rewrites(cand):
+    prop = BuiltinProposer()
+    plans = prop.plan(cand, MENU, 6, iteration=0, total_iterations=8, seed=3)
+    primaries = set()
+    for p in plans:
+        rws = prop.implement(cand, p, 2, seed=0)
+        assert 1 <= len(rws) <= 2
+        assert len({rw.fn for rw in rws}) == len(rws)         # distinct within a plan
+        primaries.add(rws[0].fn)
+        for rw in rws:
+            assert rw.fn is not None and rw.code and rw.error is None
+            assert rw.fn != cand.fn
+            check_gemm(rw.fn, M, N, K)
+    assert len(primaries) == len(plans)                        # each plan its own rewrite
+
+
+def test_rewrite_code_parses_back_to_the_ir(cand):
+    from lowering.parser import parse_c
+    prop = BuiltinProposer()
+    p = prop.plan(cand, MENU, 1, iteration=0, total_iterations=8, seed=4)[0]
+    rw = prop.implement(cand, p, 1, seed=0)[0]
+    assert parse_c(rw.code) == rw.fn
+
+
+def test_foreign_plan_is_mapped_to_its_menu_item(cand):
+    prop = BuiltinProposer()
+    plan = Plan(menu_item=9, text="Menu item 9: keep B in the scratchpad.", proposer="llm")
+    rws = prop.implement(cand, plan, 2, seed=0)
+    assert rws and all(rw.fn is not None for rw in rws)
+    counts = check_gemm(rws[0].fn, M, N, K)
+    assert counts["mvin3"] < (M // 16) * (N // 64) * (K // 64) * 4 or \
+        counts["mvin2"] < (M // 16) * (N // 64) * (K // 64)
+
+
+def test_foreign_plan_without_any_applicable_rewrite_reports_an_error(cand):
+    rws = BuiltinProposer().implement(cand, Plan(17, "Menu item 17: anything.", "llm"), 2, seed=0)
+    assert len(rws) == 1 and rws[0].code is None and rws[0].error
+
+
+def test_feedback_steers_the_choice():
+    """CPU-bound candidates get more CPU-side rewrites than load-bound ones."""
+    fn = basic_gemm(M, N, K)
+    cpu_side = {"unroll", "strength", "const_prop", "hoist", "hoist_decls", "simplify",
+                "drop_configs", "fuse"}
+
+    def share(bound):
+        n = 0
+        for seed in range(3):
+            for p in BuiltinProposer().plan(candidate(fn, bound), MENU, 6, iteration=0,
+                                            total_iterations=8, seed=seed):
+                n += p.data["transform"] in cpu_side
+        return n
+
+    assert share("cpu") > share("load")
+
+
+def test_stats_record_tries_and_rejections(cand):
+    prop = BuiltinProposer()
+    prop.plan(cand, MENU, 4, iteration=0, total_iterations=8, seed=5)
+    assert prop.stats
+    for name, d in prop.stats.items():
+        assert name in TRANSFORMS
+        assert d["illegal"] <= d["tried"]
+    rates = prop.rejection_rates()
+    assert all(0.0 <= r <= 1.0 for r in rates.values())
+
+
+def test_loop_ws_flag_is_accepted():
+    assert BuiltinProposer(enable_loop_ws=True).enable_loop_ws
