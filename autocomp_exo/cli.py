@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("optimize", help="search for faster code")
     target_args(p)
     _search_flags(p)
+    p.add_argument("--recipe", help="reuse a schedule: comma-separated menu items applied one "
+                                    "per iteration before a short full search")
     p = sub.add_parser("evaluate", help="print the model's report for a proc or C file")
     target_args(p)
     p = sub.add_parser("runs", help="inspect run directories")
@@ -145,13 +147,23 @@ def _target(args, settings):
 
 
 def cmd_optimize(args, item=None, evaluator=None, settings=None) -> int:
-    from autocomp_exo.optimize import optimize
+    from autocomp_exo.optimize import optimize, reuse_schedule
     settings = settings or _settings(args)
     if item is None:
         item, evaluator, settings = _target(args, settings)
-    result = _with_progress(lambda progress: optimize(
-        item, config=settings, run_dir=args.run_dir, evaluator=evaluator, progress=progress),
-        settings.search.iterations)
+    recipe = getattr(args, "recipe", None)
+    if recipe:
+        try:
+            items = [int(x) for x in recipe.split(",") if x.strip()]
+        except ValueError:
+            raise ConfigError(f"--recipe {recipe!r}: expected menu numbers like 9,12,7") from None
+        result = _with_progress(lambda progress: reuse_schedule(
+            item, items, config=settings, run_dir=args.run_dir, evaluator=evaluator,
+            progress=progress), len(items) + 2)
+    else:
+        result = _with_progress(lambda progress: optimize(
+            item, config=settings, run_dir=args.run_dir, evaluator=evaluator,
+            progress=progress), settings.search.iterations)
     _print_result(result)
     if args.out:
         c, h = result.write(args.out)

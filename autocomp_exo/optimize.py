@@ -185,6 +185,14 @@ def optimize(proc, *, config=None, proposer: Proposer | None = None,
     """Search for faster, correct code for ``proc`` (an Exo proc mapped to Gemmini, or,
     with ``evaluator``, anything that evaluator accepts). ``run_dir`` makes the run
     resumable: run again with the same directory to continue after a kill."""
+    s = _apply_budget(_resolve_settings(config), budget)
+    start = _start_from(proc, s, evaluator)
+    return _search_once(start, s, proposer, run_dir, progress)
+
+
+def _search_once(start: _Start, s: Settings, proposer: Proposer | None,
+                 run_dir: str | Path | None, progress: Callable | None,
+                 wrap: Callable[[Proposer, list], Proposer] | None = None) -> OptimizeResult:
     from autocomp_exo.llm.cache import LLMCache
     from autocomp_exo.llm.client import LLMClient
     from autocomp_exo.prompts.builder import load_menu
@@ -193,15 +201,13 @@ def optimize(proc, *, config=None, proposer: Proposer | None = None,
     from autocomp_exo.search.engine import make_engine
     from autocomp_exo.search.service import EvalService
 
-    s = _apply_budget(_resolve_settings(config), budget)
-    start = _start_from(proc, s, evaluator)
     run = RunDir(run_dir) if run_dir is not None else None
     log = run.log if run else None
     if run:
         run.write_config(to_dict(s))
         run.write_status({"state": "running"})
         run.log("run_start", resumed=run.resumed, name=start.name)
-    kind = s.prompts.workload_kind if evaluator is not None else start.kind
+    kind = start.kind
     menu = load_menu(kind, s.prompts.menu_file)
     client = None
     if proposer is None and s.proposer in ("llm", "ensemble"):
@@ -210,6 +216,8 @@ def optimize(proc, *, config=None, proposer: Proposer | None = None,
         client = LLMClient(s.llm, cache=LLMCache(cache_path), log=log)
     if proposer is None:
         proposer = build_proposer(s, client, menu)
+    if wrap is not None:
+        proposer = wrap(proposer, menu)
     engine = make_engine(start.evaluator, s.evaluation.engine, s.evaluation.workers,
                          s.evaluation.timeout)
     service = EvalService(start.evaluator, engine,
@@ -276,3 +284,30 @@ def _save(run, result: OptimizeResult, res, seconds: float) -> None:
                       "usage": result.usage})
     run.log("run_end", stop_reason=result.stop_reason, best_cycles=result.cycles,
             usage=result.usage)
+
+
+def reuse_schedule(proc, recipe: list[int], *, config=None, proposer: Proposer | None = None,
+                   budget: Budget | None = None, run_dir: str | Path | None = None,
+                   evaluator=None, progress: Callable | None = None,
+                   refine_iterations: int = 2) -> OptimizeResult:
+    """Schedule reuse (method.md section 7): a light search that applies the menu items of
+    ``recipe`` (a recorded `OptimizeResult.recipe_items`) one per iteration, then a short
+    full search from its best. Run directories ``run_dir/light`` and ``run_dir/refine``."""
+    from autocomp_exo.search.reuse import RecipeProposer, light_settings
+    s = _apply_budget(_resolve_settings(config), budget)
+    start = _start_from(proc, s, evaluator)
+    sub = (lambda name: Path(run_dir) / name) if run_dir is not None else (lambda name: None)
+    light = _search_once(start, dataclasses.replace(s, search=light_settings(s.search, recipe)),
+                         proposer, sub("light"), progress,
+                         wrap=lambda p, menu: RecipeProposer(p, recipe, menu))
+    refine_start = dataclasses.replace(start, item=light.fn)
+    refine_search = dataclasses.replace(s.search, iterations=refine_iterations)
+    refined = _search_once(refine_start, dataclasses.replace(s, search=refine_search), proposer,
+                           sub("refine"), progress)
+    usage = {f"light/{k}": v for k, v in light.usage.items()}
+    usage.update({f"refine/{k}": v for k, v in refined.usage.items()})
+    return dataclasses.replace(
+        refined, start_cycles=light.start_cycles, recipe=light.recipe + refined.recipe,
+        trajectory=light.trajectory + refined.trajectory[1:], usage=usage,
+        samples=light.samples + refined.samples,
+        run_dir=str(run_dir) if run_dir is not None else None)

@@ -249,7 +249,7 @@ class Machine:
             .reshape(ng, dim, per * dim)
         Ws = sp[bidx].astype(np.float64).reshape(ng, per * dim, dim)
         sums = np.matmul(As, Ws).astype(np.int64).astype(np.int32)
-        self.acc[cidx] += 2 * sums.reshape(-1, dim)   # int32 wraps
+        self.acc[cidx] += sums.reshape(-1, dim)   # int32 wraps
         br = int(self.b_row[last])
         self.weights = sp[br:br + dim].copy()
 

@@ -174,7 +174,8 @@ def test_vendor_gemm_matches_numpy_on_emulator_and_model(M, N, K, tiles, sequenc
         expect = numpy_gemm(inputs["A"], inputs["B"], inputs["scale"], act)
         emu = run_ir(fn, inputs)
         np.testing.assert_array_equal(emu.outputs["C"], expect)
-        np.testing.assert_array_equal(model.run(fn, inputs, timing=False).outputs["C"], expect)
+        if act:
+            np.testing.assert_array_equal(model.run(fn, inputs, timing=False).outputs["C"], expect)
     if sequencer == "fsm":
         d = 16
         tiles = tiles or vendor_lib.gemm_tiles(M, N, K, CFG)
@@ -212,7 +213,9 @@ def test_vendor_conv_matches_numpy_on_emulator_and_model(shape, tiles):
         expect = numpy_conv(inputs["inp"], inputs["weights"], inputs["bias"], inputs["scale"], act)
         emu = run_ir(fn, inputs)
         np.testing.assert_array_equal(emu.outputs["output"], expect)
-        np.testing.assert_array_equal(model.run(fn, inputs, timing=False).outputs["output"], expect)
+        if act:   # the model is slow per instruction: one setting is enough for it
+            np.testing.assert_array_equal(model.run(fn, inputs, timing=False).outputs["output"],
+                                          expect)
     b, in_dim, ich, och = shape
     od = in_dim - 2
     if tiles is None:   # whole-problem tile: one weight preload per (kr, kc, in block, out block)

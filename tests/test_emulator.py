@@ -394,3 +394,13 @@ def test_int8_32_configuration():
     np.testing.assert_array_equal(r.outputs["o8"], numpy_gemm(A, A, 0.001, False))
     with pytest.raises(HardwareError, match="rows = 32"):
         run(body, o8=(32, 32), i8=A)   # the same program breaks DIM = 16
+
+
+def test_builds_are_cached_by_content_and_config():
+    from gemmini.emulator.build import build_kernel
+
+    src = kernel("config_ld(16);")
+    first = build_kernel(src)
+    assert build_kernel(src) == first
+    assert build_kernel(src, config="int8_32") != first
+    assert build_kernel(src + "\n") != first

@@ -115,7 +115,9 @@ def test_missing_api_key_is_a_config_error(monkeypatch):
      "void g(int a) { if (a) { b(); } }\n"),
     ("Here:\nvoid h(int8_t A[2]) {\n  for (;;) { }\n}\ntrailing",
      "void h(int8_t A[2]) {\n  for (;;) { }\n}\n"),
-    ("no code at all", None), ("", None), ("void broken( {", None)])
+    ("no code at all", None), ("", None), ("void broken( {", None),
+    ("<think>```c\nvoid draft() {}\n```</think>final:\n```c\nvoid f() {}\n```", "void f() {}\n"),
+    ("<think>maybe void g() { }</think>no code", None)])
 def test_extract_code(text, code):
     assert extract_code(text) == code
 
@@ -123,7 +125,8 @@ def test_extract_code(text, code):
 @pytest.mark.parametrize("text,allowed,want", [
     ("CHOICE: 7\nTile more", [3, 7], 7), ("choice = **12**", [12], 12),
     ("I pick menu item 3 because", [3, 5], 3), ("CHOICE: 9", [3, 5], None),
-    ("5. Simplify the arithmetic", [5], 5), ("nothing", [1], None)])
+    ("5. Simplify the arithmetic", [5], 5), ("nothing", [1], None),
+    ("<think>CHOICE: 3</think>CHOICE: 5", [3, 5], 5)])
 def test_parse_choice(text, allowed, want):
     assert parse_choice(text, allowed) == want
 

@@ -177,3 +177,22 @@ def test_eval_cache_persists(tmp_path):
     (again,) = svc2.evaluate_many([toy_code(tile=4, value=42)])
     assert again.cached and again.result.cycles == 2500 and svc2.simulated == 0
     svc2.close()
+
+
+def test_schedule_reuse_replays_the_recipe_then_refines(tmp_path):
+    from autocomp_exo.optimize import reuse_schedule
+    from autocomp_exo.settings import EvaluationSettings, Settings
+
+    class Recorder(DoublingProposer):
+        offered = []
+
+        def plan(self, candidate, menu, n, **kw):
+            Recorder.offered.append([m.number for m in menu])
+            return super().plan(candidate, menu, n, **kw)
+    s = Settings(evaluation=EvaluationSettings(engine="inline"))
+    res = reuse_schedule(toy_code(tile=4, value=42), [9, 12], config=s, proposer=Recorder(),
+                         evaluator=ToyEvaluator(), run_dir=tmp_path, refine_iterations=1)
+    assert Recorder.offered[:2] == [[9], [12]]           # one recipe item per light iteration
+    assert res.recipe_items[:2] == [9, 12]
+    assert res.start_cycles == 2500 and res.cycles == 10000 // 32
+    assert (tmp_path / "light" / "best.c").exists() and (tmp_path / "refine" / "best.c").exists()

@@ -58,6 +58,8 @@ def test_feedback_memory_lines_and_nudge():
     assert "scratchpad is far from full" in text          # 8 of 256: nudge
     assert "accumulator is far from full" not in text     # 60 of 64: no nudge
     assert "bounded by load" in text
+    busy = Feedback(**{**FB.__dict__, "details": {"busy": {"cpu": 10, "load": 20}}})
+    assert "- Busy cycles per engine: cpu 10, load 20.\n" in builder.feedback_text(busy)
 
 
 def test_implement_prompt_order_and_example():

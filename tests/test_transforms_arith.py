@@ -29,11 +29,15 @@ def test_const_prop_inlines_buffer_bases(gemm):
 
 
 def test_simplify_turns_flag_or_into_a_folded_add(gemm):
-    fn = apply(gemm, Application("const_prop", ()), CFG)
-    new = apply(fn, Application("simplify", ()), CFG)
+    before = next(i for _, i, _ in instrs(gemm.body) if i.op == "preload")
+    assert isinstance(before.args[1], BinOp) and before.args[1].op == "|"
+    new = apply(gemm, Application("simplify", ()), CFG)
     pre = next(i for _, i, _ in instrs(new.body) if i.op == "preload")
     assert not (isinstance(pre.args[1], BinOp) and pre.args[1].op == "|")
     check_gemm(new, M, N, K)
+    folded = apply(gemm, Application("const_prop", ()), CFG)      # const_prop folds too
+    pre = next(i for _, i, _ in instrs(folded.body) if i.op == "preload")
+    assert not (isinstance(pre.args[1], BinOp) and pre.args[1].op == "|")
 
 
 def test_strength_reduction_precomputes_bases(gemm):

@@ -7,8 +7,14 @@ import re
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.S)
 _FUNC_START = re.compile(r"^[ \t]*(?:static\s+|inline\s+)*void\s+\w+\s*\(", re.M)
 _CHOICE = re.compile(r"CHOICE\s*[:=]\s*\**\s*#?\s*(\d+)", re.I)
+_THINK = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.S | re.I)
 _LOOSE = re.compile(
     r"(?:menu\s+item|option|optimization|item)\s*(?:number\s*)?[:#]?\s*\**\s*(\d+)", re.I)
+
+
+def strip_thinking(text: str) -> str:
+    """The response without ``<think>...</think>`` sections of reasoning models."""
+    return _THINK.sub("", text).strip()
 
 
 def extract_code(text: str | None) -> str | None:
@@ -16,6 +22,7 @@ def extract_code(text: str | None) -> str | None:
     fenced block, or else a bare ``void name(...) { ... }`` function; None if none."""
     if not text:
         return None
+    text = strip_thinking(text)
     blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(text)]
     c_blocks = [b for lang, b in blocks if lang in ("c", "cpp", "c++", "")]
     for body in reversed(c_blocks):
@@ -47,6 +54,7 @@ def parse_choice(text: str | None, allowed: list[int]) -> int | None:
     """The menu number a plan chose (``CHOICE: n`` first, looser phrasings after)."""
     if not text:
         return None
+    text = strip_thinking(text)
     for pattern in (_CHOICE, _LOOSE):
         for m in pattern.finditer(text):
             n = int(m.group(1))

@@ -92,15 +92,20 @@ def _kib(x: float) -> str:
 
 def feedback_text(fb: Feedback, nudge_below: float = 0.5) -> str:
     """Hardware feedback: cycles, memory use "X KB out of Y KB", nudges, bounding resource."""
-    nudges = []
+    extra = []
     if fb.sp_kib_total and fb.sp_kib_used < nudge_below * fb.sp_kib_total:
-        nudges.append(template("nudge_scratchpad").template.strip())
+        extra.append(template("nudge_scratchpad").template.strip())
     if fb.acc_kib_total and fb.acc_kib_used < nudge_below * fb.acc_kib_total:
-        nudges.append(template("nudge_accumulator").template.strip())
-    return render("feedback", cycles=fb.cycles, utilization=f"{100 * fb.utilization:.1f}",
+        extra.append(template("nudge_accumulator").template.strip())
+    busy = fb.details.get("busy") if isinstance(fb.details, dict) else None
+    if isinstance(busy, dict) and busy:
+        extra.insert(0, render("feedback_busy", busy=", ".join(
+            f"{k} {v}" for k, v in busy.items())).rstrip())
+    return render("feedback", cycles=fb.cycles,
+                  utilization=f"{100 * fb.utilization:.1f}",
                   bound=fb.bound or "unknown", sp_used=_kib(fb.sp_kib_used),
                   sp_total=_kib(fb.sp_kib_total), acc_used=_kib(fb.acc_kib_used),
-                  acc_total=_kib(fb.acc_kib_total), nudges="\n".join(nudges)).rstrip()
+                  acc_total=_kib(fb.acc_kib_total), extra="\n".join(extra)).rstrip()
 
 
 def plan_messages(candidate: Candidate, menu: list[MenuItem], *, config=None,

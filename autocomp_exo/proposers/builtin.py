@@ -25,6 +25,7 @@ from typing import Any
 from autocomp_exo.proposers.base import Candidate, Feedback, MenuItem, Plan, Rewrite
 from autocomp_exo.transforms import TRANSFORMS, Application, NotApplicable, apply, by_menu_item
 from autocomp_exo.transforms.estimate import estimate
+from autocomp_exo.transforms.registry import OPT_IN
 from gemmini.config import GemminiConfig, get_config
 from lowering.ir import Function
 
@@ -32,15 +33,18 @@ from lowering.ir import Function
 BASE_WEIGHT = {
     "resident": 6.0, "unroll": 3.0, "bank": 3.0, "double_buffer": 2.5, "strength": 2.0,
     "hoist": 2.0, "mvin_merge": 2.0, "reuse_weights": 2.0, "const_prop": 1.5, "pipeline": 1.5,
-    "distinct": 1.0, "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7,
-    "split": 0.5, "interchange": 0.5, "simplify": 0.5, "fission": 0.3,
+    "resident_all": 6.0, "unroll_nest": 3.0, "distinct": 1.0, "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7,
+    "split": 0.5, "interchange": 0.5, "simplify": 0.5, "fission": 0.3, "loop_ws": 4.0,
 }
 BOUND_TAGS = {
     "cpu": ("cpu",), "load": ("load", "overlap"), "execute": ("execute", "conflict"),
     "latency": ("overlap", "load"), "store": ("overlap",),
 }
 MAX_TRIES_PER_PLAN = 6
-MAX_FIND = 400
+CLEANUP = ("const_prop", "simplify")
+DEFAULT_TRY_LIMIT = 5
+TRY_LIMIT = {"unroll": 8, "unroll_nest": 6, "fission": 3, "split": 3, "interchange": 3,
+             "bank": 4, "move_up": 3, "fuse": 3}
 CACHE_SIZE = 4000
 
 
@@ -51,7 +55,7 @@ class BuiltinProposer:
 
     def __init__(self, config: str | GemminiConfig | None = None, enable_loop_ws: bool = False):
         self.config = get_config(config)
-        self.enable_loop_ws = enable_loop_ws   # no loop_ws rewrite exists yet; kept for the API
+        self.enable_loop_ws = enable_loop_ws   # offer the loop_ws (hardware FSM) rewrite
         self._lock = threading.Lock()
         self.stats: dict[str, dict[str, int]] = {}
         self._cache: dict = {}
@@ -97,6 +101,8 @@ class BuiltinProposer:
     def _candidates(self, fn: Function, items: set[int]) -> list[tuple[Application, int]]:
         out = []
         for t in TRANSFORMS.values():
+            if t.name in OPT_IN and not (t.name == "loop_ws" and self.enable_loop_ws):
+                continue
             usable = [m for m in t.menu if m in items]
             if not usable:
                 continue
@@ -105,7 +111,11 @@ class BuiltinProposer:
             except NotApplicable:
                 continue
             self._count(t.name, "found", len(found))
-            out += [(a, usable[0]) for a in found[:MAX_FIND]]
+            limit = TRY_LIMIT.get(t.name, DEFAULT_TRY_LIMIT)
+            if len(found) > limit:      # a deterministic spread over the sites
+                step = len(found) / limit
+                found = [found[int(n * step)] for n in range(limit)]
+            out += [(a, usable[0]) for a in found]
         return out
 
     def _ranked(self, fn: Function, fb: Feedback | None, items: set[int]
@@ -163,6 +173,7 @@ class BuiltinProposer:
         out: list[Rewrite] = []
         seen: set = set()
         tries = 0
+        first: Function | None = None
         for a in options:
             if len(out) >= k or tries >= MAX_TRIES_PER_PLAN * max(k, 1):
                 break
@@ -173,10 +184,26 @@ class BuiltinProposer:
             seen.add(new)
             self._count(a.transform, "implemented")
             out.append(Rewrite(proposer=self.name, code=_compact(new), fn=new))
+            if first is None:
+                first = new
+                # second variant: the same rewrite followed by the arithmetic clean-up
+                tidy = self._cleanup(new)
+                if len(out) < k and tidy is not None and tidy not in seen:
+                    seen.add(tidy)
+                    out.append(Rewrite(proposer=self.name, code=_compact(tidy), fn=tidy))
         if not out:
             out.append(Rewrite(proposer=self.name, code=None,
                                error=f"no applicable rewrite for menu item {plan.menu_item}"))
         return out
+
+    def _cleanup(self, fn: Function) -> Function | None:
+        """Constant propagation / folding after a rewrite (None when it changes nothing)."""
+        for name in CLEANUP:
+            for a in TRANSFORMS[name].find(fn, self.config):
+                new = self._try(fn, a)
+                if new is not None and new != fn:
+                    return new
+        return None
 
     def _neighbours(self, fn: Function, a: Application) -> list[Application]:
         """Same transformation with other parameters at the same site, then other sites."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from autocomp_exo.llm.budget import BudgetExceeded
 from autocomp_exo.llm.client import Completion, LLMClient
-from autocomp_exo.llm.extract import extract_code, parse_choice
+from autocomp_exo.llm.extract import extract_code, parse_choice, strip_thinking
 from autocomp_exo.prompts import builder
 from autocomp_exo.proposers.base import Candidate, MenuItem, Plan, Rewrite
 from autocomp_exo.search.beam import derive_seed
@@ -31,10 +31,11 @@ class LLMProposer:
         allowed = [m.number for m in menu]
         plans = []
         for i, got in enumerate(self._sample(messages, n, "plan", seed)):
-            if not isinstance(got, Completion) or not got.text.strip():
+            text = strip_thinking(got.text) if isinstance(got, Completion) else ""
+            if not text:
                 continue
-            choice = parse_choice(got.text, allowed)
-            plans.append(Plan(menu_item=choice or 0, text=got.text.strip(), proposer=self.name,
+            choice = parse_choice(text, allowed)
+            plans.append(Plan(menu_item=choice or 0, text=text, proposer=self.name,
                               data={"sample": i, "choice_parsed": choice is not None}))
         return plans
 

@@ -144,7 +144,7 @@ def strength(fn: Function, a: Application, config: GemminiConfig) -> Function:
 def find_strength(fn, config):
     out = []
     for path, s, _ in walk(fn.body):
-        if isinstance(s, For) and any(isinstance(x, For) for x in s.body):
+        if isinstance(s, For) and sum(1 for _, x, _ in walk(s.body) if isinstance(x, Instr)) > 1:
             out.append(app("strength", path, f"precompute loop-invariant address bases once per "
                            f"iteration of loop {s.var}"))
     return out

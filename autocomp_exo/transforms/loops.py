@@ -209,12 +209,28 @@ def fission(fn: Function, a: Application, config: GemminiConfig) -> Function:
     return replace_fn(fn, a.site, (l1, l2))
 
 
+def _kind(s) -> str:
+    """Coarse role of a statement: where a fission point makes sense (between roles)."""
+    from lowering.ir import Instr
+    ops = {i.op for _, i, _ in walk((s,)) if isinstance(i, Instr)}
+    if not ops:
+        return "scalar"
+    if ops <= {"mvin", "mvin2", "mvin3"}:
+        return "load"
+    if ops <= {"mvout"}:
+        return "store"
+    if ops <= {"preload", "compute_preloaded", "compute_accumulated"}:
+        return "compute"
+    return "mixed"
+
+
 def find_fission(fn: Function, config: GemminiConfig) -> list[Application]:
     out = []
     for path, s, _ in walk(fn.body):
         if isinstance(s, For) and len(s.body) > 1 and trip_count(s) not in (None, 1):
             for at in range(1, len(s.body)):
-                if isinstance(s.body[at - 1], Decl):
+                if isinstance(s.body[at - 1], Decl) or \
+                        _kind(s.body[at - 1]) == _kind(s.body[at]):
                     continue
                 out.append(app("fission", path, f"split the body of loop {s.var} before "
                                f"statement {at} into two loops", at=at))

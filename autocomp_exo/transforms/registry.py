@@ -5,12 +5,13 @@ from __future__ import annotations
 from gemmini.config import GemminiConfig
 from lowering.ir import Function
 
-from . import arith, buffering, hoist, loops, mvin_merge, reorder, residency, unroll, weights
+from . import arith, buffering, fsm, hoist, loops, mvin_merge, reorder, residency, unroll, weights
 from .base import Application, NotApplicable, Transform
 
 TRANSFORMS: dict[str, Transform] = {
     t.name: t
-    for mod in (loops, unroll, arith, hoist, reorder, residency, buffering, mvin_merge, weights)
+    for mod in (loops, unroll, arith, hoist, reorder, residency, buffering, mvin_merge, weights,
+                fsm)
     for t in mod.TRANSFORMS
 }
 
@@ -19,10 +20,14 @@ def by_menu_item(number: int) -> list[Transform]:
     return [t for t in TRANSFORMS.values() if number in t.menu]
 
 
+OPT_IN = ("loop_ws",)
+"""Transformations left out unless asked for by name (the on-chip FSM)."""
+
+
 def applications(fn: Function, config: GemminiConfig, names=None) -> list[Application]:
-    """Every application of the named transformations (all by default) found in ``fn``."""
+    """Every application of the named transformations (all but `OPT_IN` by default)."""
     out = []
-    for name in names or TRANSFORMS:
+    for name in names or [n for n in TRANSFORMS if n not in OPT_IN]:
         try:
             out.extend(TRANSFORMS[name].find(fn, config))
         except NotApplicable:

@@ -39,10 +39,12 @@ from exo.stdlib.scheduling import (
     remove_loop, rename, reorder_loops, reorder_stmts, repeat, simplify, unroll_loop,
 )
 
+from autocomp_exo.mapping import map_to_gemmini
 from benchmarks.workloads import WorkloadSpec, by_name, conv as conv_spec, gemm as gemm_spec
-from lowering.exo_to_c import ExoC, cache_root, compile_proc
+from benchmarks.workloads import gemm_algorithm
 from gemmini.config import GemminiConfig, get_config
 from lowering.errors import UnsupportedConstruct
+from lowering.exo_to_c import ExoC, cache_root, compile_proc
 
 HAND_VERSION = 1
 BLOCK = 16            # Exo's Gemmini platform is written for DIM = 16
@@ -188,9 +190,6 @@ def _move_to_front(p, find):
 
 def schedule_gemm(M: int, N: int, K: int, plan: GemmPlan | None = None):
     """Hand-optimized Exo proc ``gemm_MxNxK_hand`` (see the module docstring)."""
-    from autocomp_exo.mapping import map_to_gemmini
-    from benchmarks.workloads import gemm_algorithm
-
     plan = plan or gemm_plan(M, N, K)
     _check_gemm(M, N, K)
     row_tiles, strips = M // BLOCK, N // (BLOCK * STRIP_BLOCKS)

@@ -25,6 +25,8 @@ from exo.stdlib.scheduling import (
     reorder_stmts, repeat, simplify, unroll_loop,
 )
 
+from autocomp_exo.mapping import map_to_gemmini
+from benchmarks.workloads import conv_algorithm
 from gemmini.config import GemminiConfig, get_config
 from lowering.errors import UnsupportedConstruct
 
@@ -57,9 +59,6 @@ def och_group(batch: int, in_dim: int, in_ch: int, out_ch: int,
 def schedule_conv(batch: int, in_dim: int, in_ch: int, out_ch: int,
                   config: GemminiConfig | str | None = None):
     """Hand-optimized Exo proc ``<conv name>_hand`` (see the module docstring)."""
-    from autocomp_exo.mapping import map_to_gemmini
-    from benchmarks.workloads import conv_algorithm
-
     group = och_group(batch, in_dim, in_ch, out_ch, config)
     p = conv_algorithm(batch, in_dim, in_ch, out_ch)
     p = rename(p, f"{p.name()}_hand")

@@ -221,7 +221,7 @@ def fsm_conv(batch: int, in_dim: int, in_ch: int, out_ch: int,
     body += loop("b", 0, batch, loop("orow", 0, od, inner))
     body.append(instr("fence"))
     return finish(name or f"conv_{in_dim}x{in_dim}x{in_ch}",
-                  conv_params(batch, in_dim, in_ch, out_ch), body)
+                  conv_params(batch, in_dim, in_ch, out_ch), body, "conv")
 
 
 def _och_segments(total: int, size: int) -> list[tuple[int, int, int]]:

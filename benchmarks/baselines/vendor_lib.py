@@ -45,7 +45,7 @@ from lowering import ir
 from lowering.ir import BinOp, Const, DramAddr, FloatConst, For, If, Instr, Var
 
 KERNEL_DIM = 3
-EXO_CONTEXT = "gemm_Context"
+EXO_CONTEXT = {"gemm": "gemm_Context", "conv": "conv_Context"}   # Exo's context struct
 GARBAGE = Const(GARBAGE_ADDR)
 
 
@@ -125,9 +125,9 @@ def conv_params(batch: int, in_dim: int, in_ch: int, out_ch: int) -> tuple[ir.Pa
             ir.Param("scale", "f32", (), const=True, by_pointer=True))
 
 
-def finish(name: str, params, body: list) -> ir.Function:
+def finish(name: str, params, body: list, kind: str = "gemm") -> ir.Function:
     """The Function, with expressions in the project's canonical form when available."""
-    fn = ir.Function(name, tuple(params), tuple(body), context=EXO_CONTEXT)
+    fn = ir.Function(name, tuple(params), tuple(body), context=EXO_CONTEXT[kind])
     try:
         from lowering.simplify import simplify_function
     except ImportError:
@@ -541,7 +541,7 @@ def vendor_conv(batch: int, in_dim: int, in_ch: int, out_ch: int,
     tiles = tiles or conv_tiles(batch, in_dim, in_ch, out_ch, cfg)
     body = conv_configs(in_ch, out_ch) + tiled_conv(shape, tiles, cfg) + [instr("fence")]
     return finish(name or f"conv_{in_dim}x{in_dim}x{in_ch}",
-                  conv_params(batch, in_dim, in_ch, out_ch), body)
+                  conv_params(batch, in_dim, in_ch, out_ch), body, "conv")
 
 
 def spec_shape(spec) -> tuple[str, str, dict]:
