@@ -146,11 +146,14 @@ def _target(args, settings):
     return load_proc(args.target), None, settings
 
 
-def cmd_optimize(args, item=None, evaluator=None, settings=None) -> int:
+def cmd_optimize(args, item=None, evaluator=None, settings=None, header=None) -> int:
     from autocomp_exo.optimize import optimize, reuse_schedule
     settings = settings or _settings(args)
     if item is None:
         item, evaluator, settings = _target(args, settings)
+        sibling = Path(args.target).with_suffix(".h")
+        if args.target.endswith(".c") and sibling.exists():
+            header = sibling.read_text()       # Exo's header next to its C file
     recipe = getattr(args, "recipe", None)
     if recipe:
         try:
@@ -165,6 +168,8 @@ def cmd_optimize(args, item=None, evaluator=None, settings=None) -> int:
             item, config=settings, run_dir=args.run_dir, evaluator=evaluator,
             progress=progress), settings.search.iterations)
     _print_result(result)
+    if header and not result.header:
+        result.header = header
     if args.out:
         c, h = result.write(args.out)
         print(f"wrote {c} and {h}")
@@ -285,7 +290,9 @@ def cmd_quickstart(args) -> int:
     ev = ModelEvaluator.for_workload(w, config=settings.evaluation.config,
                                      kinds=settings.evaluation.input_kinds,
                                      seeds=settings.evaluation.input_seeds)
-    return cmd_optimize(args, item=w.mapped_c().c_text, evaluator=ev, settings=settings)
+    exo_c = w.mapped_c()
+    return cmd_optimize(args, item=exo_c.c_text, evaluator=ev, settings=settings,
+                        header=exo_c.h_text)
 
 
 def main(argv: list[str] | None = None) -> int:

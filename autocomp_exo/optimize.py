@@ -160,6 +160,7 @@ def build_proposer(s: Settings, client, menu) -> Proposer:
         members.append(_builtin(s.evaluation.config))
     if s.proposer in ("llm", "ensemble"):
         from autocomp_exo.proposers.llm import LLMProposer
+        client.check_models(s.llm.models)
         members += [LLMProposer(client, m, menu, config=s.evaluation.config, prompts=s.prompts)
                     for m in s.llm.models]
     if not members:

@@ -238,6 +238,33 @@ def _free_assigns(stmts, declared: frozenset = frozenset()) -> set[str]:
     return out
 
 
+def _inductions(loop: ir.For, free: set[str]) -> dict | None:
+    """Induction variables of `loop`: ``v += c`` / ``v -= c`` once, at the top level of the
+    body, with ``c`` loop invariant. Maps name -> (sign, c); None if some free
+    assignment is of another kind."""
+    if not free:
+        return {}
+    found: dict = {}
+    for st in loop.body:
+        if isinstance(st, ir.Assign) and st.name in free:
+            if st.op not in ("+=", "-=") or st.name in found:
+                return None
+            if _vars_of(st.value) & (free | {loop.var}) or _assigns_any(loop.body, _vars_of(
+                    st.value)):
+                return None
+            found[st.name] = (1 if st.op == "+=" else -1, st.value)
+    if set(found) != free:
+        return None
+    for st in loop.body:       # no other assignment (nested, or in a branch) to them
+        if not isinstance(st, ir.Assign) and any(_assigns([st], v) for v in found):
+            return None
+    return found
+
+
+def _assigns_any(stmts, names: set[str]) -> bool:
+    return any(_assigns(stmts, v) for v in names)
+
+
 def _assigns(stmts, name: str) -> bool:
     for s in stmts:
         if isinstance(s, ir.Assign) and s.name == name:
@@ -497,12 +524,18 @@ class _Compiler:
         # loop entry: initialise the variable and run the final (failing) compare
         self._emit_cost(tp.cpu_local_assign + lo_ops * tp.cpu_arith_op + iter_cost,
                         None, cursor, out, s)
-        sequential = (s.var in _vars_of(s.hi) or _free_assigns(s.body)
-                      or _assigns(s.body, s.var))
+        free = _free_assigns(s.body)
+        inductions = _inductions(s, free)
+        sequential = (s.var in _vars_of(s.hi) or _assigns(s.body, s.var)
+                      or (free and inductions is None) or not free <= set(env))
         if sequential:
             self._for_sequential(s, env, types, n, cursor, out, lo, hi_ev, iter_cost)
             return
         hi = self._eval(s, hi_ev, env)
+        steps = {}
+        for name, (sign, inc_expr) in (inductions or {}).items():
+            inc = self._eval(s, self._expr(inc_expr)[0], env)
+            steps[name] = np.broadcast_to(np.multiply(inc, sign), (n,))
         lo_a = np.broadcast_to(np.asarray(lo, dtype=np.int64), (n,))
         hi_a = np.broadcast_to(np.asarray(hi, dtype=np.int64), (n,))
         trips = np.maximum(0, (hi_a - lo_a + s.step - 1) // s.step)
@@ -515,6 +548,10 @@ class _Compiler:
         t = np.arange(total) - starts[parent]
         sub_env = {k: (v[parent] if isinstance(v, np.ndarray) else v) for k, v in env.items()}
         sub_env[s.var] = lo_a[parent] + t * s.step
+        for name, inc in steps.items():    # induction variables: value at iteration t
+            base = np.broadcast_to(np.asarray(env[name]), (n,))
+            sub_env[name] = _wrap(base[parent] + t * inc[parent], types.get(name, "int64"))
+            env[name] = _wrap(base + trips * inc, types.get(name, "int64"))
         sub_types = dict(types)
         sub_types[s.var] = "int64"
         sub_cursor = np.zeros(total, dtype=np.int64)

@@ -229,6 +229,8 @@ class Lowerer:
             var, lo = d.name, d.init
         elif isinstance(init.target, C.CName) and init.op == "=":
             var, lo = init.target.name, init.value
+            if self.lookup(var) is None:
+                raise self._err(ParseError, f"undeclared loop variable '{var}'", s)
         else:
             raise self._err(UnsupportedConstruct, "loop must start with 'var = value'", s)
         lo_e = simplify(self.int_expr(lo))
@@ -274,12 +276,11 @@ class Lowerer:
 
     def if_stmt(self, s: C.CIf) -> If:
         cond = simplify(self.int_expr(s.cond))
-        before, mark = self.alloc.state(), self.alloc.mark()
+        before = self.alloc.state()
         then = self._branch(s.then)
         orelse = () if s.orelse is None else self._branch(s.orelse)
         if self.alloc.state() != before:
             raise self._err(UnsupportedConstruct, "an if branch allocates without freeing", s)
-        del mark
         return If(cond, then, orelse, s.line)
 
     def _branch(self, s) -> tuple:

@@ -28,14 +28,14 @@ GRAMMAR = "../grammars/c_subset.lark"
 @lru_cache(maxsize=1)
 def c_parser() -> Lark:
     """The LALR parser of the C subset, transforming to `lowering.c_tree` while it parses."""
-    return Lark.open(GRAMMAR, rel_to=__file__, parser="lalr", propagate_positions=True,
+    return Lark.open(GRAMMAR, rel_to=__file__, parser="lalr",
                      transformer=ToCTree(), cache=True)
 
 
 @lru_cache(maxsize=1)
 def c_grammar() -> Lark:
     """The same grammar without the transformer (for tools and tests that want the tree)."""
-    return Lark.open(GRAMMAR, rel_to=__file__, parser="lalr", propagate_positions=True,
+    return Lark.open(GRAMMAR, rel_to=__file__, parser="lalr",
                      cache=True)
 
 

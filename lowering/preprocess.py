@@ -242,8 +242,8 @@ def _function_head(clean: str, start: int, close_paren_end: int) -> _FuncSpan | 
                 head = clean[start:m.start()]
                 if "=" in head:
                     return None
-                first = len(clean[start:]) - len(clean[start:].lstrip())
-                return _FuncSpan(m.group(1), start + first, -1,
+                first = re.compile(r"\S").search(clean, start)
+                return _FuncSpan(m.group(1), first.start() if first else start, -1,
                                  re.search(r"\bstatic\b", head) is not None)
     return None
 

@@ -32,8 +32,10 @@ class FakeLLM:
     """Start with ``with FakeLLM() as srv:``; ``srv.base_url`` is the /v1 URL."""
 
     def __init__(self, *, transient_every: int = 4, hang_seconds: float = 2.0,
-                 delay: float = 0.0, impl_kinds=IMPL_KINDS, usage_tokens: int = 100):
+                 delay: float = 0.0, impl_kinds=IMPL_KINDS, usage_tokens: int = 100,
+                 transient_modes: tuple[str, ...] = TRANSIENT):
         self.transient_every = transient_every
+        self.transient_modes = transient_modes
         self.hang_seconds = hang_seconds
         self.delay = delay
         self.impl_kinds = impl_kinds
@@ -94,7 +96,8 @@ class FakeLLM:
             self.attempts[key] = n + 1
         if n > 0 or not self.transient_every or _h(key) % self.transient_every:
             return None
-        return TRANSIENT[(_h(key) // self.transient_every) % len(TRANSIENT)]
+        modes = self.transient_modes
+        return modes[(_h(key) // self.transient_every) % len(modes)]
 
     def _handler(self):
         outer = self

@@ -140,10 +140,13 @@ def ev(e, env):
         q = abs(a) // abs(b)
         q = -q if (a < 0) != (b < 0) else q
         return q if e.op == "/" else a - b * q
-    return {"+": a + b, "-": a - b, "*": a * b, "<<": a << b, ">>": a >> b, "|": a | b,
-            "&": a & b, "^": a ^ b, "==": int(a == b), "!=": int(a != b), "<": int(a < b),
-            "<=": int(a <= b), ">": int(a > b), ">=": int(a >= b),
-            "&&": int(bool(a) and bool(b)), "||": int(bool(a) or bool(b))}[e.op]
+    table = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+             "<<": lambda: a << b, ">>": lambda: a >> b, "|": lambda: a | b,
+             "&": lambda: a & b, "^": lambda: a ^ b, "==": lambda: int(a == b),
+             "!=": lambda: int(a != b), "<": lambda: int(a < b), "<=": lambda: int(a <= b),
+             ">": lambda: int(a > b), ">=": lambda: int(a >= b),
+             "&&": lambda: int(bool(a) and bool(b)), "||": lambda: int(bool(a) or bool(b))}
+    return table[e.op]()
 
 
 def ir_trace(fn: Function, scalars: dict | None = None) -> list[str]:

@@ -248,3 +248,17 @@ def test_fsm_conv_on_the_model():
         pytest.xfail(f"model's loop_ws D semantics differ from the hardware's: {e}")
     np.testing.assert_array_equal(
         out, numpy_conv(inputs["inp"], inputs["weights"], inputs["bias"], inputs["scale"], False))
+
+
+def test_baselines_on_the_int8_32_configuration():
+    cfg = get_config("int8_32")
+    inputs = gemm_inputs(100, 90, 200, 1, True)
+    expect = numpy_gemm(inputs["A"], inputs["B"], inputs["scale"], True)
+    for fn in (vendor_lib.vendor_gemm(100, 90, 200, cfg, tiles=GemmTiles(2, 1, 3)),
+               vendor_lib.vendor_gemm(100, 90, 200, cfg, sequencer="cpu"),
+               fsm.fsm_gemm(100, 90, 200, cfg, score="analytic")):
+        np.testing.assert_array_equal(run_ir(fn, inputs, cfg).outputs["C"], expect)
+    conv = conv_inputs(1, 10, 32, 64, 2, True)
+    expect = numpy_conv(conv["inp"], conv["weights"], conv["bias"], conv["scale"], True)
+    for fn in (vendor_lib.vendor_conv(1, 10, 32, 64, cfg), fsm.fsm_conv(1, 10, 32, 64, cfg)):
+        np.testing.assert_array_equal(run_ir(fn, conv, cfg).outputs["output"], expect)

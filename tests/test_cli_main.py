@@ -100,8 +100,10 @@ def test_cli_evaluate_an_exo_proc_file_and_quickstart(tmp_path, capsys):
     assert main(["evaluate", f"{user}:my_gemm"]) == 0
     assert "KB out of 256 KB" in capsys.readouterr().out
     assert main(["quickstart", "--iterations", "1", "--plans", "1", "--impls", "1",
-                 "--engine", "inline"]) == 0
+                 "--engine", "inline", "--out", str(tmp_path / "out")]) == 0
     assert "speedup" in capsys.readouterr().out
+    header = (tmp_path / "out" / "gemm_64x64x64.h").read_text()
+    assert "struct ConfigLoad" in header         # Exo's own header (its context struct)
 
 
 def test_example_settings_file_loads():

@@ -18,7 +18,10 @@ ACCUM = 0x40000000
 RAW = 0x20000000
 
 
-def kernel(body: str, params: str = "int8_t* o8, int32_t* o32, const int8_t* i8, const int32_t* i32") -> str:
+KERNEL_PARAMS = "int8_t* o8, int32_t* o32, const int8_t* i8, const int32_t* i32"
+
+
+def kernel(body: str, params: str = KERNEL_PARAMS) -> str:
     return f'#include "gemmini.h"\nvoid k({params}) {{\n{body}\n}}\n'
 
 
@@ -136,7 +139,8 @@ def test_small_matmul_with_padding_bias_and_accumulate():
     W[:3, :2] = [[1, -1], [2, 0], [-3, 5]]
     D = np.zeros((16, 16), np.int8)
     D[:2, :2] = [[10, 20], [30, 40]]
-    i8 = np.concatenate([A[:2], W[:3], D[:2], np.zeros((9, 16), np.int8)])  # rows 0-1 A, 2-4 W, 5-6 D
+    # scratchpad rows 0-1 A, 2-4 W, 5-6 D
+    i8 = np.concatenate([A[:2], W[:3], D[:2], np.zeros((9, 16), np.int8)])
     r = run(f"""
       config_ld(16, 1.0f, 0, 0);
       mvin(i8, 0, 16, 7);
@@ -152,7 +156,8 @@ def test_small_matmul_with_padding_bias_and_accumulate():
       config_st(64);
       mvout(o32, {ACC | RAW}, 2, 4);
     """, i8=i8)
-    AW = np.array([[1 * 1 + 2 * 2 + 3 * -3, -1 + 0 + 15], [4 + 10 - 18, -4 + 0 + 30]])  # [[-4, 14], [-4, 26]]
+    # A @ W by hand: [[-4, 14], [-4, 26]]
+    AW = np.array([[1 * 1 + 2 * 2 + 3 * -3, -1 + 0 + 15], [4 + 10 - 18, -4 + 0 + 30]])
     d = np.array([[10, 20], [30, 40]])
     out = r.outputs["o32"][:4, :2]
     np.testing.assert_array_equal(out[:2], d + 2 * AW)
@@ -404,3 +409,46 @@ def test_builds_are_cached_by_content_and_config():
     assert build_kernel(src) == first
     assert build_kernel(src, config="int8_32") != first
     assert build_kernel(src + "\n") != first
+
+
+def test_load_configs_are_per_id_and_shrunk_reads_int8_into_the_accumulator():
+    src = np.arange(64, dtype=np.int8).reshape(4, 16) - 30
+    r = run(f"""
+      gemmini_extended3_config_ld(16, 1.0f, 0, 0);       /* mvin: consecutive rows */
+      gemmini_extended3_config_ld(32, 1.0f, 0, 1);       /* mvin2: every other row */
+      gemmini_extended3_config_ld(16, 1.0f, 1, 2);       /* mvin3: int8 into the accumulator */
+      gemmini_extended_mvin(i8, 0, 16, 2);
+      gemmini_extended_mvin2(i8, 2, 16, 2);
+      gemmini_extended_mvin3(i8, {ACC}, 16, 2);
+      config_st(16);
+      mvout(o8, 0, 16, 4);
+      config_st(64);
+      mvout(o32, {ACC | RAW}, 16, 2);
+    """, i8=np.concatenate([src, np.zeros((12, 16), np.int8)]))
+    np.testing.assert_array_equal(r.outputs["o8"][:4], src[[0, 1, 0, 2]])
+    np.testing.assert_array_equal(r.outputs["o32"][:2], src[:2].astype(np.int32))
+
+
+def test_load_scale_rounds_half_even_and_saturates():
+    src = np.zeros((16, 16), np.int8)
+    src[0, :4] = [1, 3, 100, -100]
+    r = run("""
+      gemmini_extended3_config_ld(16, 1.5f, 0, 0);
+      mvin(i8, 0, 16, 1);
+      config_st(16);
+      mvout(o8, 0, 4, 1);
+    """, i8=src)
+    assert list(r.outputs["o8"][0, :4]) == [2, 4, 127, -128]   # 1.5 -> 2, 4.5 -> 4
+
+
+def test_garbage_a_operand_is_zeros():
+    r = run(f"""
+      config_ld(0);
+      mvin(0, {ACC}, 16, 16);
+      config_ex(WS, 0, 1, 0, 0);
+      preload({G}, {ACC | ACCUM}, 16, 16, 16, 16);
+      compute_preloaded({G}, {G}, 16, 16, 16, 16);
+      config_st(64);
+      mvout(o32, {ACC | RAW}, 16, 16);
+    """)
+    assert not r.outputs["o32"].any()

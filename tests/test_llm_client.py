@@ -27,8 +27,8 @@ def model(srv, name="m1"):
     return ModelSettings(name=name, base_url=srv.base_url, api_key_env="FAKE_KEY")
 
 
-def client(srv=None, sleeps=None, cache=None, **kw):
-    s = LLMSettings(timeout=0.5, retries=3, backoff_base=0.01, backoff_max=2.0, **kw)
+def client(srv=None, sleeps=None, cache=None, timeout=10.0, **kw):
+    s = LLMSettings(timeout=timeout, retries=3, backoff_base=0.01, backoff_max=2.0, **kw)
     return LLMClient(s, cache=cache, sleep=(sleeps.append if sleeps is not None else None)
                      or (lambda x: None))
 
@@ -40,10 +40,10 @@ def forced(srv, mode):
 
 @pytest.mark.parametrize("mode", ["429", "500", "timeout", "badjson"])
 def test_transient_failures_are_retried(mode):
-    with FakeLLM(transient_every=0, hang_seconds=1.0) as srv:
+    with FakeLLM(transient_every=0, hang_seconds=3.0) as srv:
         forced(srv, mode)
         waits = []
-        c = client(srv, sleeps=waits)
+        c = client(srv, sleeps=waits, timeout=1.5 if mode == "timeout" else 10.0)
         got = c.complete(model(srv), MSG, phase="plan", seed=1)
         assert got.text.startswith("CHOICE: 3") and not got.cached
         assert len(srv.log) == 2 and len(waits) == 1
@@ -137,12 +137,12 @@ def llm_settings(srv, **search):
         search=SearchSettings(**{"beam_width": 2, "plans_per_candidate": 2,
                                  "impls_per_plan": 3, "iterations": 5, **search}),
         evaluation=EvaluationSettings(engine="inline"),
-        llm=LLMSettings(models=(model(srv, "m1"), model(srv, "m2")), timeout=0.3, retries=4,
+        llm=LLMSettings(models=(model(srv, "m1"), model(srv, "m2")), timeout=1.0, retries=4,
                         backoff_base=0.01, backoff_max=0.5, concurrency=8))
 
 
 def test_whole_loop_through_http_with_every_failure_mode(tmp_path):
-    with FakeLLM(transient_every=3, hang_seconds=0.6) as srv:
+    with FakeLLM(transient_every=3, hang_seconds=1.5) as srv:
         res = optimize(toy_code(tile=4, value=42), config=llm_settings(srv),
                        evaluator=ToyEvaluator(), run_dir=tmp_path / "run")
         modes = {e["mode"] for e in srv.log}
@@ -163,3 +163,12 @@ def test_whole_loop_through_http_with_every_failure_mode(tmp_path):
     call = next(e for e in run["events"] if e["event"] == "llm_call")
     assert call["messages"][1]["content"] and call["response"]
     assert json.loads((tmp_path / "run" / "lineage.json").read_text())["nodes"]
+
+
+def test_optimize_with_a_missing_api_key_fails_at_once(monkeypatch):
+    from lowering.errors import ConfigError
+    monkeypatch.delenv("NOPE_KEY", raising=False)
+    s = Settings(proposer="llm", evaluation=EvaluationSettings(engine="inline"),
+                 llm=LLMSettings(models=(ModelSettings(name="x", api_key_env="NOPE_KEY"),)))
+    with pytest.raises(ConfigError, match="NOPE_KEY"):
+        optimize(toy_code(tile=4, value=42), config=s, evaluator=ToyEvaluator())

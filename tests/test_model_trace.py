@@ -58,8 +58,27 @@ def irregular_program():
                                  (I("mvin", dram("A", mul("k", 3)), mul("k", 16), 3, 3),))))
 
 
+def induction_program():
+    """Hoisted addresses: pointer increments at several loop levels (strength reduction)."""
+    return fn([("A", "i8", (64, 64), True)],
+              config_ld(64),
+              ir.Decl("a", "uint32_t", ir.Const(0)), ir.Decl("d", "int", ir.Const(4032)),
+              ir.Decl("w", "uint32_t", ir.Const(0xFFFFFFF0)),
+              loop("i", 4,
+                   ir.Decl("b", "uint32_t", mul("i", 64)),
+                   loop("k", 4, I("mvin", dram("A", "d"), "b", 16, 16),
+                        ir.Assign("b", "+=", ir.Const(16)),
+                        I("mvin", dram("A", add("d", 1)), add("a", 4096), 16, 16),
+                        ir.Assign("d", "-=", ir.Const(64))),
+                   ir.Assign("a", "+=", ir.Var("i")),
+                   I("mvin", dram("A", 0), add("a", 1), 16, 16)),
+              loop("j", 3, ir.Assign("w", "+=", ir.Const(8)),
+                   I("mvin", dram("A", 0), ir.BinOp("&", ir.Var("w"), ir.Const(1023)), 16, 16)),
+              I("mvin", dram("A", 0), "a", 16, 16))
+
+
 @pytest.mark.parametrize("make", [lambda: basic_gemm(32, 128, 128), lambda: tiles_program(True),
-                                  irregular_program])
+                                  irregular_program, induction_program])
 def test_trace_matches_sequential_walker(make):
     f = make()
     scalars = {p.name: 2 for p in f.params if not p.is_array and p.dtype != "f32"}

@@ -4,12 +4,14 @@ import re
 import time
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from lowering.errors import ParseError
 from lowering.ir import Function
 from lowering.parser import parse_c
+
+PHASES = (Phase.explicit, Phase.generate, Phase.shrink)  # no explain phase: slow, needs no db
 
 DATA = Path(__file__).resolve().parent / "data"
 SOURCES = [
@@ -55,13 +57,14 @@ def _check(text):
     assert time.perf_counter() - start < TIME_LIMIT_S
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, database=None, phases=PHASES,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutated_programs_fail_cleanly(text):
     _check(text)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, database=None, phases=PHASES)
 @given(st.text(alphabet="{}()[];*&~|<>=+-/%!?:,.'\"#\\\n 0123456789abcAfor_ifmvin", max_size=200))
 def test_random_text_fails_cleanly(text):
     _check(text)

@@ -196,3 +196,13 @@ def test_schedule_reuse_replays_the_recipe_then_refines(tmp_path):
     assert res.recipe_items[:2] == [9, 12]
     assert res.start_cycles == 2500 and res.cycles == 10000 // 32
     assert (tmp_path / "light" / "best.c").exists() and (tmp_path / "refine" / "best.c").exists()
+
+
+def test_sample_budget_counts_repairs():
+    class Repairing(DoublingProposer):
+        def repair(self, candidate, plan, rewrite, error, *, seed):
+            v = parse_toy(candidate.code)
+            return Rewrite(self.name, toy_code(tile=v["tile"] * 2, value=42))
+    res, _ = search(Repairing(("garbage", "double")), max_samples=7, plans_per_candidate=2,
+                    impls_per_plan=2)
+    assert res.samples <= 7 and res.stop_reason == "sample budget"

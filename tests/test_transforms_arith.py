@@ -142,8 +142,8 @@ def test_move_up_issues_loads_earlier():
 
 
 def test_move_up_refuses_to_pass_the_compute_that_reads_the_rows():
-    text = NARROW_LOADS_TEXT.replace("  mvout(&C[0][0], 0x80000000, 16, 16);",
-                                     "  mvin(0, 512, 16, 16);\n  mvout(&C[0][0], 0x80000000, 16, 16);")
+    store = "  mvout(&C[0][0], 0x80000000, 16, 16);"
+    text = NARROW_LOADS_TEXT.replace(store, "  mvin(0, 512, 16, 16);\n" + store)
     fn = parse(text)
     path = (10,)
     assert isinstance(fn.body[10], Instr) and fn.body[10].args[1] == Const(512)

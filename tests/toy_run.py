@@ -24,7 +24,7 @@ def settings(base_url: str, engine: str = "inline") -> Settings:
         search=SearchSettings(beam_width=2, plans_per_candidate=2, impls_per_plan=3,
                               iterations=5, seed=3),
         evaluation=EvaluationSettings(engine=engine, workers=2, timeout=5.0),
-        llm=LLMSettings(models=models, timeout=0.4, retries=4, backoff_base=0.01,
+        llm=LLMSettings(models=models, timeout=20.0, retries=4, backoff_base=0.01,
                         backoff_max=0.5, concurrency=4))
 
 

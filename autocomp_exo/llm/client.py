@@ -108,6 +108,11 @@ class LLMClient:
                     max_retries=0, timeout=self.s.timeout)
             return self._clients[key]
 
+    def check_models(self, models) -> None:
+        """Raise `ConfigError` now if a model's API key is missing (not mid-search)."""
+        for m in models:
+            self._client(m)
+
     def _params(self, model: ModelSettings, seed: int | None) -> dict:
         params: dict[str, Any] = {"temperature": model.temperature}
         if model.max_tokens is not None:
@@ -152,7 +157,7 @@ class LLMClient:
         def one(i):
             try:
                 return self.complete(model, messages, phase=phase, sample=i, seed=seeds[i])
-            except (LLMError, BudgetExceeded, ConfigError) as e:
+            except (LLMError, BudgetExceeded) as e:
                 return e
         return list(self._pool.map(one, range(n)))
 

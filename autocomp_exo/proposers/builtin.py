@@ -31,10 +31,11 @@ from lowering.ir import Function
 
 # How promising each transformation is a priori, and under which bound it helps most.
 BASE_WEIGHT = {
-    "resident": 6.0, "unroll": 3.0, "bank": 3.0, "double_buffer": 2.5, "strength": 2.0,
-    "hoist": 2.0, "mvin_merge": 2.0, "reuse_weights": 2.0, "const_prop": 1.5, "pipeline": 1.5,
-    "resident_all": 6.0, "unroll_nest": 3.0, "distinct": 1.0, "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7,
-    "split": 0.5, "interchange": 0.5, "simplify": 0.5, "fission": 0.3, "loop_ws": 4.0,
+    "resident_all": 6.0, "resident": 6.0, "unroll": 3.0, "unroll_nest": 3.0, "bank": 3.0,
+    "double_buffer": 2.5, "strength": 2.0, "hoist": 2.0, "mvin_merge": 2.0,
+    "reuse_weights": 2.0, "const_prop": 1.5, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
+    "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7, "split": 0.5,
+    "interchange": 0.5, "simplify": 0.5, "fission": 0.3,
 }
 BOUND_TAGS = {
     "cpu": ("cpu",), "load": ("load", "overlap"), "execute": ("execute", "conflict"),

@@ -266,6 +266,11 @@ class BeamSearch:
         for i, ev in zip(idx, evaluated):
             a = attempts[i]
             survivors += self._judge(it, a, ev, repair_round, to_repair)
+        if self.s.max_samples is not None:
+            room = max(0, self.s.max_samples - self.state.samples)
+            if len(to_repair) > room:
+                to_repair = to_repair[:room]
+                self._stop = self._stop or "sample budget"
         if to_repair and repair_round < self.s.repair_attempts and not self._stop:
             repaired = self._repair(it, to_repair, repair_round)
             survivors += self._evaluate(it, repaired, repair_round + 1)

@@ -22,8 +22,8 @@ from lowering.ir import BinOp, Const, DramAddr, For, Function, If, Instr, Var
 from .base import (Application, NotApplicable, Transform, app, require_independent, sample_values,
                    site_envs, summary_of)
 from .deps import LOAD_IDS, scalar_carried
-from .ir_util import scalar_writes, add, const_value, expr_vars, get, instrs, replace_fn, stmt_writes, \
-    subst_body, trip_count, walk
+from .ir_util import add, expr_vars, get, instrs, replace_fn, scalar_writes, subst_body, \
+    trip_count, walk
 from .regions import bounds, extents, region_of
 from .residency import expand
 
@@ -146,7 +146,6 @@ def find_pipeline(fn: Function, config: GemminiConfig) -> list[Application]:
     return out
 
 
-_ = const_value
 TRANSFORMS = [
     Transform("double_buffer", (8, 14), "double-buffer a load across a loop",
               find_double_buffer, double_buffer, ("load", "overlap")),

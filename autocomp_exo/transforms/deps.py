@@ -77,7 +77,8 @@ def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tup
         out = []
         v = ev(addr)
         for b in range(blocks):
-            lr = local_rows(v + b * (bstride or dim) if v != GARBAGE_ADDR else v, ev(nrows), st.config)
+            base = v + b * (bstride or dim) if v != GARBAGE_ADDR else v
+            lr = local_rows(base, ev(nrows), st.config)
             if lr is None:
                 return []
             space, rr = lr

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gemmini.config import GemminiConfig
+from gemmini.config import ACC_BIT, GARBAGE_ADDR, GemminiConfig
 from lowering.ir import BinOp, Const, DramAddr, Expr, For, Function, If, Instr, UnOp, Var
 
 from .ir_util import Body, const_decls, const_value, trip_count
+from .regions import interval
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,17 @@ def estimate(fn: Function, config: GemminiConfig) -> Estimate:
     env = const_decls(fn)
     acc = {"cpu": 0.0, "load": 0.0, "execute": 0.0, "n": 0.0}
     trips: dict[str, int] = {}
+    rng: dict[str, tuple[int, int]] = {k: (v, v) for k, v in env.items()}
+    state = {"b_bank": None}
+    compute_banks: set[int] = set()
+    load_rows: dict[int, float] = {}
+
+    def bank(e) -> int | None:
+        iv = interval(e, rng) if e is not None else None
+        if iv is None or iv[0] == GARBAGE_ADDR or iv[0] & ACC_BIT:
+            return None
+        lo_bank, hi_bank = iv[0] // config.sp_bank_rows, iv[1] // config.sp_bank_rows
+        return lo_bank if lo_bank == hi_bank else None
 
     def run(body: Body, mult: float):
         for s in body:
@@ -59,16 +71,31 @@ def estimate(fn: Function, config: GemminiConfig) -> Estimate:
                         acc["load"] += mult * nbytes / t.dma_bytes_per_cycle
                     else:
                         acc["load"] += mult * rows / t.zero_rows_per_cycle
+                    b = bank(s.args[1])
+                    if b is not None:
+                        blocks = -(-cols // config.dim)
+                        load_rows[b] = load_rows.get(b, 0.0) + mult * rows * blocks
                 elif s.op in ("compute_preloaded", "compute_accumulated"):
-                    acc["execute"] += mult * t.block_cycles
-                elif s.op == "preload" and isinstance(s.args[0], Const):
-                    acc["execute"] += 0
+                    a_bank = bank(s.args[0])
+                    same = a_bank is not None and a_bank == state["b_bank"]
+                    acc["execute"] += mult * t.block_cycles * (
+                        t.bank_conflict_factor if same else 1.0)
+                    if a_bank is not None:
+                        compute_banks.add(a_bank)
+                elif s.op == "preload":
+                    state["b_bank"] = bank(s.args[0])
+                    if state["b_bank"] is not None:
+                        compute_banks.add(state["b_bank"])
             elif isinstance(s, For):
                 n = trip_count(s, env)
                 n = 1 if n is None else n
                 acc["cpu"] += mult * n * (t.cpu_loop_iter + t.cpu_arith_op * 0)
                 trips[s.var] = n
+                lo = const_value(s.lo, env)
+                if lo is not None:
+                    rng[s.var] = (lo, lo + max(n - 1, 0) * s.step)
                 run(s.body, mult * n)
+                rng.pop(s.var, None)
             elif isinstance(s, If):
                 frac = _guard_fraction(s.cond, trips)
                 acc["cpu"] += mult * t.cpu_branch
@@ -79,7 +106,8 @@ def estimate(fn: Function, config: GemminiConfig) -> Estimate:
                     getattr(s, "init", None) or getattr(s, "value", None)))
 
     run(fn.body, 1.0)
-    return Estimate(acc["cpu"], acc["load"], acc["execute"], acc["n"])
+    stolen = sum(r for b, r in load_rows.items() if b in compute_banks)   # DMA writes win
+    return Estimate(acc["cpu"], acc["load"], acc["execute"] + stolen, acc["n"])
 
 
 def _guard_fraction(cond: Expr, trips: dict[str, int]) -> float:

@@ -19,7 +19,6 @@ from lowering.ir import Decl, For, Function, Instr
 
 from .base import (Application, NotApplicable, Transform, app, require_independent, sample_values,
                    site_envs, summary_of)
-from .deps import independent
 from .ir_util import (body_writes, const_value, get, instrs, map_stmts, replace_fn, stmt_reads,
                       stmt_writes, walk)
 
@@ -145,7 +144,6 @@ def find_drop_configs(fn, config):
     return [app("drop_configs", (), "remove repeated identical configs")]
 
 
-_ = independent
 TRANSFORMS = [
     Transform("hoist", (12, 16), "hoist a loop-invariant statement out of its loop",
               find_hoist, hoist, ("cpu", "load")),

@@ -20,8 +20,8 @@ from lowering.ir import Decl, For, Function, Var
 from .base import (Application, NotApplicable, Transform, app, require_independent, sample_values,
                    site_envs, summary_of)
 from .deps import contains_opaque, scalar_carried
-from .ir_util import (add, all_names, body_reads, free_reads, scalar_writes, const_value, fresh, get, mul, replace_fn,
-                      stmt_writes, subst_body, trip_count, walk)
+from .ir_util import (add, all_names, const_value, free_reads, fresh, get, mul, replace_fn,
+                      scalar_writes, stmt_writes, subst_body, trip_count, walk)
 
 MIN_TRIP_TO_SPLIT = 4
 

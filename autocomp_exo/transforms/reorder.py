@@ -44,6 +44,13 @@ def move_up(fn: Function, a: Application, config: GemminiConfig) -> Function:
     return replace_fn(fn, path[:-1], (with_children(parent, new),))
 
 
+def _passable(s) -> bool:
+    """A statement a load may be moved above (not a declaration, load or config)."""
+    if isinstance(s, Decl) or _is_load_stmt(s):
+        return False
+    return not (isinstance(s, Instr) and s.op.startswith("config"))
+
+
 def find_move_up(fn: Function, config: GemminiConfig) -> list[Application]:
     out = []
     for path, s, _ in walk(fn.body):
@@ -52,9 +59,7 @@ def find_move_up(fn: Function, config: GemminiConfig) -> list[Application]:
         body = parent_body(fn.body, path)
         i = path[-1]
         up = 0
-        while i - up - 1 >= 0 and not isinstance(body[i - up - 1], Decl) and \
-                not _is_load_stmt(body[i - up - 1]) and not (
-                    isinstance(body[i - up - 1], Instr) and body[i - up - 1].op.startswith("config")):
+        while i - up - 1 >= 0 and _passable(body[i - up - 1]):
             up += 1
         if up:
             what = s.op if isinstance(s, Instr) else "loads"

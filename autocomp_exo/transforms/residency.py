@@ -330,7 +330,6 @@ def resident_all(fn: Function, a: Application, config: GemminiConfig) -> Functio
 
 
 def _load_bytes(fn: Function, path: Path) -> int:
-    from .estimate import estimate  # noqa: F401  (kept light: count trips directly)
     n = 1
     for p in range(1, len(path)):
         s = get(fn.body, path[:p])

@@ -406,7 +406,7 @@ def conv_tile_body(cfg: GemminiConfig, shape: dict, sizes: list[int], bases: lis
         raise ValueError(f"conv tile channels {nkch}, {no} must be multiples of DIM={d}")
     irows, icols = nr + nkr - 1, nc + nkc - 1
     kcb, ocb = nkch // d, no // d
-    in_rows, w_rows, _ = kcb * nb * irows * icols, ocb * nkr * nkc * nkch, None
+    in_rows, w_rows = kcb * nb * irows * icols, ocb * nkr * nkc * nkch
     sp_in = sp_base
     sp_w = add(sp_base, cfg.sp_rows // 2 - w_rows)
     b, r, px, cb, ob, kr, kc = (Var(v) for v in ("b", "r", "px", "cb", "ob", "kr", "kc"))

@@ -96,7 +96,8 @@ def exo_libs_dir() -> Path | None:
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("AUTOCOMP_EXO_CACHE") or os.path.join(tempfile.gettempdir(), "autocomp_exo")
+    root = (os.environ.get("AUTOCOMP_EXO_CACHE")
+            or os.path.join(tempfile.gettempdir(), "autocomp_exo"))
     path = Path(root) / "emulator"
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -232,7 +233,8 @@ def run_library(so_path: Path, function: str, args: list[Arg], inputs: dict, *,
         if a.pointer:
             arr = np.ascontiguousarray(np.array(value, dtype=_NP[a.dtype], copy=True))
             if a.shape and arr.size != int(np.prod(a.shape)):
-                raise BuildError(f"input {a.name!r} has {arr.size} elements, expected shape {a.shape}")
+                raise BuildError(f"input {a.name!r} has {arr.size} elements, "
+                                 f"expected shape {a.shape}")
             arrays[a.name] = arr
             lib.emu_register_dram(arr.ctypes.data, arr.nbytes)
             c_args.append(ctypes.c_void_p(arr.ctypes.data))
