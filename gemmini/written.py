@@ -31,7 +31,7 @@ def reads_follow_writes(trace: Trace, plan: MovePlan, cfg: GemminiConfig,
     """True if every read of a local row happens after a write of it (see module doc)."""
     if (trace.op == LOOP_WS).any():
         return False
-    ints, dim = trace.ints, cfg.dim
+    ints = trace.ints
     sp_blocks = cfg.sp_rows
     n_rows = cfg.sp_rows + cfg.acc_rows          # one index space: sp rows, then acc rows
 
