@@ -27,15 +27,16 @@ from exo.libs.memories import GEMM_ACCUM, GEMM_SCRATCH
 from exo.platforms import gemmini as gp
 from exo import SchedulingError
 from exo.API_cursors import AssignCursor
+from exo.rewrite.LoopIR_unification import UnificationError
 from exo.stdlib.scheduling import (
     call_eqv, delete_config, divide_loop, expand_dim, fission, inline, inline_window,
     lift_alloc, remove_loop, reorder_loops, replace, set_memory, simplify,
 )
 
-from autocomp_exo.workload import OUTPUTS, kind_of, proc_signature
+from autocomp_exo.workload import OUTPUTS, is_mapped, kind_of, proc_signature
 from lowering.errors import UnsupportedConstruct
 
-MAPPING_VERSION = 1
+MAPPING_VERSION = 2
 BLOCK = 16          # Exo's Gemmini platform is written for DIM = 16
 MAX_BLOCK_COLS = 4  # a block mvin moves at most 4 * DIM columns
 
@@ -45,17 +46,30 @@ def _shapes(proc, kind: str) -> dict[str, tuple[int, ...]]:
 
 
 def map_to_gemmini(proc):
-    """Basic Gemmini mapping of a GEMM or convolution algorithm proc (same name)."""
+    """Basic Gemmini mapping of a GEMM or convolution algorithm proc (same name).
+
+    ``proc`` must be one of our algorithm procs (``benchmarks.workloads.gemm_algorithm``
+    / ``conv_algorithm``; the loop and buffer names matter). For a user's proc of
+    the same signature map ``Workload.from_proc(proc).algorithm`` instead.
+    """
     kind = kind_of(proc)
+    if is_mapped(proc):
+        raise UnsupportedConstruct(f"proc {proc.name()!r} is already mapped to Gemmini")
     shapes = _shapes(proc, kind)
-    if kind == "gemm":
-        M, K = shapes["A"]
-        N = shapes["B"][1]
-        if M % BLOCK == 0 and N % (BLOCK * MAX_BLOCK_COLS) == 0 \
-                and K % (BLOCK * MAX_BLOCK_COLS) == 0:
-            return _map_gemm_exo(proc)
-        return _map_gemm_edges(proc, M, N, K)
-    return _map_conv(proc, shapes["inp"][3], shapes["output"][3])
+    try:
+        if kind == "gemm":
+            M, K = shapes["A"]
+            N = shapes["B"][1]
+            if M % BLOCK == 0 and N % (BLOCK * MAX_BLOCK_COLS) == 0 \
+                    and K % (BLOCK * MAX_BLOCK_COLS) == 0:
+                return _map_gemm_exo(proc)
+            return _map_gemm_edges(proc, M, N, K)
+        return _map_conv(proc, shapes["inp"][3], shapes["output"][3])
+    except (SchedulingError, UnificationError, TypeError) as e:  # Exo: pattern not found
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UnsupportedConstruct(
+            f"cannot map proc {proc.name()!r} to Gemmini ({first}); map_to_gemmini expects "
+            "the algorithm procs of benchmarks.workloads") from None
 
 
 # ---------------------------------------------------------------------------
@@ -277,5 +291,21 @@ def _map_conv(conv, in_ch: int, out_ch: int):
     conv = gp.set_gemm_memories(conv)
     conv = gp.inline_div_part(conv)
     if n_parts > 1:
-        conv = gp.inline_mod_part(conv)
+        conv = _inline_mod_part_wide(conv) if wide_och or wide_kch else gp.inline_mod_part(conv)
     return conv
+
+
+def _inline_mod_part_wide(conv):
+    """``inline_mod_part`` but keeping the remainder part's weight-load config.
+
+    Proving that second ``config_ld`` (id 1) redundant takes Exo many minutes once
+    the channel loops are split, so it stays (one extra config per remainder tile).
+    """
+    conv = gp.inline_vector(conv)
+    conv = gp.inline_ld_id1(conv)
+    conv = gp.inline_matmul(conv)
+    conv = gp.inline_st(conv)
+    for config in ("config_ld_acc_i32_vector(_) #1", "config_matmul(_) #1",
+                   "config_st_acc_i8(_) #1"):
+        conv = delete_config(conv, config)
+    return simplify(conv)

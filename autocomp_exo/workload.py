@@ -201,6 +201,7 @@ def _conv_shape(proc, sig) -> dict[str, int]:
             or bias != (1, out_ch) or out != (batch, out_dim, out_dim, out_ch)):
         raise _error(proc, "convolution shapes do not agree: want inp[b,D,D,ci], "
                            "weights[3,3,ci,co], bias[1,co], output[b,D-2,D-2,co]; got "
-                           f"inp {[batch, in_dim, in_dim2, in_ch]}, weights {[kr, kc, in_ch2, out_ch]}, "
+                           f"inp {[batch, in_dim, in_dim2, in_ch]}, "
+                           f"weights {[kr, kc, in_ch2, out_ch]}, "
                            f"bias {list(bias)}, output {list(out)}")
     return {"batch": batch, "in_dim": in_dim, "in_ch": in_ch, "out_ch": out_ch}

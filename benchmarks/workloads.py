@@ -137,7 +137,8 @@ def conv_algorithm(batch: int, in_dim: int, in_ch: int, out_ch: int):
     """Exo algorithm proc of a stride-1, unpadded 3x3 NHWC convolution with int32 bias."""
     _check_positive(batch=batch, in_dim=in_dim, in_ch=in_ch, out_ch=out_ch)
     if in_dim < KERNEL_DIM:
-        raise ValueError(f"conv in_dim {in_dim} is smaller than the {KERNEL_DIM}x{KERNEL_DIM} kernel")
+        raise ValueError(f"conv in_dim {in_dim} is smaller than the "
+                         f"{KERNEL_DIM}x{KERNEL_DIM} kernel")
     out_dim = in_dim - KERNEL_DIM + 1
     name = conv_name(batch, in_dim, in_ch, out_ch)
     return rename(_conv, name).partial_eval(batch, out_dim, out_ch, KERNEL_DIM, in_ch, in_dim)

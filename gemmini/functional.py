@@ -205,7 +205,7 @@ class Machine:
         t = self.trace
         starts = np.flatnonzero(is_exec & np.concatenate([[True], ~is_exec[:-1]]))
         run_id = np.searchsorted(starts, self.cmp, side="right") - 1
-        ok = (self.slow_before[1:] == self.slow_before[:-1]) & self.new_w & self.c_live
+        ok = self.simple_ok & self.new_w
         bad_runs = np.bincount(run_id[~ok], minlength=len(starts)) > 0
         key = run_id.astype(np.int64) * (1 << 33) + self.c_row
         order = np.argsort(key, kind="stable")
@@ -218,6 +218,12 @@ class Machine:
         same_run = grun[1:] == grun[:-1]
         bad_pair = same_run & ((gsize[1:] != gsize[:-1]) | (grow[1:] - grow[:-1] < self.dim))
         bad_runs[grun[1:][bad_pair]] = True
+        # every compute of a C block writes the same C rows x cols
+        P = self.P[order]
+        g_of = np.cumsum(new_group) - 1
+        same_c = (P[:, 5] == P[gstart[g_of], 5]) & (P[:, 4] == P[gstart[g_of], 4])
+        bad_runs[srun[~same_c]] = True
+        partial_runs = np.bincount(run_id[~self.full], minlength=len(starts)) > 0
         self.order = order
         self.ridx_sorted = self.a_row[order][:, None] + self.ar
         self.bidx_sorted = self.b_row[order][:, None] + self.ar
@@ -234,11 +240,12 @@ class Machine:
                 continue
             g0, g1 = int(g_first[r]), int(g_last[r])
             plans[int(starts[r])] = (a, b, gcidx[g0:g1].ravel(), g1 - g0, int(gsize[g0]),
-                                     int(last_cmp[r]))
+                                     int(last_cmp[r]), bool(partial_runs[r]))
         del t
         return plans
 
-    def _simple_batch(self, a: int, b: int, cidx, ng: int, per: int, last: int):
+    def _simple_batch(self, a: int, b: int, cidx, ng: int, per: int, last: int,
+                      partial: bool):
         """C blocks += sum over their computes of A @ B, as ng matmuls of K = per * DIM."""
         dim = self.dim
         ridx, bidx = self.ridx_sorted[a:b], self.bidx_sorted[a:b]
@@ -248,13 +255,30 @@ class Machine:
             self._computes(int(self.order[a:b].min()), int(self.order[a:b].max()) + 1)
             return
         sp = self.sp
-        As = sp[ridx].astype(np.float64).reshape(ng, per, dim, dim).transpose(0, 2, 1, 3) \
-            .reshape(ng, dim, per * dim)
-        Ws = sp[bidx].astype(np.float64).reshape(ng, per * dim, dim)
-        sums = np.matmul(As, Ws).astype(np.int64).astype(np.int32)
-        self.acc[cidx] += sums.reshape(-1, dim)   # int32 wraps
+        A = sp[ridx].astype(np.float64)
+        W = sp[bidx].astype(np.float64)
+        if partial:
+            o = self.order[a:b]
+            A *= self._mask(self.C[o, 3], self.C[o, 2])
+            W *= self._mask(self.P[o, 3], self.P[o, 2])
+        As = A.reshape(ng, per, dim, dim).transpose(0, 2, 1, 3).reshape(ng, dim, per * dim)
+        Ws = W.reshape(ng, per * dim, dim)
+        sums = np.matmul(As, Ws)
+        if partial:
+            first = self.order[a:b:per]
+            sums *= self._mask(self.P[first, 5], self.P[first, 4])
+        self.acc[cidx] += sums.astype(np.int64).astype(np.int32).reshape(-1, dim)  # wraps
         br = int(self.b_row[last])
-        self.weights = sp[br:br + dim].copy()
+        w = sp[br:br + dim]
+        if partial:
+            w = w * self._mask(self.P[last:last + 1, 3], self.P[last:last + 1, 2])[0]
+        self.weights = w.astype(self.in_dt)
+
+    def _mask(self, rows, cols):
+        """(m, DIM, DIM) 0/1 masks of the top-left rows x cols corner."""
+        ar = self.ar
+        return ((ar[None, :, None] < rows[:, None, None])
+                & (ar[None, None, :] < cols[:, None, None])).astype(np.float64)
 
     def _pair_all(self, is_exec):
         """Pair every compute with the preload before it; static checks of their operands."""
@@ -285,6 +309,15 @@ class Machine:
         fast = (full & c_ok & (d_addr == GARBAGE_ADDR) & (a_addr != GARBAGE_ADDR)
                 & (b_addr != GARBAGE_ADDR))
         self.slow_before = np.concatenate([[0], np.cumsum(~fast)])
+        # the simple batched path also takes partial blocks (masked) whose full DIM-row
+        # footprints stay inside the memories
+        cfg = self.cfg
+        in_range = (((a_addr & ROW_MASK) + dim <= cfg.sp_rows)
+                    & ((b_addr & ROW_MASK) + dim <= cfg.sp_rows)
+                    & ((c_addr & ROW_MASK) + dim <= cfg.acc_rows))
+        self.simple_ok = (c_ok & (c_addr != GARBAGE_ADDR) & (d_addr == GARBAGE_ADDR)
+                          & (a_addr != GARBAGE_ADDR) & (b_addr != GARBAGE_ADDR) & in_range)
+        self.full = full
         self.new_w = t.op[self.cmp] == COMPUTE_P
         self.a_row = a_addr & ROW_MASK
         self.b_row = b_addr & ROW_MASK
@@ -535,19 +568,14 @@ class Machine:
         c_acc_add = (c_addr != GARBAGE_ADDR) & ((c_addr & ACC_BIT) != 0) \
             & ((c_addr & ACCUMULATE_BIT) != 0)
         d_in_acc = (d_addr != GARBAGE_ADDR) & ((d_addr & ACC_BIT) != 0)
+        # accumulate-only batches are summed per element (any overlap of C blocks is fine)
         if (bool(np.all(c_acc_add | (c_addr == GARBAGE_ADDR))) and not bool(np.any(d_in_acc))
-                and not self.is_float and self._disjoint_c(P[:, 1])):
+                and not self.is_float):
             self._compute_batch(pre, cmp, P, C, new_w)
             return
         for i in range(len(cmp)):
             s = slice(i, i + 1)
             self._compute_batch(pre[s], cmp[s], P[s], C[s], new_w[s])
-
-    def _disjoint_c(self, c_addr) -> bool:
-        """True if distinct live C blocks of a batch do not overlap (same block is fine)."""
-        live = c_addr[c_addr != GARBAGE_ADDR] & ROW_MASK
-        u = np.unique(live)
-        return len(u) < 2 or int(np.min(np.diff(u))) >= self.dim
 
     def _fast_batch(self, c0: int, c1: int) -> bool:
         """Full-size blocks, A/B in the scratchpad, C accumulating: one numpy batch."""

@@ -365,6 +365,9 @@ class Lowerer:
         where = f"argument {pos} ({op.name}) of {fname}"
         if op.role == isa.DRAM:
             if isinstance(v, _Dram):
+                if v.element:
+                    raise self._err(UnsupportedConstruct, f"{where} reads DRAM data of "
+                                    f"'{v.array}'; pass its address (&{v.array}[...])", arg)
                 return DramAddr(v.array, simplify(v.index))
             if isinstance(v, _Int) and simplify(v.expr) == Const(0):
                 return Const(0)

@@ -386,6 +386,7 @@ def check(outputs, ref_outputs, sets: Sequence[InputSet] | None = None) -> Check
                        saturation, len(refs))
 
 
-def check_sets(outputs: Sequence[Mapping[str, np.ndarray]], sets: Sequence[InputSet]) -> CheckResult:
+def check_sets(outputs: Sequence[Mapping[str, np.ndarray]],
+               sets: Sequence[InputSet]) -> CheckResult:
     """`check` against the expected outputs recorded in ``sets``."""
     return check(list(outputs), [s.expected for s in sets], sets)

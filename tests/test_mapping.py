@@ -170,3 +170,17 @@ def test_more_shapes_match_reference_on_the_model(name):
     outputs = [model.run(fn, s.inputs, timing=False).outputs for s in sets]
     result = ref.check_sets(outputs, sets)
     assert result.ok, result.message
+
+
+def test_foreign_or_mapped_procs_are_rejected_clearly():
+    from exo import DRAM, proc  # noqa: F401  (DRAM is read by the @proc parser)
+
+    @proc
+    def my_gemm(scale: f32, act: bool, A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM,
+                C: i8[16, 16] @ DRAM):
+        for x in seq(0, 16):
+            for y in seq(0, 16):
+                C[x, y] = A[x, y]
+
+    with pytest.raises(UnsupportedConstruct, match="expects the algorithm procs"):
+        mapping.map_to_gemmini(my_gemm)

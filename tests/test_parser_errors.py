@@ -68,6 +68,8 @@ def test_arity_error_lists_arities(call, expected):
     ("C[3][3] += 2;", "writing DRAM data of 'C'"),
     ("int x = A[0][0];", "DRAM data of 'A'"),
     ("int x = *A[1];", "DRAM data of 'A'"),
+    ("mvin(A[0][0], 0, 16, 16);", "reads DRAM data of 'A'; pass its address"),
+    ("mvin(0, &A[0][0], 16, 16);", "DRAM address of 'A' as an integer"),
     ("int x[4];", "local array"),
     ("int *p = 0;", "pointer local"),
     ("float y = 1.0f;", "of type 'float'"),
