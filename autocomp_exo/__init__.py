@@ -1,0 +1,56 @@
+"""autocomp-exo: make Exo-generated Gemmini code fast by plan-then-implement search.
+
+Public surface::
+
+    optimize(proc, ...)          -> OptimizeResult   beam search over rewrites
+    evaluate(proc_or_code, ...)  -> Evaluation       model report + reference check
+    map_to_gemmini(proc)         -> proc             Exo's basic Gemmini mapping
+    reuse_schedule(proc, recipe) -> OptimizeResult   replay a recorded schedule recipe
+
+Names are imported lazily so that ``import autocomp_exo`` stays cheap (Exo and
+the model load on first use).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "optimize": "autocomp_exo.optimize",
+    "OptimizeResult": "autocomp_exo.optimize",
+    "Budget": "autocomp_exo.optimize",
+    "reuse_schedule": "autocomp_exo.optimize",
+    "evaluate": "autocomp_exo.evaluate",
+    "Evaluation": "autocomp_exo.evaluate",
+    "map_to_gemmini": "autocomp_exo.mapping",
+    "Workload": "autocomp_exo.workload",
+    "Settings": "autocomp_exo.settings",
+    "load_settings": "autocomp_exo.settings",
+    "GemminiConfig": "gemmini.config",
+    "get_config": "gemmini.config",
+    "parse_c": "lowering.parser",
+    "to_compact": "lowering.print_compact",
+    "to_toolchain_c": "lowering.print_toolchain",
+    "AutocompError": "lowering.errors",
+    "ParseError": "lowering.errors",
+    "HardwareError": "lowering.errors",
+    "CheckError": "lowering.errors",
+    "ConfigError": "lowering.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'autocomp_exo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -216,10 +216,11 @@ class Machine:
         grun, grow = srun[gstart], srow[gstart]
         # a run is bad if group sizes differ or consecutive distinct C blocks overlap
         same_run = grun[1:] == grun[:-1]
-        bad_pair = same_run & ((gsize[1:] != gsize[:-1]) | (grow[1:] - grow[:-1] < self.dim))
+        P = self.P[order]
+        gcrows = P[gstart, 5]
+        bad_pair = same_run & ((gsize[1:] != gsize[:-1]) | (grow[1:] - grow[:-1] < gcrows[:-1]))
         bad_runs[grun[1:][bad_pair]] = True
         # every compute of a C block writes the same C rows x cols
-        P = self.P[order]
         g_of = np.cumsum(new_group) - 1
         same_c = (P[:, 5] == P[gstart[g_of], 5]) & (P[:, 4] == P[gstart[g_of], 4])
         bad_runs[srun[~same_c]] = True
@@ -228,6 +229,7 @@ class Machine:
         self.ridx_sorted = self.a_row[order][:, None] + self.ar
         self.bidx_sorted = self.b_row[order][:, None] + self.ar
         gcidx = grow[:, None] + self.ar
+        grow_ok = self.ar[None, :] < gcrows[:, None]
         plans = {}
         run_first = np.searchsorted(srun, np.arange(len(starts)))
         run_last = np.searchsorted(srun, np.arange(len(starts)), side="right")
@@ -239,12 +241,18 @@ class Machine:
             if b <= a:
                 continue
             g0, g1 = int(g_first[r]), int(g_last[r])
-            plans[int(starts[r])] = (a, b, gcidx[g0:g1].ravel(), g1 - g0, int(gsize[g0]),
+            sel = grow_ok[g0:g1].ravel()
+            cidx = gcidx[g0:g1].ravel()
+            if sel.all():
+                sel = None
+            else:
+                cidx = cidx[sel]
+            plans[int(starts[r])] = (a, b, cidx, sel, g1 - g0, int(gsize[g0]),
                                      int(last_cmp[r]), bool(partial_runs[r]))
         del t
         return plans
 
-    def _simple_batch(self, a: int, b: int, cidx, ng: int, per: int, last: int,
+    def _simple_batch(self, a: int, b: int, cidx, sel, ng: int, per: int, last: int,
                       partial: bool):
         """C blocks += sum over their computes of A @ B, as ng matmuls of K = per * DIM."""
         dim = self.dim
@@ -267,7 +275,8 @@ class Machine:
         if partial:
             first = self.order[a:b:per]
             sums *= self._mask(self.P[first, 5], self.P[first, 4])
-        self.acc[cidx] += sums.astype(np.int64).astype(np.int32).reshape(-1, dim)  # wraps
+        sums = sums.astype(np.int64).astype(np.int32).reshape(-1, dim)
+        self.acc[cidx] += sums if sel is None else sums[sel]   # int32 wraps
         br = int(self.b_row[last])
         w = sp[br:br + dim]
         if partial:

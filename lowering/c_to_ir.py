@@ -98,7 +98,13 @@ class Lowerer:
     def function(self, f: C.CFunc) -> Function:
         context = None
         params = []
-        for k, p in enumerate(f.params):
+        cparams = f.params
+        if len(cparams) == 1 and cparams[0].name == "" and cparams[0].ctype == C.CType("void"):
+            cparams = ()  # f(void)
+        for p in cparams:
+            if not p.name:
+                raise self._err(ParseError, f"parameter of {f.name} without a name", p)
+        for k, p in enumerate(cparams):
             if p.ctype.base not in DTYPE_OF and not p.ctype.base.startswith("struct ") \
                     and " " not in p.ctype.base and p.ctype.pointers == 1 and k == 0:
                 context = p.ctype.base

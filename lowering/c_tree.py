@@ -266,6 +266,10 @@ class ToCTree(Transformer):
         spec, ptrs, name = ch
         return CParam(CType(spec.base, ptrs, spec.const), str(name), (), name.line)
 
+    def param_abstract(self, ch):
+        spec, ptrs = ch
+        return CParam(CType(spec.base, ptrs, spec.const), "", (), _line(ch))
+
     def pointer(self, ch):
         return len(ch)
 

@@ -58,7 +58,7 @@ _CT_SCALARS = {"f32": ctypes.c_float, "bool": ctypes.c_bool, "i32": ctypes.c_int
 INPUT_KINDS = ("uniform", "saturating", "extreme", "sparse", "small", "ties")
 
 
-class ReferenceError(AutocompError):
+class ReferenceRunError(AutocompError):
     """Building or running the reference failed (gcc missing, bad inputs, ...)."""
 
 
@@ -74,7 +74,7 @@ def _build_library(name: str, c_text: str, h_text: str) -> Path:
         return out
     gcc = shutil.which("gcc") or shutil.which("cc")
     if gcc is None:
-        raise ReferenceError("no C compiler (gcc) found to build the reference library")
+        raise ReferenceRunError("no C compiler (gcc) found to build the reference library")
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / header_name(name)).write_text(h_text)
@@ -84,7 +84,7 @@ def _build_library(name: str, c_text: str, h_text: str) -> Path:
         proc = subprocess.run([gcc, *GCC_FLAGS, "-o", str(lib), str(src), "-lm"],
                               capture_output=True, text=True)
         if proc.returncode != 0:
-            raise ReferenceError(f"gcc failed on the reference C of {name}:\n"
+            raise ReferenceRunError(f"gcc failed on the reference C of {name}:\n"
                                  f"{proc.stderr[-2000:]}")
         fd, tmp_out = tempfile.mkstemp(dir=out.parent, suffix=".so.tmp")
         os.close(fd)
@@ -108,14 +108,14 @@ def _as_array(name: str, value, param) -> np.ndarray:
     dtype = _NP_DTYPES[param.dtype]
     arr = np.asarray(value)
     if arr.size != param.size:
-        raise ReferenceError(f"input {name!r} has {arr.size} elements, "
+        raise ReferenceRunError(f"input {name!r} has {arr.size} elements, "
                              f"expected shape {list(param.shape)}")
     if arr.dtype != dtype:
         if not np.can_cast(arr.dtype, dtype, casting="same_kind") or \
                 (np.issubdtype(arr.dtype, np.integer) and
                  (arr.min(initial=0) < np.iinfo(dtype).min or
                   arr.max(initial=0) > np.iinfo(dtype).max)):
-            raise ReferenceError(f"input {name!r} has dtype {arr.dtype}, expected {dtype}")
+            raise ReferenceRunError(f"input {name!r} has dtype {arr.dtype}, expected {dtype}")
         arr = arr.astype(dtype)
     return np.ascontiguousarray(arr.reshape(param.shape))
 
@@ -137,13 +137,13 @@ def run_reference(workload, inputs: Mapping[str, object]) -> dict[str, np.ndarra
             arr = np.zeros(p.shape, dtype=_NP_DTYPES[p.dtype])
             outputs[p.name] = arr
         elif p.name not in inputs:
-            raise ReferenceError(f"reference of {workload.name}: no value for {p.name!r}")
+            raise ReferenceRunError(f"reference of {workload.name}: no value for {p.name!r}")
         elif p.is_array:
             arr = _as_array(p.name, inputs[p.name], p)
         else:
             value = np.asarray(inputs[p.name]).reshape(-1)
             if value.size != 1:
-                raise ReferenceError(f"scalar {p.name!r} must be one value, got {value.size}")
+                raise ReferenceRunError(f"scalar {p.name!r} must be one value, got {value.size}")
             scalar = _CT_SCALARS[p.dtype](value[0].item())
             keep.append(scalar)
             if p.by_pointer:

@@ -33,8 +33,6 @@ def _private_cache(cache_dir, monkeypatch):
 @pytest.fixture(scope="module")
 def mapped(cache_dir):
     """Name -> ExoC of the mapped proc, mapped once per test session."""
-    import os
-    os.environ["AUTOCOMP_EXO_CACHE"] = str(cache_dir)
     done = {}
 
     def get(name):

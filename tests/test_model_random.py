@@ -116,14 +116,18 @@ def build(ops, X):
             # Exo's inner loops: for k: for j: preload(B_kj, C_j | acc) compute(A_k)
             rnd = op[3]
             cs = rnd.sample(range(4), op[2])
+            full = rnd.random() < 0.5
+            cr, cc = (16, 16) if full else (rnd.randint(1, 16), rnd.randint(1, 16))
             for _ in range(op[1]):
                 a, b = 16 * rnd.randint(0, 3), 16 * rnd.randint(0, 3)
                 for cb in cs:
                     c = ACC | ACCUMULATE | (16 * cb)
-                    body.append(I("preload", b, c, 16, 16, 16, 16))
-                    ref.preload(b, c, 16, 16, 16, 16)
-                    body.append(I("compute_preloaded", a, GARBAGE, 16, 16, 16, 16))
-                    ref.compute(True, a, GARBAGE, 16, 16, 16, 16)
+                    ar_, ac_, br_, bc_ = (16, 16, 16, 16) if full else \
+                        [rnd.randint(1, 16) for _ in range(4)]
+                    body.append(I("preload", b, c, bc_, br_, cc, cr))
+                    ref.preload(b, c, bc_, br_, cc, cr)
+                    body.append(I("compute_preloaded", a, GARBAGE, ac_, ar_, 16, 16))
+                    ref.compute(True, a, GARBAGE, ac_, ar_, 16, 16)
         else:
             rnd = op[2]
             full = rnd.random() < 0.6

@@ -206,3 +206,4 @@ def test_line_numbers_recorded():
 
 def test_function_is_an_ir_function():
     assert isinstance(parse_c("void f() {}"), Function)
+    assert parse_c("void f(void) { fence(); }").params == ()

@@ -110,7 +110,7 @@ def test_no_function():
 @pytest.mark.parametrize("text", [
     "", "}", "{", "void f() {", "/* open", "void f() { \"abc }", "void f(", "((((((",
     "void f() { mvin(&A[0], 0, 16, 16); }", "void f(int8_t A[n][4]) {}",
-    "\x00\x01\x02", "void f() { 1 +; }", "void f() { x = (uint32_t); }",
+    "\x00\x01\x02", "void f(int) {}", "void f() { 1 +; }", "void f() { x = (uint32_t); }",
 ])
 def test_garbage_raises_parse_error(text):
     with pytest.raises(ParseError):

@@ -144,8 +144,8 @@ def test_check_reports_missing_and_misshaped_outputs():
 
 def test_bad_inputs_give_clear_errors():
     w = Workload.from_spec(wl.gemm(1, 4, 1))
-    with pytest.raises(ref.ReferenceError, match="'B'"):
+    with pytest.raises(ref.ReferenceRunError, match="'B'"):
         ref.run_reference(w, gemm_inputs([[1]], [[1, 2, 3]], 1.0, False))
-    with pytest.raises(ref.ReferenceError, match="no value for 'scale'"):
+    with pytest.raises(ref.ReferenceRunError, match="no value for 'scale'"):
         ref.run_reference(w, {"A": np.zeros((1, 1), np.int8), "B": np.zeros((1, 4), np.int8),
                               "act": False})

@@ -71,7 +71,17 @@ def find_const_prop(fn, config):
 
 
 def find_simplify(fn, config):
-    return [app("simplify", (), "fold constants in every address expression")]
+    a = app("simplify", (), "fold constants and flag bits in every address expression")
+    return [a] if _applies(simplify_all, fn, a, config) else []
+
+
+def _applies(f, fn, a, config) -> bool:
+    """Cheap rewrites (no dependence analysis) are tried during the analysis itself."""
+    try:
+        f(fn, a, config)
+    except NotApplicable:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------- strength reduction
@@ -145,8 +155,10 @@ def find_strength(fn, config):
     out = []
     for path, s, _ in walk(fn.body):
         if isinstance(s, For) and sum(1 for _, x, _ in walk(s.body) if isinstance(x, Instr)) > 1:
-            out.append(app("strength", path, f"precompute loop-invariant address bases once per "
-                           f"iteration of loop {s.var}"))
+            a = app("strength", path, f"precompute loop-invariant address bases once per "
+                    f"iteration of loop {s.var}")
+            if _applies(strength, fn, a, config):
+                out.append(a)
     return out
 
 
