@@ -23,7 +23,6 @@ from gemmini.trace import (COMPUTE_A, COMPUTE_P, CONFIG_EX, CONFIG_LD, CONFIG_ST
                            MVIN_LOAD_ID, MVIN_OPS, MVOUT, PRELOAD, Trace)
 from gemmini import loop_ws as loop_ws_mod
 from gemmini.moves import plan_moves
-from gemmini.written import reads_follow_writes
 from lowering.errors import HardwareError
 
 ACT_NONE, ACT_RELU = 0, 1
@@ -133,7 +132,6 @@ class Machine:
         plan = plan_moves(t, self.cfg, [b.size for b in self.bufs],
                           [a.itemsize for a in self.arrays])
         self.plan = plan
-        self.prechecked = reads_follow_writes(t, plan, self.cfg, self.pre, self.cmp)
         read_arrays = set(t.dram[plan.is_load].tolist()) | {
             v[0] for args in t.loop_ws.values() for v in args if isinstance(v, tuple)}
         isz = np.asarray([a.itemsize for a in self.arrays] + [1])
@@ -258,8 +256,7 @@ class Machine:
         dim = self.dim
         ridx, bidx = self.ridx_sorted[a:b], self.bidx_sorted[a:b]
         sp_w = self.sp_written
-        if not self.prechecked and not (sp_w[ridx].all() and sp_w[bidx].all()
-                                        and self.acc_written[cidx].all()):
+        if not (sp_w[ridx].all() and sp_w[bidx].all() and self.acc_written[cidx].all()):
             self._computes(int(self.order[a:b].min()), int(self.order[a:b].max()) + 1)
             return
         sp = self.sp
@@ -515,7 +512,7 @@ class Machine:
         """A checked, plain accumulator -> DRAM mvout: scale and write later, in one batch."""
         cols, rows = v[2], v[3]
         row = v[1] & ROW_MASK
-        if not self.prechecked and not self.acc_written[row:row + rows].all():
+        if not self.acc_written[row:row + rows].all():
             self._check_rows(k, "acc", row, rows, True)
         j = len(self.pending_out)
         if j == len(self.pend_vals):

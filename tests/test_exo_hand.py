@@ -221,6 +221,8 @@ def test_column_group_suite_gemm_matches_numpy_on_emulator(shape):
 # 64-channel slice; 9 * kch blocks * och blocks matmuls per tile.
 CONV_COUNTS = {
     "conv_20x20x64_b1_hand": ((1, 20, 64, 64), (144, 2 * 9 * 4, 18 * 2 * 9, 5184, 144)),
+    # 128 channels: two groups of 64 output channels, two 64-channel input slices
+    "conv_20x20x128_b1_hand": ((1, 20, 128, 128), (288, 288, 1296, 20736, 288)),
     "conv_58x58x64_hand": ((4, 58, 64, 64), (3584, 72, 8064, 129024, 3584)),
     "conv_30x30x128_hand": ((4, 30, 128, 128), (1792, 288, 8064, 129024, 1792)),
     "conv_16x16x256_hand": ((4, 16, 256, 256), (896, 576, 8064, 129024, 896)),
@@ -235,6 +237,8 @@ def test_conv_fixture_counts(name):
     assert got == want
     assert counts["mvin_zero"] == 0                     # bias loads, not zeroing
     assert counts["config_ex"] == 1 and counts["config_st"] == 1
+    # no config in the tile loops but the one each input load carries (its block stride)
+    assert counts["config_ld"] <= counts["mvin3"] + counts["mvin2"] + 4
     # 9 MACs per output per input channel, at most 16x16x16 per matmul
     batch, in_dim, in_ch, out_ch = shape
     macs = batch * (in_dim - 2) ** 2 * out_ch * 9 * in_ch
@@ -273,8 +277,9 @@ def _check_conv_on_emulator(name, act):
 
 
 @pytest.mark.parametrize("act", [False, True])
-def test_small_conv_matches_numpy_on_emulator(act):
-    _check_conv_on_emulator("conv_20x20x64_b1_hand", act)
+@pytest.mark.parametrize("name", ["conv_20x20x64_b1_hand", "conv_20x20x128_b1_hand"])
+def test_small_conv_matches_numpy_on_emulator(name, act):
+    _check_conv_on_emulator(name, act)
 
 
 @pytest.mark.slow

@@ -139,33 +139,3 @@ def test_loop_ws_too_big_for_half_the_scratchpad():
              16, 16, 0, 16, 0, 0, 0, 0, 0, 0, line=999))
     assert fails(f, "half the scratchpad").line == 999
 
-
-def test_static_read_check_agrees_with_the_dynamic_one():
-    from gemmini.functional import Machine
-    from gemmini.sample_programs import basic_gemm
-    from gemmini.trace import build_trace
-    cfg = get_config()
-
-    def prechecked(f, inputs):
-        m = Machine(cfg, build_trace(f, inputs, cfg), model._bind_arrays(f, inputs))
-        try:
-            m.run()
-        except HardwareError:
-            pass
-        return m.prechecked
-
-    g = basic_gemm(16, 64, 64)
-    ins = dict(A=np.ones((16, 64), np.int8), B=np.ones((64, 64), np.int8), scale=1.0, act=0)
-    assert prechecked(g, ins)
-    # the same kernel without its zero mvins accumulates into unwritten rows
-    body = list(g.body)
-    loop_i = body[-1]
-    loop_j = loop_i.body[0]
-    no_zero = tuple(s for s in loop_j.body if not (isinstance(s, ir.For) and s.var == "j_in_o"
-                                                    and s.body[0].op == "mvin"))
-    import dataclasses
-    h = dataclasses.replace(g, body=tuple(body[:-1]) + (dataclasses.replace(
-        loop_i, body=(dataclasses.replace(loop_j, body=no_zero),)),))
-    assert not prechecked(h, ins)
-    with pytest.raises(HardwareError, match="never written"):
-        model.run(h, ins)

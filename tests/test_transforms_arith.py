@@ -180,3 +180,32 @@ def test_instruction_nodes_stay_canonical(gemm):
         for _, i, _ in instrs(new.body):
             assert isinstance(i, Instr)
             assert all(not isinstance(x, int) for x in i.args)
+
+
+def _unrolled_gemm():
+    fn = basic_gemm(32, 128, 64)
+    for name, pred in (("resident_all", lambda a: True),
+                       ("unroll_nest", lambda a: "loop j" in a.note),
+                       ("const_prop", lambda a: True)):
+        fn = apply(fn, app_named(fn, name, CFG, pred), CFG)
+    return fn
+
+
+def test_fold_zeroing_replaces_zero_mvins_by_overwriting_preloads():
+    fn = _unrolled_gemm()
+    assert check_gemm(fn, 32, 128, 64)["mvin"] == 2 * 2 * 4
+    new = apply(fn, Application("fold_zeroing", ()), CFG)
+    counts = check_gemm(new, 32, 128, 64)
+    assert counts.get("mvin", 0) == 0
+    overwrite = [i for _, i, _ in instrs(new.body) if i.op == "preload"
+                 and isinstance(i.args[1], Const) and not i.args[1].value & (1 << 30)]
+    assert len(overwrite) == 4              # the first product of each of the 4 C blocks
+
+
+def test_fold_zeroing_keeps_a_zero_that_is_read_before_the_product():
+    text = NARROW_LOADS_TEXT.replace(
+        "  mvin(0, 0x80000000, 16, 16);\n",
+        "  mvin(0, 0x80000000, 16, 16);\n  mvout(&C[0][0], 0x80000000, 16, 16);\n")
+    fn = parse(text)
+    with pytest.raises(NotApplicable):
+        apply(fn, Application("fold_zeroing", ()), CFG)

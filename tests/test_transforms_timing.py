@@ -90,3 +90,12 @@ def test_expert_recipe_reaches_good_utilization():
         fn = apply(fn, app_named(fn, "unroll", CFG, lambda a: a.p["factor"] == 0 and
                                  "j_in_o" in a.note or "loop k " in a.note), CFG)
     assert model_cycles(fn) < 0.75 * base
+
+
+def test_fold_zeroing_is_faster():
+    fn = basic_gemm(32, 128, 64)
+    for name, pred in (("resident_all", lambda a: True),
+                       ("unroll_nest", lambda a: "loop j" in a.note),
+                       ("const_prop", lambda a: True)):
+        fn = apply(fn, app_named(fn, name, CFG, pred), CFG)
+    faster(fn, apply(fn, Application("fold_zeroing", ()), CFG))

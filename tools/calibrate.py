@@ -38,11 +38,10 @@ FSM_CANDIDATES = 6            # FSM tilings timed per parameter set (best analyt
 
 # Plausible values of the parameters that move the ratios (gemmini.md section 4).
 SEARCH_SPACE: dict[str, tuple] = {
-    "cpu_issue": (4, 5, 6, 7, 8, 9, 10, 11, 12),
-    "mem_latency": (20, 30, 40, 50, 60, 80, 100),
+    "mem_latency": (20, 30, 40, 50, 60, 70, 80, 90, 100),
     "bank_conflict_factor": (1.5, 1.75, 2.0, 2.25, 2.5),
+    "cpu_issue": (4, 6, 7, 8, 9, 10, 11, 12),
     "cpu_loop_iter": (1, 2, 3, 4),
-    "cpu_arith_op": (1, 2),
     "store_ack_latency": (0, 10, 20, 30, 40),
 }
 REASONS: dict[str, str] = {
@@ -138,6 +137,16 @@ class WorkloadPrograms:
                 "exo_hand_optimized": self.hand.cycles(cfg),
                 FSM: min(p.cycles(cfg) for p in self.fsm)}
 
+    def keep_best_fsm(self, cfg) -> None:
+        """Keep only the FSM tiling that is fastest under `cfg` (speeds up the search).
+
+        A loop_ws tile's cost reads none of the memory / bank / store parameters, so
+        the best tiling does not move during the search; the final evaluation times
+        all candidates again.
+        """
+        if len(self.fsm) > 1:
+            self.fsm = [min(self.fsm, key=lambda p: p.cycles(cfg))]
+
 
 def load_programs(specs, cfg) -> list[WorkloadPrograms]:
     """Build (from the disk caches) the programs of every workload spec."""
@@ -204,6 +213,9 @@ def coordinate_descent(programs, start: dict, base_cfg, published, *, rounds: in
                        log=print) -> Evaluation:
     """Try every value of one parameter at a time, keep the best; repeat until stable."""
     memo: dict = {}
+    base_start = base_cfg.with_timing(**start)
+    for wp in programs:
+        wp.keep_best_fsm(base_start)
 
     def ev(params):
         key = tuple(sorted(params.items()))
@@ -336,22 +348,26 @@ def main(argv=None) -> int:
     ap.add_argument("--set", nargs="*", default=None, metavar="NAME=VALUE",
                     help="start from these TimingParams values instead of the defaults")
     ap.add_argument("--doc", type=Path, default=DOC)
+    ap.add_argument("--gemms-only", action="store_true",
+                    help="search (and document) the six GEMMs only (faster)")
     args = ap.parse_args(argv)
     base = get_config("int8_16")
     published = published_ratios()
     t0 = time.time()
-    programs = load_programs(SUITE, base)
-    print(f"programs built in {time.time() - t0:.1f}s", flush=True)
+    specs = [s for s in SUITE if not args.gemms_only or s.kind == "gemm"]
     start = {name: getattr(base.timing, name) for name in SEARCH_SPACE}
     start.update(_parse_set(args.set))
-    if args.search:
+    if args.search:   # search on the GEMMs (the targets); the ordering of all is checked after
+        programs = load_programs([s for s in specs if s.kind == "gemm"], base)
+        print(f"programs built in {time.time() - t0:.1f}s", flush=True)
         best = coordinate_descent(programs, start, base, published, rounds=args.rounds,
                                   log=lambda m: print(m, flush=True))
+        best = evaluate(load_programs(specs, base), best.params, base, published)
         searched = (f"coordinate descent over {', '.join(SEARCH_SPACE)} "
                     f"(values {json.dumps(SEARCH_SPACE)}), objective: ordering violations, "
                     "then the largest ratio error, then the mean")
     else:
-        best = evaluate(programs, start, base, published)
+        best = evaluate(load_programs(specs, base), start, base, published)
         searched = ""
     args.doc.parent.mkdir(parents=True, exist_ok=True)
     args.doc.write_text(render_doc(best, base, published, searched=searched))

@@ -34,7 +34,8 @@ SMALL = {
 }
 
 # name -> (batch, in_dim, in_ch, out_ch): 16-column tiles plus a 2-column remainder
-SMALL_CONV = {"conv_20x20x64_b1_hand": (1, 20, 64, 64)}
+SMALL_CONV = {"conv_20x20x64_b1_hand": (1, 20, 64, 64),
+              "conv_20x20x128_b1_hand": (1, 20, 128, 128)}   # channel groups, wide loads
 
 
 def write(out: Path, name: str, c_text: str, h_text: str) -> None:

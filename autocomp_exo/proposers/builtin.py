@@ -33,7 +33,7 @@ from lowering.ir import Function
 BASE_WEIGHT = {
     "resident_all": 6.0, "resident": 6.0, "unroll": 3.0, "unroll_nest": 3.0, "bank": 3.0,
     "double_buffer": 2.5, "strength": 2.0, "hoist": 2.0, "mvin_merge": 2.0,
-    "reuse_weights": 2.0, "const_prop": 1.5, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
+    "reuse_weights": 2.0, "fold_zeroing": 2.0, "const_prop": 3.0, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
     "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7, "split": 0.5,
     "interchange": 0.5, "simplify": 0.5, "fission": 0.3,
 }
@@ -66,7 +66,7 @@ class BuiltinProposer:
     def _count(self, transform: str, key: str, n: int = 1):
         with self._lock:
             d = self.stats.setdefault(transform, {"found": 0, "tried": 0, "illegal": 0,
-                                                  "planned": 0, "implemented": 0})
+                                                  "crashed": 0, "planned": 0, "implemented": 0})
             d[key] = d.get(key, 0) + n
 
     def rejection_rates(self) -> dict[str, float]:
@@ -111,6 +111,9 @@ class BuiltinProposer:
                 found = t.find(fn, self.config)
             except NotApplicable:
                 continue
+            except Exception:  # an analysis bug must not stop the search; it is counted
+                self._count(t.name, "crashed")
+                continue
             self._count(t.name, "found", len(found))
             limit = TRY_LIMIT.get(t.name, DEFAULT_TRY_LIMIT)
             if len(found) > limit:      # a deterministic spread over the sites
@@ -122,7 +125,7 @@ class BuiltinProposer:
     def _ranked(self, fn: Function, fb: Feedback | None, items: set[int]
                 ) -> list[tuple[Application, float, int]]:
         """Legal applications with sampling weights, best first (deterministic order)."""
-        base = estimate(fn, self.config).cycles
+        base = _cycles(fn, self.config)
         tags = BOUND_TAGS.get(getattr(fb, "bound", "") or "", ())
         sp_low = fb is not None and fb.sp_kib_total and fb.sp_kib_used < 0.5 * fb.sp_kib_total
         scored = []
@@ -132,7 +135,7 @@ class BuiltinProposer:
             if new is None or new == fn or new in seen:
                 continue
             seen.add(new)
-            gain = base / max(estimate(new, self.config).cycles, 1.0)
+            gain = base / max(_cycles(new, self.config), 1.0)
             t = TRANSFORMS[a.transform]
             w = BASE_WEIGHT.get(a.transform, 1.0)
             if set(t.tags) & set(tags):
@@ -154,6 +157,9 @@ class BuiltinProposer:
             new = apply(fn, a, self.config)
         except (NotApplicable, RecursionError):
             self._count(a.transform, "illegal")
+            new = None
+        except Exception:  # a bug in one rewrite must not stop the search; it is counted
+            self._count(a.transform, "crashed")
             new = None
         with self._lock:
             if len(self._cache) > CACHE_SIZE:
@@ -223,6 +229,13 @@ class BuiltinProposer:
         names = {t.name for t in by_menu_item(item)}
         ranked = self._ranked(fn, fb, {item}) if names else []
         return [a for a, _, _ in ranked if a.transform in names]
+
+
+def _cycles(fn: Function, config: GemminiConfig) -> float:
+    try:
+        return estimate(fn, config).cycles
+    except Exception:  # the estimate only ranks; an unanalyzable program ranks neutral
+        return 1.0
 
 
 def _application(data: dict[str, Any] | None) -> Application | None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from gemmini.config import GemminiConfig
 from lowering.ir import Function
 
-from . import arith, buffering, fsm, hoist, loops, mvin_merge, reorder, residency, unroll, weights
+from . import (arith, buffering, fsm, hoist, loops, mvin_merge, reorder, residency, unroll, weights,
+               zeroing)
 from .base import Application, NotApplicable, Transform
 
 TRANSFORMS: dict[str, Transform] = {
     t.name: t
     for mod in (loops, unroll, arith, hoist, reorder, residency, buffering, mvin_merge, weights,
-                fsm)
+                zeroing, fsm)
     for t in mod.TRANSFORMS
 }
 

@@ -39,14 +39,14 @@ from exo.stdlib.scheduling import (
     remove_loop, rename, reorder_loops, reorder_stmts, repeat, simplify, unroll_loop,
 )
 
-from autocomp_exo.mapping import map_to_gemmini
+from autocomp_exo.mapping import MAPPING_VERSION, map_to_gemmini
 from benchmarks.workloads import WorkloadSpec, by_name, conv as conv_spec, gemm as gemm_spec
 from benchmarks.workloads import gemm_algorithm
 from gemmini.config import GemminiConfig, get_config
 from lowering.errors import UnsupportedConstruct
 from lowering.exo_to_c import ExoC, cache_root, compile_proc
 
-HAND_VERSION = 1
+HAND_VERSION = 2
 BLOCK = 16            # Exo's Gemmini platform is written for DIM = 16
 STRIP_BLOCKS = 4      # the basic mapping's column strip: 4 blocks = 64 columns
 
@@ -92,13 +92,14 @@ def hand_schedule(workload, config: GemminiConfig | str | None = None):
 
 def hand_c(workload, config: GemminiConfig | str | None = None, *,
            use_cache: bool = True) -> ExoC:
-    """C of `hand_schedule`, disk-cached by the algorithm text, plan and `HAND_VERSION`.
+    """C of `hand_schedule`, disk-cached by algorithm text, plan and schedule versions.
 
     A cache hit skips Exo's (slow) scheduling; the cache lives next to
     `lowering.exo_to_c`'s (``<cache_root>/exo_hand/``).
     """
     spec = _spec_of(workload)
-    key = f"{HAND_VERSION}\n{exo.__version__}\n{_plan_key(spec, config)}\n{spec.algorithm()}"
+    key = (f"{HAND_VERSION} {MAPPING_VERSION} {exo.__version__}\n{_plan_key(spec, config)}\n"
+           f"{spec.algorithm()}")
     path = cache_root() / "exo_hand" / f"{spec.name}-{sha256(key.encode()).hexdigest()[:32]}.json"
     if use_cache:
         try:

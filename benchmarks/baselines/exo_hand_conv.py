@@ -9,6 +9,7 @@ of all channels would not fit the scratchpad, and applies with Exo 1.0.0 ops:
   batch / row / column-tile loops (Exo proves each step), so every weight block is
   loaded once per output-channel group (once per column part: the full 16-column
   tiles and the remainder tile each keep their own copy);
+  (a weight-load config the mapping leaves in a loop moves out with its loads);
 * accumulator, input and weight buffers allocated once at the top;
 * the output-channel block loops (bias loads, matmuls, stores) unrolled.
 
@@ -19,7 +20,7 @@ block stride depends on the tile's row count), as in Exo's own schedules.
 
 from __future__ import annotations
 
-from exo.API_cursors import ForCursor
+from exo.API_cursors import CallCursor, ForCursor
 from exo.stdlib.scheduling import (
     divide_loop, expand_dim, fission, lift_alloc, remove_loop, rename, reorder_loops,
     reorder_stmts, repeat, simplify, unroll_loop,
@@ -94,11 +95,17 @@ def _lift_to_top(p, pattern: str):
 
 
 def _weight_root(p, part: int):
-    """Outermost statement around weight load ``part`` that holds nothing else."""
+    """Outermost loop around weight load ``part`` that holds nothing else but configs."""
     c = p.find(f"{_LOAD_W} #{part}")
-    while isinstance(c.parent(), ForCursor) and len(c.parent().body()) == 1:
+    while isinstance(c.parent(), ForCursor) and _others(c.parent()) == 1:
         c = c.parent()
     return c
+
+
+def _others(loop) -> int:
+    """Statements in a loop body that are not config instructions."""
+    return sum(1 for s in loop.body()
+               if not (isinstance(s, CallCursor) and s.subproc().name().startswith("config_")))
 
 
 def _hoist_weight_loads(p, part: int):
