@@ -64,6 +64,8 @@ class Machine:
         self.pending = None                        # trace row of an unconsumed preload
         self.weights = None                        # DIM x DIM weights in the array
         self.macs = 0                              # MACs of the computes (unpadded sizes)
+        self.loops_run = 0                         # loop_ws issued so far (scratchpad half)
+        self.loop_acc_half = 0                     # accumulator half of the next loop_ws
         self.ar = np.arange(self.dim)
 
     # -- helpers ---------------------------------------------------------------

@@ -16,12 +16,16 @@ Operands (canonical order of `gemmini.isa`), as the Gemmini software library use
 * ``ex_accumulate``: add to the accumulator tile left by the previous loop_ws
   (software K tiling) instead of starting from zero.
 
-Result: ``C = act(scale(acc_prev? + D + A @ B))``. Like the hardware, the FSM leaves
-A's blocks in the scratchpad from row 0 (block (i, k) at row ``(i*K + k)*DIM``),
-B's blocks at the end of the scratchpad (block (k, j) ending ``(K*J - k*J - j - 1)*DIM``
-rows before the end) and the result in the accumulator from row 0 (block (i, j) at
-``(i*J + j)*DIM``). Like the library's tiler, A and B together must fit in half the
-scratchpad and the result in half the accumulator (the other halves double-buffer).
+Result tile R (I*J*DIM accumulator rows), as the hardware computes it:
+``R = (D ? D : R_before)`` then ``R = (ex_accumulate ? R : 0) + A @ B`` (a bias D is
+kept only with ``ex_accumulate``), then ``C = act(scale(R))`` when C is given.
+Placement matches the host emulator (gemmini/emulator/gemmini.h): loop number n uses
+scratchpad half ``n % 2``, A's blocks from the half's first row (block (i, k) at
+``(i*K + k)*DIM``), B's blocks ending DIM rows before the half's end; R lives in
+accumulator half 0 or 1 (block (i, j) at ``(i*J + j)*DIM`` in it), and the half flips
+after every loop_ws that stores C, so a chain over K tiles with C = 0 and
+``ex_accumulate`` accumulates in place. Limits: ``(I*K + K*J)*DIM <= SP_ROWS/2 - DIM``
+and ``I*J*DIM <= ACC_ROWS/2``.
 """
 
 from __future__ import annotations
@@ -49,9 +53,9 @@ def check_shape(cfg: GemminiConfig, a: dict) -> str | None:
     for p in ("pad_I", "pad_J", "pad_K"):
         if not 0 <= a[p] < dim:
             return f"{p}={a[p]} outside 0..{dim - 1}"
-    if (I * K + K * J) * dim > cfg.sp_rows // 2:
+    if (I * K + K * J) * dim > cfg.sp_rows // 2 - dim:
         return (f"A and B tiles need {(I * K + K * J) * dim} scratchpad rows, over half the "
-                f"scratchpad ({cfg.sp_rows // 2})")
+                f"scratchpad less one block ({cfg.sp_rows // 2 - dim})")
     if I * J * dim > cfg.acc_rows // 2:
         return (f"C tile needs {I * J * dim} accumulator rows, over half the accumulator "
                 f"({cfg.acc_rows // 2})")
@@ -86,32 +90,43 @@ def execute(m, k: int, args: tuple) -> None:
         R = np.matmul(A.astype(np.float32), B.astype(np.float32))
     else:
         R = np.matmul(A.astype(np.float64), B.astype(np.float64)).astype(np.int64)
-    if a["D"][0] >= 0:
-        d_dt = in_dt if a["low_D"] else acc_dt
-        R = R + read("D", M, N, d_dt, a["D_stride"]).astype(R.dtype)
-    full = np.zeros((I * dim, J * dim), dtype=R.dtype)
-    full[:M, :N] = R
-    tiles = full.reshape(I, dim, J, dim).transpose(0, 2, 1, 3).reshape(I * J * dim, dim)
     nrows = I * J * dim
+    r0 = m.loop_acc_half * (cfg.acc_rows // 2)
+
+    def to_tiles(mat):
+        full = np.zeros((I * dim, J * dim), dtype=mat.dtype)
+        full[:M, :N] = mat
+        return full.reshape(I, dim, J, dim).transpose(0, 2, 1, 3).reshape(nrows, dim)
+
+    tiles = to_tiles(R)
     if a["ex_accumulate"]:
-        m._check_rows(k, "acc", 0, nrows, True)
-        tiles = tiles + m.acc[:nrows].astype(tiles.dtype)
-    m.acc[:nrows] = tiles.astype(acc_dt)   # int32 wraps
-    m.acc_written[:nrows] = True
+        if a["D"][0] >= 0:
+            d_dt = in_dt if a["low_D"] else acc_dt
+            tiles = tiles + to_tiles(read("D", M, N, d_dt, a["D_stride"]).astype(R.dtype))
+        else:
+            m._check_rows(k, "acc", r0, nrows, True)
+            tiles = tiles + m.acc[r0:r0 + nrows].astype(tiles.dtype)
+    m.acc[r0:r0 + nrows] = tiles.astype(acc_dt)   # int32 wraps
+    m.acc_written[r0:r0 + nrows] = True
     # operand tiles left in the scratchpad, as the FSM places them
+    half = cfg.sp_rows // 2
+    s0 = (m.loops_run % 2) * half
+    m.loops_run += 1
     a_full = np.zeros((I * dim, K * dim), dtype=in_dt)
     a_full[:M, :Kd] = A
-    m.sp[:I * K * dim] = a_full.reshape(I, dim, K, dim).transpose(0, 2, 1, 3) \
+    m.sp[s0:s0 + I * K * dim] = a_full.reshape(I, dim, K, dim).transpose(0, 2, 1, 3) \
         .reshape(I * K * dim, dim)
-    m.sp_written[:I * K * dim] = True
+    m.sp_written[s0:s0 + I * K * dim] = True
     b_full = np.zeros((K * dim, J * dim), dtype=in_dt)
     b_full[:Kd, :N] = B
-    b0 = cfg.sp_rows - K * J * dim
-    m.sp[b0:] = b_full.reshape(K, dim, J, dim).transpose(0, 2, 1, 3).reshape(K * J * dim, dim)
-    m.sp_written[b0:] = True
+    b1 = s0 + half - dim
+    b0 = b1 - K * J * dim
+    m.sp[b0:b1] = b_full.reshape(K, dim, J, dim).transpose(0, 2, 1, 3).reshape(K * J * dim, dim)
+    m.sp_written[b0:b1] = True
     m.macs += M * N * Kd
     if a["C"][0] >= 0:
-        res = m.acc[:nrows].reshape(I, J, dim, dim).transpose(0, 2, 1, 3) \
+        m.loop_acc_half ^= 1
+        res = m.acc[r0:r0 + nrows].reshape(I, J, dim, dim).transpose(0, 2, 1, 3) \
             .reshape(I * dim, J * dim)[:M, :N]
         if a["full_C"]:
             out, dt = res, acc_dt

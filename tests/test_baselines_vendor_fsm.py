@@ -236,16 +236,12 @@ def test_fsm_conv_matches_numpy_on_emulator(shape):
 
 
 def test_fsm_conv_on_the_model():
-    """The model must give loop_ws's D the hardware meaning (D overwrites the tile, then
-    ex_accumulate adds A @ B to it); xfail until it does."""
+    """The model gives loop_ws's D the hardware meaning (D overwrites the tile, then
+    ex_accumulate adds A @ B to it), as the emulator does."""
     from gemmini import model
-    from lowering.errors import HardwareError
     fn = fsm.fsm_conv(2, 10, 32, 48, CFG)
     inputs = conv_inputs(2, 10, 32, 48, 4, False)
-    try:
-        out = model.run(fn, inputs, timing=False).outputs["output"]
-    except HardwareError as e:
-        pytest.xfail(f"model's loop_ws D semantics differ from the hardware's: {e}")
+    out = model.run(fn, inputs, timing=False).outputs["output"]
     np.testing.assert_array_equal(
         out, numpy_conv(inputs["inp"], inputs["weights"], inputs["bias"], inputs["scale"], False))
 

@@ -275,7 +275,7 @@ def test_loop_ws_tiled_matmul_with_pads_bias_and_relu():
             ("D", "i32", (1, N), True), ("C", "i8", (M, N), False)],
            config_st(N, 1, 1 / 256),
            I("loop_ws", 2, 3, 3, 3, 8, 3, dram("A", 0), dram("B", 0), dram("D", 0),
-             dram("C", 0), K, N, 0, N, 0, 0, 0, 0, 0, 1))
+             dram("C", 0), K, N, 0, N, 0, 0, 0, 0, 1, 1))   # ex_accumulate keeps D
     out = run(f, A=A, B=B, D=bias)["C"]
     acc = (A.astype(np.int64) @ B + bias).astype(np.int32)
     want = np.maximum(np.clip(np.rint(acc.astype(np.float32) * np.float32(1 / 256)),

@@ -9,6 +9,7 @@ import pytest
 from benchmarks import run_baselines as rb
 
 SMALL = "gemm_64x64x64"
+TINY = "gemm_16x16x32"     # vendor / FSM only: no Exo scheduling needed
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +71,11 @@ def test_missing_or_failing_baseline_is_reported_not_raised(tmp_path, monkeypatc
         return real(spec, baseline, config)
 
     monkeypatch.setattr(rb, "baseline_function", broken)
-    results = rb.run([SMALL, "gemm_bogus"], ("vendor_lib", "hardware_fsm"), tmp_path, jobs=1)
+    results = rb.run([TINY, "gemm_bogus"], ("vendor_lib", "hardware_fsm"), tmp_path, jobs=1)
     cell = {(r.workload, r.baseline): r for r in results}
-    assert cell[(SMALL, "vendor_lib")].status == "error"
-    assert "no library today" in cell[(SMALL, "vendor_lib")].message
-    assert cell[(SMALL, "hardware_fsm")].status == "ok"
+    assert cell[(TINY, "vendor_lib")].status == "error"
+    assert "no library today" in cell[(TINY, "vendor_lib")].message
+    assert cell[(TINY, "hardware_fsm")].status == "ok"
     assert cell[("gemm_bogus", "hardware_fsm")].status == "error"
     rows = list(csv.DictReader((tmp_path / "results.csv").open()))
     assert len(rows) == 4
@@ -91,6 +92,6 @@ def test_wrong_output_is_marked_wrong(tmp_path, monkeypatch):
         return model.ModelRun(out, r.report)
 
     monkeypatch.setattr(model, "run", corrupt)
-    (r,) = rb.run([SMALL], ("hardware_fsm",), tmp_path, jobs=1)
+    (r,) = rb.run([TINY], ("hardware_fsm",), tmp_path, jobs=1)
     assert r.status == "wrong"
     assert "expected" in r.message
