@@ -27,6 +27,7 @@ import argparse
 import csv
 import json
 import os
+import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -224,7 +225,8 @@ def run(workloads, baselines, out: Path, jobs: int = 2, config=None, console=Non
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn)
 
-    console = console or Console()
+    if console is None:   # piped output: wide enough for full workload / baseline names
+        console = Console() if sys.stdout.isatty() else Console(width=120)
     workloads, baselines = list(workloads), tuple(baselines)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
