@@ -260,6 +260,8 @@ def _bitwise(op: str, e: BinOp) -> Poly:
     rest.sort(key=_key)
     if not rest:
         return _poly(Const(const or 0))
+    if len(rest) == 1 and const is None:   # `0 | x` is x itself, with x's own form
+        return _poly(rest[0])
     out = rest[0]
     for x in rest[1:]:
         out = BinOp(op, out, x)
