@@ -283,10 +283,17 @@ def cmd_runs_show(args) -> int:
     return 0
 
 
+QUICKSTART_WORKLOAD = "gemm:64x64x64"
+QUICKSTART_DIR = Path("runs") / "quickstart"
+
+
 def cmd_quickstart(args) -> int:
+    """Optimize a bundled GEMM with the default (built-in) proposer; resumable."""
     from autocomp_exo.search.evaluator import ModelEvaluator
+    args.run_dir = args.run_dir or str(QUICKSTART_DIR)
+    args.out = args.out or str(Path(args.run_dir) / "out")
     settings = _settings(args)
-    w = parse_workload("gemm:64x64x64")
+    w = parse_workload(QUICKSTART_WORKLOAD)
     ev = ModelEvaluator.for_workload(w, config=settings.evaluation.config,
                                      kinds=settings.evaluation.input_kinds,
                                      seeds=settings.evaluation.input_seeds)

@@ -8,8 +8,8 @@ of all channels would not fit the scratchpad, and applies with Exo 1.0.0 ops:
   dimensions, is lifted to the top, and the weight loads are fissioned out of the
   batch / row / column-tile loops (Exo proves each step), so every weight block is
   loaded once per output-channel group (once per column part: the full 16-column
-  tiles and the remainder tile each keep their own copy);
-  (a weight-load config the mapping leaves in a loop moves out with its loads);
+  tiles and the remainder tile each keep their own copy; a weight-load config the
+  mapping leaves beside the loads moves out with them);
 * accumulator, input and weight buffers allocated once at the top;
 * the output-channel block loops (bias loads, matmuls, stores) unrolled.
 
