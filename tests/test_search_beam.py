@@ -162,7 +162,7 @@ def test_process_engine_kills_a_stuck_worker_and_survives_a_crash():
         assert again.cycles == 5000
     finally:
         engine.close()
-    assert all(not w.proc.is_alive() for w in engine.workers)
+    assert all(not w.alive() for w in engine.workers)
 
 
 def test_eval_cache_persists(tmp_path):
@@ -206,3 +206,27 @@ def test_sample_budget_counts_repairs():
     res, _ = search(Repairing(("garbage", "double")), max_samples=7, plans_per_candidate=2,
                     impls_per_plan=2)
     assert res.samples <= 7 and res.stop_reason == "sample budget"
+
+
+def test_process_engine_works_from_a_script_without_a_main_guard(tmp_path):
+    """Workers are fresh interpreters: they must not re-run the caller's script
+    (multiprocessing's spawn would, and the script would recurse and hang)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    tests = Path(__file__).resolve().parent
+    script = tmp_path / "user_script.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path[:0] = [{str(tests.parent)!r}, {str(tests)!r}]\n"
+        "from search_fakes import ToyEvaluator, toy_code\n"
+        "from autocomp_exo.search.engine import ProcessEngine\n"
+        "engine = ProcessEngine(ToyEvaluator(), workers=2, timeout=60)\n"
+        "out = engine.run([toy_code(tile=4, value=42), toy_code(tile=8, value=42)])\n"
+        "engine.close()\n"
+        "print('RESULT', [r.cycles for r in out])\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "RESULT [2500, 1250]" in done.stdout
+    assert done.stdout.count("RESULT") == 1

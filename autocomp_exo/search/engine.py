@@ -1,7 +1,7 @@
 """Evaluation engines: run `Evaluator.evaluate` on many programs, in order.
 
 * `InlineEngine`: in this process, one after another (tests, debugging).
-* `ProcessEngine`: in worker processes started with ``spawn``; a program that
+* `ProcessEngine`: in worker processes (fresh interpreters); a program that
   runs longer than the time limit gets its worker killed (terminate, then kill)
   and replaced, and comes back as a ``timeout`` failure; a worker that dies
   comes back as a ``crash`` failure.
@@ -12,11 +12,13 @@ Engines are pluggable: anything with ``run(items) -> list[EvalResult]`` and
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
+import socket
+import subprocess
+import sys
 import threading
 import time
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
 from typing import Protocol
 
 from autocomp_exo.search.evaluator import CRASH, TIMEOUT, EvalResult, Evaluator, failure
@@ -54,8 +56,13 @@ def _exit_with_parent(parent: int) -> None:
             os._exit(0)
 
 
-def _worker_main(evaluator, conn, parent: int) -> None:
+def worker_main(conn: Connection, parent: int) -> None:
+    """Body of a worker process: receive the evaluator, then evaluate until told to stop."""
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    try:
+        evaluator = conn.recv()
+    except EOFError:
+        return
     conn.send(("ready", None))
     while True:
         try:
@@ -73,23 +80,38 @@ def _worker_main(evaluator, conn, parent: int) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx, evaluator):
-        self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(evaluator, child, os.getpid()),
-                                daemon=True)
-        self.proc.start()
-        child.close()
+    """One worker: a fresh interpreter (``python -m autocomp_exo.search.worker``).
+
+    Unlike multiprocessing's ``spawn``, this never re-runs the caller's ``__main__``,
+    so ``optimize()`` works from a plain script without an ``if __name__`` guard.
+    The child gets the parent's ``sys.path`` so that pickled objects resolve there too.
+    """
+
+    def __init__(self, evaluator):
+        ours, theirs = socket.socketpair()
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autocomp_exo.search.worker", str(theirs.fileno()),
+             str(os.getpid())],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env)
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.conn.send(evaluator)
         self.ready = False
         self.task: int | None = None
         self.deadline = 0.0
 
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
     def kill(self) -> None:
-        if self.proc.is_alive():
+        if self.alive():
             self.proc.terminate()
-            self.proc.join(1.0)
-            if self.proc.is_alive():
+            try:
+                self.proc.wait(1.0)
+            except subprocess.TimeoutExpired:
                 self.proc.kill()
-                self.proc.join(1.0)
+                self.proc.wait(5.0)
         self.conn.close()
 
 
@@ -102,13 +124,12 @@ class ProcessEngine:
         self.n = max(1, workers)
         self.timeout = timeout
         self.start_timeout = start_timeout
-        self.ctx = mp.get_context("spawn")
         self.workers: list[_Worker] = []
         self.killed = 0
         self.start_failures = 0
 
     def _spawn(self) -> _Worker:
-        w = _Worker(self.ctx, self.evaluator)
+        w = _Worker(self.evaluator)
         w.deadline = time.monotonic() + self.start_timeout
         return w
 
@@ -161,7 +182,10 @@ class ProcessEngine:
             except (OSError, BrokenPipeError):
                 pass
         for w in self.workers:
-            w.proc.join(2.0)
+            try:
+                w.proc.wait(2.0)
+            except subprocess.TimeoutExpired:
+                pass
             w.kill()
         self.workers = []
 
