@@ -1,0 +1,98 @@
+"""The built-in search on the suite, next to the baselines (issue 6's benchmark).
+
+    python -m benchmarks.bench_builtin_search                     # all nine workloads
+    python -m benchmarks.bench_builtin_search gemm_512x512x512 --max-samples 600
+    python -m benchmarks.bench_builtin_search gemm_64x256x128     # any gemm_MxNxK / conv_...
+
+For each workload: the four baselines (benchmarks.run_baselines), then
+``optimize`` from Exo's basic mapping with the built-in proposer with a sample budget,
+and a table of cycles, utilization, speedup over Exo-unoptimized and over
+Exo-hand-optimized, fraction of the FSM's speed, samples used and wall time.
+Results also go to ``runs/builtin_search/results.json``. Big kernels take a model
+run of several seconds per candidate, so the full suite takes hours on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.run_baselines import BASELINES, run_workload
+from benchmarks.workloads import SUITE, by_name
+
+OUT = Path("runs/builtin_search")
+
+
+def search_workload(name: str, max_samples: int, seed: int) -> dict:
+    """Baselines plus the built-in search for one workload."""
+    from autocomp_exo import Budget, Workload, optimize
+    from autocomp_exo.search.evaluator import ModelEvaluator
+    from autocomp_exo.settings import load_settings
+
+    base = {r.baseline: r for r in run_workload(name, BASELINES)}
+    spec = by_name(name)
+    settings = load_settings(overrides={"search.seed": seed})
+    t0 = time.time()
+    workload = Workload.from_spec(spec)
+    evaluator = ModelEvaluator.for_workload(workload, config=settings.evaluation.config)
+    start = workload.mapped_c().c_text           # Exo's basic mapping, cached on disk
+    result = optimize(start, config=settings, evaluator=evaluator,
+                      budget=Budget(max_samples=max_samples), run_dir=OUT / name)
+    wall = time.time() - t0
+
+    def cycles(b):
+        r = base.get(b)
+        return r.cycles if r is not None and r.status == "ok" else None
+
+    row = {"workload": name, "cycles": result.cycles, "utilization": result.utilization,
+           "samples": result.samples, "seconds": round(wall, 1),
+           "baselines": {b: cycles(b) for b in BASELINES}}
+    for key, b in (("over_unoptimized", "exo_unoptimized"),
+                   ("over_hand", "exo_hand_optimized"), ("fraction_of_fsm", "hardware_fsm")):
+        c = cycles(b)
+        row[key] = c / result.cycles if c else None
+    return row
+
+
+def _f(x, fmt):
+    return "-" if x is None else format(x, fmt)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("workloads", nargs="*", help="default: the nine suite workloads")
+    ap.add_argument("--max-samples", type=int, default=600)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    names = args.workloads or [s.name for s in SUITE]
+    rows = []
+    for name in names:
+        rows.append(search_workload(name, args.max_samples, args.seed))
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "results.json").write_text(json.dumps(rows, indent=2))
+    t = Table(title="built-in search vs baselines (model cycles)")
+    for col in ("workload", "unoptimized", "hand", "FSM", "search", "util", "x unopt",
+                "x hand", "of FSM", "samples", "seconds"):
+        t.add_column(col, justify="right")
+    for r in rows:
+        b = r["baselines"]
+        t.add_row(r["workload"], _f(b["exo_unoptimized"], ","), _f(b["exo_hand_optimized"], ","),
+                  _f(b["hardware_fsm"], ","), f"{r['cycles']:,}", _f(r["utilization"], ".2f"),
+                  _f(r["over_unoptimized"], ".2f"), _f(r["over_hand"], ".2f"),
+                  _f(r["fraction_of_fsm"], ".2f"), str(r["samples"]), str(r["seconds"]))
+    gemm_hand = [r["over_hand"] for r in rows if r["workload"].startswith("gemm") and r["over_hand"]]
+    if gemm_hand:
+        geo = math.exp(sum(map(math.log, gemm_hand)) / len(gemm_hand))
+        t.caption = f"geomean speedup over hand-optimized on GEMMs: {geo:.2f}x"
+    Console().print(t)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
