@@ -199,22 +199,25 @@ def _print_result(result) -> None:
     from rich.console import Console
     from rich.table import Table
     t = Table(title=f"autocomp-exo: {result.name}")
-    t.add_column("metric")
-    t.add_column("value", justify="right")
-    t.add_row("start cycles", f"{result.start_cycles:,}")
-    t.add_row("best cycles", f"{result.cycles:,}")
-    t.add_row("speedup", f"{result.speedup:.2f}x")
-    if result.utilization is not None:
-        t.add_row("utilization", f"{100 * result.utilization:.1f}%")
-    t.add_row("candidates evaluated", str(result.samples))
-    t.add_row("stopped", result.stop_reason)
-    t.add_row("recipe (menu items)", " -> ".join(map(str, result.recipe_items)) or "-")
+    t.add_column("")
+    t.add_column("before (start)", justify="right")
+    t.add_column("after (best found)", justify="right")
+    t.add_row("cycles", f"{result.start_cycles:,}", f"{result.cycles:,}")
+    if result.utilization is not None:   # same ideal cycles, so utilization scales
+        before = result.utilization * result.cycles / result.start_cycles
+        t.add_row("utilization", f"{100 * before:.1f}%", f"{100 * result.utilization:.1f}%")
+    t.add_row("speedup", "1.00x", f"{result.speedup:.2f}x")
+    Console().print(t)
+    s = Table(show_header=False, box=None)
+    s.add_row("candidates evaluated", str(result.samples))
+    s.add_row("stopped", result.stop_reason)
+    s.add_row("recipe (menu items)", " -> ".join(map(str, result.recipe_items)) or "-")
     tokens = sum(v["prompt_tokens"] + v["completion_tokens"] for v in result.usage.values())
     if tokens:
-        t.add_row("LLM tokens", f"{tokens:,}")
+        s.add_row("LLM tokens", f"{tokens:,}")
     if result.run_dir:
-        t.add_row("run directory", result.run_dir)
-    Console().print(t)
+        s.add_row("run directory", result.run_dir)
+    Console().print(s)
 
 
 def cmd_evaluate(args) -> int:
