@@ -73,11 +73,8 @@ def test_workload_descriptions():
 
 @pytest.mark.parametrize("cmd", ["evaluate", "optimize"])
 def test_cli_on_a_c_file_with_the_real_model(tmp_path, capsys, cmd):
-    pytest.importorskip("gemmini.model")
-    pytest.importorskip("lowering.reference")
     args = [cmd, str(DATA / "gemm64_resident.c"), "--workload", "gemm:64x64x64"]
     if cmd == "optimize":
-        pytest.importorskip("autocomp_exo.proposers.builtin")
         args += ["--iterations", "1", "--plans", "2", "--impls", "1", "--engine", "inline",
                  "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "out")]
     assert main(args) == 0
@@ -86,14 +83,11 @@ def test_cli_on_a_c_file_with_the_real_model(tmp_path, capsys, cmd):
         assert "3,070" in out or "cycles" in out
         assert "KB out of 256 KB" in out
     else:
-        assert "best cycles" in out and (tmp_path / "out" / "gemm_64x64x64.h").exists()
+        assert "after (best found)" in out and (tmp_path / "out" / "gemm_64x64x64.h").exists()
         assert (tmp_path / "run" / "best.c").exists()
 
 
 def test_cli_evaluate_an_exo_proc_file_and_quickstart(tmp_path, capsys):
-    pytest.importorskip("gemmini.model")
-    pytest.importorskip("lowering.reference")
-    pytest.importorskip("autocomp_exo.proposers.builtin")
     user = tmp_path / "my_gemm.py"
     user.write_text("from benchmarks.workloads import gemm_algorithm\n"
                     "my_gemm = gemm_algorithm(64, 64, 64)\n")

@@ -9,10 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("lowering.parser")
-pytest.importorskip("gemmini.model")
-pytest.importorskip("lowering.reference")
-
 from autocomp_exo.optimize import optimize  # noqa: E402
 from autocomp_exo.proposers.base import Plan, Rewrite  # noqa: E402
 from autocomp_exo.search.evaluator import ModelEvaluator  # noqa: E402
@@ -94,7 +90,6 @@ def test_scripted_search_finds_the_faster_correct_kernel(gemm64, tmp_path):
 
 
 def test_builtin_search_on_an_exo_proc(gemm64):
-    pytest.importorskip("autocomp_exo.proposers.builtin")
     w, _ = gemm64
     s = Settings(search=SearchSettings(iterations=2, beam_width=2, plans_per_candidate=2,
                                        impls_per_plan=1),

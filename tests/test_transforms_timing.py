@@ -11,7 +11,6 @@ from lowering.ir import For
 from transforms_support import (NARROW_LOADS_TEXT, WEIGHT_REUSE_TEXT, app_named, basic_gemm,
                                 model_cycles, parse)
 
-pytest.importorskip("gemmini.model")
 CFG = get_config()
 
 
