@@ -16,8 +16,8 @@ class TimingParams:
     """Cycle costs of the timing model (gemmini.md section 4). All in cycles unless noted."""
 
     # CPU (in-order Rocket core issuing RoCC commands)
-    cpu_issue: int = 9              # issuing one instruction (RoCC command + operand setup)
-    cpu_loop_iter: int = 2          # compare, increment and branch of one loop iteration
+    cpu_issue: int = 4              # issuing one instruction (RoCC command + operand setup)
+    cpu_loop_iter: int = 4          # compare, increment and branch of one loop iteration
     cpu_arith_op: int = 1           # one integer ALU op of address arithmetic
     cpu_local_assign: int = 1       # writing a scalar local
     cpu_branch: int = 1             # evaluating an if
@@ -28,13 +28,13 @@ class TimingParams:
     # Load engine (DMA)
     dma_bytes_per_cycle: int = 16   # bus width
     dma_max_request_bytes: int = 64
-    mem_latency: int = 40           # DRAM round trip, an SoC property
+    mem_latency: int = 50           # DRAM round trip, an SoC property
     max_mvins_in_flight: int = 2
     zero_rows_per_cycle: int = 1    # zero mvins write one row per cycle, no DMA
     # Execute engine
     block_cycles: int = 16          # one DIMxDIMxDIM block in steady state (DIM rows of A)
     preload_cycles: int = 16        # a preload that cannot overlap the previous compute
-    bank_conflict_factor: float = 2.0  # feeding slowdown when A and B share a scratchpad bank
+    bank_conflict_factor: float = 1.75  # feeding slowdown when A and B share a scratchpad bank
     acc_writeback_latency: int = 50  # a result lands in the accumulator after this many cycles
     config_ex_drain: int = 20       # extra cycles for config_ex to drain the pipeline
     # Loop FSM (loop_ws): gemmini.h issues it as 6 RoCC commands; the FSM then runs
@@ -44,7 +44,7 @@ class TimingParams:
     # Store engine
     store_pipeline: int = 8         # scaling pipeline of an accumulator read
     store_rows_per_cycle: int = 1
-    store_ack_latency: int = 20     # a serialized mvout completes when DRAM acknowledges it
+    store_ack_latency: int = 0     # a serialized mvout completes when DRAM acknowledges it
     # Fixed costs of the small commands
     config_cycles: int = 1          # config_ld / config_st occupy their queue this long
     # Runaway protection

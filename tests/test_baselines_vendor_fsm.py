@@ -179,7 +179,7 @@ def test_vendor_gemm_matches_numpy_on_emulator_and_model(M, N, K, tiles, sequenc
     if sequencer == "fsm":
         d = 16
         tiles = tiles or vendor_lib.gemm_tiles(M, N, K, CFG)
-        n_tiles = [-(-(-(-x // d)) // t) for x, t in zip((M, N, K), (tiles.I, tiles.J, tiles.K))]
+        n_tiles = [-(-x // d // t) for x, t in zip((M, N, K), (tiles.I, tiles.J, tiles.K))]
         assert emu.counts["loop_ws"] == n_tiles[0] * n_tiles[1] * n_tiles[2]
         assert emu.counts["preload"] == 0
     else:

@@ -132,7 +132,7 @@ def build(ops, X):
             rnd = op[2]
             full = rnd.random() < 0.6
             for _ in range(op[1]):
-                def dims():
+                def dims(full=full, rnd=rnd):
                     return (16, 16) if full else (rnd.randint(1, 16), rnd.randint(1, 16))
                 b = GARBAGE if rnd.random() < 0.1 else 16 * rnd.randint(0, 3)
                 c = 16 * rnd.randint(0, 3)

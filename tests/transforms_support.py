@@ -328,7 +328,6 @@ def app_named(fn, name, config, pred=lambda a: True):
 
 def model_cycles(fn, seed=0):
     """Cycles on gemmini.model (and checks the outputs); pytest skips without the model."""
-    import pytest
     model = importlib.import_module("gemmini.model")
     inp, want = gemm_check_inputs(fn, seed)
     r = model.run(fn, inp)

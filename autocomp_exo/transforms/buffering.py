@@ -72,7 +72,7 @@ def find_bank(fn: Function, config: GemminiConfig) -> list[Application]:
     loads = [(p, x) for p, x, _ in instrs(fn.body)
              if x.op in LOAD_IDS and isinstance(x.args[0], DramAddr)]
     banks_by_load = {}
-    for p, x in loads:
+    for p, _x in loads:
         seed = [e for e in ext if e.path == p and e.arg == 1 and e.space == "sp"]
         if seed:
             lo, hi = bounds(region_of(ext, seed[0]))

@@ -85,7 +85,7 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
     span = -(-(hi - lo) // config.dim) * config.dim
     delta = Const(0)
     size = span
-    for p, lp in reversed(w):
+    for _p, lp in reversed(w):
         t = trip_count(lp)
         if t is None or lp.step != 1:
             raise NotApplicable(f"loop {lp.var} has no constant trip count")
@@ -220,7 +220,7 @@ def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
     ext = extents(fn, config)
     if ext is None:
         return out
-    for path, x, loops in instrs(fn.body):
+    for path, x, _loops in instrs(fn.body):
         if x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
             continue
         xv = expr_vars(x.args[0]) | expr_vars(x.args[1]) | _guarded_vars(fn, path)
@@ -295,7 +295,7 @@ def distinct(fn: Function, a: Application, config: GemminiConfig) -> Function:
 
 def find_distinct(fn: Function, config: GemminiConfig) -> list[Application]:
     out = []
-    for path, x, loops in instrs(fn.body):
+    for path, x, _loops in instrs(fn.body):
         if x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
             continue
         for depth in range(len(path) - 1):

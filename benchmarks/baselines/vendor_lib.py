@@ -187,13 +187,21 @@ def gemm_configs(N: int, K: int) -> list[Instr]:
 @dataclass(frozen=True)
 class GemmTile:
     """One tile of a tiled GEMM, as the tile loops see it."""
-    ti: int; tj: int; tk: int              # size in blocks
-    pad_i: int; pad_j: int; pad_k: int     # padding of the tile's last block
-    row: ir.Expr; col: ir.Expr; kk: ir.Expr  # first row / column / inner index (elements)
+    ti: int                                # size in blocks
+    tj: int
+    tk: int
+    pad_i: int                             # padding of the tile's last block
+    pad_j: int
+    pad_k: int
+    row: ir.Expr                           # first row / column / inner index (elements)
+    col: ir.Expr
+    kk: ir.Expr
     exacc: ir.Expr                         # 1 when earlier K tiles are in the accumulator
     store: bool                            # the last K tile: C goes out
     parity: ir.Expr                        # 0 / 1 alternating between output tiles
-    M: int; N: int; K: int
+    M: int
+    N: int
+    K: int
 
 
 def tiled_gemm(M: int, N: int, K: int, tiles: GemmTiles, cfg: GemminiConfig, emit) -> list:
