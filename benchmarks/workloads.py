@@ -104,6 +104,11 @@ def _conv(batch_size: size, out_dim: size, out_channel: size, kernel_dim: size,
                     output[b, orow, ocol, och] = tmp_res2
 
 
+# The size-generic algorithm procs (sizes are partial_eval'd by the constructors below).
+GEMM_PROC = _gemm
+CONV_PROC = _conv
+
+
 def gemm_name(M: int, N: int, K: int) -> str:
     """Workload name of an M x N x K GEMM, e.g. ``gemm_512x512x512``."""
     return f"gemm_{M}x{N}x{K}"

@@ -17,20 +17,16 @@ import sys
 import time
 from pathlib import Path
 
-from exo import compile_procs_to_strings, proc
+from exo import compile_procs_to_strings
 from exo.platforms.gemmini import (
-    DRAM,
     GEMM_ACCUM,
     GEMM_SCRATCH,
-    acc_scale,
-    clamp,
     fission_inner_blocks,
     fission_outer_blocks,
     inline_div_part,
     inline_lift_config,
     inline_mod_part,
     old_lift_alloc,
-    relu,
     rename,
     replace_div_part,
     replace_gemmini_calls,
@@ -40,6 +36,9 @@ from exo.platforms.gemmini import (
     split_fission_dim,
     tile_outer_loops,
 )
+
+from benchmarks.workloads import CONV_PROC as conv_alg
+from benchmarks.workloads import GEMM_PROC as gemm_alg
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "exo_c"
 
@@ -52,72 +51,6 @@ CONV_SHAPES = [  # (batch, in_dim, channels); 3x3 kernel, stride 1, no padding
     (1, 22, 16),
     (4, 30, 128),
 ]
-
-
-@proc
-def gemm_alg(N: size, M: size, K: size, scale: f32, act: bool,
-             A: i8[N, K] @ DRAM, B: i8[K, M] @ DRAM, C: i8[N, M] @ DRAM):
-    for i in seq(0, N):
-        for j in seq(0, M):
-            res: i32 @ DRAM
-            res = 0.0
-            for k in seq(0, K):
-                a: i8 @ DRAM
-                a = A[i, k]
-                b: i8 @ DRAM
-                b = B[k, j]
-                a2: i32
-                b2: i32
-                a2 = a
-                b2 = b
-                res += a2 * b2
-            src_tmp: i32
-            src_tmp = res
-            tmp_res1: f32
-            acc_scale(src_tmp, tmp_res1, scale)
-            tmp_res2: i8
-            clamp(tmp_res1, tmp_res2)
-            if act == True:
-                tmp_res2 = relu(tmp_res2)
-            C[i, j] = tmp_res2
-
-
-@proc
-def conv_alg(batch_size: size, out_dim: size, out_channel: size, kernel_dim: size,
-             in_channel: size, in_dim: size,
-             output: i8[batch_size, out_dim, out_dim, out_channel],
-             bias: i32[1, out_channel],
-             inp: i8[batch_size, in_dim, in_dim, in_channel],
-             weights: i8[kernel_dim, kernel_dim, in_channel, out_channel],
-             act: bool, scale: f32):
-    assert out_dim == in_dim - kernel_dim + 1
-    for b in seq(0, batch_size):
-        for orow in seq(0, out_dim):
-            for ocol in seq(0, out_dim):
-                for och in seq(0, out_channel):
-                    res: i32
-                    res = bias[0, och]
-                    for krow in seq(0, kernel_dim):
-                        for kcol in seq(0, kernel_dim):
-                            for kch in seq(0, in_channel):
-                                w_s: i8 @ DRAM
-                                w_s = weights[krow, kcol, kch, och]
-                                i_s: i8 @ DRAM
-                                i_s = inp[b, orow + krow, ocol + kcol, kch]
-                                a2: i32
-                                b2: i32
-                                a2 = i_s
-                                b2 = w_s
-                                res += a2 * b2
-                    src_tmp: i32
-                    src_tmp = res
-                    tmp_res1: f32
-                    acc_scale(src_tmp, tmp_res1, scale)
-                    tmp_res2: i8
-                    clamp(tmp_res1, tmp_res2)
-                    if act == True:
-                        tmp_res2 = relu(tmp_res2)
-                    output[b, orow, ocol, och] = tmp_res2
 
 
 def gemm_name(m: int, n: int, k: int) -> str:
