@@ -18,12 +18,12 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "optimize": "autocomp_exo.optimize",
-    "OptimizeResult": "autocomp_exo.optimize",
-    "Budget": "autocomp_exo.optimize",
-    "reuse_schedule": "autocomp_exo.optimize",
-    "evaluate": "autocomp_exo.evaluate",
-    "Evaluation": "autocomp_exo.evaluate",
+    "optimize": "autocomp_exo.optimizer",
+    "OptimizeResult": "autocomp_exo.optimizer",
+    "Budget": "autocomp_exo.optimizer",
+    "reuse_schedule": "autocomp_exo.optimizer",
+    "evaluate": "autocomp_exo.evaluation",
+    "Evaluation": "autocomp_exo.evaluation",
     "map_to_gemmini": "autocomp_exo.mapping",
     "Workload": "autocomp_exo.workload",
     "Settings": "autocomp_exo.settings",

@@ -147,7 +147,7 @@ def _target(args, settings):
 
 
 def cmd_optimize(args, item=None, evaluator=None, settings=None, header=None) -> int:
-    from autocomp_exo.optimize import optimize, reuse_schedule
+    from autocomp_exo.optimizer import optimize, reuse_schedule
     settings = settings or _settings(args)
     if item is None:
         item, evaluator, settings = _target(args, settings)

@@ -52,7 +52,7 @@ def test_cli_reports_config_errors(tmp_path, capsys):
 def test_runs_show(tmp_path, capsys):
     from search_fakes import DoublingProposer, ToyEvaluator, toy_code
 
-    from autocomp_exo.optimize import optimize
+    from autocomp_exo.optimizer import optimize
     from autocomp_exo.settings import EvaluationSettings, SearchSettings
     s = Settings(search=SearchSettings(iterations=3),
                  evaluation=EvaluationSettings(engine="inline"))

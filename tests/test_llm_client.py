@@ -8,7 +8,7 @@ from autocomp_exo.llm.budget import BudgetExceeded
 from autocomp_exo.llm.cache import LLMCache
 from autocomp_exo.llm.client import LLMClient, LLMError
 from autocomp_exo.llm.extract import extract_code, parse_choice
-from autocomp_exo.optimize import optimize
+from autocomp_exo.optimizer import optimize
 from autocomp_exo.runs import load_run
 from autocomp_exo.settings import (EvaluationSettings, LLMSettings, ModelSettings,
                                    SearchSettings, Settings)

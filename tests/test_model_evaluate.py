@@ -1,11 +1,11 @@
-"""`autocomp_exo.evaluate` and `gemmini.model.run` on real Exo C."""
+"""`autocomp_exo.evaluation` and `gemmini.model.run` on real Exo C."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autocomp_exo.evaluate import evaluate
+from autocomp_exo.evaluation import evaluate
 from gemmini import model
 from gemmini.sample_programs import basic_gemm, gemm_reference
 

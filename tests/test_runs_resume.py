@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autocomp_exo.optimize import optimize
+from autocomp_exo.optimizer import optimize
 from autocomp_exo.runs import JsonlWriter, atomic_write, load_run, read_jsonl
 from autocomp_exo.search.lineage import Lineage
 from fake_openai import FakeLLM

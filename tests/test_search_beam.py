@@ -180,7 +180,7 @@ def test_eval_cache_persists(tmp_path):
 
 
 def test_schedule_reuse_replays_the_recipe_then_refines(tmp_path):
-    from autocomp_exo.optimize import reuse_schedule
+    from autocomp_exo.optimizer import reuse_schedule
     from autocomp_exo.settings import EvaluationSettings, Settings
 
     class Recorder(DoublingProposer):

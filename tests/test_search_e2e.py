@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autocomp_exo.optimize import optimize  # noqa: E402
+from autocomp_exo.optimizer import optimize  # noqa: E402
 from autocomp_exo.proposers.base import Plan, Rewrite  # noqa: E402
 from autocomp_exo.search.evaluator import ModelEvaluator  # noqa: E402
 from autocomp_exo.settings import EvaluationSettings, SearchSettings, Settings  # noqa: E402

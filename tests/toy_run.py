@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
 
-from autocomp_exo.optimize import optimize  # noqa: E402
+from autocomp_exo.optimizer import optimize  # noqa: E402
 from autocomp_exo.settings import (EvaluationSettings, LLMSettings, ModelSettings,  # noqa: E402
                                    SearchSettings, Settings)
 from search_fakes import ToyEvaluator, toy_code  # noqa: E402
