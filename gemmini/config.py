@@ -28,7 +28,7 @@ class TimingParams:
     # Load engine (DMA)
     dma_bytes_per_cycle: int = 16   # bus width
     dma_max_request_bytes: int = 64
-    mem_latency: int = 50           # DRAM round trip, an SoC property
+    mem_latency: int = 40           # DRAM round trip, an SoC property
     max_mvins_in_flight: int = 2
     zero_rows_per_cycle: int = 1    # zero mvins write one row per cycle, no DMA
     # Execute engine

@@ -149,7 +149,9 @@ def test_bank_conflict_is_slower_than_no_conflict():
 
 def test_loads_into_the_bank_being_computed_on_are_slower():
     inputs = {"A": np.ones((16, 16), np.int8)}
-    cfg = get_config().with_timing(cpu_issue=1, cpu_arith_op=0, cpu_loop_iter=0)
+    # a fast CPU and a short memory latency, so the loads overlap the computes and the
+    # stolen read cycles are what separates the two (independent of the calibration)
+    cfg = get_config().with_timing(cpu_issue=1, cpu_arith_op=0, cpu_loop_iter=0, mem_latency=20)
     same = report(compute_program(4096, load_row=1024), inputs, cfg)      # bank 0, as A
     other = report(compute_program(4096, load_row=8192), inputs, cfg)     # bank 2
     assert same.stolen_cycles > 0 and other.stolen_cycles == 0

@@ -326,10 +326,10 @@ def app_named(fn, name, config, pred=lambda a: True):
     return apps[0]
 
 
-def model_cycles(fn, seed=0):
-    """Cycles on gemmini.model (and checks the outputs); pytest skips without the model."""
+def model_cycles(fn, seed=0, config=None):
+    """Cycles on gemmini.model (and checks the outputs against numpy)."""
     model = importlib.import_module("gemmini.model")
     inp, want = gemm_check_inputs(fn, seed)
-    r = model.run(fn, inp)
+    r = model.run(fn, inp, config)
     assert np.array_equal(np.asarray(r.outputs["C"]).reshape(want.shape), want)
     return r.report.cycles
