@@ -9,7 +9,7 @@ from autocomp_exo.evaluation import evaluate
 from gemmini import model
 from gemmini.sample_programs import basic_gemm, gemm_reference
 
-EXAMPLE_C = Path("/work/helpers/example_exo_gemm_64.c")
+EXAMPLE_C = Path(__file__).parent / "data" / "exo_c" / "gemm_64x64x64.c"
 
 
 @pytest.mark.skipif(not EXAMPLE_C.exists(), reason="example C not available")

@@ -13,7 +13,7 @@ from tests.ir_trace import ir_trace
 from tests.model_helpers import ACC, I, add, config_ld, dram, fn, loop, mul
 from tests.test_model_timing import tiles_program
 
-EXAMPLE_C = Path("/work/helpers/example_exo_gemm_64.c")
+EXAMPLE_C = Path(__file__).parent / "data" / "exo_c" / "gemm_64x64x64.c"
 MOVES = ("mvin", "mvin2", "mvin3", "mvout", "preload", "compute_preloaded",
          "compute_accumulated")
 

@@ -2,7 +2,7 @@
 
 * `basic_gemm(M, N, K)`: compact C of Exo's basic Gemmini mapping of a GEMM (same
   loop structure, allocations and addresses that Exo 1.0.0 emits; see
-  /work/helpers/example_exo_gemm_64.c), parsed to IR.
+  tests/data/exo_c/gemm_64x64x64.c), parsed to IR.
 * `run(fn, inputs)`: a small, independent, sequential numpy interpreter of the
   instruction subset (mvin*, mvout, preload, compute_*, configs) used to check that
   a rewrite keeps the semantics, written separately from gemmini/model.py.

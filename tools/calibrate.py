@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-PUBLISHED = Path("/work/shared/data/published_gemm_speedups.json")
+# the steering repository's shared/ folder sits beside this checkout
+PUBLISHED = ROOT.parent / "shared" / "data" / "published_gemm_speedups.json"
 DOC = ROOT / "docs" / "calibration.md"
 TOLERANCE = 0.15
 TARGETS = ("exo_unoptimized", "exo_hand_optimized")
@@ -292,7 +293,7 @@ def render_doc(ev: Evaluation, base_cfg, published, *, searched: str) -> str:
         "Targets (gemmini.md section 5): for the six ResNet-50 GEMMs, the speed of Exo's "
         "unoptimized and hand-optimized code relative to the hardware FSM. The published "
         "ratio is the baseline's speedup over the software library divided by the FSM's "
-        "(`/work/shared/data/published_gemm_speedups.json`); ours is FSM cycles / baseline "
+        "(`../shared/data/published_gemm_speedups.json`); ours is FSM cycles / baseline "
         "cycles on the model (`int8_16`). Goal: every ratio within "
         f"{round(100 * TOLERANCE)}% of the published one, and unoptimized < hand-optimized "
         "< FSM in speed for all nine workloads.",
