@@ -89,7 +89,7 @@ def test_scripted_search_finds_the_faster_correct_kernel(gemm64, tmp_path):
     assert c_path.read_text() == res.toolchain_code
 
 
-def test_builtin_search_on_an_exo_proc(gemm64):
+def test_builtin_search_on_an_exo_proc(gemm64, tmp_path):
     w, _ = gemm64
     s = Settings(search=SearchSettings(iterations=2, beam_width=2, plans_per_candidate=2,
                                        impls_per_plan=1),
@@ -97,6 +97,19 @@ def test_builtin_search_on_an_exo_proc(gemm64):
     res = optimize(w.algorithm, config=s)
     assert res.cycles < res.start_cycles
     assert res.header and "gemm" in res.header
+
+    # the emitted .c/.h build with gcc against the host emulator and match numpy
+    from gemmini.emulator.build import run_c
+    c_path, h_path = res.write(tmp_path / "out")
+    rng = np.random.default_rng(5)
+    A = rng.integers(-128, 128, (64, 64), dtype=np.int8)
+    B = rng.integers(-128, 128, (64, 64), dtype=np.int8)
+    for act in (False, True):
+        scale = np.float32(1 / 1500)
+        out = run_c(c_path.read_text(), {"A": A, "B": B, "scale": scale, "act": act},
+                    params=res.fn.params, context=res.fn.context, function=res.fn.name,
+                    h_text=h_path.read_text()).outputs["C"]
+        assert np.array_equal(out.reshape(64, 64), numpy_gemm(A, B, scale, act))
 
 
 def test_llm_proposer_over_http_on_the_real_gemm(gemm64, tmp_path, monkeypatch):
