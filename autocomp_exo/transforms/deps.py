@@ -58,7 +58,7 @@ def local_rows(value: int, rows: int, config: GemminiConfig) -> tuple[str, range
     if value & 0xFFFFFFFF == GARBAGE_ADDR:
         return None
     space = "acc" if value & ACC_BIT else "sp"
-    row = value & ROW_MASK if space == "acc" else value & ((1 << 30) - 1)
+    row = value & ROW_MASK if space == "acc" else value & (ACCUMULATE_BIT - 1)
     return space, range(row, row + max(rows, 0))
 
 

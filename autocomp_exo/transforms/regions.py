@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from gemmini.config import ACC_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
+from gemmini.config import ACCUMULATE_BIT, ACC_BIT, GARBAGE_ADDR, GemminiConfig, ROW_MASK
 from lowering.ir import BinOp, Cond, Const, Expr, For, Function, Instr, UnOp, Var
 
 from .ir_util import Path, add, const_decls, const_value, fold, get, instrs, replace_fn, walk
@@ -131,7 +131,7 @@ def extents(fn: Function, config: GemminiConfig) -> list[Extent] | None:
                 return None
             lo, hi = iv[0] & ROW_MASK, iv[1] & ROW_MASK
             if space == "sp":
-                lo, hi = iv[0] & ((1 << 30) - 1), iv[1] & ((1 << 30) - 1)
+                lo, hi = iv[0] & (ACCUMULATE_BIT - 1), iv[1] & (ACCUMULATE_BIT - 1)
             if hi < lo:
                 return None
             span = rows[1]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GemminiConfig
+from gemmini.config import ACCUMULATE_BIT, ACC_BIT, GemminiConfig, ROW_MASK
 from lowering.ir import Const, For, Function, Instr
 
 from .base import Application, NotApplicable, Transform, app, site_envs, summary_of
@@ -40,7 +40,7 @@ def _rewrite_body(fn, body, path, config):
         if z is None:
             continue
         v, rows = z
-        keys = {("acc", r) for r in range((v & ((1 << 29) - 1)), (v & ((1 << 29) - 1)) + rows)}
+        keys = {("acc", r) for r in range(v & ROW_MASK, (v & ROW_MASK) + rows)}
         for j in range(i + 1, len(body)):
             t = body[j]
             if isinstance(t, Instr) and t.op == "preload" and \
