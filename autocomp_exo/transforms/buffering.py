@@ -22,10 +22,10 @@ from lowering.ir import BinOp, Const, DramAddr, For, Function, If, Instr, Var
 from .base import (Application, NotApplicable, Transform, app, require_independent, sample_values,
                    site_envs, summary_of)
 from .deps import LOAD_IDS, scalar_carried
-from .ir_util import add, expr_vars, get, instrs, replace_fn, scalar_writes, subst_body, \
+from .ir_util import add, get, instrs, replace_fn, scalar_writes, subst_body, \
     trip_count, walk
 from .regions import bounds, extents, region_of
-from .residency import expand
+from .residency import expand, reused_buffers
 
 
 def double_buffer(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -38,18 +38,9 @@ def double_buffer(fn: Function, a: Application, config: GemminiConfig) -> Functi
 
 
 def find_double_buffer(fn: Function, config: GemminiConfig) -> list[Application]:
-    out = []
-    for path, x, _ in instrs(fn.body):
-        if x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
-            continue
-        for depth in range(len(path) - 1):
-            p = path[:depth + 1]
-            lp = get(fn.body, p)
-            if isinstance(lp, For) and lp.var in expr_vars(x.args[0]) and \
-                    lp.var not in expr_vars(x.args[1]) and (trip_count(lp) or 0) > 1:
-                out.append(app("double_buffer", path, f"double-buffer the {x.op} of "
-                               f"{x.args[0].array} across loop {lp.var}", loop=p))
-    return out
+    return [app("double_buffer", path, f"double-buffer the {x.op} of {x.args[0].array} "
+                f"across loop {lp.var}", loop=p)
+            for path, x, p, lp in reused_buffers(fn)]
 
 
 def bank(fn: Function, a: Application, config: GemminiConfig) -> Function:

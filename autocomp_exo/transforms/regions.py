@@ -215,15 +215,20 @@ def used_kib(fn: Function, config: GemminiConfig) -> tuple[float, float]:
     ext = extents(fn, config) or []
     out = []
     for space, row_bytes in (("sp", config.sp_row_bytes), ("acc", config.acc_row_bytes)):
-        iv = sorted((e.lo, e.hi) for e in ext if e.space == space)
-        rows, end = 0, -1
-        for lo, hi in iv:
-            lo = max(lo, end)
-            if hi > lo:
-                rows += hi - lo
-            end = max(end, hi)
-        out.append(rows * row_bytes / 1024)
+        out.append(used_rows(ext, space) * row_bytes / 1024)
     return out[0], out[1]
+
+
+def used_rows(ext, space: str) -> int:
+    """Rows of ``space`` covered by the union of the extents ``ext``."""
+    iv = sorted((e.lo, e.hi) for e in ext if e.space == space)
+    rows, end = 0, -1
+    for lo, hi in iv:
+        lo = max(lo, end)
+        if hi > lo:
+            rows += hi - lo
+        end = max(end, hi)
+    return rows
 
 
 def loops_at(fn: Function, path: Path) -> tuple[For, ...]:

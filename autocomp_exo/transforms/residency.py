@@ -31,7 +31,7 @@ from .deps import LOAD_IDS
 from .ir_util import (Path, add, children, const_value, eval_expr, expr_vars, get, instrs, mul,
                       replace, replace_fn, sub, trip_count, with_children)
 from .loops import interchange, split
-from .regions import (bounds, capacity, extents, find_free, region_of, relocate)
+from .regions import bounds, capacity, extents, find_free, region_of, relocate, used_rows
 
 
 def _load(fn: Function, path: Path) -> Instr:
@@ -238,7 +238,7 @@ def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
             if not seed:
                 continue
             lo, hi = bounds(region_of(ext, seed[0]))
-            free = capacity(config, seed[0].space) - _used_rows(ext, seed[0].space) + (hi - lo)
+            free = capacity(config, seed[0].space) - used_rows(ext, seed[0].space) + (hi - lo)
             what = f"{x.op} of {x.args[0].array}"
             if need * (hi - lo) <= free:
                 out.append(app("resident", path, f"load {what} only when {u.var} == "
@@ -260,15 +260,6 @@ def _lo(u: For):
     return v if v is not None else "lo"
 
 
-def _used_rows(ext, space) -> int:
-    iv = sorted((e.lo, e.hi) for e in ext if e.space == space)
-    rows, end = 0, -1
-    for lo, hi in iv:
-        lo = max(lo, end)
-        if hi > lo:
-            rows += hi - lo
-        end = max(end, hi)
-    return rows
 
 
 def _guarded_vars(fn, path) -> set[str]:
@@ -293,8 +284,9 @@ def distinct(fn: Function, a: Application, config: GemminiConfig) -> Function:
     return new
 
 
-def find_distinct(fn: Function, config: GemminiConfig) -> list[Application]:
-    out = []
+def reused_buffers(fn: Function):
+    """(load path, load, loop path, loop) for every DRAM load whose source moves with an
+    enclosing loop (of more than one iteration) while its local buffer does not."""
     for path, x, _loops in instrs(fn.body):
         if x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
             continue
@@ -303,9 +295,17 @@ def find_distinct(fn: Function, config: GemminiConfig) -> list[Application]:
             lp = get(fn.body, p)
             if isinstance(lp, For) and lp.var in expr_vars(x.args[0]) and \
                     lp.var not in expr_vars(x.args[1]) and (trip_count(lp) or 0) > 1:
-                out.append(app("distinct", path, f"give each iteration of loop {lp.var} its own "
-                               f"copy of the {x.op} buffer", outer=path[:depth]))
-                break
+                yield path, x, p, lp
+
+
+def find_distinct(fn: Function, config: GemminiConfig) -> list[Application]:
+    out, seen = [], set()
+    for path, x, p, lp in reused_buffers(fn):
+        if path in seen:          # the outermost such loop only
+            continue
+        seen.add(path)
+        out.append(app("distinct", path, f"give each iteration of loop {lp.var} its own "
+                       f"copy of the {x.op} buffer", outer=p[:-1]))
     return out
 
 
