@@ -12,27 +12,13 @@ from benchmarks.workloads import SUITE
 from gemmini.config import get_config
 from gemmini.emulator.build import run_ir
 from lowering import ir
+from numpy_reference import numpy_gemm, numpy_conv
 
 CFG = get_config("int8_16")
 
 
-def numpy_gemm(A, B, scale, act):
-    acc = A.astype(np.int32) @ B.astype(np.int32)
-    out = np.clip(np.rint(acc.astype(np.float32) * np.float32(scale)), -128, 127).astype(np.int8)
-    return np.maximum(out, 0) if act else out
 
 
-def numpy_conv(inp, w, bias, scale, act):
-    b, idim, _, ich = inp.shape
-    od = idim - 2
-    acc = np.zeros((b, od, od, w.shape[3]), np.int64) + bias.reshape(1, 1, 1, -1)
-    for kr in range(3):
-        for kc in range(3):
-            acc += np.einsum("brci,io->brco", inp[:, kr:kr + od, kc:kc + od].astype(np.int64),
-                             w[kr, kc].astype(np.int64))
-    out = np.clip(np.rint(acc.astype(np.int32).astype(np.float32) * np.float32(scale)),
-                  -128, 127).astype(np.int8)
-    return np.maximum(out, 0) if act else out
 
 
 def gemm_inputs(M, N, K, seed, act):

@@ -10,6 +10,7 @@ import pytest
 
 from gemmini.emulator.build import BuildError, run_c
 from lowering.errors import HardwareError
+from numpy_reference import numpy_gemm
 
 DATA = Path(__file__).parent / "data" / "emulator"
 EXO_C = Path(__file__).parent / "data" / "exo_c"
@@ -33,12 +34,6 @@ def run(body: str, *, o8=(16, 16), o32=(16, 16), i8=None, i32=None, **kw):
     return run_c(kernel(body), inputs, **kw)
 
 
-def numpy_gemm(A, B, scale, act, bias=None):
-    acc = A.astype(np.int32) @ B.astype(np.int32)
-    if bias is not None:
-        acc = acc + bias
-    out = np.clip(np.rint(acc.astype(np.float32) * np.float32(scale)), -128, 127).astype(np.int8)
-    return np.maximum(out, 0) if act else out
 
 
 # ---------------------------------------------------------------------------

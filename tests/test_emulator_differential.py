@@ -16,26 +16,13 @@ import numpy as np
 import pytest
 
 from gemmini.emulator.build import run_c, run_ir
+from numpy_reference import numpy_gemm, numpy_conv
 
 EXO_C = Path(__file__).parent / "data" / "exo_c"
 
 
-def numpy_gemm(A, B, scale, act):
-    acc = A.astype(np.int32) @ B.astype(np.int32)
-    out = np.clip(np.rint(acc.astype(np.float32) * np.float32(scale)), -128, 127).astype(np.int8)
-    return np.maximum(out, 0) if act else out
 
 
-def numpy_conv(inp, w, bias, scale, act):
-    od = inp.shape[1] - 2
-    acc = np.zeros((inp.shape[0], od, od, w.shape[3]), np.int64) + bias.reshape(1, 1, 1, -1)
-    for kr in range(3):
-        for kc in range(3):
-            acc += np.einsum("brci,io->brco", inp[:, kr:kr + od, kc:kc + od].astype(np.int64),
-                             w[kr, kc].astype(np.int64))
-    out = np.clip(np.rint(acc.astype(np.int32).astype(np.float32) * np.float32(scale)),
-                  -128, 127).astype(np.int8)
-    return np.maximum(out, 0) if act else out
 
 
 def inputs_and_expect(params, seed: int, act: bool):

@@ -13,6 +13,7 @@ from autocomp_exo.optimizer import optimize  # noqa: E402
 from autocomp_exo.proposers.base import Plan, Rewrite  # noqa: E402
 from autocomp_exo.search.evaluator import ModelEvaluator  # noqa: E402
 from autocomp_exo.settings import EvaluationSettings, SearchSettings, Settings  # noqa: E402
+from numpy_reference import numpy_gemm
 
 FAST = (Path(__file__).parent / "data" / "search" / "gemm64_resident.c").read_text()
 VARIANTS = {
@@ -44,11 +45,6 @@ class Scripted:
         return [Rewrite(self.name, code) for code in VARIANTS.values()]
 
 
-def numpy_gemm(A, B, scale, act):
-    acc = A.astype(np.int32) @ B.astype(np.int32)
-    scaled = np.rint((acc.astype(np.float32) * np.float32(scale)).astype(np.float32))
-    out = np.clip(scaled, -128, 127).astype(np.int8)
-    return np.maximum(out, 0) if act else out
 
 
 def test_scripted_search_finds_the_faster_correct_kernel(gemm64, tmp_path):
