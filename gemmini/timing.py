@@ -71,8 +71,10 @@ def _block_ranges(cfg: GemminiConfig, addr: np.ndarray, nrows: np.ndarray):
     return np.where(garbage, -1, first), np.where(garbage, -2, last)
 
 
-def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> TimingResult:
-    """Schedule every instruction of `trace` (see module docstring)."""
+def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan,
+             timeline: list | None = None) -> TimingResult:
+    """Schedule every instruction of `trace` (see module docstring). With a ``timeline``
+    list, each scheduled instruction appends (index, issue, start, completion)."""
     tp, dim = cfg.timing, cfg.dim
     n = len(trace)
     op = trace.op
@@ -375,6 +377,8 @@ def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> TimingResult:
                     if rl[b] < done:
                         rl[b] = done
         heapq.heappush(heap, done)
+        if timeline is not None:
+            timeline.append((k, ready, s, done))
         if done > all_done:
             all_done = done
 

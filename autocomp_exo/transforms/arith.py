@@ -14,11 +14,11 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import GemminiConfig
-from lowering.ir import BinOp, Const, Decl, Expr, For, Function, Instr, Var
+from lowering.ir import Assign, BinOp, Const, Decl, Expr, For, Function, Instr, Var
 
 from .base import Application, NotApplicable, Transform, app
-from .ir_util import (add, all_names, const_decls, expr_vars, fold, fresh, get, map_stmts,
-                      replace_fn, stmt_writes, subst_body, walk)
+from .ir_util import (add, all_names, const_decls, expr_vars, fold, fresh, get,
+                      map_stmts, replace_fn, stmt_writes, subst_body, subst_expr, walk)
 
 
 def const_prop(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -92,63 +92,109 @@ def _terms(e: Expr) -> list[Expr]:
     return [e]
 
 
-def _split_invariant(e: Expr, inner: set[str]) -> tuple[Expr | None, Expr | None]:
-    """Split a sum into (part free of ``inner`` vars, the rest)."""
+def _split_invariant(e: Expr, inner: set[str]):
+    """A sum as (invariant non-constant terms, constant, the rest, flag bits)."""
     flags = None
     if isinstance(e, BinOp) and e.op == "|" and isinstance(e.rhs, Const):
         flags, e = e.rhs, e.lhs
-    inv, var = [], []
+    inv, var, k = [], [], 0
     for t in _terms(e):
-        (var if expr_vars(t) & inner or isinstance(t, Const) else inv).append(t)
-    if not inv:
-        return None, None
-    ie = inv[0]
-    for t in inv[1:]:
-        ie = add(ie, t)
-    rest = None
-    for t in var:
-        rest = t if rest is None else add(rest, t)
-    return ie, (rest, flags)
+        if isinstance(t, Const):
+            k += t.value
+        elif expr_vars(t) & inner:
+            var.append(t)
+        else:
+            inv.append(t)
+    return inv, k, var, flags
+
+
+def _sum(terms: list[Expr]) -> Expr | None:
+    out = None
+    for t in terms:
+        out = t if out is None else add(out, t)
+    return out
+
+
+def _inlinable_locals(fn: Function, body) -> dict[str, Expr]:
+    """Locals declared once inside ``body`` with an initializer and never assigned."""
+    count: dict[str, int] = {}
+    assigned = set()
+    for _, s, _ in walk(fn.body):
+        if isinstance(s, Decl):
+            count[s.name] = count.get(s.name, 0) + 1
+        elif isinstance(s, Assign):
+            assigned.add(s.name)
+    return {s.name: s.init for _, s, _ in walk(body)
+            if isinstance(s, Decl) and s.init is not None and count[s.name] == 1
+            and s.name not in assigned and s.ctype != "float"
+            and not expr_vars(s.init) & assigned}
 
 
 def strength(fn: Function, a: Application, config: GemminiConfig) -> Function:
-    """Precompute loop-invariant address bases at the top of the loop body."""
+    """Precompute loop-invariant address bases at the top of the loop body.
+
+    The locals declared inside the loop are first inlined into the addresses, so the
+    bases of nested loops combine (``a_ko = a_i + 64*ko``); the operands sharing an
+    invariant part share one base, which absorbs their smallest constant."""
     loop = get(fn.body, a.site)
     if not isinstance(loop, For):
         raise NotApplicable("site is not a loop")
+    local = _inlinable_locals(fn, loop.body)
+    # inline transitively (a local may be defined from another)
+    for _ in range(4):
+        local = {k: subst_expr(v, local) for k, v in local.items()}
     inner = {s.var for _, s, _ in walk(loop.body) if isinstance(s, For)} | \
-        {n for s in loop.body for n in stmt_writes(s)}
+        {n for _, s, _ in walk(loop.body) for n in stmt_writes(s) if n not in local}
     names = all_names(fn)
+
+    def operands(s):
+        return [fold(subst_expr(x, local)) if isinstance(x, BinOp | Var) else x
+                for x in s.args]
+
+    consts: dict[Expr, int] = {}
+    for _, s, _ in walk(loop.body):
+        if isinstance(s, Instr):
+            for x in operands(s):
+                if isinstance(x, BinOp | Var):
+                    inv, k, var, _f = _split_invariant(x, inner)
+                    key = _sum(inv)
+                    if key is not None:
+                        consts[key] = min(consts.get(key, k), k)
     bases: dict[Expr, str] = {}
+    for key, k in consts.items():
+        if isinstance(key, BinOp) or k != 0:
+            bases[key] = fresh(names, "addr")
+            names.add(bases[key])
+    if not bases:
+        raise NotApplicable("no invariant address part with arithmetic")
 
     def visit(s):
+        if isinstance(s, Decl) and s.name in local:
+            return ()
         if not isinstance(s, Instr):
             return None
         args = []
-        for x in s.args:
-            if not isinstance(x, BinOp):
+        for x0, x in zip(s.args, operands(s)):
+            if not isinstance(x, BinOp | Var):
+                args.append(x0)
+                continue
+            inv, k, var, flags = _split_invariant(x, inner)
+            key = _sum(inv)
+            if key not in bases:
                 args.append(x)
                 continue
-            inv, rest = _split_invariant(x, inner)
-            if inv is None or not isinstance(inv, BinOp):
-                args.append(x)
-                continue
-            if inv not in bases:
-                bases[inv] = fresh(names, "addr")
-                names.add(bases[inv])
-            new = Var(bases[inv])
-            if rest[0] is not None:
-                new = add(new, rest[0])
-            if rest[1] is not None:
-                new = BinOp("|", new, rest[1])
-            args.append(new)
+            new = _sum([Var(bases[key])] + var + ([Const(k - consts[key])]
+                                                   if k != consts[key] else []))
+            args.append(BinOp("|", new, flags) if flags is not None else new)
         return (dataclasses.replace(s, args=tuple(args)),)
 
-    body = map_stmts(loop.body, visit)
-    if not bases:
-        raise NotApplicable("no invariant address part with arithmetic")
-    decls = tuple(Decl(n, "uint32_t", e) for e, n in bases.items())
-    return replace_fn(fn, a.site, (dataclasses.replace(loop, body=decls + body),))
+    body = subst_body(map_stmts(loop.body, visit), local)   # DRAM addresses, conditions
+    decls = tuple(Decl(n, "uint32_t", fold(add(key, Const(consts[key]))))
+                  for key, n in bases.items())
+    out = replace_fn(fn, a.site, (dataclasses.replace(loop, body=decls + body),))
+    if out == fn:
+        raise NotApplicable("nothing to precompute")
+    return out
 
 
 def find_strength(fn, config):

@@ -3,9 +3,15 @@
 double_buffer  ``for i { mvin2(&A[16i..], a + 64ko, ...); ... compute(a + 64ko + 16k, ...) }``
             -> ``for i { mvin2(&A[16i..], a2 + 1024*(i % 2) + 64ko, ...); ... }``
                (two copies alternate, so the load for i+1 need not wait for the
-               computes of i to finish reading the buffer)
+               computes of i to finish reading the buffer); ``apart`` puts the copies
+               one bank apart, so filling one does not steal the other's bank cycles.
+               An mvout site double-buffers its accumulator tile the same way.
 bank        moves a buffer to the start of another scratchpad bank, so A and B are
             fed from different banks and DMA writes do not steal execute reads
+interleave  ``for v { for x { LOAD(v, x) } for y { WORK(v, y) } }``
+         -> ``LOAD(lo); for v { for y { WORK(v, y); if (v + 1 < hi) LOAD(v + 1, y) } }``
+            (the next iteration's loads are spread over the current work loop, so the
+            CPU never waits on a full load queue while the execute engine starves)
 pipeline    ``for i { LOAD(i); WORK(i) }``
          -> ``LOAD(lo); for i { if (i + 1 < hi) LOAD(i + 1); WORK(i) }``
             (the next iteration's load is issued before the current computes; needs
@@ -17,12 +23,12 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import GemminiConfig
-from lowering.ir import BinOp, Const, DramAddr, For, Function, If, Instr, Var
+from lowering.ir import BinOp, Const, Decl, DramAddr, For, Function, If, Instr, Var
 
 from .base import (Application, NotApplicable, Transform, app, require_independent, sample_values,
                    site_envs, summary_of)
 from .deps import LOAD_IDS, scalar_carried
-from .ir_util import add, get, instrs, replace_fn, scalar_writes, subst_body, \
+from .ir_util import add, free_reads, get, instrs, replace_fn, scalar_writes, sub, subst_body, \
     trip_count, walk
 from .regions import bounds, extents, region_of
 from .residency import expand, reused_buffers
@@ -31,16 +37,22 @@ from .residency import expand, reused_buffers
 def double_buffer(fn: Function, a: Application, config: GemminiConfig) -> Function:
     """Alternate the load's buffer between two copies across iterations of ``loop``."""
     loop_path = tuple(a.p["loop"])
-    new = expand(fn, a.site, loop_path[:-1], config, copies=2, only=loop_path)
+    new = expand(fn, a.site, loop_path[:-1], config, copies=2, only=loop_path,
+                 apart=a.p.get("apart", False))
     if new == fn:
         raise NotApplicable("nothing to double-buffer")
     return new
 
 
 def find_double_buffer(fn: Function, config: GemminiConfig) -> list[Application]:
-    return [app("double_buffer", path, f"double-buffer the {x.op} of {x.args[0].array} "
-                f"across loop {lp.var}", loop=p)
-            for path, x, p, lp in reused_buffers(fn)]
+    out = []
+    for path, x, p, lp in reused_buffers(fn):
+        what = f"double-buffer the {x.op} of {x.args[0].array} across loop {lp.var}"
+        out.append(app("double_buffer", path, what, loop=p))
+        if x.op != "mvout":
+            out.append(app("double_buffer", path, what + ", the two copies in different "
+                           "scratchpad banks", loop=p, apart=True))
+    return out
 
 
 def bank(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -114,9 +126,73 @@ def pipeline(fn: Function, a: Application, config: GemminiConfig) -> Function:
     return replace_fn(fn, a.site, prologue + (new_loop,))
 
 
+def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Software pipelining at the granularity of a work loop: the load loop of iteration
+    v + 1 is spread over the iterations of the work loop of iteration v."""
+    loop = get(fn.body, a.site)
+    if not isinstance(loop, For) or loop.step != 1:
+        raise NotApplicable("site is not a unit-step loop")
+    p, w = a.p["load"], a.p["work"]
+    if not (0 <= p < w < len(loop.body)):
+        raise NotApplicable("load and work statements out of range")
+    P, W = loop.body[p], loop.body[w]
+    if not (isinstance(P, For) and isinstance(W, For) and _is_load_stmt(P)):
+        raise NotApplicable("needs a load loop followed by a work loop")
+    tp, tw = trip_count(P), trip_count(W)
+    if not tp or not tw or tw % tp or P.step != 1 or W.step != 1:
+        raise NotApplicable("the work loop's trip count is not a multiple of the load loop's")
+    if (trip_count(loop) or 0) < 2 or scalar_carried(loop.body):
+        raise NotApplicable("trip count too small or loop-carried scalars")
+    declared = {d.name: d.init for d in loop.body[:p] if isinstance(d, Decl)}
+    if any(d.init is None or not isinstance(d.init, Const) for d in loop.body
+           if isinstance(d, Decl) and d.name in free_reads((P,))):
+        raise NotApplicable("the loads read a non-constant local of the loop")
+    consts = {k: v for k, v in declared.items() if isinstance(v, Const)}
+    rest = loop.body[:p] + loop.body[p + 1:]
+    nxt = add(Var(loop.var), Const(1))
+    ahead = subst_body((P,), {loop.var: nxt, **consts})
+    for env in site_envs(fn, a.site + (0,)):
+        for v in sample_values(loop, env)[:-1]:
+            e = dict(env, **{loop.var: v})
+            require_independent(summary_of(fn, config, rest, e),
+                                summary_of(fn, config, ahead, e),
+                                f"loads of iteration {v + 1} vs the work of {v}")
+    r = tw // tp
+    y = Var(W.var)
+    chunk = sub(y, W.lo)
+    x = add(BinOp("/", chunk, Const(r)) if r > 1 else chunk, P.lo)
+    body = subst_body(P.body, {P.var: x, loop.var: nxt, **consts})
+    cond = BinOp("<", nxt, loop.hi)
+    if r > 1:
+        cond = BinOp("&&", cond, BinOp("==", BinOp("%", chunk, Const(r)), Const(0)))
+    new_w = dataclasses.replace(W, body=W.body + (If(cond, body),))
+    new_body = loop.body[:p] + loop.body[p + 1:w] + (new_w,) + loop.body[w + 1:]
+    prologue = subst_body((P,), {loop.var: loop.lo, **consts})
+    return replace_fn(fn, a.site, prologue + (dataclasses.replace(loop, body=new_body),))
+
+
+def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    for path, s, _ in walk(fn.body):
+        if not isinstance(s, For) or (trip_count(s) or 0) < 2:
+            continue
+        for p, P in enumerate(s.body):
+            if not (isinstance(P, For) and _is_load_stmt(P) and trip_count(P)):
+                continue
+            for w in range(p + 1, len(s.body)):
+                W = s.body[w]
+                if isinstance(W, For) and not _is_load_stmt(W) and trip_count(W) and \
+                        trip_count(W) % trip_count(P) == 0:
+                    out.append(app("interleave", path, f"spread the loads of loop {P.var} for "
+                                   f"iteration {s.var} + 1 over loop {W.var} of iteration "
+                                   f"{s.var}", load=p, work=w))
+                    break
+    return out
+
+
 def _is_load_stmt(s) -> bool:
     if isinstance(s, Instr):
-        return s.op in LOAD_IDS
+        return s.op in LOAD_IDS or s.op == "config_ld"
     if isinstance(s, For):
         return all(_is_load_stmt(x) for x in s.body)
     if isinstance(s, If):
@@ -142,6 +218,8 @@ TRANSFORMS = [
               find_double_buffer, double_buffer, ("load", "overlap")),
     Transform("bank", (10, 15), "move a buffer to another scratchpad bank",
               find_bank, bank, ("execute", "conflict")),
+    Transform("interleave", (14, 8), "spread the next iteration's loads over the current "
+              "computes", find_interleave, interleave, ("overlap", "load")),
     Transform("pipeline", (14, 8), "issue the next iteration's loads before the current "
               "computes", find_pipeline, pipeline, ("overlap",)),
 ]

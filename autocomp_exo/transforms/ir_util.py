@@ -218,6 +218,36 @@ def expr_vars(e) -> set[str]:
     return set()
 
 
+def deep_vars(fn: Function) -> Callable[[Expr], set[str]]:
+    """``expr_vars`` that also sees through scalar locals: the variables an expression
+    depends on, with each local replaced by the variables of its definitions."""
+    direct: dict[str, set[str]] = {}
+    for _, s, _ in walk(fn.body):
+        if isinstance(s, Decl) and s.init is not None:
+            direct.setdefault(s.name, set()).update(expr_vars(s.init))
+        elif isinstance(s, Assign):
+            direct.setdefault(s.name, set()).update(expr_vars(s.value))
+    memo: dict[str, set[str]] = {}
+
+    def close(name: str) -> set[str]:
+        if name not in memo:
+            seen, todo = {name}, [name]
+            while todo:
+                for v in direct.get(todo.pop(), ()):
+                    if v not in seen:
+                        seen.add(v)
+                        todo.append(v)
+            memo[name] = seen
+        return memo[name]
+
+    def vars_of(e) -> set[str]:
+        out: set[str] = set()
+        for v in expr_vars(e):
+            out |= close(v)
+        return out
+    return vars_of
+
+
 def subst_expr(e, m: dict[str, Expr]):
     if not m or e is None:
         return e

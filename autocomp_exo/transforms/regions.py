@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from gemmini.config import ACCUMULATE_BIT, ACC_BIT, GARBAGE_ADDR, GemminiConfig, ROW_MASK
-from lowering.ir import BinOp, Cond, Const, Expr, For, Function, Instr, UnOp, Var
+from lowering.ir import Assign, BinOp, Cond, Const, Decl, Expr, For, Function, If, Instr, UnOp, Var
 
 from .ir_util import Path, add, const_decls, const_value, fold, get, instrs, replace_fn, walk
 
@@ -89,8 +89,10 @@ def interval(e: Expr, rng: dict[str, tuple[int, int]]) -> tuple[int, int] | None
     return None
 
 
-def ranges_at(fn: Function, loops: tuple[For, ...]) -> dict[str, tuple[int, int]]:
-    rng = {k: (v, v) for k, v in const_decls(fn).items()}
+def ranges_at(fn: Function, loops: tuple[For, ...], outer: dict | None = None
+              ) -> dict[str, tuple[int, int]]:
+    """Bounds of the variables of ``loops`` (and of the constant locals, or ``outer``)."""
+    rng = dict(outer) if outer is not None else {k: (v, v) for k, v in const_decls(fn).items()}
     for lp in loops:
         lo, hi = interval(lp.lo, rng), interval(lp.hi, rng)
         if lo is None or hi is None:
@@ -103,22 +105,50 @@ def ranges_at(fn: Function, loops: tuple[For, ...]) -> dict[str, tuple[int, int]
 
 
 def block_strides(fn: Function, config: GemminiConfig) -> dict[int, int]:
-    bs = {0: config.dim, 1: config.dim, 2: config.dim}
+    """Block stride (rows) of each load config id: the largest one the code sets, else DIM."""
+    seen: dict[int, int] = {}
     for _, ins, _ in instrs(fn.body):
         if ins.op == "config_ld":
             idv = const_value(ins.args[4]) if ins.args[4] is not None else 0
             v = const_value(ins.args[3]) if ins.args[3] is not None else None
             if idv is not None and v:
-                bs[idv] = max(bs.get(idv, 0), v)
-    return bs
+                seen[idv] = max(seen.get(idv, 0), v)
+    return {i: seen.get(i, config.dim) for i in range(3)}
+
+
+def instr_ranges(fn: Function):
+    """(path, instruction, ranges) for every instruction, where ``ranges`` bounds the loop
+    variables and the never-reassigned locals (e.g. ``uint32_t a = 64 * ko;``) in scope."""
+    assigned = {s.name for _, s, _ in walk(fn.body) if isinstance(s, Assign)}
+
+    def visit(body, prefix, rng):
+        rng = dict(rng)
+        for i, s in enumerate(body):
+            p = prefix + (i,)
+            if isinstance(s, Instr):
+                yield p, s, rng
+            elif isinstance(s, Decl):
+                iv = interval(s.init, rng) if s.init is not None and s.name not in assigned \
+                    else None
+                if iv is None:
+                    rng.pop(s.name, None)
+                else:
+                    rng[s.name] = iv
+            elif isinstance(s, For):
+                inner = dict(rng)
+                inner.update(ranges_at(fn, (s,), rng))
+                yield from visit(s.body, p, inner)
+            elif isinstance(s, If):
+                yield from visit(s.then + s.orelse, p, rng)
+
+    yield from visit(fn.body, (), {k: (v, v) for k, v in const_decls(fn).items()})
 
 
 def extents(fn: Function, config: GemminiConfig) -> list[Extent] | None:
     """Extents of every local operand, or None if some address is not analyzable."""
     out = []
     bs = block_strides(fn, config)
-    for path, ins, loops in instrs(fn.body):
-        rng = ranges_at(fn, loops)
+    for path, ins, rng in instr_ranges(fn):
         for arg, rows_arg, kind in LOCAL_OPERANDS.get(ins.op, []):
             iv = interval(ins.args[arg], rng)
             rows = interval(ins.args[rows_arg], rng)
@@ -186,6 +216,17 @@ def find_free(all_ext: list[Extent], moving: list[Extent], space: str, size: int
     if pos + size > cap:
         return None
     return pos
+
+
+def find_free_pair(all_ext: list[Extent], moving: list[Extent], space: str, size: int,
+                   stride: int, config: GemminiConfig, align: int = 16) -> int | None:
+    """Lowest row where ``size`` rows are free both there and ``stride`` rows further."""
+    busy = [(e.lo, e.hi) for e in all_ext if e.space == space and e not in moving]
+    cap = capacity(config, space)
+    for pos in range(0, cap - stride - size + 1, align):
+        if all(hi <= p or p + size <= lo for p in (pos, pos + stride) for lo, hi in busy):
+            return pos
+    return None
 
 
 def offset_addr(e: Expr, delta: Expr) -> Expr:

@@ -28,14 +28,19 @@ from lowering.ir import BinOp, Const, DramAddr, For, Function, If, Instr, Var
 
 from .base import Application, NotApplicable, Transform, app, sample_values, site_envs, summary_of
 from .deps import LOAD_IDS
-from .ir_util import (Path, add, children, const_value, eval_expr, expr_vars, get, instrs, mul,
+from .ir_util import (Path, add, children, const_value, deep_vars, eval_expr, expr_vars, get, instrs, mul,
                       replace, replace_fn, sub, trip_count, with_children)
 from .loops import interchange, split
-from .regions import bounds, capacity, extents, find_free, region_of, relocate, used_rows
+from .regions import (bank_rows, bounds, capacity, extents, find_free, find_free_pair, region_of,
+                      relocate, used_rows)
 
 
-def _load(fn: Function, path: Path) -> Instr:
+def _load(fn: Function, path: Path, stores: bool = False) -> Instr:
+    """The DRAM load at ``path`` (or, with ``stores``, an mvout to DRAM: its accumulator
+    tile can be copied per iteration just like a load's buffer)."""
     x = get(fn.body, path)
+    if stores and isinstance(x, Instr) and x.op == "mvout" and isinstance(x.args[0], DramAddr):
+        return x
     if not isinstance(x, Instr) or x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
         raise NotApplicable("site is not a load from DRAM")
     written = {i.args[0].array for _, i, _ in instrs(fn.body)
@@ -55,16 +60,19 @@ def _between(fn: Function, outer: Path, site: Path) -> list[tuple[Path, For]]:
 
 
 def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies: int = 0,
-           bank: int | None = None, only: Path | None = None) -> Function:
+           bank: int | None = None, only: Path | None = None, apart: bool = False) -> Function:
     """Give the load's buffer a distinct copy per iteration of the loops between ``outer``
     (exclusive) and the load whose variables select its source but not its location.
 
     ``copies`` 0 = one copy per iteration; 2 = alternate between two copies (double
-    buffering; only for a single such loop)."""
-    x = _load(fn, site)
+    buffering; only for a single such loop), one bank apart with ``apart`` (so filling
+    one copy does not steal the bank the computes read the other from). The site may also be an mvout: the
+    accumulator tile it stores gets the copies."""
+    x = _load(fn, site, stores=True)
     loops = _between(fn, outer, site) if outer != site else []
-    src_vars = expr_vars(x.args[0])
-    dst_vars = expr_vars(x.args[1])
+    vs = deep_vars(fn)
+    src_vars = vs(x.args[0])
+    dst_vars = vs(x.args[1])
     w = [(p, lp) for p, lp in loops if lp.var in src_vars and lp.var not in dst_vars
          and (only is None or p == only)]
     if not w and bank is None:
@@ -85,6 +93,18 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
     span = -(-(hi - lo) // config.dim) * config.dim
     delta = Const(0)
     size = span
+    if apart:
+        if copies != 2 or len(w) != 1:
+            raise NotApplicable("bank-apart copies need double buffering over one loop")
+        lp = w[0][1]
+        stride = bank_rows(config, seed[0].space)
+        if span > stride or (trip_count(lp) or 0) < 2:
+            raise NotApplicable("the buffer does not fit one bank")
+        start = find_free_pair(ext, region, seed[0].space, span, stride, config)
+        if start is None:
+            raise NotApplicable("no free rows at the same offset in two banks")
+        idx = BinOp("%", sub(Var(lp.var), lp.lo), Const(2))
+        return relocate(fn, region, add(mul(idx, Const(stride)), Const(start - lo)))
     for _p, lp in reversed(w):
         t = trip_count(lp)
         if t is None or lp.step != 1:
@@ -197,7 +217,8 @@ def resident(fn: Function, a: Application, config: GemminiConfig) -> Function:
     if not isinstance(u, For) or site[:len(outer)] != outer or len(site) <= len(outer):
         raise NotApplicable("guard is not an enclosing loop")
     x = _load(fn, site)
-    if u.var in expr_vars(x.args[0]) or u.var in expr_vars(x.args[1]):
+    vs = deep_vars(fn)
+    if u.var in vs(x.args[0]) or u.var in vs(x.args[1]):
         raise NotApplicable(f"the load depends on {u.var}")
     if tile:
         w = u.body[0] if len(u.body) == 1 else None
@@ -220,10 +241,11 @@ def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
     ext = extents(fn, config)
     if ext is None:
         return out
+    vs = deep_vars(fn)
     for path, x, _loops in instrs(fn.body):
         if x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
             continue
-        xv = expr_vars(x.args[0]) | expr_vars(x.args[1]) | _guarded_vars(fn, path)
+        xv = vs(x.args[0]) | vs(x.args[1]) | _guarded_vars(fn, path)
         for depth in range(len(path) - 1):
             outer = path[:depth + 1]
             u = get(fn.body, outer)
@@ -231,7 +253,7 @@ def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
                 continue
             need = 1
             w = [lp for _, lp in _between(fn, outer, path)
-                 if lp.var in expr_vars(x.args[0]) and lp.var not in expr_vars(x.args[1])]
+                 if lp.var in vs(x.args[0]) and lp.var not in vs(x.args[1])]
             for lp in w:
                 need *= trip_count(lp) or 1
             seed = [e for e in ext if e.path == path and e.arg == 1]
@@ -285,16 +307,18 @@ def distinct(fn: Function, a: Application, config: GemminiConfig) -> Function:
 
 
 def reused_buffers(fn: Function):
-    """(load path, load, loop path, loop) for every DRAM load whose source moves with an
-    enclosing loop (of more than one iteration) while its local buffer does not."""
+    """(path, instruction, loop path, loop) for every DRAM load (or mvout) whose DRAM
+    address moves with an enclosing loop (of more than one iteration) while its local
+    buffer does not."""
+    vs = deep_vars(fn)
     for path, x, _loops in instrs(fn.body):
-        if x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
+        if x.op not in (*LOAD_IDS, "mvout") or not isinstance(x.args[0], DramAddr):
             continue
         for depth in range(len(path) - 1):
             p = path[:depth + 1]
             lp = get(fn.body, p)
-            if isinstance(lp, For) and lp.var in expr_vars(x.args[0]) and \
-                    lp.var not in expr_vars(x.args[1]) and (trip_count(lp) or 0) > 1:
+            if isinstance(lp, For) and lp.var in vs(x.args[0]) and \
+                    lp.var not in vs(x.args[1]) and (trip_count(lp) or 0) > 1:
                 yield path, x, p, lp
 
 
