@@ -8,7 +8,10 @@ For each workload: the four baselines (benchmarks.run_baselines), then
 ``optimize`` from Exo's basic mapping with the built-in proposer with a sample budget,
 and a table of cycles, utilization, speedup over Exo-unoptimized and over
 Exo-hand-optimized, fraction of the FSM's speed, samples used and wall time.
-Results also go to ``runs/builtin_search/results.json``. Big kernels take a model
+Each best kernel's toolchain C is written to ``runs/builtin_search/NAME/out/``, built
+with gcc against the host emulator and checked against the reference (column
+"emulator"). Results accumulate in ``runs/builtin_search/results.json`` (a run of some
+workloads keeps the rows of the others). Big kernels take a model
 run of several seconds per candidate, so the full suite takes hours on 2 cores.
 """
 
@@ -38,6 +41,11 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
     base = {r.baseline: r for r in run_workload(name, BASELINES)}
     spec = by_name(name)
     settings = load_settings(overrides={"search.seed": seed})
+    per_iteration = (settings.search.beam_width * settings.search.plans_per_candidate
+                     * settings.search.impls_per_plan)
+    settings = load_settings(overrides={     # let the sample budget, not T, end the run
+        "search.seed": seed, "search.iterations": max(8, -(-max_samples // per_iteration) + 2),
+        "search.patience": 5})
     t0 = time.time()
     workload = Workload.from_spec(spec)
     evaluator = ModelEvaluator.for_workload(workload, config=settings.evaluation.config)
@@ -45,19 +53,40 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
     result = optimize(start, config=settings, evaluator=evaluator,
                       budget=Budget(max_samples=max_samples), run_dir=OUT / name)
     wall = time.time() - t0
+    emulator = emulator_check(result, workload)
 
     def cycles(b):
         r = base.get(b)
         return r.cycles if r is not None and r.status == "ok" else None
 
     row = {"workload": name, "cycles": result.cycles, "utilization": result.utilization,
-           "samples": result.samples, "seconds": round(wall, 1),
+           "samples": result.samples, "seconds": round(wall, 1), "emulator": emulator,
            "baselines": {b: cycles(b) for b in BASELINES}}
     for key, b in (("over_unoptimized", "exo_unoptimized"),
                    ("over_hand", "exo_hand_optimized"), ("fraction_of_fsm", "hardware_fsm")):
         c = cycles(b)
         row[key] = c / result.cycles if c else None
     return row
+
+
+def emulator_check(result, workload) -> str:
+    """Build the emitted toolchain C with gcc against the host emulator, run it on every
+    reference input set and compare with the reference outputs: "ok" or what differs."""
+    import numpy as np
+
+    from gemmini.emulator.build import run_c
+    from lowering.reference import make_input_sets
+    out_dir = OUT / workload.name / "out"
+    c_path, h_path = result.write(out_dir)
+    for st in make_input_sets(workload, seeds=(1,), kinds=("uniform", "extreme")):
+        run = run_c(c_path.read_text(), st.inputs, params=result.fn.params,
+                    context=result.fn.context, function=result.fn.name,
+                    h_text=h_path.read_text())
+        for name, want in st.expected.items():
+            got = np.asarray(run.outputs[name]).reshape(np.shape(want))
+            if not np.array_equal(got, want):
+                return f"{name} differs ({int((got != want).sum())} elements)"
+    return "ok"
 
 
 def _f(x, fmt):
@@ -71,26 +100,32 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     names = args.workloads or [s.name for s in SUITE]
-    rows = []
+    results = OUT / "results.json"
+    old = json.loads(results.read_text()) if results.exists() else []
+    done = {r["workload"]: r for r in old}      # earlier runs of other workloads stay
     for name in names:
-        rows.append(search_workload(name, args.max_samples, args.seed))
+        done[name] = search_workload(name, args.max_samples, args.seed)
         OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / "results.json").write_text(json.dumps(rows, indent=2))
+        results.write_text(json.dumps(list(done.values()), indent=2))
+    order = [s.name for s in SUITE]
+    rows = sorted(done.values(), key=lambda r: order.index(r["workload"])
+                  if r["workload"] in order else len(order))
     t = Table(title="built-in search vs baselines (model cycles)")
     for col in ("workload", "unoptimized", "hand", "FSM", "search", "util", "x unopt",
-                "x hand", "of FSM", "samples", "seconds"):
+                "x hand", "of FSM", "samples", "seconds", "emulator"):
         t.add_column(col, justify="right")
     for r in rows:
         b = r["baselines"]
         t.add_row(r["workload"], _f(b["exo_unoptimized"], ","), _f(b["exo_hand_optimized"], ","),
                   _f(b["hardware_fsm"], ","), f"{r['cycles']:,}", _f(r["utilization"], ".2f"),
                   _f(r["over_unoptimized"], ".2f"), _f(r["over_hand"], ".2f"),
-                  _f(r["fraction_of_fsm"], ".2f"), str(r["samples"]), str(r["seconds"]))
+                  _f(r["fraction_of_fsm"], ".2f"), str(r["samples"]), str(r["seconds"]),
+                  r.get("emulator", "-"))
     gemm_hand = [r["over_hand"] for r in rows if r["workload"].startswith("gemm") and r["over_hand"]]
     if gemm_hand:
         geo = math.exp(sum(map(math.log, gemm_hand)) / len(gemm_hand))
         t.caption = f"geomean speedup over hand-optimized on GEMMs: {geo:.2f}x"
-    Console().print(t)
+    Console(width=170).print(t)
     return 0
 
 

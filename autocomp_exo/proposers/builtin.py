@@ -33,7 +33,7 @@ from lowering.ir import Function
 BASE_WEIGHT = {
     "resident_all": 6.0, "resident": 6.0, "unroll": 3.0, "unroll_nest": 3.0, "bank": 3.0,
     "double_buffer": 2.5, "strength": 2.0, "hoist": 2.0, "mvin_merge": 2.0,
-    "reuse_weights": 2.0, "fold_zeroing": 2.0, "const_prop": 3.0, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
+    "reuse_weights": 2.0, "interleave": 2.5, "fold_zeroing": 2.0, "const_prop": 3.0, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
     "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7, "split": 0.5,
     "interchange": 0.5, "simplify": 0.5, "fission": 0.3,
 }
@@ -43,6 +43,7 @@ BOUND_TAGS = {
 }
 MAX_TRIES_PER_PLAN = 6
 CLEANUP = ("const_prop", "simplify")
+MAX_STRENGTH_STEPS = 3
 DEFAULT_TRY_LIMIT = 5
 TRY_LIMIT = {"unroll": 8, "unroll_nest": 6, "fission": 3, "split": 3, "interchange": 3,
              "bank": 4, "move_up": 3, "fuse": 3}
@@ -142,6 +143,7 @@ class BuiltinProposer:
                 w *= 2.0
             if sp_low and a.transform in ("resident", "double_buffer", "distinct"):
                 w *= 1.5
+            w *= _stall_boost(a, fb)
             w *= math.exp(4.0 * (gain - 1.0)) if gain >= 1.0 else gain ** 4
             scored.append((a, w, item))
         scored.sort(key=lambda x: (-x[1], x[0].transform, x[0].site, x[0].params))
@@ -204,13 +206,29 @@ class BuiltinProposer:
         return out
 
     def _cleanup(self, fn: Function) -> Function | None:
-        """Constant propagation / folding after a rewrite (None when it changes nothing)."""
+        """Constant propagation / folding after a rewrite, then strength reduction of every
+        loop (outermost first) where the static estimate says the CPU saves work: a rewrite
+        that adds address arithmetic (a buffer copy index) is judged with it paid back.
+        None when nothing changes."""
+        out = fn
         for name in CLEANUP:
-            for a in TRANSFORMS[name].find(fn, self.config):
-                new = self._try(fn, a)
-                if new is not None and new != fn:
-                    return new
-        return None
+            for a in TRANSFORMS[name].find(out, self.config):
+                new = self._try(out, a)
+                if new is not None and new != out:
+                    out = new
+                    break
+        cost = _cpu(out, self.config)
+        for _ in range(MAX_STRENGTH_STEPS):
+            best = None
+            for a in TRANSFORMS["strength"].find(out, self.config):
+                new = self._try(out, a)
+                c = _cpu(new, self.config) if new is not None else cost
+                if c < cost and (best is None or c < best[0]):
+                    best = (c, new)
+            if best is None:
+                break
+            cost, out = best
+        return out if out != fn else None
 
     def _neighbours(self, fn: Function, a: Application) -> list[Application]:
         """Same transformation with other parameters at the same site, then other sites."""
@@ -229,6 +247,36 @@ class BuiltinProposer:
         names = {t.name for t in by_menu_item(item)}
         ranked = self._ranked(fn, fb, {item}) if names else []
         return [a for a, _, _ in ranked if a.transform in names]
+
+
+STALL_SHARE = 0.03     # a stall costing this share of the run is worth targeting
+
+
+def _stall_boost(a: Application, fb: Feedback | None) -> float:
+    """Favour the rewrites that remove a stall the report measured but the static
+    estimate cannot see: execute cycles stolen by DMA writes into the banks it reads
+    (copies one bank apart, bank moves), and an execute engine idle while nothing bounds
+    it (accumulator double buffering, interleaved loads)."""
+    if fb is None or not fb.cycles:
+        return 1.0
+    d = fb.details or {}
+    stolen = (d.get("stolen_cycles") or 0) / fb.cycles
+    busy = (d.get("busy") or {}).get("execute")
+    idle = 1.0 - busy / fb.cycles if busy else 0.0
+    boost = 1.0
+    if stolen > STALL_SHARE and (a.transform == "bank" or a.p.get("apart")):
+        boost *= 4.0
+    if idle > STALL_SHARE and (a.transform == "interleave" or (
+            a.transform == "double_buffer" and "mvout" in a.note)):
+        boost *= 4.0
+    return boost
+
+
+def _cpu(fn: Function, config: GemminiConfig) -> float:
+    try:
+        return estimate(fn, config).cpu
+    except Exception:  # the estimate only ranks; an unanalyzable program ranks neutral
+        return math.inf
 
 
 def _cycles(fn: Function, config: GemminiConfig) -> float:

@@ -220,13 +220,25 @@ def find_free(all_ext: list[Extent], moving: list[Extent], space: str, size: int
 
 def find_free_pair(all_ext: list[Extent], moving: list[Extent], space: str, size: int,
                    stride: int, config: GemminiConfig, align: int = 16) -> int | None:
-    """Lowest row where ``size`` rows are free both there and ``stride`` rows further."""
+    """A row where ``size`` rows are free both there and ``stride`` rows further, in the
+    banks least used by other operands (so neither copy shares a bank with them), lowest
+    first among equals."""
     busy = [(e.lo, e.hi) for e in all_ext if e.space == space and e not in moving]
     cap = capacity(config, space)
+    per_bank = bank_rows(config, space)
+    used = [0] * (-(-cap // per_bank))
+    for lo, hi in busy:
+        for b in range(lo // per_bank, (max(hi, lo + 1) - 1) // per_bank + 1):
+            used[b] += min(hi, (b + 1) * per_bank) - max(lo, b * per_bank)
+    best = None
     for pos in range(0, cap - stride - size + 1, align):
         if all(hi <= p or p + size <= lo for p in (pos, pos + stride) for lo, hi in busy):
-            return pos
-    return None
+            banks = {b for p in (pos, pos + stride)
+                     for b in range(p // per_bank, (p + size - 1) // per_bank + 1)}
+            score = sum(used[b] for b in banks)
+            if best is None or score < best[0]:
+                best = (score, pos)
+    return None if best is None else best[1]
 
 
 def offset_addr(e: Expr, delta: Expr) -> Expr:
