@@ -131,16 +131,30 @@ def test_interleave_spreads_the_next_loads_over_the_computes():
     assert model_cycles(new) < model_cycles(fn)
 
 
-def test_interleave_is_refused_when_the_next_loads_overwrite_live_rows():
+def test_interleave_double_buffers_loads_that_would_overwrite_live_rows():
+    """One B buffer reused by every ko: loading ko + 1 during ko needs a second copy,
+    which interleave makes itself (one bank apart); the result stays correct."""
     from lowering.print_compact import to_compact
     fn = basic_gemm(32, 64, 256)
     text = to_compact(fn).replace("b + 64 * k + 256 * ko", "b + 64 * k") \
         .replace("b + 16 * j_in_o + 64 * k + 256 * ko", "b + 16 * j_in_o + 64 * k")
-    bad = parse(text)
-    check_program(bad)
-    a = app_named(bad, "interleave", CFG, lambda a: "loop k for iteration ko" in a.note)
+    shared = parse(text)
+    check_program(shared)
+    a = app_named(shared, "interleave", CFG, lambda a: "loop k for iteration ko" in a.note)
+    new = apply(shared, a, CFG)
+    check_program(new, seed=7)
+    x = [i for _, i, _ in instrs(new.body) if i.op == "mvin3"][-1]     # inside the work
+    assert "ko" in repr(x.args[1]) and "%" in repr(x.args[1])
+
+
+def test_interleave_needs_whole_chunks_of_work():
+    from lowering.print_compact import to_compact
+    text = to_compact(basic_gemm(32, 64, 256)).replace(
+        "for (int k = 0; k < 4; k++) {\n          mvin3", "for (int k = 0; k < 3; k++) {\n          mvin3")
+    fn = parse(text)
+    bad = Application("interleave", loop(fn, "ko"), (("load", 1), ("work", 2)))
     with pytest.raises(NotApplicable):
-        apply(bad, a, CFG)
+        apply(fn, bad, CFG)
 
 
 def test_extents_use_the_configured_block_stride():
@@ -157,3 +171,19 @@ void f(const float* scale, bool act, const int8_t A[14][64], const int8_t B[16][
     fn = parse(text)
     e = rows_of(fn, path_of(fn, "mvin2"))
     assert (e.lo, e.hi) == (0, 3 * 14 + 14)
+
+
+def test_interleave_issues_several_loads_per_work_iteration():
+    """Work loop split in two halves, four B row tiles: two loads per half."""
+    from lowering.print_compact import to_compact
+    text = to_compact(basic_gemm(32, 64, 256)).replace("256 * ko", "4096 * (ko % 2)") \
+        .replace("uint32_t a = 0;", "uint32_t a = 12288;")
+    fn = parse(text)
+    work = loop(fn, "k", 1)
+    fn = apply(fn, Application("split", work, (("factor", 2),)), CFG)
+    a = Application("interleave", loop(fn, "ko"), (("load", 1), ("work", 2)))
+    new = apply(fn, a, CFG)
+    counts = check_program(new, seed=8)
+    assert counts["mvin3"] == 2 * 4 * 4
+    # i > j > ko > work half > the two loads of that half
+    assert max(len(loops) for _, x, loops in instrs(new.body) if x.op == "mvin3") == 5

@@ -28,8 +28,8 @@ from lowering.ir import BinOp, Const, Decl, DramAddr, For, Function, If, Instr, 
 from .base import (Application, NotApplicable, Transform, app, require_independent, sample_values,
                    site_envs, summary_of)
 from .deps import LOAD_IDS, scalar_carried
-from .ir_util import add, free_reads, get, instrs, replace_fn, scalar_writes, sub, subst_body, \
-    trip_count, walk
+from .ir_util import add, all_names, free_reads, fresh, get, instrs, mul, replace_fn, \
+    scalar_writes, sub, subst_body, trip_count, walk
 from .regions import bounds, extents, region_of
 from .residency import expand, reused_buffers
 
@@ -128,7 +128,33 @@ def pipeline(fn: Function, a: Application, config: GemminiConfig) -> Function:
 
 def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
     """Software pipelining at the granularity of a work loop: the load loop of iteration
-    v + 1 is spread over the iterations of the work loop of iteration v."""
+    v + 1 is spread over the iterations of the work loop of iteration v. When the next
+    loads would overwrite rows the current work still reads, the loaded buffers are
+    first double-buffered across the loop (modulo variable expansion), one bank apart
+    when there is room."""
+    try:
+        return _interleave(fn, a, config)
+    except NotApplicable as exc:
+        if "dependence" not in str(exc):
+            raise
+        first = exc
+    loop_path = tuple(a.site)
+    load_root = loop_path + (a.p["load"],)
+    sites = [load_root + p[1:] for p, x, _ in instrs((get(fn.body, load_root),))
+             if x.op in LOAD_IDS and isinstance(x.args[0], DramAddr)]
+    for apart in (True, False):
+        new = fn
+        try:
+            for site in sites:
+                new = expand(new, site, loop_path[:-1], config, copies=2, only=loop_path,
+                             apart=apart)
+            return _interleave(new, a, config)
+        except NotApplicable:
+            continue
+    raise first
+
+
+def _interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
     loop = get(fn.body, a.site)
     if not isinstance(loop, For) or loop.step != 1:
         raise NotApplicable("site is not a unit-step loop")
@@ -139,8 +165,8 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
     if not (isinstance(P, For) and isinstance(W, For) and _is_load_stmt(P)):
         raise NotApplicable("needs a load loop followed by a work loop")
     tp, tw = trip_count(P), trip_count(W)
-    if not tp or not tw or tw % tp or P.step != 1 or W.step != 1:
-        raise NotApplicable("the work loop's trip count is not a multiple of the load loop's")
+    if not tp or not tw or (tw % tp and tp % tw) or P.step != 1 or W.step != 1:
+        raise NotApplicable("the trip counts of the load and work loops do not divide")
     if (trip_count(loop) or 0) < 2 or scalar_carried(loop.body):
         raise NotApplicable("trip count too small or loop-carried scalars")
     declared = {d.name: d.init for d in loop.body[:p] if isinstance(d, Decl)}
@@ -157,14 +183,21 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
             require_independent(summary_of(fn, config, rest, e),
                                 summary_of(fn, config, ahead, e),
                                 f"loads of iteration {v + 1} vs the work of {v}")
-    r = tw // tp
     y = Var(W.var)
     chunk = sub(y, W.lo)
-    x = add(BinOp("/", chunk, Const(r)) if r > 1 else chunk, P.lo)
-    body = subst_body(P.body, {P.var: x, loop.var: nxt, **consts})
     cond = BinOp("<", nxt, loop.hi)
-    if r > 1:
-        cond = BinOp("&&", cond, BinOp("==", BinOp("%", chunk, Const(r)), Const(0)))
+    if tw >= tp:                    # one load iteration every r work iterations
+        r = tw // tp
+        x = add(BinOp("/", chunk, Const(r)) if r > 1 else chunk, P.lo)
+        body = subst_body(P.body, {P.var: x, loop.var: nxt, **consts})
+        if r > 1:
+            cond = BinOp("&&", cond, BinOp("==", BinOp("%", chunk, Const(r)), Const(0)))
+    else:                           # r load iterations in every work iteration
+        r = tp // tw
+        inner = fresh(all_names(fn), P.var)
+        x = add(add(mul(chunk, Const(r)), Var(inner)), P.lo)
+        body = (For(inner, Const(0), Const(r),
+                    subst_body(P.body, {P.var: x, loop.var: nxt, **consts}), 1),)
     new_w = dataclasses.replace(W, body=W.body + (If(cond, body),))
     new_body = loop.body[:p] + loop.body[p + 1:w] + (new_w,) + loop.body[w + 1:]
     prologue = subst_body((P,), {loop.var: loop.lo, **consts})
@@ -181,8 +214,9 @@ def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
                 continue
             for w in range(p + 1, len(s.body)):
                 W = s.body[w]
-                if isinstance(W, For) and not _is_load_stmt(W) and trip_count(W) and \
-                        trip_count(W) % trip_count(P) == 0:
+                tw, tp = trip_count(W), trip_count(P)
+                if isinstance(W, For) and not _is_load_stmt(W) and tw and \
+                        (tw % tp == 0 or tp % tw == 0):
                     out.append(app("interleave", path, f"spread the loads of loop {P.var} for "
                                    f"iteration {s.var} + 1 over loop {W.var} of iteration "
                                    f"{s.var}", load=p, work=w))
