@@ -187,3 +187,38 @@ def test_interleave_issues_several_loads_per_work_iteration():
     assert counts["mvin3"] == 2 * 4 * 4
     # i > j > ko > work half > the two loads of that half
     assert max(len(loops) for _, x, loops in instrs(new.body) if x.op == "mvin3") == 5
+
+
+def _b_resident(M, N, K):
+    fn = basic_gemm(M, N, K)
+    return apply(fn, app_named(fn, "resident", CFG, lambda a: "mvin3" in a.note
+                               and not a.p.get("hoist")), CFG)
+
+
+def test_resident_hoist_loads_the_row_tile_before_the_column_loop():
+    fn = _b_resident(M, N, K)
+    a = app_named(fn, "resident", CFG, lambda a: "mvin2" in a.note and a.p.get("hoist"))
+    new = apply(fn, a, CFG)
+    counts = check_gemm(new, M, N, K, seed=9)
+    assert counts["mvin2"] == (M // 16) * (K // 64)          # once per row tile
+    loops = [lp.var for _, x, lps in instrs(new.body) if x.op == "mvin2" for lp in lps]
+    assert "j" not in loops and "i" in loops
+
+
+def test_prefetching_the_next_row_tile_beats_reusing_it_in_place():
+    """B resident; A either loaded at j == 0 (guard) or hoisted before the j loop and then
+    prefetched for i + 1 during i (interleave, copies one bank apart); both polished by
+    the proposer's clean-up (strength reduction, unrolling)."""
+    from autocomp_exo.proposers.builtin import BuiltinProposer
+    polish = BuiltinProposer(CFG)._cleanup
+    m, n, k = 64, 128, 256
+    fn = _b_resident(m, n, k)
+    guard = apply(fn, app_named(fn, "resident", CFG, lambda a: "mvin2" in a.note
+                                and not a.p.get("hoist")), CFG)
+    hoist = apply(fn, app_named(fn, "resident", CFG, lambda a: "mvin2" in a.note
+                                and a.p.get("hoist")), CFG)
+    pre = apply(hoist, app_named(hoist, "interleave", CFG, lambda a: "iteration i " in a.note),
+                CFG)
+    guard, pre = polish(guard) or guard, polish(pre) or pre
+    check_gemm(pre, m, n, k, seed=10)
+    assert model_cycles(pre) < 0.8 * model_cycles(guard)

@@ -43,9 +43,11 @@ BOUND_TAGS = {
 }
 MAX_TRIES_PER_PLAN = 6
 CLEANUP = ("const_prop", "simplify")
-MAX_STRENGTH_STEPS = 3
+POLISH = ("strength", "unroll_nest", "unroll")
+POLISH_ROUNDS = 4
+POLISH_GAIN = 0.99          # a polish step must cut the static estimate by 1%
 DEFAULT_TRY_LIMIT = 5
-TRY_LIMIT = {"unroll": 8, "unroll_nest": 6, "fission": 3, "split": 3, "interchange": 3,
+TRY_LIMIT = {"resident": 8, "unroll": 8, "unroll_nest": 6, "fission": 3, "split": 3, "interchange": 3,
              "bank": 4, "move_up": 3, "fuse": 3}
 CACHE_SIZE = 4000
 
@@ -206,10 +208,10 @@ class BuiltinProposer:
         return out
 
     def _cleanup(self, fn: Function) -> Function | None:
-        """Constant propagation / folding after a rewrite, then strength reduction of every
-        loop (outermost first) where the static estimate says the CPU saves work: a rewrite
-        that adds address arithmetic (a buffer copy index) is judged with it paid back.
-        None when nothing changes."""
+        """Constant propagation / folding after a rewrite, then a few rounds of the CPU
+        polish (strength reduction, unrolling) that the static estimate says pays most:
+        a structural rewrite (a buffer copy index, loads spread over a loop) is then
+        judged with its overheads paid back. None when nothing changes."""
         out = fn
         for name in CLEANUP:
             for a in TRANSFORMS[name].find(out, self.config):
@@ -217,14 +219,21 @@ class BuiltinProposer:
                 if new is not None and new != out:
                     out = new
                     break
-        cost = _cpu(out, self.config)
-        for _ in range(MAX_STRENGTH_STEPS):
+        cost = _cycles(out, self.config)
+        for _ in range(POLISH_ROUNDS):
             best = None
-            for a in TRANSFORMS["strength"].find(out, self.config):
-                new = self._try(out, a)
-                c = _cpu(new, self.config) if new is not None else cost
-                if c < cost and (best is None or c < best[0]):
-                    best = (c, new)
+            for name in POLISH:
+                try:
+                    found = TRANSFORMS[name].find(out, self.config)
+                except NotApplicable:
+                    continue
+                for a in found:
+                    if a.p.get("factor", 0) != 0:       # full unrolls only
+                        continue
+                    new = self._try(out, a)
+                    c = _cycles(new, self.config) if new is not None else cost
+                    if c < POLISH_GAIN * cost and (best is None or c < best[0]):
+                        best = (c, new)
             if best is None:
                 break
             cost, out = best
@@ -270,13 +279,6 @@ def _stall_boost(a: Application, fb: Feedback | None) -> float:
             a.transform == "double_buffer" and "mvout" in a.note)):
         boost *= 4.0
     return boost
-
-
-def _cpu(fn: Function, config: GemminiConfig) -> float:
-    try:
-        return estimate(fn, config).cpu
-    except Exception:  # the estimate only ranks; an unanalyzable program ranks neutral
-        return math.inf
 
 
 def _cycles(fn: Function, config: GemminiConfig) -> float:

@@ -214,9 +214,10 @@ def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
                 continue
             for w in range(p + 1, len(s.body)):
                 W = s.body[w]
+                if not isinstance(W, For) or _is_load_stmt(W):
+                    continue
                 tw, tp = trip_count(W), trip_count(P)
-                if isinstance(W, For) and not _is_load_stmt(W) and tw and \
-                        (tw % tp == 0 or tp % tw == 0):
+                if tw and (tw % tp == 0 or tp % tw == 0):
                     out.append(app("interleave", path, f"spread the loads of loop {P.var} for "
                                    f"iteration {s.var} + 1 over loop {W.var} of iteration "
                                    f"{s.var}", load=p, work=w))

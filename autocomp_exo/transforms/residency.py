@@ -24,12 +24,13 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import GemminiConfig
-from lowering.ir import BinOp, Const, DramAddr, For, Function, If, Instr, Var
+from lowering.ir import BinOp, Const, Decl, DramAddr, For, Function, If, Instr, Var
 
 from .base import Application, NotApplicable, Transform, app, sample_values, site_envs, summary_of
 from .deps import LOAD_IDS
-from .ir_util import (Path, add, children, const_value, deep_vars, eval_expr, expr_vars, get, instrs, mul,
-                      replace, replace_fn, sub, trip_count, with_children)
+from .ir_util import (Path, add, children, const_decls, const_value, deep_vars, eval_expr,
+                      expr_vars, free_reads, get, instrs, mul, replace, replace_fn, sub,
+                      subst_body, trip_count, walk, with_children)
 from .loops import interchange, split
 from .regions import (bank_rows, bounds, capacity, extents, find_free, find_free_pair, region_of,
                       relocate, used_rows)
@@ -231,9 +232,31 @@ def resident(fn: Function, a: Application, config: GemminiConfig) -> Function:
     fn = expand(fn, site, outer, config)
     target = _guard_target(fn, site, outer)
     _check_guard(fn, target, outer, site, config)
+    if a.p.get("hoist"):
+        return _hoist_before(fn, target, outer)
     u = get(fn.body, outer)
     guarded = If(BinOp("==", Var(u.var), u.lo), (get(fn.body, target),))
     return replace_fn(fn, target, (guarded,))
+
+
+def _hoist_before(fn: Function, target: Path, outer: Path) -> Function:
+    """Move the load nest at ``target`` out of loop ``outer``, before it, keeping the
+    loops between them (loop fission of the loads, then hoisting the invariant nest)."""
+    u = get(fn.body, outer)
+    rel = target[len(outer):]
+    for n in range(1, len(rel)):
+        s = get(fn.body, outer + rel[:n])
+        if not isinstance(s, For) or u.var in expr_vars(s.lo) | expr_vars(s.hi):
+            raise NotApplicable("the loops around the load are not invariant in "
+                                f"{u.var}")
+    nest = _isolate(u.body[rel[0]], rel[1:])
+    consts = const_decls(fn)
+    nest = subst_body((nest,), {k: Const(consts[k]) for k in free_reads((nest,)) if k in consts})[0]
+    inner = {s.name for _, s, _ in walk(u.body) if isinstance(s, Decl)} | {u.var}
+    if free_reads((nest,)) & inner:
+        raise NotApplicable(f"the load reads scalars computed inside loop {u.var}")
+    fn = replace_fn(fn, target, ())
+    return replace_fn(fn, outer, (nest, get(fn.body, outer)))
 
 
 def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
@@ -265,6 +288,9 @@ def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
             if need * (hi - lo) <= free:
                 out.append(app("resident", path, f"load {what} only when {u.var} == "
                                f"{_lo(u)} and keep {need} copies resident", guard=outer))
+                out.append(app("resident", path, f"load {what} once before loop {u.var} "
+                               f"(fission and hoist) and keep {need} copies resident",
+                               guard=outer, hoist=True))
             elif len(u.body) == 1 and isinstance(u.body[0], For) and u.body[0] in w:
                 inner = u.body[0]
                 t = trip_count(inner) or 1
