@@ -360,11 +360,15 @@ def find_distinct(fn: Function, config: GemminiConfig) -> list[Application]:
 
 
 def resident_all(fn: Function, a: Application, config: GemminiConfig) -> Function:
-    """Apply the best residency to every load, largest loads first (B before A)."""
+    """Apply the best residency to every load, largest loads first (B before A). With
+    ``hoist``, the largest stays guarded (its loads stream in during the first pass) and
+    the others are hoisted before their loop, ready to be prefetched by ``interleave``."""
     done = 0
     for _ in range(8):
         apps = find_resident(fn, config)
-        apps.sort(key=lambda x: (_load_bytes(fn, x.site), len(x.p["guard"])), reverse=True)
+        want_hoist = bool(a.p.get("hoist")) and done > 0
+        apps.sort(key=lambda x: (_load_bytes(fn, x.site), bool(x.p.get("hoist")) == want_hoist,
+                                 len(x.p["guard"])), reverse=True)
         for x in apps:
             try:
                 fn = resident(fn, x, config)
@@ -393,7 +397,10 @@ def find_resident_all(fn: Function, config: GemminiConfig) -> list[Application]:
     if len({a.site for a in find_resident(fn, config)}) < 2:
         return []
     return [app("resident_all", (), "keep every re-loaded operand resident: load each tile "
-                "once, guarded by if on the loops it does not depend on")]
+                "once, guarded by if on the loops it does not depend on"),
+            app("resident_all", (), "keep every re-loaded operand resident: the largest "
+                "guarded by if, the others hoisted before the loops they do not depend on",
+                hoist=True)]
 
 
 TRANSFORMS = [
