@@ -45,7 +45,7 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
                      * settings.search.impls_per_plan)
     settings = load_settings(overrides={     # let the sample budget, not T, end the run
         "search.seed": seed, "search.iterations": max(8, -(-max_samples // per_iteration) + 2),
-        "search.patience": 5})
+        "search.patience": 10})
     t0 = time.time()
     workload = Workload.from_spec(spec)
     evaluator = ModelEvaluator.for_workload(workload, config=settings.evaluation.config)

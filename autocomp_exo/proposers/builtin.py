@@ -25,6 +25,7 @@ from typing import Any
 from autocomp_exo.proposers.base import Candidate, Feedback, MenuItem, Plan, Rewrite
 from autocomp_exo.transforms import TRANSFORMS, Application, NotApplicable, apply, by_menu_item
 from autocomp_exo.transforms.estimate import estimate
+from autocomp_exo.transforms.ir_util import get, instrs
 from autocomp_exo.transforms.registry import OPT_IN
 from gemmini.config import GemminiConfig, get_config
 from lowering.ir import Function
@@ -33,7 +34,7 @@ from lowering.ir import Function
 BASE_WEIGHT = {
     "resident_all": 6.0, "resident": 6.0, "unroll": 3.0, "unroll_nest": 3.0, "bank": 3.0,
     "double_buffer": 2.5, "strength": 2.0, "hoist": 2.0, "mvin_merge": 2.0,
-    "reuse_weights": 2.0, "interleave": 2.5, "fold_zeroing": 2.0, "const_prop": 3.0, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
+    "reuse_weights": 2.0, "interleave": 2.5, "interleave_all": 3.0, "fold_zeroing": 2.0, "const_prop": 3.0, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
     "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7, "split": 0.5,
     "interchange": 0.5, "simplify": 0.5, "fission": 0.3,
 }
@@ -228,8 +229,9 @@ class BuiltinProposer:
                 except NotApplicable:
                     continue
                 for a in found:
-                    if a.p.get("factor", 0) != 0:       # full unrolls only
-                        continue
+                    if a.p.get("factor", 0) != 0 or _only_loads(out, a):
+                        continue        # full unrolls of work only: a load loop stays
+                                        # a loop that interleave can spread
                     new = self._try(out, a)
                     c = _cycles(new, self.config) if new is not None else cost
                     if c < POLISH_GAIN * cost and (best is None or c < best[0]):
@@ -275,10 +277,20 @@ def _stall_boost(a: Application, fb: Feedback | None) -> float:
     boost = 1.0
     if stolen > STALL_SHARE and (a.transform == "bank" or a.p.get("apart")):
         boost *= 4.0
-    if idle > STALL_SHARE and (a.transform == "interleave" or (
+    if idle > STALL_SHARE and (a.transform.startswith("interleave") or (
             a.transform == "double_buffer" and "mvout" in a.note)):
         boost *= 4.0
     return boost
+
+
+def _only_loads(fn: Function, a: Application) -> bool:
+    """The application's site is a statement that only loads (and configures loads)."""
+    try:
+        s = get(fn.body, a.site)
+    except (IndexError, TypeError):
+        return False
+    ops = {x.op for _, x, _ in instrs((s,))}
+    return bool(ops) and ops <= {"mvin", "mvin2", "mvin3", "config_ld"}
 
 
 def _cycles(fn: Function, config: GemminiConfig) -> float:

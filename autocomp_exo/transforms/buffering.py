@@ -225,6 +225,58 @@ def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
     return out
 
 
+def interleave_all(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """``interleave`` at every loop where it applies, each with its largest load loop (e.g.
+    the weights of both column parts of a convolution)."""
+    done: set = set()
+    applied = 0
+    for _ in range(MAX_INTERLEAVES):
+        best: dict = {}
+        for x in find_interleave(fn, config):
+            loop = get(fn.body, x.site)
+            key = (loop.var, loop.line)
+            size = _loop_bytes(loop.body[x.p["load"]])
+            if key not in done and (key not in best or size > best[key][0]):
+                best[key] = (size, x)
+        if not best:
+            break
+        key, (_, x) = max(best.items(), key=lambda kv: kv[1][0])
+        done.add(key)
+        try:
+            fn = interleave(fn, x, config)
+            applied += 1
+        except NotApplicable:
+            continue
+    if not applied:
+        raise NotApplicable("no loop can be interleaved")
+    return fn
+
+
+MAX_INTERLEAVES = 8
+
+
+def _loop_bytes(stmt) -> int:
+    """Bytes (rows x columns, per trip) the load nest ``stmt`` moves."""
+    total = 0
+    for _, x, loops in instrs((stmt,)):
+        if x.op in LOAD_IDS:
+            n = 1
+            for lp in loops:
+                n *= trip_count(lp) or 1
+            cols, rows = (x.args[2], x.args[3])
+            total += n * (cols.value if isinstance(cols, Const) else 1) * \
+                (rows.value if isinstance(rows, Const) else 1)
+    return total
+
+
+def find_interleave_all(fn: Function, config: GemminiConfig) -> list[Application]:
+    sites = {x.site for x in find_interleave(fn, config)}
+    if len(sites) < 2:
+        return []
+    return [app("interleave_all", (), "spread the next iteration's largest load loop over "
+                "the current work loop, at every loop where it applies")]
+
+
 def _is_load_stmt(s) -> bool:
     if isinstance(s, Instr):
         return s.op in LOAD_IDS or s.op == "config_ld"
@@ -253,6 +305,8 @@ TRANSFORMS = [
               find_double_buffer, double_buffer, ("load", "overlap")),
     Transform("bank", (10, 15), "move a buffer to another scratchpad bank",
               find_bank, bank, ("execute", "conflict")),
+    Transform("interleave_all", (14, 8), "interleave at every loop where it applies",
+              find_interleave_all, interleave_all, ("overlap", "load")),
     Transform("interleave", (14, 8), "spread the next iteration's loads over the current "
               "computes", find_interleave, interleave, ("overlap", "load")),
     Transform("pipeline", (14, 8), "issue the next iteration's loads before the current "

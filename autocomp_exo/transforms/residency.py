@@ -85,10 +85,10 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
     if not seed:
         raise NotApplicable("load writes no local rows")
     region = region_of(ext, seed[0])
-    for e in region:
-        for p, lp in w:
-            if e.path[:len(p)] != p:
-                raise NotApplicable(f"the buffer is also used outside loop {lp.var}")
+    outside = [e for e in region if any(e.path[:len(p)] != p for p, _ in w)]
+    if outside:         # the same rows serve other code too: split them off if it can be
+        _check_separable(fn, region, outside, config)
+        region = [e for e in region if e not in outside]
     lo, hi = bounds(region)
     _check_self_contained(fn, w, seed[0].space, lo, hi, config)
     span = -(-(hi - lo) // config.dim) * config.dim
@@ -132,6 +132,32 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
     if isinstance(delta, Const) and delta.value == 0:
         return fn
     return relocate(fn, region, delta)
+
+
+def _check_separable(fn, region, outside, config):
+    """The operands ``outside`` share rows with the rest of ``region`` but sit in other
+    statements (e.g. the remainder tile's copy of the weights): the rest may move to new
+    rows when every statement holding region operands writes those rows before reading
+    them, so none depends on data another left behind."""
+    paths = [e.path for e in region]
+    q = paths[0]
+    for x in paths[1:]:
+        n = 0
+        while n < min(len(q), len(x)) and q[n] == x[n]:
+            n += 1
+        q = q[:n]
+    outer_idx = {e.path[len(q)] for e in outside if len(e.path) > len(q)}
+    inner_idx = {e.path[len(q)] for e in region if e not in outside and len(e.path) > len(q)}
+    if not outer_idx or outer_idx & inner_idx:
+        raise NotApplicable("the buffer is shared inside one statement")
+    space = region[0].space
+    lo, hi = bounds(region)
+    rows = {(space, r) for r in range(lo, hi)}
+    for idx in outer_idx | inner_idx:
+        stmt = get(fn.body, q + (idx,))
+        for env in site_envs(fn, q + (idx,)):
+            if summary_of(fn, config, (stmt,), env).exposed & rows:
+                raise NotApplicable("a statement reads rows of the buffer that another wrote")
 
 
 def _check_self_contained(fn, w, space, lo, hi, config):
