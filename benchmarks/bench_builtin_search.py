@@ -54,6 +54,7 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
                       budget=Budget(max_samples=max_samples), run_dir=OUT / name)
     wall = time.time() - t0
     emulator = emulator_check(result, workload)
+    transforms = transform_stats(OUT / name / "events.jsonl")
 
     def cycles(b):
         r = base.get(b)
@@ -61,12 +62,32 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
 
     row = {"workload": name, "cycles": result.cycles, "utilization": result.utilization,
            "samples": result.samples, "seconds": round(wall, 1), "emulator": emulator,
+           "transforms": transforms,
            "baselines": {b: cycles(b) for b in BASELINES}}
     for key, b in (("over_unoptimized", "exo_unoptimized"),
                    ("over_hand", "exo_hand_optimized"), ("fraction_of_fsm", "hardware_fsm")):
         c = cycles(b)
         row[key] = c / result.cycles if c else None
     return row
+
+
+def transform_stats(events_path: Path) -> dict:
+    """Per transformation: applications tried and refused by the legality analyses (from
+    the proposer's counters), rewrites evaluated and rejected by the model's check."""
+    out: dict = {}
+    end = {}
+    for line in events_path.read_text().splitlines():
+        e = json.loads(line)
+        if e.get("event") == "candidate" and e.get("transform") and not e.get("cached"):
+            d = out.setdefault(e["transform"], {"evaluated": 0, "failed_check": 0})
+            d["evaluated"] += 1
+            d["failed_check"] += e.get("error_kind") in ("wrong", "hardware", "crash", "parse")
+        elif e.get("event") == "search_end":
+            end = e.get("proposer_stats") or {}
+    for name, counts in end.items():
+        d = out.setdefault(name, {"evaluated": 0, "failed_check": 0})
+        d["tried"], d["illegal"] = counts.get("tried", 0), counts.get("illegal", 0)
+    return out
 
 
 def emulator_check(result, workload) -> str:
@@ -125,7 +146,26 @@ def main(argv=None) -> int:
     if gemm_hand:
         geo = math.exp(sum(map(math.log, gemm_hand)) / len(gemm_hand))
         t.caption = f"geomean speedup over hand-optimized on GEMMs: {geo:.2f}x"
-    Console(width=170).print(t)
+    console = Console(width=170)
+    console.print(t)
+    agg: dict = {}
+    for r in rows:
+        for name, d in (r.get("transforms") or {}).items():
+            a = agg.setdefault(name, {})
+            for k, v in d.items():
+                a[k] = a.get(k, 0) + v
+    if agg:
+        tt = Table(title="per transformation, over these runs: legality refusals and check "
+                   "failures")
+        for col in ("transformation", "tried", "refused (illegal)", "evaluated",
+                    "failed the check"):
+            tt.add_column(col, justify="right")
+        for name, d in sorted(agg.items()):
+            tried, ev = d.get("tried", 0), d.get("evaluated", 0)
+            tt.add_row(name, str(tried),
+                       f"{d.get('illegal', 0)} ({d.get('illegal', 0) / tried:.0%})" if tried else "-",
+                       str(ev), f"{d['failed_check']} ({d['failed_check'] / ev:.0%})" if ev else "-")
+        console.print(tt)
     return 0
 
 

@@ -136,3 +136,20 @@ def test_llm_proposer_over_http_on_the_real_gemm(gemm64, tmp_path, monkeypatch):
     plan_prompt = seen[0]
     assert "mvin3(" in plan_prompt and "KB out of 256 KB" in plan_prompt   # real code + feedback
     assert f"{res.start_cycles} cycles" in plan_prompt
+
+
+def test_builtin_search_logs_transformations_and_legality_counts(gemm64, tmp_path):
+    from autocomp_exo.runs import read_jsonl
+    from autocomp_exo.transforms import TRANSFORMS
+    w, ev = gemm64
+    s = Settings(search=SearchSettings(iterations=2, beam_width=2, plans_per_candidate=3,
+                                       impls_per_plan=1, dropout=0.0),
+                 evaluation=EvaluationSettings(engine="inline", input_kinds=("uniform",)))
+    optimize(w.mapped_c().c_text, config=s, evaluator=ev, run_dir=tmp_path / "run")
+    events = list(read_jsonl(tmp_path / "run" / "events.jsonl"))
+    named = [e["transform"] for e in events if e["event"] == "candidate"]
+    assert named and set(named) <= set(TRANSFORMS)
+    stats = next(e for e in events if e["event"] == "search_end")["proposer_stats"]
+    assert stats and all(0 <= d["illegal"] <= d["tried"] for d in stats.values())
+    assert sum(d["planned"] for d in stats.values()) >= len({e["transform"] for e in events
+                                                             if e["event"] == "candidate"})

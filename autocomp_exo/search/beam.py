@@ -190,7 +190,8 @@ class BeamSearch:
         chain = self._chain(best)
         recipe = self.lineage.recipe(chain)
         self._log("search_end", stop_reason=stop, best=best.id, best_cycles=best.cycles,
-                  start_cycles=root.cycles, samples=self.state.samples, iterations=it)
+                  start_cycles=root.cycles, samples=self.state.samples, iterations=it,
+                  proposer_stats=_proposer_stats(self.proposer))
         return SearchResult(start=root, best=best, beam=beam, trajectory=trajectory,
                             recipe=recipe, lineage=self.lineage, stop_reason=stop,
                             samples=self.state.samples, iterations=it,
@@ -285,6 +286,7 @@ class BeamSearch:
                   cycles=res.cycles, parent_cycles=a.parent.cycles, accepted=faster,
                   error_kind=kind, error=res.error_message, cached=ev.cached,
                   plan_item=a.plan.menu_item, planner=a.plan.proposer,
+                  transform=(a.plan.data or {}).get("transform"),
                   implementer=a.rewrite.proposer, repair_round=repair_round)
         if res.key is not None:
             self.lineage.add_child(a.parent.id, res.key, cycles=res.cycles, ok=res.ok,
@@ -330,3 +332,15 @@ class BeamSearch:
         self.run.write_lineage(self.lineage.to_json())
         self._log("beam", iteration=it, beam=[[c.id, c.cycles] for c in beam],
                   best=best.id, best_cycles=best.cycles)
+
+
+def _proposer_stats(proposer) -> dict:
+    """Per-transformation counts of the built-in proposers in ``proposer`` (found, tried,
+    refused as illegal, planned, implemented), merged over ensemble members."""
+    out: dict = {}
+    for p in [proposer, *getattr(proposer, "members", ())]:
+        for name, counts in (getattr(p, "stats", None) or {}).items():
+            d = out.setdefault(name, {})
+            for k, v in counts.items():
+                d[k] = d.get(k, 0) + v
+    return out
