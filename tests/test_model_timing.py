@@ -214,3 +214,24 @@ def test_loop_ws_runs_near_peak():
     want = np.clip(np.rint(acc.astype(np.float32) * np.float32(1 / 4096)), -128, 127)
     np.testing.assert_array_equal(r.outputs["C"], want.astype(np.int8))
     assert r.report.utilization > 0.8
+
+
+def test_timeline_lists_every_instruction_in_issue_order():
+    from gemmini.functional import Machine
+    from gemmini.model import _bind_arrays
+    from gemmini.timing import simulate
+    from gemmini.trace import FENCE, build_trace
+    f = basic_gemm(32, 64, 128)
+    inputs = gemm_inputs(32, 64, 128)
+    cfg = get_config()
+    trace = build_trace(f, inputs, cfg)
+    m = Machine(cfg, trace, _bind_arrays(f, inputs))
+    m.run()
+    tl = []
+    result = simulate(trace, cfg, m.plan, tl)
+    assert [k for k, *_ in tl] == [k for k in range(len(trace)) if trace.op[k] != FENCE]
+    issues = [t[1] for t in tl]
+    assert issues == sorted(issues)                       # the CPU issues in program order
+    assert all(issue <= start <= done for _, issue, start, done in tl)
+    assert max(done for *_, done in tl) <= result.cycles
+    assert result.cycles == report(f, inputs).cycles      # recording changes nothing
