@@ -31,7 +31,7 @@ from .deps import LOAD_IDS, scalar_carried
 from .ir_util import add, all_names, free_reads, fresh, get, instrs, mul, replace_fn, \
     scalar_writes, sub, subst_body, trip_count, walk
 from .regions import bounds, extents, region_of
-from .residency import expand, reused_buffers
+from .residency import expand, find_resident, reused_buffers
 
 
 def double_buffer(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -205,12 +205,20 @@ def _interleave(fn: Function, a: Application, config: GemminiConfig) -> Function
 
 
 def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
+    """Load loops to prefetch, except those residency can remove instead (a load that an
+    enclosing loop repeats at least `MIN_REUSE` times with the same source, with room to
+    keep it): streaming a tile that could stay on chip only hides traffic that need not
+    happen."""
     out = []
+    keepable = {a.site for a in find_resident(fn, config)
+                if (trip_count(get(fn.body, tuple(a.p["guard"]))) or 0) >= MIN_REUSE}
     for path, s, _ in walk(fn.body):
         if not isinstance(s, For) or (trip_count(s) or 0) < 2:
             continue
         for p, P in enumerate(s.body):
             if not (isinstance(P, For) and _is_load_stmt(P) and trip_count(P)):
+                continue
+            if any(path + (p,) + q[1:] in keepable for q, _, _ in instrs((P,))):
                 continue
             for w in range(p + 1, len(s.body)):
                 W = s.body[w]
@@ -223,6 +231,9 @@ def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
                                    f"{s.var}", load=p, work=w))
                     break
     return out
+
+
+MIN_REUSE = 4
 
 
 def interleave_all(fn: Function, a: Application, config: GemminiConfig) -> Function:
