@@ -25,7 +25,8 @@ from typing import Any
 from autocomp_exo.proposers.base import Candidate, Feedback, MenuItem, Plan, Rewrite
 from autocomp_exo.transforms import TRANSFORMS, Application, NotApplicable, apply, by_menu_item
 from autocomp_exo.transforms.estimate import estimate
-from autocomp_exo.transforms.ir_util import get, instrs
+from autocomp_exo.transforms.buffering import is_load_stmt
+from autocomp_exo.transforms.ir_util import get
 from autocomp_exo.transforms.registry import OPT_IN
 from gemmini.config import GemminiConfig, get_config
 from lowering.ir import Function
@@ -34,7 +35,8 @@ from lowering.ir import Function
 BASE_WEIGHT = {
     "resident_all": 6.0, "resident": 6.0, "unroll": 3.0, "unroll_nest": 3.0, "bank": 3.0,
     "double_buffer": 2.5, "strength": 2.0, "hoist": 2.0, "mvin_merge": 2.0,
-    "reuse_weights": 2.0, "interleave": 2.5, "interleave_all": 3.0, "fold_zeroing": 2.0, "const_prop": 3.0, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
+    "reuse_weights": 2.0, "interleave": 2.5, "interleave_all": 3.0, "fold_zeroing": 2.0,
+    "const_prop": 3.0, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
     "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7, "split": 0.5,
     "interchange": 0.5, "simplify": 0.5, "fission": 0.3,
 }
@@ -48,8 +50,8 @@ POLISH = ("strength", "unroll_nest", "unroll")
 POLISH_ROUNDS = 4
 POLISH_GAIN = 0.99          # a polish step must cut the static estimate by 1%
 DEFAULT_TRY_LIMIT = 5
-TRY_LIMIT = {"resident": 8, "unroll": 8, "unroll_nest": 6, "fission": 3, "split": 3, "interchange": 3,
-             "bank": 4, "move_up": 3, "fuse": 3}
+TRY_LIMIT = {"resident": 8, "unroll": 8, "unroll_nest": 6, "fission": 3, "split": 3,
+             "interchange": 3, "bank": 4, "move_up": 3, "fuse": 3}
 CACHE_SIZE = 4000
 
 
@@ -146,7 +148,7 @@ class BuiltinProposer:
                 w *= 2.0
             if sp_low and a.transform in ("resident", "double_buffer", "distinct"):
                 w *= 1.5
-            w *= _stall_boost(a, fb)
+            w *= _stall_boost(fn, a, fb)
             w *= math.exp(4.0 * (gain - 1.0)) if gain >= 1.0 else gain ** 4
             scored.append((a, w, item))
         scored.sort(key=lambda x: (-x[1], x[0].transform, x[0].site, x[0].params))
@@ -263,7 +265,7 @@ class BuiltinProposer:
 STALL_SHARE = 0.03     # a stall costing this share of the run is worth targeting
 
 
-def _stall_boost(a: Application, fb: Feedback | None) -> float:
+def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
     """Favour the rewrites that remove a stall the report measured but the static
     estimate cannot see: execute cycles stolen by DMA writes into the banks it reads
     (copies one bank apart, bank moves), and an execute engine idle while nothing bounds
@@ -278,19 +280,27 @@ def _stall_boost(a: Application, fb: Feedback | None) -> float:
     if stolen > STALL_SHARE and (a.transform == "bank" or a.p.get("apart")):
         boost *= 4.0
     if idle > STALL_SHARE and (a.transform.startswith("interleave") or (
-            a.transform == "double_buffer" and "mvout" in a.note)):
+            a.transform == "double_buffer" and _site_op(fn, a) == "mvout")):
         boost *= 4.0
     return boost
 
 
+def _site(fn: Function, a: Application):
+    try:
+        return get(fn.body, a.site)
+    except (IndexError, TypeError):
+        return None
+
+
+def _site_op(fn: Function, a: Application) -> str | None:
+    s = _site(fn, a)
+    return getattr(s, "op", None)
+
+
 def _only_loads(fn: Function, a: Application) -> bool:
     """The application's site is a statement that only loads (and configures loads)."""
-    try:
-        s = get(fn.body, a.site)
-    except (IndexError, TypeError):
-        return False
-    ops = {x.op for _, x, _ in instrs((s,))}
-    return bool(ops) and ops <= {"mvin", "mvin2", "mvin3", "config_ld"}
+    s = _site(fn, a)
+    return s is not None and bool(a.site) and is_load_stmt(s)
 
 
 def _cycles(fn: Function, config: GemminiConfig) -> float:

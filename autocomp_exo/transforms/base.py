@@ -24,6 +24,10 @@ class NotApplicable(AutocompError):
     """A transformation's precondition or legality check failed at this site."""
 
 
+class Dependent(NotApplicable):
+    """The legality check found a dependence between statements the rewrite reorders."""
+
+
 @dataclass(frozen=True)
 class Application:
     """One concrete use of a transformation: site and parameters."""
@@ -103,7 +107,7 @@ def summary_of(fn: Function, config: GemminiConfig, body: Body, env: dict) -> Su
 
 def require_independent(a: Summary, b: Summary, what: str):
     if not independent(a, b):
-        raise NotApplicable(f"dependence: {what}")
+        raise Dependent(f"dependence: {what}")
 
 
 def sample_values(loop: For, env: dict) -> list[int]:

@@ -25,13 +25,16 @@ import dataclasses
 from gemmini.config import GemminiConfig
 from lowering.ir import BinOp, Const, Decl, DramAddr, For, Function, If, Instr, Var
 
-from .base import (Application, NotApplicable, Transform, app, require_independent, sample_values,
-                   site_envs, summary_of)
+from .base import (Application, Dependent, NotApplicable, Transform, app, require_independent,
+                   sample_values, site_envs, summary_of)
 from .deps import LOAD_IDS, scalar_carried
 from .ir_util import add, all_names, free_reads, fresh, get, instrs, mul, replace_fn, \
     scalar_writes, sub, subst_body, trip_count, walk
 from .regions import bounds, extents, region_of
 from .residency import expand, find_resident, reused_buffers
+
+MIN_REUSE = 4           # a load repeated this often is left to residency, not streamed
+MAX_INTERLEAVES = 8     # interleave_all: loops rewritten at most
 
 
 def double_buffer(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -105,7 +108,7 @@ def pipeline(fn: Function, a: Application, config: GemminiConfig) -> Function:
         raise NotApplicable("site is not a unit-step loop")
     n = a.p.get("count", 1)
     head, rest = loop.body[:n], loop.body[n:]
-    if not head or not rest or not all(_is_load_stmt(s) for s in head):
+    if not head or not rest or not all(is_load_stmt(s) for s in head):
         raise NotApplicable("loop does not start with loads")
     if scalar_carried(loop.body) or any(scalar_writes(s) for s in head):
         raise NotApplicable("loop-carried scalars")
@@ -134,9 +137,7 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
     when there is room."""
     try:
         return _interleave(fn, a, config)
-    except NotApplicable as exc:
-        if "dependence" not in str(exc):
-            raise
+    except Dependent as exc:
         first = exc
     loop_path = tuple(a.site)
     load_root = loop_path + (a.p["load"],)
@@ -162,7 +163,7 @@ def _interleave(fn: Function, a: Application, config: GemminiConfig) -> Function
     if not (0 <= p < w < len(loop.body)):
         raise NotApplicable("load and work statements out of range")
     P, W = loop.body[p], loop.body[w]
-    if not (isinstance(P, For) and isinstance(W, For) and _is_load_stmt(P)):
+    if not (isinstance(P, For) and isinstance(W, For) and is_load_stmt(P)):
         raise NotApplicable("needs a load loop followed by a work loop")
     tp, tw = trip_count(P), trip_count(W)
     if not tp or not tw or (tw % tp and tp % tw) or P.step != 1 or W.step != 1:
@@ -216,13 +217,13 @@ def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
         if not isinstance(s, For) or (trip_count(s) or 0) < 2:
             continue
         for p, P in enumerate(s.body):
-            if not (isinstance(P, For) and _is_load_stmt(P) and trip_count(P)):
+            if not (isinstance(P, For) and is_load_stmt(P) and trip_count(P)):
                 continue
             if any(path + (p,) + q[1:] in keepable for q, _, _ in instrs((P,))):
                 continue
             for w in range(p + 1, len(s.body)):
                 W = s.body[w]
-                if not isinstance(W, For) or _is_load_stmt(W):
+                if not isinstance(W, For) or is_load_stmt(W):
                     continue
                 tw, tp = trip_count(W), trip_count(P)
                 if tw and (tw % tp == 0 or tp % tw == 0):
@@ -231,9 +232,6 @@ def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
                                    f"{s.var}", load=p, work=w))
                     break
     return out
-
-
-MIN_REUSE = 4
 
 
 def interleave_all(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -263,9 +261,6 @@ def interleave_all(fn: Function, a: Application, config: GemminiConfig) -> Funct
     return fn
 
 
-MAX_INTERLEAVES = 8
-
-
 def _loop_bytes(stmt) -> int:
     """Bytes (rows x columns, per trip) the load nest ``stmt`` moves."""
     total = 0
@@ -288,13 +283,14 @@ def find_interleave_all(fn: Function, config: GemminiConfig) -> list[Application
                 "the current work loop, at every loop where it applies")]
 
 
-def _is_load_stmt(s) -> bool:
+def is_load_stmt(s) -> bool:
+    """``s`` only loads into local memory (and configures loads)."""
     if isinstance(s, Instr):
         return s.op in LOAD_IDS or s.op == "config_ld"
     if isinstance(s, For):
-        return all(_is_load_stmt(x) for x in s.body)
+        return all(is_load_stmt(x) for x in s.body)
     if isinstance(s, If):
-        return all(_is_load_stmt(x) for x in s.then + s.orelse)
+        return all(is_load_stmt(x) for x in s.then + s.orelse)
     return False
 
 
@@ -302,9 +298,9 @@ def find_pipeline(fn: Function, config: GemminiConfig) -> list[Application]:
     out = []
     for path, s, _ in walk(fn.body):
         if isinstance(s, For) and (trip_count(s) or 0) >= 2 and s.body and \
-                _is_load_stmt(s.body[0]) and len(s.body) > 1:
+                is_load_stmt(s.body[0]) and len(s.body) > 1:
             n = 1
-            while n < len(s.body) - 1 and _is_load_stmt(s.body[n]):
+            while n < len(s.body) - 1 and is_load_stmt(s.body[n]):
                 n += 1
             out.append(app("pipeline", path, f"issue the loads of iteration {s.var} + 1 before "
                            f"the computes of iteration {s.var}", count=n))

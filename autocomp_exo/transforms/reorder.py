@@ -14,7 +14,7 @@ from lowering.ir import Decl, Function, Instr
 
 from .base import Application, NotApplicable, Transform, app, require_independent, site_envs, \
     summary_of
-from .buffering import _is_load_stmt
+from .buffering import is_load_stmt
 from .ir_util import get, parent_body, replace_fn, stmt_reads, stmt_writes, walk
 
 
@@ -46,7 +46,7 @@ def move_up(fn: Function, a: Application, config: GemminiConfig) -> Function:
 
 def _passable(s) -> bool:
     """A statement a load may be moved above (not a declaration, load or config)."""
-    if isinstance(s, Decl) or _is_load_stmt(s):
+    if isinstance(s, Decl) or is_load_stmt(s):
         return False
     return not (isinstance(s, Instr) and s.op.startswith("config"))
 
@@ -54,7 +54,7 @@ def _passable(s) -> bool:
 def find_move_up(fn: Function, config: GemminiConfig) -> list[Application]:
     out = []
     for path, s, _ in walk(fn.body):
-        if not _is_load_stmt(s) or path[-1] == 0:
+        if not is_load_stmt(s) or path[-1] == 0:
             continue
         body = parent_body(fn.body, path)
         i = path[-1]

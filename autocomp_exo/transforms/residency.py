@@ -67,8 +67,8 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
 
     ``copies`` 0 = one copy per iteration; 2 = alternate between two copies (double
     buffering; only for a single such loop), one bank apart with ``apart`` (so filling
-    one copy does not steal the bank the computes read the other from). The site may also be an mvout: the
-    accumulator tile it stores gets the copies."""
+    one copy does not steal the bank the computes read the other from). The site may
+    also be an mvout: the accumulator tile it stores gets the copies."""
     x = _load(fn, site, stores=True)
     loops = _between(fn, outer, site) if outer != site else []
     vs = deep_vars(fn)
