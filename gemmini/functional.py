@@ -7,6 +7,11 @@ the array. DRAM operands are byte views of the caller's (copied) arrays: an mvin
 reads elements of the *destination's* type starting at the byte address of the
 named element, rows apart by the configured byte stride.
 
+Batch: the machine runs B input sets at once (`gemmini.batch`). Data (scratchpad,
+accumulator, weights, DRAM arrays) has a leading axis of B; everything the checks
+read (written rows, configs' integer fields, the plan) is shared. Config scales and
+activations are per set (`SetScalars`), so each set gets its own. B = 1 is one run.
+
 Every rule violation raises `HardwareError` naming the instruction and its line.
 Consecutive preload/compute instructions are executed as one numpy batch.
 """
@@ -14,6 +19,7 @@ Consecutive preload/compute instructions are executed as one numpy batch.
 from __future__ import annotations
 
 from bisect import bisect_left
+from math import prod
 
 import numpy as np
 
@@ -22,10 +28,14 @@ from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, RAW_READ_BIT, 
 from gemmini.trace import (COMPUTE_A, COMPUTE_P, CONFIG_EX, CONFIG_LD, CONFIG_ST, FENCE, LOOP_WS,
                            MVIN_LOAD_ID, MVIN_OPS, MVOUT, PRELOAD, Trace)
 from gemmini import loop_ws as loop_ws_mod
+from gemmini.batch import SetScalars, set_scalars
 from gemmini.moves import plan_moves
+from gemmini.stores import DeferredStores, deferrable
 from lowering.errors import HardwareError
 
 ACT_NONE, ACT_RELU = 0, 1
+# int8 dot products of at most this many terms are exact in float32 (|sum| <= K * 2**14 <= 2**24)
+F32_EXACT_TERMS = 1 << 10
 
 
 def _unique_inverse(x: np.ndarray):
@@ -42,31 +52,54 @@ def _unique_inverse(x: np.ndarray):
     return u, inv
 
 
-class Machine:
-    """Gemmini state plus the DRAM arrays of one run."""
+def _per_set(v, ndim: int):
+    """(B,) per-set values shaped to broadcast over (B, ...) data of `ndim` dimensions."""
+    return v.reshape((-1,) + (1,) * (ndim - 1))
 
-    def __init__(self, cfg: GemminiConfig, trace: Trace, arrays: list[np.ndarray]):
+
+class Machine:
+    """Gemmini state plus the DRAM arrays of one run over B input sets.
+
+    `arrays`: one writable array per array parameter, flat (B = 1) or (B, size), written
+    in place. `sets`: the per-set scales and activations (default: the trace's own).
+    """
+
+    def __init__(self, cfg: GemminiConfig, trace: Trace, arrays: list[np.ndarray],
+                 sets: SetScalars | None = None):
         self.cfg = cfg
         self.trace = trace
         self.dim = cfg.dim
+        sets = sets or set_scalars([trace])
+        self.floats, self.acts = sets.floats, sets.acts      # (B, n) each
+        ns = self.n_sets = len(self.floats)
         self.is_float = cfg.in_dtype == "float32"
         self.in_dt = np.dtype(np.float32 if self.is_float else np.int8)
         self.acc_dt = np.dtype(np.float32 if cfg.acc_dtype == "float32" else np.int32)
-        self.sp = np.zeros((cfg.sp_rows, self.dim), dtype=self.in_dt)
-        self.acc = np.zeros((cfg.acc_rows, self.dim), dtype=self.acc_dt)
+        self.sp = np.zeros((ns, cfg.sp_rows, self.dim), dtype=self.in_dt)
+        self.acc = np.zeros((ns, cfg.acc_rows, self.dim), dtype=self.acc_dt)
         self.sp_written = np.zeros(cfg.sp_rows, dtype=bool)
         self.acc_written = np.zeros(cfg.acc_rows, dtype=bool)
-        self.arrays = arrays                       # flat, writable copies
-        self.bufs = [a.view(np.uint8) for a in arrays]
-        self.ld = [None, None, None]               # (stride, scale, shrunk, block_stride)
-        self.st = None                             # (stride, act, scale)
-        self.ex = (1, ACT_NONE, 1)                 # (dataflow, act, a_stride)
+        if not all(a.flags.c_contiguous and (a.shape[:-1] == (ns,) or a.ndim == ns == 1)
+                   for a in arrays):
+            raise ValueError(f"DRAM arrays must be C-contiguous, (sets, size) for {ns} sets")
+        self.arrays = [a.reshape(ns, -1) for a in arrays]   # views: writes reach the caller
+        self.bufs = [a.view(np.uint8) for a in self.arrays]  # (B, bytes)
+        self.nbytes = [b.shape[1] for b in self.bufs]
+        self.ld = [None, None, None]               # (stride, scales, shrunk, block_stride)
+        self.st = None                             # (stride, acts, scales)
+        self.ex = (1, np.zeros(ns, dtype=np.int64), 1)   # (dataflow, acts, a_stride)
         self.pending = None                        # trace row of an unconsumed preload
-        self.weights = None                        # DIM x DIM weights in the array
+        self.weights = None                        # (B, DIM, DIM) weights in the array
         self.macs = 0                              # MACs of the computes (unpadded sizes)
         self.loops_run = 0                         # loop_ws issued so far (scratchpad half)
         self.loop_acc_half = 0                     # accumulator half of the next loop_ws
         self.ar = np.arange(self.dim)
+        self.work = {}                             # reusable scratch arrays (see _work)
+        # sp_blocks[:, r] = the DIM x DIM block at scratchpad row r, flat (a read-only view)
+        dim, isz = self.dim, self.in_dt.itemsize
+        self.sp_blocks = np.lib.stride_tricks.as_strided(
+            self.sp, (ns, cfg.sp_rows - dim + 1, dim * dim),
+            (cfg.sp_rows * dim * isz, dim * isz, isz), writeable=False)
 
     # -- helpers ---------------------------------------------------------------
     def fail(self, k: int, msg: str):
@@ -74,19 +107,18 @@ class Machine:
         raise HardwareError(f"{ins.op}: {msg}", line=ins.line or None)
 
     def _dram_view(self, k, arr: int, index: int, rows: int, cols: int, stride: int, dt):
-        """A (rows, cols) view of DRAM array `arr` starting at element `index`."""
-        a = self.arrays[arr]
-        buf = self.bufs[arr]
-        start = index * a.itemsize
+        """A (B, rows, cols) view of DRAM array `arr` starting at element `index`."""
+        size = self.nbytes[arr]
+        start = index * self.arrays[arr].itemsize
         if stride < 0:
             self.fail(k, f"negative DRAM stride {stride}")
         end = start + (rows - 1) * stride + cols * dt.itemsize
-        if index < 0 or end > buf.size:
+        if index < 0 or end > size:
             name = self.trace.arrays[arr]
             self.fail(k, f"DRAM access outside array {name!r} (bytes {start}..{end} of "
-                         f"{buf.size}; rows={rows}, cols={cols}, stride={stride})")
-        return np.ndarray((rows, cols), dtype=dt, buffer=buf, offset=start,
-                          strides=(stride, dt.itemsize))
+                         f"{size}; rows={rows}, cols={cols}, stride={stride})")
+        return np.ndarray((self.n_sets, rows, cols), dtype=dt, buffer=self.bufs[arr],
+                          offset=start, strides=(size, stride, dt.itemsize))
 
     def _check_rows(self, k, mem: str, row: int, nrows: int, need_written: bool):
         limit = self.cfg.acc_rows if mem == "acc" else self.cfg.sp_rows
@@ -100,16 +132,24 @@ class Machine:
                 self.fail(k, f"reads {'accumulator' if mem == 'acc' else 'scratchpad'} row "
                              f"{bad}, which was never written")
 
-    def _to_in_type(self, vals, scale: float, act: int):
-        """Accumulator values -> input type: float32 scale, round half even, saturate, act."""
-        f = vals.astype(np.float32) * np.float32(scale)
+    def _to_in_type(self, vals, scale: np.ndarray, act: np.ndarray):
+        """(B, ...) accumulator values -> input type with each set's (B,) scale and act:
+        float32 scale, round half even, saturate, act."""
+        f = vals.astype(np.float32) * _per_set(scale.astype(np.float32), vals.ndim)
         if self.is_float:
             out = f
         else:
             out = np.clip(np.rint(f), -128, 127).astype(np.int8)
-        if act == ACT_RELU:
-            out = np.maximum(out, 0).astype(out.dtype)
-        return out
+        return self._act(out, act)
+
+    @staticmethod
+    def _act(out, act: np.ndarray):
+        """Each set's activation (ReLU where its act is 1) on (B, ...) values."""
+        relu = act == ACT_RELU
+        if not relu.any():
+            return out
+        pos = np.maximum(out, 0).astype(out.dtype)
+        return pos if relu.all() else np.where(_per_set(relu, out.ndim), pos, out)
 
     # -- main loop ---------------------------------------------------------------
     def run(self):
@@ -131,26 +171,20 @@ class Machine:
         for i, row in zip(other.tolist(), t.ints[other].tolist()):
             ints[i] = row
         simple = self._plan_batches(np.asarray(run_end), is_exec)
-        plan = plan_moves(t, self.cfg, [b.size for b in self.bufs],
-                          [a.itemsize for a in self.arrays])
+        plan = plan_moves(t, self.cfg, self.nbytes, [a.itemsize for a in self.arrays])
         self.plan = plan
-        read_arrays = set(t.dram[plan.is_load].tolist()) | {
-            v[0] for args in t.loop_ws.values() for v in args if isinstance(v, tuple)}
-        isz = np.asarray([a.itemsize for a in self.arrays] + [1])
-        arr_i = np.where(t.dram >= 0, t.dram, len(self.arrays))
-        defer = (plan.ok & plan.is_store & plan.to_acc & ((t.ints[:, 1] & RAW_READ_BIT) == 0)
-                 & (plan.elem_bytes == isz[arr_i]) & (plan.stride % isz[arr_i] == 0)
-                 & ~np.isin(t.dram, list(read_arrays)))
-        fast = plan.ok.tolist()
+        # the plan is the first set's; a scaling mvin of any set takes the checked path
+        ok = plan.ok & ~(plan.is_load
+                         & (self.floats[:, np.maximum(plan.conf, 0)] != 1.0).any(axis=0))
+        defer = deferrable(self, ok)
+        stores = self.stores = DeferredStores(self, int(np.count_nonzero(defer)))
+        fast = ok.tolist()
         defer = defer.tolist()
-        lean = (plan.ok & plan.is_load & ((plan.nblocks == 1)
-                                          | (plan.block_stride == t.ints[:, 3]))).tolist()
+        lean = (ok & plan.is_load & ((plan.nblocks == 1)
+                                     | (plan.block_stride == t.ints[:, 3]))).tolist()
         p_arr, p_acc, p_row = t.dram.tolist(), plan.to_acc.tolist(), plan.row.tolist()
         p_nb, p_stride, p_shrunk = plan.nblocks.tolist(), plan.stride.tolist(), \
             plan.shrunk.tolist()
-        self.pending_out = []
-        self.pend_vals = np.empty((min(int(np.count_nonzero(defer)), 1 << 14), self.dim, self.dim),
-                                  dtype=self.acc_dt)
         k = 0
         while k < n:
             o = ops[k]
@@ -172,9 +206,9 @@ class Machine:
                     self._mvin(k, MVIN_LOAD_ID[o], ints[k], fast[k])
             elif o == MVOUT:
                 if defer[k]:
-                    self._mvout_deferred(k, ints[k])
+                    stores.add(k, ints[k])
                 else:
-                    self._flush_outputs()
+                    stores.flush()
                     self._mvout(k, ints[k], fast[k])
             elif o == CONFIG_LD:
                 self._config_ld(k, ints[k])
@@ -183,12 +217,12 @@ class Machine:
             elif o == CONFIG_EX:
                 self._config_ex(k, ints[k])
             elif o == LOOP_WS:
-                self._flush_outputs()
+                stores.flush()
                 loop_ws_mod.execute(self, k, t.loop_ws[k])
             elif o != FENCE:
                 self.fail(k, "unknown instruction")
             k += 1
-        self._flush_outputs()
+        stores.flush()
 
     def _plan_batches(self, run_end: np.ndarray, is_exec: np.ndarray) -> dict:
         """Runs of computes that the simple batched path can take, planned at once.
@@ -226,8 +260,9 @@ class Machine:
         bad_runs[srun[~same_c]] = True
         partial_runs = np.bincount(run_id[~self.full], minlength=len(starts)) > 0
         self.order = order
-        self.ridx_sorted = self.a_row[order][:, None] + self.ar
-        self.bidx_sorted = self.b_row[order][:, None] + self.ar
+        self.arow_sorted, self.brow_sorted = self.a_row[order], self.b_row[order]
+        self.ridx_sorted = self.arow_sorted[:, None] + self.ar
+        self.bidx_sorted = self.brow_sorted[:, None] + self.ar
         gcidx = grow[:, None] + self.ar
         grow_ok = self.ar[None, :] < gcrows[:, None]
         plans = {}
@@ -261,32 +296,58 @@ class Machine:
         if not (sp_w[ridx].all() and sp_w[bidx].all() and self.acc_written[cidx].all()):
             self._computes(int(self.order[a:b].min()), int(self.order[a:b].max()) + 1)
             return
-        sp = self.sp
-        A = sp[ridx].astype(np.float64)
-        W = sp[bidx].astype(np.float64)
+        ns, shape = self.n_sets, (self.n_sets, b - a, dim, dim)
+        A = self.sp_blocks[:, self.arow_sorted[a:b]].reshape(shape)
+        W = self.sp_blocks[:, self.brow_sorted[a:b]].reshape(shape)
         if partial:
             o = self.order[a:b]
-            A *= self._mask(self.C[o, 3], self.C[o, 2])
-            W *= self._mask(self.P[o, 3], self.P[o, 2])
-        As = A.reshape(ng, per, dim, dim).transpose(0, 2, 1, 3).reshape(ng, dim, per * dim)
-        Ws = W.reshape(ng, per * dim, dim)
-        sums = np.matmul(As, Ws)
+            A = self._corner(A, self.C[o, 3], self.C[o, 2])
+            W = self._corner(W, self.P[o, 3], self.P[o, 2])
+        sums = self._block_matmul(A, W, ng, per)
         if partial:
             first = self.order[a:b:per]
-            sums *= self._mask(self.P[first, 5], self.P[first, 4])
-        sums = sums.astype(np.int64).astype(np.int32).reshape(-1, dim)
-        self.acc[cidx] += sums if sel is None else sums[sel]   # int32 wraps
+            sums = self._corner(sums, self.P[first, 5], self.P[first, 4])
+        sums = sums.astype(np.int64).astype(np.int32).reshape(ns, -1, dim)
+        self.acc[:, cidx] += sums if sel is None else sums[:, sel]   # int32 wraps
         br = int(self.b_row[last])
-        w = sp[br:br + dim]
+        w = self.sp[:, br:br + dim].copy()
         if partial:
-            w = w * self._mask(self.P[last:last + 1, 3], self.P[last:last + 1, 2])[0]
-        self.weights = w.astype(self.in_dt)
+            w = self._corner(w[:, None], self.P[last:last + 1, 3], self.P[last:last + 1, 2])[:, 0]
+        self.weights = w
 
-    def _mask(self, rows, cols):
-        """(m, DIM, DIM) 0/1 masks of the top-left rows x cols corner."""
+    def _work(self, key: str, shape: tuple, dtype) -> np.ndarray:
+        """A scratch array kept across calls: large temporaries allocated anew each time
+        are page-faulted in again and again (malloc returns them to the system)."""
+        n = prod(shape)
+        buf = self.work.get((key, dtype))
+        if buf is None or buf.size < n:
+            buf = self.work[(key, dtype)] = np.empty(n, dtype=dtype)
+        return buf[:n].reshape(shape)
+
+    def _block_matmul(self, A, W, ng: int, per: int) -> np.ndarray:
+        """(sets, ng, DIM, DIM) sums of A_k @ W_k over `per` consecutive blocks of the
+        int (sets, ng * per, DIM, DIM) A and W: [A_1 .. A_per] @ [W_1; ..; W_per], exact
+        (float32 when short enough, else float64). The result is a scratch array."""
+        ns, dim = self.n_sets, self.dim
+        ft = np.float32 if per * dim <= F32_EXACT_TERMS else np.float64
+        As = self._work("A", (ns, ng, dim, per * dim), ft)
+        np.copyto(As.reshape(ns, ng, dim, per, dim),
+                  A.reshape(ns, ng, per, dim, dim).transpose(0, 1, 3, 2, 4))
+        Ws = self._work("W", (ns, ng, per * dim, dim), ft)
+        np.copyto(Ws.reshape(A.shape), W)
+        return np.matmul(As, Ws, out=self._work("S", (ns, ng, dim, dim), ft))
+
+    def _corner(self, x, rows, cols):
+        """Zero each (sets, m, DIM, DIM) block of `x` outside its top-left rows x cols
+        corner (in place: `x` is a fresh array)."""
+        r, c = int(rows[0]), int(cols[0])
+        if (rows == r).all() and (cols == c).all():
+            x[:, :, r:] = 0
+            x[:, :, :, c:] = 0
+            return x
         ar = self.ar
-        return ((ar[None, :, None] < rows[:, None, None])
-                & (ar[None, None, :] < cols[:, None, None])).astype(np.float64)
+        keep = (ar[None, :, None] < rows[:, None, None]) & (ar[None, None, :] < cols[:, None, None])
+        return np.where(keep, x, 0)
 
     def _pair_all(self, is_exec):
         """Pair every compute with the preload before it; static checks of their operands."""
@@ -341,34 +402,42 @@ class Machine:
     # -- configs ---------------------------------------------------------------
     def _config_ld(self, k, v):
         stride, shrunk, block_stride, ld_id = v[0], v[1], v[2], v[3]
-        scale = float(self.trace.floats[k])
         if ld_id not in (0, 1, 2):
             self.fail(k, f"load state id {ld_id} is not 0, 1 or 2")
         if stride < 0:
             self.fail(k, f"negative DRAM stride {stride}")
         if block_stride < 0:
             self.fail(k, f"negative block stride {block_stride}")
-        if not np.isfinite(scale):
-            self.fail(k, f"scale {scale} is not finite")
-        self.ld[ld_id] = (stride, scale, shrunk, block_stride)
+        self.ld[ld_id] = (stride, self._scales(k), shrunk, block_stride)
+
+    def _scales(self, k):
+        """Every set's scale of config row k (checked finite)."""
+        scale = self.floats[:, k]
+        bad = ~np.isfinite(scale)
+        if bad.any():
+            self.fail(k, f"scale {float(scale[np.argmax(bad)])} is not finite")
+        return scale
+
+    def _activations(self, k):
+        """Every set's act of row k (checked to be none or ReLU)."""
+        act = self.acts[:, k]
+        bad = (act != ACT_NONE) & (act != ACT_RELU)
+        if bad.any():
+            self.fail(k, f"activation {int(act[np.argmax(bad)])} is not 0 (none) or 1 (ReLU)")
+        return act
 
     def _config_st(self, k, v):
-        stride, act = v[0], v[1]
-        scale = float(self.trace.floats[k])
-        if act not in (ACT_NONE, ACT_RELU):
-            self.fail(k, f"activation {act} is not 0 (none) or 1 (ReLU)")
+        stride = v[0]
+        act = self._activations(k)
         if stride < 0:
             self.fail(k, f"negative DRAM stride {stride}")
-        if not np.isfinite(scale):
-            self.fail(k, f"scale {scale} is not finite")
-        self.st = (stride, act, scale)
+        self.st = (stride, act, self._scales(k))
 
     def _config_ex(self, k, v):
-        dataflow, act, shift, a_stride, a_tr, b_tr = v
+        dataflow, _, shift, a_stride, a_tr, b_tr = v
         if dataflow != 1:
             self.fail(k, "only the weight-stationary dataflow (WS = 1) is modelled")
-        if act not in (ACT_NONE, ACT_RELU):
-            self.fail(k, f"activation {act} is not 0 (none) or 1 (ReLU)")
+        act = self._activations(k)
         if shift != 0 or a_tr or b_tr:
             self.fail(k, "shift and transposes are not modelled (use 0)")
         if a_stride < 1:
@@ -381,38 +450,39 @@ class Machine:
         cols, rows = v[2], v[3]
         if to_acc:
             if arr < 0:
-                self.acc[row:row + rows, :cols] = 0
+                self.acc[:, row:row + rows, :cols] = 0
             else:
                 dt = self.in_dt if shrunk else self.acc_dt
-                a = self.arrays[arr]
-                self.acc[row:row + rows, :cols] = np.ndarray(
-                    (rows, cols), dtype=dt, buffer=self.bufs[arr], offset=v[0] * a.itemsize,
-                    strides=(stride, dt.itemsize))
+                self.acc[:, row:row + rows, :cols] = np.ndarray(
+                    (self.n_sets, rows, cols), dtype=dt, buffer=self.bufs[arr],
+                    offset=v[0] * self.arrays[arr].itemsize,
+                    strides=(self.nbytes[arr], stride, dt.itemsize))
             self.acc_written[row:row + rows] = True
             return
         span = nb * rows
-        dim = self.dim
+        dim, ns = self.dim, self.n_sets
         if arr < 0:
             if nb == 1:
-                self.sp[row:row + rows, :cols] = 0
+                self.sp[:, row:row + rows, :cols] = 0
             else:
-                blocks = self.sp[row:row + span].reshape(nb, rows, dim)
+                blocks = self.sp[:, row:row + span].reshape(ns, nb, rows, dim)
                 for b in range(nb):
-                    blocks[b, :, :min(dim, cols - b * dim)] = 0
+                    blocks[:, b, :, :min(dim, cols - b * dim)] = 0
         else:
-            dt, a = self.in_dt, self.arrays[arr]
-            data = np.ndarray((rows, cols), dtype=dt, buffer=self.bufs[arr],
-                              offset=v[0] * a.itemsize, strides=(stride, dt.itemsize))
+            dt = self.in_dt
+            data = np.ndarray((ns, rows, cols), dtype=dt, buffer=self.bufs[arr],
+                              offset=v[0] * self.arrays[arr].itemsize,
+                              strides=(self.nbytes[arr], stride, dt.itemsize))
             if nb == 1:
-                self.sp[row:row + rows, :cols] = data
+                self.sp[:, row:row + rows, :cols] = data
             elif cols == nb * dim:
-                self.sp[row:row + span].reshape(nb, rows, dim)[...] = \
-                    data.reshape(rows, nb, dim).transpose(1, 0, 2)
+                self.sp[:, row:row + span].reshape(ns, nb, rows, dim)[...] = \
+                    data.reshape(ns, rows, nb, dim).transpose(0, 2, 1, 3)
             else:
-                blocks = self.sp[row:row + span].reshape(nb, rows, dim)
+                blocks = self.sp[:, row:row + span].reshape(ns, nb, rows, dim)
                 for b in range(nb):
                     w = min(dim, cols - b * dim)
-                    blocks[b, :, :w] = data[:, b * dim:b * dim + w]
+                    blocks[:, b, :, :w] = data[:, :, b * dim:b * dim + w]
         self.sp_written[row:row + span] = True
 
     def _mvin(self, k, ld_id, v, fast=False):
@@ -442,38 +512,41 @@ class Machine:
             for b in range(nblocks):
                 self._check_rows(k, mem, row + b * block_stride, rows, accumulate)
         dt = (self.in_dt if (shrunk or not to_acc) else self.acc_dt)
+        ns = self.n_sets
         if arr < 0:
-            data = np.zeros((rows, cols), dtype=dt)
+            data = np.zeros((ns, rows, cols), dtype=dt)
         else:
             data = self._dram_view(k, arr, dram_index, rows, cols, stride, dt)
-            if scale != 1.0:
-                f = data.astype(np.float32) * np.float32(scale)
+            scaled = scale != 1.0
+            if scaled.any():
+                f = data.astype(np.float32) * _per_set(scale.astype(np.float32), 3)
                 if dt.kind == "i":
                     info = np.iinfo(dt)
                     f = np.clip(np.rint(f), info.min, info.max)
-                data = f.astype(dt)
+                f = f.astype(dt)
+                data = f if scaled.all() else np.where(_per_set(scaled, 3), f, data)
         if to_acc:
             data = data.astype(self.acc_dt)
-            dst = self.acc[row:row + rows, :cols]
+            dst = self.acc[:, row:row + rows, :cols]
             if accumulate:
-                self.acc[row:row + rows, :cols] = dst + data  # int32 wraps
+                self.acc[:, row:row + rows, :cols] = dst + data  # int32 wraps
             else:
-                self.acc[row:row + rows, :cols] = data
+                self.acc[:, row:row + rows, :cols] = data
             self.acc_written[row:row + rows] = True
             return
         if nblocks == 1:
-            self.sp[row:row + rows, :cols] = data
+            self.sp[:, row:row + rows, :cols] = data
             self.sp_written[row:row + rows] = True
         elif block_stride == rows and cols == nblocks * dim:
             span = nblocks * rows
-            self.sp[row:row + span] = data.reshape(rows, nblocks, dim).transpose(1, 0, 2) \
-                .reshape(span, dim)
+            self.sp[:, row:row + span] = data.reshape(ns, rows, nblocks, dim) \
+                .transpose(0, 2, 1, 3).reshape(ns, span, dim)
             self.sp_written[row:row + span] = True
         else:
             for b in range(nblocks):
                 r0 = row + b * block_stride
                 w = min(dim, cols - b * dim)
-                self.sp[r0:r0 + rows, :w] = data[:, b * dim:b * dim + w]
+                self.sp[:, r0:r0 + rows, :w] = data[:, :, b * dim:b * dim + w]
                 self.sp_written[r0:r0 + rows] = True
 
     def _mvout(self, k, v, fast=False):
@@ -487,14 +560,14 @@ class Machine:
         row = local & ROW_MASK
         if local & ACC_BIT:
             self._check_rows(k, "acc", row, rows, True)
-            vals = self.acc[row:row + rows, :cols]
+            vals = self.acc[:, row:row + rows, :cols]
             if local & RAW_READ_BIT:
                 out, dt = vals, self.acc_dt
             else:
                 out, dt = self._to_in_type(vals, scale, act), self.in_dt
         else:
             self._check_rows(k, "sp", row, rows, True)
-            out, dt = self.sp[row:row + rows, :cols], self.in_dt
+            out, dt = self.sp[:, row:row + rows, :cols], self.in_dt
         view = self._dram_view(k, arr, dram_index, rows, cols, stride, dt)
         view[...] = out
 
@@ -509,60 +582,6 @@ class Machine:
             self.fail(k, f"rows={rows} outside 1..{dim}")
         if not 1 <= cols <= max_cols:
             self.fail(k, f"cols={cols} outside 1..{max_cols}")
-
-    def _mvout_deferred(self, k, v):
-        """A checked, plain accumulator -> DRAM mvout: scale and write later, in one batch."""
-        cols, rows = v[2], v[3]
-        row = v[1] & ROW_MASK
-        if not self.acc_written[row:row + rows].all():
-            self._check_rows(k, "acc", row, rows, True)
-        j = len(self.pending_out)
-        if j == len(self.pend_vals):
-            self._flush_outputs()
-            j = 0
-        self.pend_vals[j, :rows, :cols] = self.acc[row:row + rows, :cols]
-        self.pending_out.append(k)
-
-    def _flush_outputs(self):
-        """Write the deferred mvouts (in program order where they overlap)."""
-        if not self.pending_out:
-            return
-        t, plan = self.trace, self.plan
-        ks = np.asarray(self.pending_out)
-        vals = self.pend_vals[:len(ks)]
-        self.pending_out = []
-        arr, cols, rows = t.dram[ks].astype(np.int64), t.ints[ks, 2], t.ints[ks, 3]
-        isz = np.asarray([a.itemsize for a in self.arrays])[arr]
-        base, st = t.ints[ks, 0], plan.stride[ks] // isz
-        scale, act = plan.scale[ks], plan.act[ks]
-        keys = np.stack([arr, rows, cols, act, scale.view(np.int64)], axis=1)
-        if (keys == keys[0]).all():
-            groups = [np.arange(len(ks))]
-        else:
-            _, ginv = np.unique(keys, axis=0, return_inverse=True)
-            groups = [np.flatnonzero(ginv.ravel() == g) for g in range(int(ginv.max()) + 1)]
-        writes = []
-        for sel in groups:
-            i0 = int(sel[0])
-            r, c = int(rows[i0]), int(cols[i0])
-            out = self._to_in_type(vals[sel, :r, :c], float(scale[i0]), int(act[i0]))
-            idx = base[sel][:, None, None] + np.arange(r)[None, :, None] * st[sel][:, None, None] \
-                + np.arange(c)[None, None, :]
-            writes.append((int(arr[i0]), idx.ravel(), out.ravel()))
-        hits = {}
-        for a, idx, _ in writes:
-            h = np.bincount(idx, minlength=self.arrays[a].size)
-            hits[a] = hits[a] + h if a in hits else h
-        if all(h.max(initial=0) <= 1 for h in hits.values()):
-            for a, idx, out in writes:
-                self.arrays[a][idx] = out
-            return
-        for i in range(len(ks)):                         # overlapping writes: in order
-            r, c, a = int(rows[i]), int(cols[i]), int(arr[i])
-            out = self._to_in_type(vals[i, :r, :c], float(scale[i]), int(act[i]))
-            for q in range(r):
-                s0 = int(base[i]) + q * int(st[i])
-                self.arrays[a][s0:s0 + c] = out[q]
 
     # -- execute ---------------------------------------------------------------
     def _computes(self, c0: int, c1: int):
@@ -601,37 +620,34 @@ class Machine:
         if not (self.sp_written[ridx].all() and self.sp_written[bidx[new_w]].all()
                 and self.acc_written[cidx].all()):
             return False    # let the general path find and report the unwritten row
-        A = self.sp[ridx]
-        B = self.sp[bidx]
+        ns, m = self.n_sets, c1 - c0
+        A = self.sp_blocks[:, self.a_row[c0:c1]].reshape(ns, m, dim, dim)
+        B = self.sp_blocks[:, self.b_row[c0:c1]].reshape(ns, m, dim, dim)
         if not all_new:
             src = np.maximum.accumulate(np.where(new_w, np.arange(c1 - c0), -1))
             if (src < 0).any():
                 if self.weights is None:
                     return False
-                B = np.concatenate([self.weights[None].astype(B.dtype), B])
+                B = np.concatenate([self.weights[:, None].astype(B.dtype), B], axis=1)
                 src = src + 1
-            B = B[src]
-        self.weights = B[-1].copy()
+            B = B[:, src]
+        self.weights = B[:, -1].copy()
         if not live.any():
             return True
         if not live.all():
-            A, B = A[live], B[live]
+            A, B = A[:, live], B[:, live]
         order = np.argsort(inv, kind="stable")
         counts = np.bincount(inv)
         per = int(counts[0])
         if (counts == per).all():
-            # sum_k A_k @ W_k of one C block = [A_1 .. A_n] @ [W_1; ..; W_n] (exact in f64)
-            ng = len(u)
-            As = A[order].astype(np.float64).reshape(ng, per, dim, dim).transpose(0, 2, 1, 3) \
-                .reshape(ng, dim, per * dim)
-            Ws = B[order].astype(np.float64).reshape(ng, per * dim, dim)
-            sums = np.matmul(As, Ws).astype(np.int64).astype(np.int32)
+            sums = self._block_matmul(A[:, order], B[:, order], len(u), per) \
+                .astype(np.int64).astype(np.int32)
         else:
             prod = np.matmul(A.astype(np.float64), B.astype(np.float64)).astype(np.int64)
-            sums = np.zeros((len(u), dim, dim), dtype=np.int64)
-            np.add.at(sums, inv, prod)
+            sums = np.zeros((ns, len(u), dim, dim), dtype=np.int64)
+            np.add.at(sums, (slice(None), inv), prod)
             sums = sums.astype(np.int32)
-        self.acc[cidx] += sums.reshape(-1, dim)   # int32 wraps
+        self.acc[:, cidx] += sums.reshape(ns, -1, dim)   # int32 wraps
         return True
 
     def _check_dims(self, pre, cmp, b_addr, b_cols, b_rows, c_addr, c_cols, c_rows,
@@ -678,7 +694,7 @@ class Machine:
                 self._check_rows(int(where[i]), mem, int(row[i]) + q * stride, 1, need_written)
 
     def _gather(self, where, addr, nrows, ncols, stride=1):
-        """(m, DIM, DIM) blocks at local addresses (zero padded / garbage = zeros)."""
+        """(sets, m, DIM, DIM) blocks at local addresses (zero padded / garbage = zeros)."""
         dim = self.dim
         m = len(addr)
         self._check_blocks(where, addr, nrows, stride, True)
@@ -690,12 +706,13 @@ class Machine:
         cmask = np.arange(dim)[None, :] < ncols[:, None]
         mask = rmask[:, :, None] & cmask[:, None, :]
         if in_acc.any():
-            out = np.zeros((m, dim, dim), dtype=np.float64 if self.is_float else np.int64)
+            out = np.zeros((self.n_sets, m, dim, dim),
+                           dtype=np.float64 if self.is_float else np.int64)
             sp_i = ~in_acc
-            out[sp_i] = self.sp[np.minimum(ridx[sp_i], self.cfg.sp_rows - 1)]
-            out[in_acc] = self.acc[np.minimum(ridx[in_acc], self.cfg.acc_rows - 1)]
+            out[:, sp_i] = self.sp[:, np.minimum(ridx[sp_i], self.cfg.sp_rows - 1)]
+            out[:, in_acc] = self.acc[:, np.minimum(ridx[in_acc], self.cfg.acc_rows - 1)]
         else:
-            out = self.sp[np.minimum(ridx, self.cfg.sp_rows - 1)]
+            out = self.sp[:, np.minimum(ridx, self.cfg.sp_rows - 1)]
         return np.where(mask, out, 0)
 
     def _compute_batch(self, pre, cmp, P, C, new_w):
@@ -712,10 +729,10 @@ class Machine:
             if self.weights is None:
                 self.fail(int(cmp[int(np.flatnonzero(src < 0)[0])]),
                           "compute_accumulated with no weights in the array")
-            B = np.concatenate([self.weights[None].astype(B.dtype), B])
+            B = np.concatenate([self.weights[:, None].astype(B.dtype), B], axis=1)
             src = src + 1
-        W = B[src]
-        self.weights = W[-1].copy()
+        W = B[:, src]
+        self.weights = W[:, -1].copy()
         ftype = np.float32
         prod = np.matmul(A.astype(ftype), W.astype(ftype))
         d_garbage = d_addr == GARBAGE_ADDR
@@ -749,29 +766,28 @@ class Machine:
             sel = live[:, None, None] & rows_ok[:, :, None] & cols_ok[:, None, :]
             flat = (row[:, None, None] + ar[None, :, None]) * dim + ar[None, None, :]
             fi = flat[sel]
-            vals = res[sel].astype(np.float64)
-            size = self.acc.size
-            sums = np.bincount(fi, weights=vals, minlength=size)
+            ns, size = self.n_sets, self.acc[0].size
+            vals = res[:, sel].astype(np.float64)                  # (sets, L)
+            sums = np.bincount((fi + size * np.arange(ns)[:, None]).ravel(),
+                               weights=vals.ravel(), minlength=ns * size).reshape(ns, size)
             hit = np.flatnonzero(np.bincount(fi, minlength=size))
-            acc_flat = self.acc.reshape(-1)
-            acc_flat[hit] = (acc_flat[hit].astype(np.int64)
-                             + sums[hit].astype(np.int64)).astype(np.int32)
+            acc_flat = self.acc.reshape(ns, -1)
+            acc_flat[:, hit] = (acc_flat[:, hit].astype(np.int64)
+                                + sums[:, hit].astype(np.int64)).astype(np.int32)
             return
         r, nr, nc = int(row[0]), int(c_rows[0]), int(c_cols[0])
-        blk = res[0][:nr, :nc]
+        blk = res[:, 0, :nr, :nc]
         if is_acc[0]:
             if add[0]:
-                cur = self.acc[r:r + nr, :nc]
-                self.acc[r:r + nr, :nc] = cur + blk.astype(self.acc_dt)
+                cur = self.acc[:, r:r + nr, :nc]
+                self.acc[:, r:r + nr, :nc] = cur + blk.astype(self.acc_dt)
             else:
-                self.acc[r:r + nr, :nc] = blk
+                self.acc[:, r:r + nr, :nc] = blk
             self.acc_written[r:r + nr] = True
         else:
             if self.is_float:
                 out = blk.astype(np.float32)
             else:
                 out = np.clip(blk, -128, 127).astype(np.int8)
-            if self.ex[1] == ACT_RELU:
-                out = np.maximum(out, 0).astype(out.dtype)
-            self.sp[r:r + nr, :nc] = out
+            self.sp[:, r:r + nr, :nc] = self._act(out, self.ex[1])
             self.sp_written[r:r + nr] = True

@@ -68,12 +68,14 @@ def check_shape(cfg: GemminiConfig, a: dict) -> str | None:
 
 
 def execute(m, k: int, args: tuple) -> None:
-    """Run one loop_ws on machine `m` (a gemmini.functional.Machine)."""
-    cfg, dim = m.cfg, m.dim
+    """Run one loop_ws on machine `m` (a gemmini.functional.Machine; every array here
+    has the machine's leading axis of input sets, each set with its own act)."""
+    cfg, dim, ns = m.cfg, m.dim, m.n_sets
     a = unpack(args)
     msg = check_shape(cfg, a)
     if msg:
         m.fail(k, msg)
+    acts = m._activations(k)
     I, J, K = a["I"], a["J"], a["K"]
     M, N, Kd = I * dim - a["pad_I"], J * dim - a["pad_J"], K * dim - a["pad_K"]
     in_dt, acc_dt = m.in_dt, m.acc_dt
@@ -82,9 +84,9 @@ def execute(m, k: int, args: tuple) -> None:
         arr, index = a[name]
         return m._dram_view(k, arr, index, rows, cols, stride_elems * dt.itemsize, dt)
 
-    A = read("A", Kd, M, in_dt, a["A_stride"]).T if a["A_transpose"] else \
+    A = read("A", Kd, M, in_dt, a["A_stride"]).swapaxes(1, 2) if a["A_transpose"] else \
         read("A", M, Kd, in_dt, a["A_stride"])
-    B = read("B", N, Kd, in_dt, a["B_stride"]).T if a["B_transpose"] else \
+    B = read("B", N, Kd, in_dt, a["B_stride"]).swapaxes(1, 2) if a["B_transpose"] else \
         read("B", Kd, N, in_dt, a["B_stride"])
     if m.is_float:
         R = np.matmul(A.astype(np.float32), B.astype(np.float32))
@@ -93,47 +95,44 @@ def execute(m, k: int, args: tuple) -> None:
     nrows = I * J * dim
     r0 = m.loop_acc_half * (cfg.acc_rows // 2)
 
-    def to_tiles(mat):
-        full = np.zeros((I * dim, J * dim), dtype=mat.dtype)
-        full[:M, :N] = mat
-        return full.reshape(I, dim, J, dim).transpose(0, 2, 1, 3).reshape(nrows, dim)
+    def blocks(mat, rows, cols):
+        """(sets, rows, cols) -> its DIM x DIM blocks, row-major, zero padded."""
+        full = np.zeros((ns, rows * dim, cols * dim), dtype=mat.dtype)
+        full[:, :mat.shape[1], :mat.shape[2]] = mat
+        return full.reshape(ns, rows, dim, cols, dim).transpose(0, 1, 3, 2, 4) \
+            .reshape(ns, rows * cols * dim, dim)
 
-    tiles = to_tiles(R)
+    tiles = blocks(R, I, J)
     if a["ex_accumulate"]:
         if a["D"][0] >= 0:
             d_dt = in_dt if a["low_D"] else acc_dt
-            tiles = tiles + to_tiles(read("D", M, N, d_dt, a["D_stride"]).astype(R.dtype))
+            tiles = tiles + blocks(read("D", M, N, d_dt, a["D_stride"]).astype(R.dtype), I, J)
         else:
             m._check_rows(k, "acc", r0, nrows, True)
-            tiles = tiles + m.acc[r0:r0 + nrows].astype(tiles.dtype)
-    m.acc[r0:r0 + nrows] = tiles.astype(acc_dt)   # int32 wraps
+            tiles = tiles + m.acc[:, r0:r0 + nrows].astype(tiles.dtype)
+    m.acc[:, r0:r0 + nrows] = tiles.astype(acc_dt)   # int32 wraps
     m.acc_written[r0:r0 + nrows] = True
     # operand tiles left in the scratchpad, as the FSM places them
     half = cfg.sp_rows // 2
     s0 = (m.loops_run % 2) * half
     m.loops_run += 1
-    a_full = np.zeros((I * dim, K * dim), dtype=in_dt)
-    a_full[:M, :Kd] = A
-    m.sp[s0:s0 + I * K * dim] = a_full.reshape(I, dim, K, dim).transpose(0, 2, 1, 3) \
-        .reshape(I * K * dim, dim)
+    m.sp[:, s0:s0 + I * K * dim] = blocks(A, I, K)
     m.sp_written[s0:s0 + I * K * dim] = True
-    b_full = np.zeros((K * dim, J * dim), dtype=in_dt)
-    b_full[:Kd, :N] = B
     b1 = s0 + half - dim
     b0 = b1 - K * J * dim
-    m.sp[b0:b1] = b_full.reshape(K, dim, J, dim).transpose(0, 2, 1, 3).reshape(K * J * dim, dim)
+    m.sp[:, b0:b1] = blocks(B, K, J)
     m.sp_written[b0:b1] = True
     m.macs += M * N * Kd
     if a["C"][0] >= 0:
         m.loop_acc_half ^= 1
-        res = m.acc[r0:r0 + nrows].reshape(I, J, dim, dim).transpose(0, 2, 1, 3) \
-            .reshape(I * dim, J * dim)[:M, :N]
+        res = m.acc[:, r0:r0 + nrows].reshape(ns, I, J, dim, dim).transpose(0, 1, 3, 2, 4) \
+            .reshape(ns, I * dim, J * dim)[:, :M, :N]
         if a["full_C"]:
             out, dt = res, acc_dt
         else:
             if m.st is None:
                 m.fail(k, "used before config_st (its scale scales C)")
-            out, dt = m._to_in_type(res, m.st[2], a["act"]), in_dt
+            out, dt = m._to_in_type(res, m.st[2], acts), in_dt
         read("C", M, N, dt, a["C_stride"])[...] = out
 
 

@@ -1,6 +1,8 @@
 """Public entry point of the Gemmini model: run an IR function on inputs.
 
     run(fn, inputs, config=None, *, timing=True) -> ModelRun(outputs, report)
+    run_batch(fn, inputs_list, config=None, *, timing_first=True) -> [ModelRun, ...]
+    iter_runs(...)   the same, lazily where the sets run one by one
 
 ``inputs`` maps every parameter name to a value: numpy arrays for array
 parameters (any shape whose size matches; they are copied, never modified) and
@@ -10,10 +12,12 @@ copies of the non-const array parameters after the run, in their declared shape.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from gemmini import batch
 from gemmini.config import GemminiConfig, get_config
 from gemmini.functional import Machine
 from gemmini.report import Report, build_report
@@ -59,16 +63,58 @@ def run(fn: ir.Function, inputs: dict, config: str | GemminiConfig | None = None
     cfg = get_config(config)
     arrays = _bind_arrays(fn, inputs)
     trace = build_trace(fn, inputs, cfg)
-    machine = Machine(cfg, trace, arrays)
+    return _execute(fn, cfg, [trace], [arrays], timing, macs)[0]
+
+
+def run_batch(fn: ir.Function, inputs_list: list[dict],
+              config: str | GemminiConfig | None = None, *, timing_first: bool = True,
+              macs: int | None = None) -> list[ModelRun]:
+    """`run` on every input set, with one functional run for all of them when their
+    traces differ only in scales and activations (`gemmini.batch`), else one run per
+    set. Outputs are those of separate runs; only the first run has a report (with
+    `timing_first`). Raises the HardwareError of the first set whose own run raises.
+    """
+    return list(iter_runs(fn, inputs_list, config, timing_first=timing_first, macs=macs))
+
+
+def iter_runs(fn: ir.Function, inputs_list: list[dict],
+              config: str | GemminiConfig | None = None, *, timing_first: bool = True,
+              macs: int | None = None) -> Iterator[ModelRun]:
+    """`run_batch` as an iterator. Batched, every set has run before the first result;
+    else each set runs when its result is asked for, so a consumer that stops at a bad
+    result never runs (nor sees the errors of) the later sets, as with separate runs."""
+    cfg = get_config(config)
+    try:
+        arrays = [_bind_arrays(fn, inputs) for inputs in inputs_list]
+        traces = [build_trace(fn, inputs, cfg) for inputs in inputs_list]
+    except HardwareError:      # some set fails before running: run them as separate runs
+        for i, inputs in enumerate(inputs_list):
+            yield run(fn, inputs, cfg, timing=timing_first and i == 0, macs=macs)
+        return
+    if traces and batch.compatible(traces):
+        yield from _execute(fn, cfg, traces, arrays, timing_first, macs)
+        return
+    for i, (trace, arrs) in enumerate(zip(traces, arrays)):
+        yield _execute(fn, cfg, [trace], [arrs], timing_first and i == 0, macs)[0]
+
+
+def _execute(fn: ir.Function, cfg: GemminiConfig, traces: list, arrays: list[list],
+             timing: bool, macs: int | None) -> list[ModelRun]:
+    """One functional run over compatible `traces` (one per set, with its `arrays`);
+    the first set is timed when `timing`."""
+    stacked = [np.stack(col) if len(col) > 1 else col[0][None]    # per parameter:
+               for col in zip(*arrays)]                             # (sets, size)
+    machine = Machine(cfg, traces[0], stacked, batch.set_scalars(traces))
     machine.run()
-    outputs = {}
-    arr_params = [p for p in fn.params if p.is_array]
-    for p, a in zip(arr_params, arrays):
-        if not p.const:
-            outputs[p.name] = a.reshape(p.shape).copy()
     report = None
     if timing:
-        result = simulate(trace, cfg, machine.plan)
-        report = build_report(trace, result, cfg, macs if macs is not None else machine.macs,
+        result = simulate(traces[0], cfg, machine.plan)
+        report = build_report(traces[0], result, cfg, macs if macs is not None else machine.macs,
                               machine)
-    return ModelRun(outputs, report)
+    arr_params = [p for p in fn.params if p.is_array]
+    runs = []
+    for i in range(len(traces)):
+        outputs = {p.name: a[i].reshape(p.shape).copy()
+                   for p, a in zip(arr_params, stacked) if not p.const}
+        runs.append(ModelRun(outputs, report if i == 0 else None))
+    return runs

@@ -10,8 +10,9 @@ engine can deduplicate before simulating:
 * ``evaluate(code_or_fn) -> EvalResult``: run on the model and check (expensive;
   never raises for a bad program, the failure is described in the result).
 
-`ModelEvaluator` wires `lowering.parser.parse_c`, `gemmini.model.run` and a
-reference check; those modules are imported lazily.
+`ModelEvaluator` wires `lowering.parser.parse_c`, `gemmini.model.iter_runs` (every
+input set in one functional run where possible) and a reference check; those modules
+are imported lazily.
 """
 
 from __future__ import annotations
@@ -151,12 +152,15 @@ class ModelEvaluator:
     ``cases`` is a list of (inputs, expected outputs) pairs; the first case is timed.
     ``reference`` may instead compute the expected outputs from the inputs.
     Output arrays are compared exactly unless ``atol`` > 0 (fp32 configurations).
+    ``batched`` runs the cases in one functional run where possible
+    (`gemmini.model.iter_runs`; same outputs and errors); False runs them one by one.
     """
     cases: list[tuple[dict, dict]] = field(default_factory=list)
     config: str = "int8_16"
     function: str | None = None
     atol: float = 0.0
     reference: Callable[[dict], dict] | None = None
+    batched: bool = True
 
     def normalize(self, code_or_fn):
         from lowering.simplify import simplify_function
@@ -177,12 +181,9 @@ class ModelEvaluator:
             return failure(PARSE, str(e))
         code = compact_code(fn) or (code_or_fn if isinstance(code_or_fn, str) else None)
         base = dict(fn=fn, code=code, key=key)
-        from gemmini.model import run
         report = None
         try:
-            for i, (inputs, expected) in enumerate(self._cases()):
-                result = run(fn, {k: v.copy() for k, v in inputs.items()}, self.config,
-                             timing=(i == 0))
+            for i, (result, expected) in enumerate(self._runs(fn)):
                 if i == 0:
                     report = result.report
                 mismatch = _compare(result.outputs, expected, self.atol)
@@ -212,6 +213,16 @@ class ModelEvaluator:
         if self.reference is not None:
             return [(inp, self.reference(inp)) for inp, _ in self.cases]
         return self.cases
+
+    def _runs(self, fn: ir.Function):
+        """(ModelRun, expected outputs) of every case in order, the first timed; a case
+        runs only after the earlier ones were taken unless all run in one batch."""
+        from gemmini.model import iter_runs, run
+        cases = self._cases()
+        inputs = [inp for inp, _ in cases]          # the model copies them, never writes
+        runs = iter_runs(fn, inputs, self.config) if self.batched else \
+            (run(fn, inp, self.config, timing=(i == 0)) for i, inp in enumerate(inputs))
+        return zip(runs, (expected for _, expected in cases))
 
 
 def _compare(outputs: dict, expected: dict, atol: float) -> str | None:
