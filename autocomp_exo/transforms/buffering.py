@@ -134,7 +134,10 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
     v + 1 is spread over the iterations of the work loop of iteration v. When the next
     loads would overwrite rows the current work still reads, the loaded buffers are
     first double-buffered across the loop (modulo variable expansion), one bank apart
-    when there is room."""
+    when there is room. Load loops with the same bounds next to the chosen one are fused
+    into it first, so one prefetch covers them all (zeroing the accumulator tile and
+    loading A, say)."""
+    fn, a = _gather_loads(fn, a, config)
     try:
         return _interleave(fn, a, config)
     except Dependent as exc:
@@ -143,6 +146,11 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
     load_root = loop_path + (a.p["load"],)
     sites = [load_root + p[1:] for p, x, _ in instrs((get(fn.body, load_root),))
              if x.op in LOAD_IDS and isinstance(x.args[0], DramAddr)]
+    if _fills_accumulator(fn, load_root, config):
+        # zeroed (or bias) accumulator tiles get their copies through the mvouts
+        # that store them
+        sites += [loop_path + p for p, x, _ in instrs(get(fn.body, loop_path).body)
+                  if x.op == "mvout"]
     for apart in (True, False):
         new = fn
         try:
@@ -153,6 +161,37 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
         except NotApplicable:
             continue
     raise first
+
+
+def _gather_loads(fn: Function, a: Application, config: GemminiConfig
+                  ) -> tuple[Function, Application]:
+    """Fuse the load loops adjacent to ``a``'s load loop (before its work loop) into it,
+    where `fuse` shows it legal; returns the program and the application's new indices."""
+    from .loops import fuse
+    p, w = a.p["load"], a.p["work"]
+    for step in (1, -1):
+        while True:
+            body = get(fn.body, a.site).body
+            j = p + step
+            if not (0 <= p < w < len(body) and 0 <= j < w and isinstance(body[p], For)
+                    and isinstance(body[j], For) and is_load_stmt(body[j])):
+                break
+            first = min(p, j)
+            try:
+                fn = fuse(fn, Application("fuse", a.site + (first,)), config)
+            except NotApplicable:
+                break
+            p, w = first, w - 1
+    if (p, w) == (a.p["load"], a.p["work"]):
+        return fn, a
+    params = tuple(sorted({**a.p, "load": p, "work": w}.items()))
+    return fn, dataclasses.replace(a, params=params)
+
+
+def _fills_accumulator(fn: Function, path: tuple, config: GemminiConfig) -> bool:
+    """The statement at ``path`` moves data (or zeros) into the accumulator."""
+    ext = extents(fn, config) or []
+    return any(e.space == "acc" and e.arg == 1 and e.path[:len(path)] == path for e in ext)
 
 
 def _interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
