@@ -358,3 +358,58 @@ def test_interleave_double_buffers_a_zeroed_accumulator_tile(text, load, work):
     assert "%" in repr(store.args[1])               # alternates between two copies
     # the copies' address arithmetic is the clean-up's job; the overlap itself pays
     assert model_cycles(new, config=FAST_CPU) < model_cycles(fn, config=FAST_CPU)
+
+
+LOADS_IN_WORK_TEXT = """
+void f(const float* scale, bool act, const int8_t A[64][256], const int8_t B[256][64],
+       int8_t C[64][64]) {
+  config_st(64, act, *scale);
+  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
+  config_ld(64, 1.0f, 2);
+  config_ld(256, 1.0f, 1);
+  config_ld(0, 1.0f, 0);
+  for (int k = 0; k < 16; k++) {
+    mvin3(&B[16 * k][0], 4096 + 64 * k, 64, 16);
+  }
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < 4; j++) {
+      mvin(0, 16 * j + 0x80000000, 16, 16);
+    }
+    for (int ko = 0; ko < 4; ko++) {
+      mvin2(&A[16 * i][64 * ko], 64 * ko, 64, 16);
+      for (int k = 0; k < 4; k++) {
+        for (int j = 0; j < 4; j++) {
+          preload(4096 + 256 * ko + 64 * k + 16 * j, 16 * j + 0xC0000000, 16, 16, 16, 16);
+          compute_preloaded(64 * ko + 16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+        }
+      }
+    }
+    for (int j = 0; j < 4; j++) {
+      mvout(&C[16 * i][16 * j], 16 * j + 0x80000000, 16, 16);
+    }
+  }
+}
+"""
+
+
+def test_interleave_splits_loads_off_the_top_of_the_work_loop():
+    """A is loaded at the top of each ko iteration: interleave fissions those loads into
+    their own loop (with the zeroing loop next to it) and prefetches them a row tile ahead."""
+    fn = parse(LOADS_IN_WORK_TEXT)
+    check_program(fn)
+    a = app_named(fn, "interleave", CFG, lambda a: a.p["load"] == a.p["work"])
+    assert a.site == loop(fn, "i")
+    new = apply(fn, a, CFG)
+    counts = check_program(new, seed=10)
+    assert counts["mvin2"] == 4 * 4
+    i_loop = get(new.body, loop(new, "i"))
+    assert not any(is_load_stmt(s) for s in i_loop.body)
+    assert model_cycles(new, config=FAST_CPU) < model_cycles(fn, config=FAST_CPU)
+
+
+def test_interleave_refuses_a_work_loop_without_leading_loads():
+    fn = parse(LOADS_IN_WORK_TEXT)
+    k_loop = loop(fn, "k")
+    with pytest.raises(NotApplicable):
+        apply(fn, Application("interleave", k_loop[:-1], (("load", k_loop[-1]),
+                                                          ("work", k_loop[-1]))), CFG)

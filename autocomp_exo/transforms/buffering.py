@@ -137,6 +137,7 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
     when there is room. Load loops with the same bounds next to the chosen one are fused
     into it first, so one prefetch covers them all (zeroing the accumulator tile and
     loading A, say)."""
+    fn, a = _split_leading_loads(fn, a, config)
     fn, a = _gather_loads(fn, a, config)
     try:
         return _interleave(fn, a, config)
@@ -161,6 +162,31 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
         except NotApplicable:
             continue
     raise first
+
+
+def _leading_loads(W) -> int:
+    """How many statements at the top of loop ``W``'s body only load."""
+    m = 0
+    while m < len(W.body) and is_load_stmt(W.body[m]):
+        m += 1
+    return m
+
+
+def _split_leading_loads(fn: Function, a: Application, config: GemminiConfig
+                         ) -> tuple[Function, Application]:
+    """``load == work`` names the loads at the top of the work loop itself: fission them
+    into a load loop of their own first (legality by `fission`)."""
+    from .loops import fission
+    p, w = a.p["load"], a.p["work"]
+    if p != w:
+        return fn, a
+    W = get(fn.body, a.site + (w,))
+    m = _leading_loads(W) if isinstance(W, For) else 0
+    if not 0 < m < len(W.body):
+        raise NotApplicable("the work loop does not start with loads")
+    fn = fission(fn, Application("fission", a.site + (w,), (("at", m),)), config)
+    params = tuple(sorted({**a.p, "load": w, "work": w + 1}.items()))
+    return fn, dataclasses.replace(a, params=params)
 
 
 def _gather_loads(fn: Function, a: Application, config: GemminiConfig
@@ -270,6 +296,14 @@ def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
                                    f"iteration {s.var} + 1 over loop {W.var} of iteration "
                                    f"{s.var}", load=p, work=w))
                     break
+        for w, W in enumerate(s.body):       # loads at the top of a work loop
+            if not (isinstance(W, For) and trip_count(W) and 0 < _leading_loads(W) < len(W.body)):
+                continue
+            if any(path + (w,) + q in keepable for q, _, _ in instrs(W.body[:_leading_loads(W)])):
+                continue
+            out.append(app("interleave", path, f"split the loads off the top of loop {W.var} "
+                           f"and spread those of iteration {s.var} + 1 over loop {W.var} of "
+                           f"iteration {s.var}", load=w, work=w))
     return out
 
 
