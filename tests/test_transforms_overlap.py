@@ -413,3 +413,53 @@ def test_interleave_refuses_a_work_loop_without_leading_loads():
     with pytest.raises(NotApplicable):
         apply(fn, Application("interleave", k_loop[:-1], (("load", k_loop[-1]),
                                                           ("work", k_loop[-1]))), CFG)
+
+
+UNROLLED_TILE_TEXT = """
+void f(const float* scale, bool act, const int8_t A[32][64], const int8_t B[64][256],
+       int8_t C[32][256]) {
+  config_st(256, act, *scale);
+  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
+  config_ld(256, 1.0f, 2);
+  config_ld(64, 1.0f, 1);
+  config_ld(0, 1.0f, 0);
+  for (int k = 0; k < 4; k++) {
+    for (int j = 0; j < 4; j++) {
+      mvin3(&B[16 * k][64 * j], 4096 + 256 * j + 64 * k, 64, 16);
+    }
+  }
+  for (int i = 0; i < 2; i++) {
+    mvin2(&A[16 * i][0], 0, 64, 16);
+    for (int j = 0; j < 4; j++) {
+      mvin(0, 0x80000000, 16, 16);
+      mvin(0, 0x80000010, 16, 16);
+      mvin(0, 0x80000020, 16, 16);
+      mvin(0, 0x80000030, 16, 16);
+      for (int k = 0; k < 4; k++) {
+        for (int jj = 0; jj < 4; jj++) {
+          preload(4096 + 256 * j + 64 * k + 16 * jj, 16 * jj + 0xC0000000, 16, 16, 16, 16);
+          compute_preloaded(16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+        }
+      }
+      mvout(&C[16 * i][64 * j], 0x80000000, 16, 16);
+      mvout(&C[16 * i][64 * j + 16], 0x80000010, 16, 16);
+      mvout(&C[16 * i][64 * j + 32], 0x80000020, 16, 16);
+      mvout(&C[16 * i][64 * j + 48], 0x80000030, 16, 16);
+    }
+  }
+}
+"""
+
+
+def test_double_buffer_takes_every_block_of_an_unrolled_tile():
+    """Four mvouts store one 64-row accumulator tile: double-buffering one of them across
+    j gives the whole tile (all four blocks, their zeroing and preloads) two copies."""
+    fn = parse(UNROLLED_TILE_TEXT)
+    check_program(fn)
+    a = Application("double_buffer", path_of(fn, "mvout", 2), (("loop", loop(fn, "j", 1)),))
+    new = apply(fn, a, CFG)
+    check_program(new, seed=11)
+    for n in range(4):
+        store = get(new.body, path_of(new, "mvout", n))
+        assert "%" in repr(store.args[1]), n
+    assert model_cycles(new, config=FAST_CPU) < model_cycles(fn, config=FAST_CPU)

@@ -38,10 +38,11 @@ MAX_INTERLEAVES = 8     # interleave_all: loops rewritten at most
 
 
 def double_buffer(fn: Function, a: Application, config: GemminiConfig) -> Function:
-    """Alternate the load's buffer between two copies across iterations of ``loop``."""
+    """Alternate the load's buffer between two copies across iterations of ``loop`` (with
+    the buffers of its sibling moves of the same array, e.g. every block of a tile)."""
     loop_path = tuple(a.p["loop"])
     new = expand(fn, a.site, loop_path[:-1], config, copies=2, only=loop_path,
-                 apart=a.p.get("apart", False))
+                 apart=a.p.get("apart", False), group=True)
     if new == fn:
         raise NotApplicable("nothing to double-buffer")
     return new
