@@ -436,10 +436,14 @@ void f(const float* scale, bool act, const int8_t A[32][64], const int8_t B[64][
       mvin(0, 0x80000020, 16, 16);
       mvin(0, 0x80000030, 16, 16);
       for (int k = 0; k < 4; k++) {
-        for (int jj = 0; jj < 4; jj++) {
-          preload(4096 + 256 * j + 64 * k + 16 * jj, 16 * jj + 0xC0000000, 16, 16, 16, 16);
-          compute_preloaded(16 * k, ~((uint32_t)0), 16, 16, 16, 16);
-        }
+        preload(4096 + 256 * j + 64 * k, 0xC0000000, 16, 16, 16, 16);
+        compute_preloaded(16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+        preload(4096 + 256 * j + 64 * k + 16, 0xC0000010, 16, 16, 16, 16);
+        compute_preloaded(16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+        preload(4096 + 256 * j + 64 * k + 32, 0xC0000020, 16, 16, 16, 16);
+        compute_preloaded(16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+        preload(4096 + 256 * j + 64 * k + 48, 0xC0000030, 16, 16, 16, 16);
+        compute_preloaded(16 * k, ~((uint32_t)0), 16, 16, 16, 16);
       }
       mvout(&C[16 * i][64 * j], 0x80000000, 16, 16);
       mvout(&C[16 * i][64 * j + 16], 0x80000010, 16, 16);
