@@ -209,3 +209,13 @@ def test_fold_zeroing_keeps_a_zero_that_is_read_before_the_product():
     fn = parse(text)
     with pytest.raises(NotApplicable):
         apply(fn, Application("fold_zeroing", ()), CFG)
+
+
+def test_const_prop_inlines_loops_that_run_once():
+    fn = basic_gemm(32, 64, 128)                   # N = 64: the column loop runs once
+    once = [s for _, s, _ in walk(fn.body) if isinstance(s, For) and s.var == "j"]
+    assert once and all(s.hi.value - s.lo.value == 1 for s in once)
+    new = apply(fn, Application("const_prop", ()), CFG)
+    assert not [s for _, s, _ in walk(new.body) if isinstance(s, For) and s.var == "j"]
+    check_gemm(new, 32, 64, 128)
+    assert estimate(new, CFG).cycles < estimate(fn, CFG).cycles

@@ -8,6 +8,7 @@ import pytest
 
 from autocomp_exo.transforms import NotApplicable, apply, applications
 from autocomp_exo.transforms.base import Application
+from autocomp_exo.transforms.buffering import is_load_stmt
 from autocomp_exo.transforms.estimate import estimate
 from autocomp_exo.transforms.ir_util import get, instrs, walk
 from autocomp_exo.transforms.regions import extents
@@ -295,3 +296,174 @@ def test_interleave_leaves_loads_that_residency_can_keep():
     assert not applications(fn, CFG, ["interleave"])
     single = basic_gemm(16, 64, 256)
     assert applications(single, CFG, ["interleave"])
+
+
+ZERO_AND_LOAD_TEXT = """
+void f(const float* scale, bool act, const int8_t A[64][256], const int8_t B[256][64],
+       int8_t C[64][64]) {
+  config_st(64, act, *scale);
+  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
+  config_ld(64, 1.0f, 2);
+  config_ld(256, 1.0f, 1);
+  config_ld(0, 1.0f, 0);
+  for (int k = 0; k < 16; k++) {
+    mvin3(&B[16 * k][0], 4096 + 64 * k, 64, 16);
+  }
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < 4; j++) {
+      mvin(0, 16 * j + 0x80000000, 16, 16);
+      mvin2(&A[16 * i][64 * j], 64 * j, 64, 16);
+    }
+    for (int k = 0; k < 16; k++) {
+      for (int j = 0; j < 4; j++) {
+        preload(4096 + 64 * k + 16 * j, 16 * j + 0xC0000000, 16, 16, 16, 16);
+        compute_preloaded(16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+      }
+    }
+    for (int j = 0; j < 4; j++) {
+      mvout(&C[16 * i][16 * j], 16 * j + 0x80000000, 16, 16);
+    }
+  }
+}
+"""
+
+
+SEPARATE_LOADS_TEXT = ZERO_AND_LOAD_TEXT.replace("""
+      mvin(0, 16 * j + 0x80000000, 16, 16);
+      mvin2(&A[16 * i][64 * j], 64 * j, 64, 16);""", """
+      mvin(0, 16 * j + 0x80000000, 16, 16);
+    }
+    for (int ko = 0; ko < 4; ko++) {
+      mvin2(&A[16 * i][64 * ko], 64 * ko, 64, 16);""")
+
+
+@pytest.mark.parametrize("text,load,work", [(ZERO_AND_LOAD_TEXT, 0, 1),
+                                            (SEPARATE_LOADS_TEXT, 0, 2),
+                                            (SEPARATE_LOADS_TEXT, 1, 2)])
+def test_interleave_double_buffers_a_zeroed_accumulator_tile(text, load, work):
+    """The load loop zeroes the accumulator tile and loads A: prefetching iteration i + 1
+    during i needs second copies of both, the tile's through its mvouts. Separate load
+    loops with the same bounds are fused first, whichever one the application names."""
+    fn = parse(text)
+    check_program(fn)
+    a = Application("interleave", loop(fn, "i"), (("load", load), ("work", work)))
+    new = apply(fn, a, CFG)
+    i_loop = get(new.body, loop(new, "i"))
+    assert not any(is_load_stmt(s) for s in i_loop.body)   # every load loop prefetched
+    counts = check_program(new, seed=9)
+    assert counts["mvout"] == 4 * 4
+    before, after = rows_of(fn, path_of(fn, "mvout")), rows_of(new, path_of(new, "mvout"))
+    assert after.space == "acc" and after.hi - after.lo >= 2 * (before.hi - before.lo)
+    store = get(new.body, path_of(new, "mvout"))
+    assert "%" in repr(store.args[1])               # alternates between two copies
+    # the copies' address arithmetic is the clean-up's job; the overlap itself pays
+    assert model_cycles(new, config=FAST_CPU) < model_cycles(fn, config=FAST_CPU)
+
+
+LOADS_IN_WORK_TEXT = """
+void f(const float* scale, bool act, const int8_t A[64][256], const int8_t B[256][64],
+       int8_t C[64][64]) {
+  config_st(64, act, *scale);
+  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
+  config_ld(64, 1.0f, 2);
+  config_ld(256, 1.0f, 1);
+  config_ld(0, 1.0f, 0);
+  for (int k = 0; k < 16; k++) {
+    mvin3(&B[16 * k][0], 4096 + 64 * k, 64, 16);
+  }
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < 4; j++) {
+      mvin(0, 16 * j + 0x80000000, 16, 16);
+    }
+    for (int ko = 0; ko < 4; ko++) {
+      mvin2(&A[16 * i][64 * ko], 64 * ko, 64, 16);
+      for (int k = 0; k < 4; k++) {
+        for (int j = 0; j < 4; j++) {
+          preload(4096 + 256 * ko + 64 * k + 16 * j, 16 * j + 0xC0000000, 16, 16, 16, 16);
+          compute_preloaded(64 * ko + 16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+        }
+      }
+    }
+    for (int j = 0; j < 4; j++) {
+      mvout(&C[16 * i][16 * j], 16 * j + 0x80000000, 16, 16);
+    }
+  }
+}
+"""
+
+
+def test_interleave_splits_loads_off_the_top_of_the_work_loop():
+    """A is loaded at the top of each ko iteration: interleave fissions those loads into
+    their own loop (with the zeroing loop next to it) and prefetches them a row tile ahead."""
+    fn = parse(LOADS_IN_WORK_TEXT)
+    check_program(fn)
+    a = app_named(fn, "interleave", CFG, lambda a: a.p["load"] == a.p["work"])
+    assert a.site == loop(fn, "i")
+    new = apply(fn, a, CFG)
+    counts = check_program(new, seed=10)
+    assert counts["mvin2"] == 4 * 4
+    i_loop = get(new.body, loop(new, "i"))
+    assert not any(is_load_stmt(s) for s in i_loop.body)
+    assert model_cycles(new, config=FAST_CPU) < model_cycles(fn, config=FAST_CPU)
+
+
+def test_interleave_refuses_a_work_loop_without_leading_loads():
+    fn = parse(LOADS_IN_WORK_TEXT)
+    k_loop = loop(fn, "k")
+    with pytest.raises(NotApplicable):
+        apply(fn, Application("interleave", k_loop[:-1], (("load", k_loop[-1]),
+                                                          ("work", k_loop[-1]))), CFG)
+
+
+UNROLLED_TILE_TEXT = """
+void f(const float* scale, bool act, const int8_t A[32][64], const int8_t B[64][256],
+       int8_t C[32][256]) {
+  config_st(256, act, *scale);
+  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
+  config_ld(256, 1.0f, 2);
+  config_ld(64, 1.0f, 1);
+  config_ld(0, 1.0f, 0);
+  for (int k = 0; k < 4; k++) {
+    for (int j = 0; j < 4; j++) {
+      mvin3(&B[16 * k][64 * j], 4096 + 256 * j + 64 * k, 64, 16);
+    }
+  }
+  for (int i = 0; i < 2; i++) {
+    mvin2(&A[16 * i][0], 0, 64, 16);
+    for (int j = 0; j < 4; j++) {
+      mvin(0, 0x80000000, 16, 16);
+      mvin(0, 0x80000010, 16, 16);
+      mvin(0, 0x80000020, 16, 16);
+      mvin(0, 0x80000030, 16, 16);
+      for (int k = 0; k < 4; k++) {
+        preload(4096 + 256 * j + 64 * k, 0xC0000000, 16, 16, 16, 16);
+        compute_preloaded(16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+        preload(4096 + 256 * j + 64 * k + 16, 0xC0000010, 16, 16, 16, 16);
+        compute_preloaded(16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+        preload(4096 + 256 * j + 64 * k + 32, 0xC0000020, 16, 16, 16, 16);
+        compute_preloaded(16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+        preload(4096 + 256 * j + 64 * k + 48, 0xC0000030, 16, 16, 16, 16);
+        compute_preloaded(16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+      }
+      mvout(&C[16 * i][64 * j], 0x80000000, 16, 16);
+      mvout(&C[16 * i][64 * j + 16], 0x80000010, 16, 16);
+      mvout(&C[16 * i][64 * j + 32], 0x80000020, 16, 16);
+      mvout(&C[16 * i][64 * j + 48], 0x80000030, 16, 16);
+    }
+  }
+}
+"""
+
+
+def test_double_buffer_takes_every_block_of_an_unrolled_tile():
+    """Four mvouts store one 64-row accumulator tile: double-buffering one of them across
+    j gives the whole tile (all four blocks, their zeroing and preloads) two copies."""
+    fn = parse(UNROLLED_TILE_TEXT)
+    check_program(fn)
+    a = Application("double_buffer", path_of(fn, "mvout", 2), (("loop", loop(fn, "j", 1)),))
+    new = apply(fn, a, CFG)
+    check_program(new, seed=11)
+    for n in range(4):
+        store = get(new.body, path_of(new, "mvout", n))
+        assert "%" in repr(store.args[1]), n
+    assert model_cycles(new, config=FAST_CPU) < model_cycles(fn, config=FAST_CPU)

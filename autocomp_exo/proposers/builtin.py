@@ -263,22 +263,28 @@ class BuiltinProposer:
 
 
 STALL_SHARE = 0.03     # a stall costing this share of the run is worth targeting
+CONFLICT_SHARE = 0.1   # share of computes reading A and B from one bank worth a bank move
 
 
 def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
     """Favour the rewrites that remove a stall the report measured but the static
     estimate cannot see: execute cycles stolen by DMA writes into the banks it reads
-    (copies one bank apart, bank moves), and an execute engine idle while nothing bounds
-    it (accumulator double buffering, interleaved loads)."""
+    (copies one bank apart, bank moves), computes whose A and B share a bank (bank
+    moves), and an execute engine idle while nothing bounds it (accumulator double
+    buffering, interleaved loads)."""
     if fb is None or not fb.cycles:
         return 1.0
     d = fb.details or {}
     stolen = (d.get("stolen_cycles") or 0) / fb.cycles
+    computes = (d.get("counts") or {}).get("compute_preloaded") or 0
+    conflicts = (d.get("bank_conflicts") or 0) / computes if computes else 0.0
     busy = (d.get("busy") or {}).get("execute")
     idle = 1.0 - busy / fb.cycles if busy else 0.0
     boost = 1.0
     if stolen > STALL_SHARE and (a.transform == "bank" or a.p.get("apart")):
         boost *= 4.0
+    if conflicts > CONFLICT_SHARE and a.transform == "bank":
+        boost *= 8.0
     if idle > STALL_SHARE and (a.transform.startswith("interleave") or (
             a.transform == "double_buffer" and _site_op(fn, a) == "mvout")):
         boost *= 4.0

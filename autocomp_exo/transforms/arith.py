@@ -1,7 +1,8 @@
 """Arithmetic simplification and constant propagation (menu item 5).
 
 const_prop  ``uint32_t b = 64; ... preload(b + 16 * k, ...)``  ->  ``preload(64 + 16 * k, ...)``
-            (every scalar declared once with a constant and never assigned is inlined)
+            (every scalar declared once with a constant and never assigned is inlined;
+            a loop that runs exactly once is replaced by its body)
 simplify    folds every expression to canonical form (lowering.simplify when present)
 strength    ``for ko { ... a + 64*ko + 16*k ... }``  ->
             ``for ko { uint32_t a_ko = a + 64*ko; ... a_ko + 16*k ... }``
@@ -18,22 +19,41 @@ from lowering.ir import Assign, BinOp, Const, Decl, Expr, For, Function, Instr, 
 
 from .base import Application, NotApplicable, Transform, app
 from .ir_util import (add, all_names, const_decls, expr_vars, fold, fresh, get,
-                      map_stmts, replace_fn, stmt_writes, subst_body, subst_expr, walk)
+                      map_stmts, replace_fn, stmt_writes, subst_body, subst_expr, trip_count,
+                      walk)
 
 
 def const_prop(fn: Function, a: Application, config: GemminiConfig) -> Function:
-    """Inline constant scalars and drop their declarations."""
+    """Inline constant scalars and drop their declarations; inline one-trip loops."""
     consts = const_decls(fn)
-    if not consts:
-        raise NotApplicable("no constant scalars")
+    body = _inline_single_trips(fn)
+    if not consts and body == fn.body:
+        raise NotApplicable("no constant scalars and no loop that runs once")
     m = {k: Const(v) for k, v in consts.items()}
-    body = subst_body(fn.body, m)
+    body = subst_body(body, m)
     body = map_stmts(body, lambda s: () if isinstance(s, Decl) and s.name in consts else None)
     out = dataclasses.replace(fn, body=body)
     try:
         return simplify_all(out, a, config)      # fold flag bits into the constants too
     except NotApplicable:
         return out
+
+
+def _inline_single_trips(fn: Function):
+    """The body with every loop of trip count 1 replaced by its body (variable = lo),
+    unless the body declares a name declared elsewhere too (scopes would clash)."""
+    counts: dict[str, int] = {}
+    for _, s, _ in walk(fn.body):
+        if isinstance(s, Decl):
+            counts[s.name] = counts.get(s.name, 0) + 1
+
+    def inline(s):
+        if not isinstance(s, For) or trip_count(s) != 1:
+            return None
+        if any(isinstance(x, Decl) and counts.get(x.name, 0) > 1 for x in s.body):
+            return None
+        return subst_body(s.body, {s.var: s.lo})
+    return map_stmts(fn.body, inline)
 
 
 def simplify_all(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -66,8 +86,13 @@ def _flags_to_add(e, rng, interval):
 
 
 def find_const_prop(fn, config):
-    return [app("const_prop", (), "inline the constant scalars " + ", ".join(sorted(
-        const_decls(fn))))] if const_decls(fn) else []
+    names = sorted(const_decls(fn))
+    once = _inline_single_trips(fn) != fn.body
+    if not names and not once:
+        return []
+    what = (["the constant scalars " + ", ".join(names)] if names else []) + \
+        (["the loops that run once"] if once else [])
+    return [app("const_prop", (), "inline " + " and ".join(what))]
 
 
 def find_simplify(fn, config):

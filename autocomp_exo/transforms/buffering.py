@@ -38,10 +38,11 @@ MAX_INTERLEAVES = 8     # interleave_all: loops rewritten at most
 
 
 def double_buffer(fn: Function, a: Application, config: GemminiConfig) -> Function:
-    """Alternate the load's buffer between two copies across iterations of ``loop``."""
+    """Alternate the load's buffer between two copies across iterations of ``loop`` (with
+    the buffers of its sibling moves of the same array, e.g. every block of a tile)."""
     loop_path = tuple(a.p["loop"])
     new = expand(fn, a.site, loop_path[:-1], config, copies=2, only=loop_path,
-                 apart=a.p.get("apart", False))
+                 apart=a.p.get("apart", False), group=True)
     if new == fn:
         raise NotApplicable("nothing to double-buffer")
     return new
@@ -134,7 +135,11 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
     v + 1 is spread over the iterations of the work loop of iteration v. When the next
     loads would overwrite rows the current work still reads, the loaded buffers are
     first double-buffered across the loop (modulo variable expansion), one bank apart
-    when there is room."""
+    when there is room. Load loops with the same bounds next to the chosen one are fused
+    into it first, so one prefetch covers them all (zeroing the accumulator tile and
+    loading A, say)."""
+    fn, a = _split_leading_loads(fn, a, config)
+    fn, a = _gather_loads(fn, a, config)
     try:
         return _interleave(fn, a, config)
     except Dependent as exc:
@@ -143,6 +148,11 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
     load_root = loop_path + (a.p["load"],)
     sites = [load_root + p[1:] for p, x, _ in instrs((get(fn.body, load_root),))
              if x.op in LOAD_IDS and isinstance(x.args[0], DramAddr)]
+    if _fills_accumulator(fn, load_root, config):
+        # zeroed (or bias) accumulator tiles get their copies through the mvouts
+        # that store them
+        sites += [loop_path + p for p, x, _ in instrs(get(fn.body, loop_path).body)
+                  if x.op == "mvout"]
     for apart in (True, False):
         new = fn
         try:
@@ -153,6 +163,62 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
         except NotApplicable:
             continue
     raise first
+
+
+def _leading_loads(W) -> int:
+    """How many statements at the top of loop ``W``'s body only load."""
+    m = 0
+    while m < len(W.body) and is_load_stmt(W.body[m]):
+        m += 1
+    return m
+
+
+def _split_leading_loads(fn: Function, a: Application, config: GemminiConfig
+                         ) -> tuple[Function, Application]:
+    """``load == work`` names the loads at the top of the work loop itself: fission them
+    into a load loop of their own first (legality by `fission`)."""
+    from .loops import fission
+    p, w = a.p["load"], a.p["work"]
+    if p != w:
+        return fn, a
+    W = get(fn.body, a.site + (w,))
+    m = _leading_loads(W) if isinstance(W, For) else 0
+    if not 0 < m < len(W.body):
+        raise NotApplicable("the work loop does not start with loads")
+    fn = fission(fn, Application("fission", a.site + (w,), (("at", m),)), config)
+    params = tuple(sorted({**a.p, "load": w, "work": w + 1}.items()))
+    return fn, dataclasses.replace(a, params=params)
+
+
+def _gather_loads(fn: Function, a: Application, config: GemminiConfig
+                  ) -> tuple[Function, Application]:
+    """Fuse the load loops adjacent to ``a``'s load loop (before its work loop) into it,
+    where `fuse` shows it legal; returns the program and the application's new indices."""
+    from .loops import fuse
+    p, w = a.p["load"], a.p["work"]
+    for step in (1, -1):
+        while True:
+            body = get(fn.body, a.site).body
+            j = p + step
+            if not (0 <= p < w < len(body) and 0 <= j < w and isinstance(body[p], For)
+                    and isinstance(body[j], For) and is_load_stmt(body[j])):
+                break
+            first = min(p, j)
+            try:
+                fn = fuse(fn, Application("fuse", a.site + (first,)), config)
+            except NotApplicable:
+                break
+            p, w = first, w - 1
+    if (p, w) == (a.p["load"], a.p["work"]):
+        return fn, a
+    params = tuple(sorted({**a.p, "load": p, "work": w}.items()))
+    return fn, dataclasses.replace(a, params=params)
+
+
+def _fills_accumulator(fn: Function, path: tuple, config: GemminiConfig) -> bool:
+    """The statement at ``path`` moves data (or zeros) into the accumulator."""
+    ext = extents(fn, config) or []
+    return any(e.space == "acc" and e.arg == 1 and e.path[:len(path)] == path for e in ext)
 
 
 def _interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -231,6 +297,14 @@ def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
                                    f"iteration {s.var} + 1 over loop {W.var} of iteration "
                                    f"{s.var}", load=p, work=w))
                     break
+        for w, W in enumerate(s.body):       # loads at the top of a work loop
+            if not (isinstance(W, For) and trip_count(W) and 0 < _leading_loads(W) < len(W.body)):
+                continue
+            if any(path + (w,) + q in keepable for q, _, _ in instrs(W.body[:_leading_loads(W)])):
+                continue
+            out.append(app("interleave", path, f"split the loads off the top of loop {W.var} "
+                           f"and spread those of iteration {s.var} + 1 over loop {W.var} of "
+                           f"iteration {s.var}", load=w, work=w))
     return out
 
 

@@ -61,14 +61,17 @@ def _between(fn: Function, outer: Path, site: Path) -> list[tuple[Path, For]]:
 
 
 def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies: int = 0,
-           bank: int | None = None, only: Path | None = None, apart: bool = False) -> Function:
+           bank: int | None = None, only: Path | None = None, apart: bool = False,
+           group: bool = False) -> Function:
     """Give the load's buffer a distinct copy per iteration of the loops between ``outer``
     (exclusive) and the load whose variables select its source but not its location.
 
     ``copies`` 0 = one copy per iteration; 2 = alternate between two copies (double
     buffering; only for a single such loop), one bank apart with ``apart`` (so filling
     one copy does not steal the bank the computes read the other from). The site may
-    also be an mvout: the accumulator tile it stores gets the copies."""
+    also be an mvout: the accumulator tile it stores gets the copies. With ``group``, the
+    sibling moves of the same array reused across the same loop (the other blocks of an
+    unrolled tile) get their copies together with it."""
     x = _load(fn, site, stores=True)
     loops = _between(fn, outer, site) if outer != site else []
     vs = deep_vars(fn)
@@ -85,6 +88,14 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
     if not seed:
         raise NotApplicable("load writes no local rows")
     region = region_of(ext, seed[0])
+    if group and len(w) == 1:
+        for path2, x2, p2, _ in reused_buffers(fn):
+            if p2 != w[0][0] or path2 == site or x2.op != x.op or \
+                    x2.args[0].array != x.args[0].array:
+                continue
+            for e2 in ext:
+                if e2.path == path2 and e2.arg == 1 and e2.space == seed[0].space:
+                    region += [e for e in region_of(ext, e2) if e not in region]
     outside = [e for e in region if any(e.path[:len(p)] != p for p, _ in w)]
     if outside:         # the same rows serve other code too: split them off if it can be
         _check_separable(fn, region, outside, config)
