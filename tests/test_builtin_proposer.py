@@ -139,3 +139,32 @@ def test_loop_ws_is_off_by_default_and_offered_when_enabled(cand):
     rw = prop.implement(cand, ws[0], 1, seed=0)[0]
     assert any(i.op == "loop_ws" for _, i, _ in __import__(
         "autocomp_exo.transforms.ir_util", fromlist=["instrs"]).instrs(rw.fn.body))
+
+
+def _weights(fn, fb):
+    ranked = BuiltinProposer()._ranked(fn, fb, {m.number for m in MENU})
+    return {(a.transform, a.site, a.params): w for a, w, _ in ranked}
+
+
+def _feedback(**details):
+    return Feedback(cycles=10_000, utilization=0.3, sp_kib_used=10.0, sp_kib_total=256.0,
+                    acc_kib_used=1.0, acc_kib_total=64.0, bound="cpu", details=details)
+
+
+def test_measured_stalls_steer_the_ranking():
+    """The report's stalls raise the rewrites that remove them: bank moves when most
+    computes read A and B from one bank, overlap rewrites when loads and computes add
+    up; a report without those stalls leaves the weights alone."""
+    fn = basic_gemm(M, N, K)
+    quiet = _weights(fn, _feedback(busy={"cpu": 9000, "load": 3000, "execute": 8000},
+                                   counts={"compute_preloaded": 100}, bank_conflicts=0))
+    conflict = _weights(fn, _feedback(busy={"cpu": 9000, "load": 3000, "execute": 8000},
+                                      counts={"compute_preloaded": 100}, bank_conflicts=90))
+    serial = _weights(fn, _feedback(busy={"cpu": 4000, "load": 4000, "execute": 5000},
+                                    counts={"compute_preloaded": 100}, bank_conflicts=0))
+    assert {"bank", "double_buffer", "unroll"} <= {key[0] for key in quiet}
+    for key, w in quiet.items():
+        name = key[0]
+        assert (conflict[key] > w) == (name == "bank"), key
+        assert (serial[key] > 2 * w) == (name in ("interleave", "interleave_all", "pipeline",
+                                                  "double_buffer")), key

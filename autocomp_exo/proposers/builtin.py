@@ -264,14 +264,18 @@ class BuiltinProposer:
 
 STALL_SHARE = 0.03     # a stall costing this share of the run is worth targeting
 CONFLICT_SHARE = 0.1   # share of computes reading A and B from one bank worth a bank move
+SERIAL_SHARE = 0.25    # loads and computes each busy this share of the run ...
+SERIAL_RATIO = 1.3     # ... and the run this much longer than either: they do not overlap
+OVERLAP = ("interleave", "interleave_all", "pipeline", "double_buffer")
 
 
 def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
     """Favour the rewrites that remove a stall the report measured but the static
     estimate cannot see: execute cycles stolen by DMA writes into the banks it reads
     (copies one bank apart, bank moves), computes whose A and B share a bank (bank
-    moves), and an execute engine idle while nothing bounds it (accumulator double
-    buffering, interleaved loads)."""
+    moves), an execute engine idle while nothing bounds it (accumulator double
+    buffering, interleaved loads), and loads and computes that add up instead of
+    overlapping (every overlap rewrite)."""
     if fb is None or not fb.cycles:
         return 1.0
     d = fb.details or {}
@@ -288,7 +292,18 @@ def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
     if idle > STALL_SHARE and (a.transform.startswith("interleave") or (
             a.transform == "double_buffer" and _site_op(fn, a) == "mvout")):
         boost *= 4.0
+    if _serialized(fb) and a.transform in OVERLAP:
+        boost *= 4.0
     return boost
+
+
+def _serialized(fb: Feedback) -> bool:
+    """Loads and computes both take a large share of the run but add up instead of
+    overlapping (the run is much longer than either engine's busy time)."""
+    busy = (fb.details or {}).get("busy") or {}
+    load, ex = busy.get("load") or 0, busy.get("execute") or 0
+    return (min(load, ex) > SERIAL_SHARE * fb.cycles
+            and fb.cycles > SERIAL_RATIO * max(load, ex))
 
 
 def _site(fn: Function, a: Application):
