@@ -209,17 +209,26 @@ class BeamSearch:
         # Phase 1: plans
         self.state.phase = "plan"
         self.progress(self.state)
-        menus = [dropout(self.menu, s.dropout, random.Random(derive_seed(s.seed, it, c.id, "menu")))
-                 for c in beam]
+        # A beam narrower than beam_width (the first iterations) plans each candidate
+        # several times, each with its own menu dropout, so every iteration gets the same
+        # planning budget.
+        slots = [(c, r) for r in range(max(1, s.beam_width // len(beam))) for c in beam]
+        menus = [dropout(self.menu, s.dropout,
+                         random.Random(derive_seed(s.seed, it, c.id, "menu", *([r] if r else []))))
+                 for c, r in slots]
         plan_calls = [
-            (lambda c=c, m=m: self.proposer.plan(
+            (lambda c=c, m=m, r=r: self.proposer.plan(
                 c, m, s.plans_per_candidate, iteration=it, total_iterations=s.iterations,
-                seed=derive_seed(s.seed, it, c.id, "plan")))
-            for c, m in zip(beam, menus)]
+                seed=derive_seed(s.seed, it, c.id, "plan", *([r] if r else []))))
+            for (c, r), m in zip(slots, menus)]
         plans: list[tuple[Candidate, Plan]] = []
-        for c, m, value in zip(beam, menus, self._parallel(plan_calls)):
+        seen_plans: set[tuple[str, str, str]] = set()
+        for (c, _), m, value in zip(slots, menus, self._parallel(plan_calls)):
             got = self._check_call(value, f"plan {c.id}")[: s.plans_per_candidate]
             for p in got:
+                if (c.id, p.proposer, p.text) in seen_plans:
+                    continue
+                seen_plans.add((c.id, p.proposer, p.text))
                 self._log("plan", iteration=it, parent=c.id, menu=[x.number for x in m],
                           menu_item=p.menu_item, proposer=p.proposer, text=p.text)
                 plans.append((c, p))
