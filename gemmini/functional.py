@@ -520,9 +520,9 @@ class Machine:
             scaled = scale != 1.0
             if scaled.any():
                 f = data.astype(np.float32) * _per_set(scale.astype(np.float32), 3)
-                if dt.kind == "i":
+                if dt.kind == "i":      # saturate in float64: int32's max is not a float32
                     info = np.iinfo(dt)
-                    f = np.clip(np.rint(f), info.min, info.max)
+                    f = np.clip(np.rint(f).astype(np.float64), info.min, info.max)
                 f = f.astype(dt)
                 data = f if scaled.all() else np.where(_per_set(scaled, 3), f, data)
         if to_acc:

@@ -303,3 +303,29 @@ def test_inputs_are_not_modified_and_outputs_are_copies():
     r = model.run(basic_gemm(16, 64, 64), dict(A=A, B=B, scale=np.float32(0.01), act=False))
     np.testing.assert_array_equal(A, a0)
     assert set(r.outputs) == {"C"} and r.outputs["C"].shape == (16, 64)
+
+
+def test_scaled_accumulator_mvin_saturates_to_int32():
+    """An int32 load with scale != 1 saturates (float32 product, round half even); int32's
+    max is not a float32, so values near it must not wrap to the minimum."""
+    import warnings
+    from lowering.parser import parse_c
+    from gemmini.model import run as model_run
+    fn = parse_c("""
+void f(const int32_t D[16][16], int32_t O[16][16]) {
+  config_ld(64, 2.5f, 0, 0);
+  config_st(64, 0, 1.0f);
+  mvin(&D[0][0], 0x80000000, 16, 16);
+  mvout(&O[0][0], 0xA0000000, 16, 16);
+}
+""")
+    rng = np.random.default_rng(5)
+    D = rng.integers(-2**31, 2**31, (16, 16), dtype=np.int64).astype(np.int32)
+    D[0, :4] = [2**31 - 1, -2**31, 2**30, -7]
+    want = np.clip(np.rint(D.astype(np.float32) * np.float32(2.5)).astype(np.float64),
+                   -2**31, 2**31 - 1).astype(np.int32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = model_run(fn, {"D": D}, timing=False).outputs["O"]
+    assert np.array_equal(got, want)
+    assert got[0, 0] == 2**31 - 1 and got[0, 1] == -2**31
