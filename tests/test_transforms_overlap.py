@@ -13,7 +13,7 @@ from autocomp_exo.transforms.estimate import estimate
 from autocomp_exo.transforms.ir_util import get, instrs, walk
 from autocomp_exo.transforms.regions import extents
 from gemmini.config import get_config
-from lowering.ir import BinOp, Const, For, Var
+from lowering.ir import BinOp, Const, For, If, Var
 from transforms_support import app_named, basic_gemm, check_gemm, check_program, model_cycles, \
     parse
 
@@ -467,3 +467,46 @@ def test_double_buffer_takes_every_block_of_an_unrolled_tile():
         store = get(new.body, path_of(new, "mvout", n))
         assert "%" in repr(store.args[1]), n
     assert model_cycles(new, config=FAST_CPU) < model_cycles(fn, config=FAST_CPU)
+
+
+def test_resident_hoists_a_load_that_residency_guarded():
+    """A guarded by ``if (j == 0)`` inside the column loop: the unguard variant hoists the
+    same loads before the loop (the guard dropped), ready for interleave's prefetch."""
+    fn = basic_gemm(M, N, K)
+    guarded = apply(fn, app_named(fn, "resident", CFG, lambda a: "mvin2" in a.note
+                                  and not a.p.get("hoist")), CFG)
+    a = app_named(guarded, "resident", CFG, lambda a: a.p.get("unguard"))
+    new = apply(guarded, a, CFG)
+    counts = check_gemm(new, M, N, K, seed=12)
+    assert counts["mvin2"] == I_TILES * (K // 64)
+    a_loops = {lp.var for _, x, lps in instrs(new.body) if x.op == "mvin2" for lp in lps}
+    assert "j" not in a_loops
+    assert not any(isinstance(s, If) and "j" in repr(s.cond) for _, s, _ in walk(new.body))
+    assert model_cycles(new) <= model_cycles(guarded)
+
+
+LOCAL_BASE_TEXT = ZERO_AND_LOAD_TEXT.replace("""  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < 4; j++) {
+      mvin(0, 16 * j + 0x80000000, 16, 16);
+      mvin2(&A[16 * i][64 * j], 64 * j, 64, 16);
+    }""", """  for (int i = 0; i < 4; i++) {
+    uint32_t a_base = 64;
+    for (int j = 0; j < 4; j++) {
+      mvin(0, 16 * j + 0x80000000, 16, 16);
+    }
+    for (int ko = 0; ko < 4; ko += 2) {
+      mvin2(&A[16 * i][64 * ko], a_base + 64 * ko - 64, 64, 16);
+      mvin2(&A[16 * i][64 * ko + 64], a_base + 64 * ko, 64, 16);
+    }""")
+
+
+def test_interleave_takes_loads_with_a_step_and_loop_locals():
+    """A partially unrolled load loop (step 2) reading a local of the loop it is
+    prefetched across: the local is inlined into the prefetch and the prologue."""
+    fn = parse(LOCAL_BASE_TEXT)
+    check_program(fn)
+    new = apply(fn, Application("interleave", loop(fn, "i"), (("load", 2), ("work", 3))), CFG)
+    counts = check_program(new, seed=13)
+    assert counts["mvin2"] == 4 * 4
+    i_loop = get(new.body, loop(new, "i"))
+    assert not any(is_load_stmt(s) and "mvin2" in repr(s) for s in i_loop.body)

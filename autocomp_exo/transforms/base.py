@@ -13,10 +13,10 @@ from typing import Any, Callable
 
 from gemmini.config import GemminiConfig
 from lowering.errors import AutocompError
-from lowering.ir import For, Function
+from lowering.ir import Assign, Decl, For, Function
 
 from .deps import MAX_TRIPS, Summary, TraceState, Unanalyzable, independent, summarize
-from .ir_util import Body, Path, const_decls, const_value, enclosing
+from .ir_util import Body, Path, children, const_decls, const_value, enclosing, eval_expr, walk
 from .regions import block_strides
 
 
@@ -87,11 +87,30 @@ def site_envs(fn: Function, path: Path) -> list[dict[str, int]]:
                 break
             v = lo + which * lp.step
             env[lp.var] = v if v < hi else lo
+        if ok:
+            bind_locals(fn, path, env)
         if ok and env not in envs:
             envs.append(env)
     if not envs:
         raise NotApplicable("enclosing loop bounds are not constant")
     return envs
+
+
+def bind_locals(fn: Function, path: Path, env: dict[str, int]):
+    """Add to ``env`` the scalar locals declared (and never assigned) before ``path`` in
+    the bodies enclosing it, evaluated with the loop variables already in ``env``."""
+    assigned = {s.name for _, s, _ in walk(fn.body) if isinstance(s, Assign)}
+    body = fn.body
+    for idx in path:
+        for s in body[:idx]:
+            if isinstance(s, Decl) and s.init is not None and s.name not in assigned:
+                try:
+                    env[s.name] = eval_expr(s.init, env)
+                except (KeyError, ZeroDivisionError, TypeError):
+                    pass
+        if idx >= len(body):
+            break
+        body = children(body[idx])
 
 
 def new_state(fn: Function, config: GemminiConfig) -> TraceState:

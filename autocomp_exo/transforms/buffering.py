@@ -232,15 +232,12 @@ def _interleave(fn: Function, a: Application, config: GemminiConfig) -> Function
     if not (isinstance(P, For) and isinstance(W, For) and is_load_stmt(P)):
         raise NotApplicable("needs a load loop followed by a work loop")
     tp, tw = trip_count(P), trip_count(W)
-    if not tp or not tw or (tw % tp and tp % tw) or P.step != 1 or W.step != 1:
+    if not tp or not tw or (tw % tp and tp % tw) or P.step < 1 or W.step != 1:
         raise NotApplicable("the trip counts of the load and work loops do not divide")
     if (trip_count(loop) or 0) < 2 or scalar_carried(loop.body):
         raise NotApplicable("trip count too small or loop-carried scalars")
-    declared = {d.name: d.init for d in loop.body[:p] if isinstance(d, Decl)}
-    if any(d.init is None or not isinstance(d.init, Const) for d in loop.body
-           if isinstance(d, Decl) and d.name in free_reads((P,))):
-        raise NotApplicable("the loads read a non-constant local of the loop")
-    consts = {k: v for k, v in declared.items() if isinstance(v, Const)}
+    P = _inline_locals(loop, P)
+    consts: dict = {}
     rest = loop.body[:p] + loop.body[p + 1:]
     nxt = add(Var(loop.var), Const(1))
     ahead = subst_body((P,), {loop.var: nxt, **consts})
@@ -255,20 +252,39 @@ def _interleave(fn: Function, a: Application, config: GemminiConfig) -> Function
     cond = BinOp("<", nxt, loop.hi)
     if tw >= tp:                    # one load iteration every r work iterations
         r = tw // tp
-        x = add(BinOp("/", chunk, Const(r)) if r > 1 else chunk, P.lo)
+        x = add(mul(BinOp("/", chunk, Const(r)) if r > 1 else chunk, Const(P.step)), P.lo)
         body = subst_body(P.body, {P.var: x, loop.var: nxt, **consts})
         if r > 1:
             cond = BinOp("&&", cond, BinOp("==", BinOp("%", chunk, Const(r)), Const(0)))
     else:                           # r load iterations in every work iteration
         r = tp // tw
         inner = fresh(all_names(fn), P.var)
-        x = add(add(mul(chunk, Const(r)), Var(inner)), P.lo)
+        x = add(mul(add(mul(chunk, Const(r)), Var(inner)), Const(P.step)), P.lo)
         body = (For(inner, Const(0), Const(r),
                     subst_body(P.body, {P.var: x, loop.var: nxt, **consts}), 1),)
-    new_w = dataclasses.replace(W, body=W.body + (If(cond, body),))
+    # issued early in each work iteration (after its own leading loads, e.g. zeroing),
+    # so the next iteration's leading loads do not queue behind the prefetch
+    m = _leading_loads(W)
+    new_w = dataclasses.replace(W, body=W.body[:m] + (If(cond, body),) + W.body[m:])
     new_body = loop.body[:p] + loop.body[p + 1:w] + (new_w,) + loop.body[w + 1:]
     prologue = subst_body((P,), {loop.var: loop.lo, **consts})
     return replace_fn(fn, a.site, prologue + (dataclasses.replace(loop, body=new_body),))
+
+
+def _inline_locals(loop: For, P):
+    """The load loop ``P`` with the loop's scalar locals it reads replaced by their
+    initializers (the prefetch and the prologue run where those locals are not in scope
+    or hold the current iteration's values). Locals assigned anywhere: not applicable."""
+    decls = {d.name: d for d in loop.body if isinstance(d, Decl)}
+    assigned = {n for s in loop.body if not isinstance(s, Decl) for n in scalar_writes(s)}
+    for _ in range(len(decls) + 1):
+        names = free_reads((P,)) & set(decls)
+        if not names:
+            return P
+        if any(decls[n].init is None or n in assigned for n in names):
+            raise NotApplicable("the loads read a local of the loop that is assigned")
+        P = subst_body((P,), {n: decls[n].init for n in names})[0]
+    raise NotApplicable("the loop's locals depend on each other cyclically")
 
 
 def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
@@ -277,8 +293,8 @@ def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
     keep it): streaming a tile that could stay on chip only hides traffic that need not
     happen."""
     out = []
-    keepable = {a.site for a in find_resident(fn, config)
-                if (trip_count(get(fn.body, tuple(a.p["guard"]))) or 0) >= MIN_REUSE}
+    keepable = {a.site for a in find_resident(fn, config) if not a.p.get("unguard")
+                and (trip_count(get(fn.body, tuple(a.p["guard"]))) or 0) >= MIN_REUSE}
     for path, s, _ in walk(fn.body):
         if not isinstance(s, For) or (trip_count(s) or 0) < 2:
             continue
@@ -361,10 +377,10 @@ def is_load_stmt(s) -> bool:
     """``s`` only loads into local memory (and configures loads)."""
     if isinstance(s, Instr):
         return s.op in LOAD_IDS or s.op == "config_ld"
-    if isinstance(s, For):
-        return all(is_load_stmt(x) for x in s.body)
-    if isinstance(s, If):
-        return all(is_load_stmt(x) for x in s.then + s.orelse)
+    if isinstance(s, (For, If)):        # scalar declarations (addresses) may come along
+        kids = s.body if isinstance(s, For) else s.then + s.orelse
+        return any(is_load_stmt(x) for x in kids) and \
+            all(is_load_stmt(x) or isinstance(x, Decl) for x in kids)
     return False
 
 

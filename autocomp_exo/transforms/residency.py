@@ -26,7 +26,8 @@ import dataclasses
 from gemmini.config import GemminiConfig
 from lowering.ir import BinOp, Const, Decl, DramAddr, For, Function, If, Instr, Var
 
-from .base import Application, NotApplicable, Transform, app, sample_values, site_envs, summary_of
+from .base import (Application, NotApplicable, Transform, app, bind_locals, sample_values,
+                   site_envs, summary_of)
 from .deps import LOAD_IDS
 from .ir_util import (Path, add, children, const_decls, const_value, deep_vars, eval_expr,
                       expr_vars, free_reads, get, instrs, mul, replace, replace_fn, sub,
@@ -198,12 +199,20 @@ def _guard_target(fn: Function, site: Path, outer: Path) -> Path:
 
 
 def _isolate(stmt, rel: Path):
-    """``stmt`` keeping only the statements on the way to ``rel`` (and that statement)."""
+    """``stmt`` keeping only the statements on the way to ``rel`` (and that statement),
+    with the scalar declarations before them that they may read."""
     if not rel:
         return stmt
     kids = children(stmt)
-    return with_children(stmt, (_isolate(kids[rel[0]], rel[1:]),)) if not isinstance(stmt, If) \
-        else dataclasses.replace(stmt, then=(_isolate(kids[rel[0]], rel[1:]),), orelse=())
+    keep = [_isolate(kids[rel[0]], rel[1:])]
+    need = free_reads(tuple(keep))
+    for k in reversed(kids[:rel[0]]):
+        if isinstance(k, Decl) and k.name in need:
+            keep.insert(0, k)
+            need |= free_reads((k,))
+    keep = tuple(keep)
+    return with_children(stmt, keep) if not isinstance(stmt, If) \
+        else dataclasses.replace(stmt, then=keep, orelse=())
 
 
 def _check_guard(fn: Function, target: Path, outer: Path, site: Path, config: GemminiConfig):
@@ -244,6 +253,8 @@ def _envs_between(fn, outer, site, env):
             for v in sample_values(lp, e):
                 nxt.append(dict(e, **{lp.var: v}))
         envs = nxt[:256]
+    for e in envs:
+        bind_locals(fn, site, e)
     return envs
 
 
@@ -254,6 +265,8 @@ def resident(fn: Function, a: Application, config: GemminiConfig) -> Function:
     u = get(fn.body, outer)
     if not isinstance(u, For) or site[:len(outer)] != outer or len(site) <= len(outer):
         raise NotApplicable("guard is not an enclosing loop")
+    if a.p.get("hoist"):
+        fn, site = _unguard(fn, site, u)
     x = _load(fn, site)
     vs = deep_vars(fn)
     if u.var in vs(x.args[0]) or u.var in vs(x.args[1]):
@@ -309,7 +322,15 @@ def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
         for depth in range(len(path) - 1):
             outer = path[:depth + 1]
             u = get(fn.body, outer)
-            if not isinstance(u, For) or u.var in xv or (trip_count(u) or 0) < 2:
+            if not isinstance(u, For) or (trip_count(u) or 0) < 2:
+                continue
+            if u.var in xv:
+                if _unguard(fn, path, u)[1] != path and \
+                        u.var not in vs(x.args[0]) | vs(x.args[1]):
+                    out.append(app("resident", path, f"load the {x.op} of {x.args[0].array} "
+                                   f"guarded by {u.var} == {_lo(u)} once before loop {u.var} "
+                                   "instead (fission and hoist)", guard=outer, hoist=True,
+                                   unguard=True))
                 continue
             need = 1
             w = [lp for _, lp in _between(fn, outer, path)
@@ -338,6 +359,22 @@ def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
                                        f"when {u.var} == {_lo(u)}", guard=outer, tile=f))
                         break
     return out
+
+
+def _unguard(fn: Function, site: Path, u: For) -> tuple[Function, Path]:
+    """Drop the ``if (u.var == lo)`` around the load at ``site`` (a guard that residency
+    placed: the load alone in its branch), so the load can be hoisted out of ``u``
+    instead; returns the program and the load's new path (unchanged when no such if)."""
+    for n in range(len(site) - 1, 0, -1):
+        s = get(fn.body, site[:n])
+        if isinstance(s, For):
+            if s is u or s.var == u.var:
+                break
+            continue
+        if isinstance(s, If) and not s.orelse and len(s.then) == 1 and \
+                s.cond == BinOp("==", Var(u.var), u.lo):
+            return replace_fn(fn, site[:n], s.then), site[:n] + site[n + 1:]
+    return fn, site
 
 
 def _lo(u: For):
@@ -402,7 +439,7 @@ def resident_all(fn: Function, a: Application, config: GemminiConfig) -> Functio
     the others are hoisted before their loop, ready to be prefetched by ``interleave``."""
     done = 0
     for _ in range(8):
-        apps = find_resident(fn, config)
+        apps = [x for x in find_resident(fn, config) if not x.p.get("unguard")]
         want_hoist = bool(a.p.get("hoist")) and done > 0
         apps.sort(key=lambda x: (_load_bytes(fn, x.site), bool(x.p.get("hoist")) == want_hoist,
                                  len(x.p["guard"])), reverse=True)
