@@ -267,6 +267,8 @@ CONFLICT_SHARE = 0.1   # share of computes reading A and B from one bank worth a
 SERIAL_SHARE = 0.25    # loads and computes each busy this share of the run ...
 SERIAL_RATIO = 1.3     # ... and the run this much longer than either: they do not overlap
 OVERLAP = ("interleave", "interleave_all", "pipeline", "double_buffer")
+STALL_BOOST = 4.0      # weight factor of a rewrite that removes a measured stall
+CONFLICT_BOOST = 8.0   # ... of a bank move when most computes read A and B from one bank
 
 
 def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
@@ -286,14 +288,14 @@ def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
     idle = 1.0 - busy / fb.cycles if busy else 0.0
     boost = 1.0
     if stolen > STALL_SHARE and (a.transform == "bank" or a.p.get("apart")):
-        boost *= 4.0
+        boost *= STALL_BOOST
     if conflicts > CONFLICT_SHARE and a.transform == "bank":
-        boost *= 8.0
+        boost *= CONFLICT_BOOST
     if idle > STALL_SHARE and (a.transform.startswith("interleave") or (
             a.transform == "double_buffer" and _site_op(fn, a) == "mvout")):
-        boost *= 4.0
+        boost *= STALL_BOOST
     if _serialized(fb) and a.transform in OVERLAP:
-        boost *= 4.0
+        boost *= STALL_BOOST
     return boost
 
 
