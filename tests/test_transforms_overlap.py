@@ -510,3 +510,59 @@ def test_interleave_takes_loads_with_a_step_and_loop_locals():
     assert counts["mvin2"] == 4 * 4
     i_loop = get(new.body, loop(new, "i"))
     assert not any(is_load_stmt(s) and "mvin2" in repr(s) for s in i_loop.body)
+
+
+BARE_LOAD_TEXT = """
+void f(const float* scale, bool act, const int8_t A[64][64], const int8_t B[64][64],
+       int8_t C[64][64]) {
+  config_st(64, act, *scale);
+  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
+  config_ld(64, 1.0f, 2);
+  config_ld(64, 1.0f, 1);
+  config_ld(0, 1.0f, 0);
+  for (int k = 0; k < 4; k++) {
+    mvin3(&B[16 * k][0], 64 + 64 * k, 64, 16);
+  }
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < 4; j++) {
+      mvin(0, 16 * j + 0x80000000, 16, 16);
+    }
+    mvin2(&A[16 * i][0], 8192, 64, 16);
+    for (int k = 0; k < 4; k++) {
+      for (int j = 0; j < 4; j++) {
+        preload(64 + 64 * k + 16 * j, 16 * j + 0xC0000000, 16, 16, 16, 16);
+        compute_preloaded(8192 + 16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+      }
+    }
+    for (int j = 0; j < 4; j++) {
+      mvout(&C[16 * i][16 * j], 16 * j + 0x80000000, 16, 16);
+    }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("wrap", [1, 2])
+def test_interleave_prefetches_a_bare_load(wrap):
+    """A is one mvin2 of the whole row tile, not a loop: interleave wraps it (alone, or
+    with the zeroing loop before it) in a one-trip loop and prefetches it a row tile
+    ahead; both A and the zeroed accumulator tile get second copies."""
+    fn = parse(BARE_LOAD_TEXT)
+    check_program(fn)
+    a = app_named(fn, "interleave", CFG, lambda a: a.p.get("wrap") == wrap)
+    assert a.site == loop(fn, "i") and a.p["work"] == 2
+    new = apply(fn, a, CFG)
+    counts = check_program(new, seed=11)
+    assert counts["mvin2"] == 4 and counts["mvout"] == 16
+    i_loop = get(new.body, loop(new, "i"))
+    assert sum(is_load_stmt(s) for s in i_loop.body) == 2 - wrap
+    assert "%" in repr(get(new.body, path_of(new, "mvin2", 1)).args[1])
+    assert model_cycles(new, config=FAST_CPU) < model_cycles(fn, config=FAST_CPU)
+
+
+def test_interleave_refuses_to_wrap_a_non_load():
+    fn = parse(BARE_LOAD_TEXT)
+    i_loop = loop(fn, "i")
+    with pytest.raises(NotApplicable):
+        apply(fn, Application("interleave", i_loop, (("load", 1), ("work", 3), ("wrap", 2))),
+              CFG)

@@ -137,7 +137,9 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
     first double-buffered across the loop (modulo variable expansion), one bank apart
     when there is room. Load loops with the same bounds next to the chosen one are fused
     into it first, so one prefetch covers them all (zeroing the accumulator tile and
-    loading A, say)."""
+    loading A, say). ``wrap = n`` first wraps the ``n`` load statements from ``load`` in
+    a loop that runs once, so bare loads (one mvin of a whole tile) are prefetched too."""
+    fn, a = _wrap_loads(fn, a)
     fn, a = _split_leading_loads(fn, a, config)
     fn, a = _gather_loads(fn, a, config)
     try:
@@ -171,6 +173,26 @@ def _leading_loads(W) -> int:
     while m < len(W.body) and is_load_stmt(W.body[m]):
         m += 1
     return m
+
+
+def _wrap_loads(fn: Function, a: Application) -> tuple[Function, Application]:
+    """Wrap the ``wrap`` statements from ``load`` in a one-trip loop (a load loop
+    interleave can take); returns the program and the application's new indices."""
+    n = a.p.get("wrap", 0)
+    if not n:
+        return fn, a
+    p, w = a.p["load"], a.p["work"]
+    body = get(fn.body, a.site).body
+    if not (0 <= p and p + n <= w < len(body)) or \
+            not all(is_load_stmt(s) for s in body[p:p + n]):
+        raise NotApplicable("the statements to wrap are not loads before the work loop")
+    once = For(fresh(all_names(fn), "once"), Const(0), Const(1), tuple(body[p:p + n]), 1,
+               line=getattr(body[p], "line", 0))
+    new_body = body[:p] + (once,) + body[p + n:]
+    fn = replace_fn(fn, a.site, (dataclasses.replace(get(fn.body, a.site), body=new_body),))
+    params = {k: v for k, v in a.p.items() if k != "wrap"}
+    params["work"] = w - n + 1
+    return fn, dataclasses.replace(a, params=tuple(sorted(params.items())))
 
 
 def _split_leading_loads(fn: Function, a: Application, config: GemminiConfig
@@ -321,6 +343,30 @@ def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
             out.append(app("interleave", path, f"split the loads off the top of loop {W.var} "
                            f"and spread those of iteration {s.var} + 1 over loop {W.var} of "
                            f"iteration {s.var}", load=w, work=w))
+        out += _bare_load_runs(path, s, keepable)
+    return out
+
+
+def _bare_load_runs(path: tuple, s: For, keepable: set) -> list[Application]:
+    """Interleave applications for runs of load statements right before a work loop that
+    hold a bare load (not a loop): the whole run, and each bare load alone."""
+    out = []
+    for w, W in enumerate(s.body):
+        if not (isinstance(W, For) and trip_count(W) and not is_load_stmt(W)):
+            continue
+        j = w
+        while j > 0 and is_load_stmt(s.body[j - 1]):
+            j -= 1
+        bare = [q for q in range(j, w) if not isinstance(s.body[q], For)]
+        if not bare or any(path + (q,) + r[1:] in keepable
+                           for q in range(j, w) for r, _, _ in instrs((s.body[q],))):
+            continue
+        runs = [(j, w - j)] + ([(q, 1) for q in bare] if w - j > 1 else [])
+        for q, n in runs:
+            what = "the loads before" if n > 1 else "the bare load before"
+            out.append(app("interleave", path, f"issue {what} loop {W.var} for iteration "
+                           f"{s.var} + 1 during loop {W.var} of iteration {s.var}",
+                           load=q, work=w, wrap=n))
     return out
 
 

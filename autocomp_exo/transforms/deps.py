@@ -3,10 +3,11 @@
 A statement list is run *symbolically on addresses only* (no data): every
 instruction is turned into the locations it reads, writes or accumulates into
 (scratchpad / accumulator rows, configuration state, the preload / weight
-registers, DRAM output elements). Loops are truncated to their first two and last
-iterations (`MAX_TRIPS`), which catches the affine conflicts that occur in
-practice while keeping checks cheap; every rewrite is checked against the
-reference semantics later anyway.
+registers, DRAM output elements). Every iteration is enumerated when the whole
+enumeration stays within `FULL_EVENTS` instructions; larger ones are redone with
+loops truncated to their first two and last iterations (`MAX_TRIPS`), which
+catches the affine conflicts that occur in practice while keeping checks cheap.
+Every rewrite is checked against the reference semantics later anyway.
 
 An *instance* (one statement, or one loop iteration) is summarized by
 `Summary`: the locations it reads before writing them (exposed reads), the
@@ -19,7 +20,7 @@ writes it before reading it (an instance that reads a row first exposes it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
 from lowering.ir import Assign, Const, Decl, DramAddr, For, If, Instr, Stmt
@@ -27,12 +28,17 @@ from lowering.ir import Assign, Const, Decl, DramAddr, For, If, Instr, Stmt
 from .ir_util import Body, const_value, eval_expr
 
 MAX_TRIPS = 3
+FULL_EVENTS = 4_096     # enumerations up to this many instructions are exact
 MAX_EVENTS = 40_000
 LOAD_IDS = {"mvin": 0, "mvin2": 1, "mvin3": 2}
 
 
 class Unanalyzable(Exception):
     """The enumeration could not decide (unknown value, too large, opaque op)."""
+
+
+class TooLarge(Unanalyzable):
+    """The enumeration exceeded its instruction budget."""
 
 
 @dataclass
@@ -52,6 +58,8 @@ class TraceState:
     block_stride: dict = field(default_factory=dict)
     pending_c: tuple | None = None
     events: int = 0
+    truncate: bool = False          # loops run only their first two and last iterations
+    budget: int = MAX_EVENTS
 
 
 def local_rows(value: int, rows: int, config: GemminiConfig) -> tuple[str, range] | None:
@@ -136,11 +144,22 @@ def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tup
     raise Unanalyzable(f"{op} is opaque to the dependence analysis")
 
 
-def summarize(body: Body, env: dict, st: TraceState, summary: Summary | None = None) -> Summary:
-    """Enumerate ``body`` under ``env`` (copied), accumulating into ``summary``."""
-    s = summary or Summary()
-    env = dict(env)
-    _run(body, env, st, s)
+def summarize(body: Body, env: dict, st: TraceState) -> Summary:
+    """Enumerate ``body`` under ``env`` (copied) from state ``st`` (updated): every
+    iteration when that takes at most `FULL_EVENTS` instructions, else truncated loops."""
+    if not st.truncate:
+        exact = replace(st, block_stride=dict(st.block_stride), budget=FULL_EVENTS)
+        s = Summary()
+        try:
+            _run(body, dict(env), exact, s)
+        except TooLarge:
+            st.truncate = True
+        else:
+            st.block_stride, st.pending_c, st.events = \
+                exact.block_stride, exact.pending_c, exact.events
+            return s
+    s = Summary()
+    _run(body, dict(env), st, s)
     return s
 
 
@@ -180,8 +199,8 @@ def loop_values(loop: For, env: dict, truncate: bool = True) -> list[int]:
 def _run_stmt(stmt: Stmt, env: dict, st: TraceState, s: Summary, written: set):
     if isinstance(stmt, Instr):
         st.events += 1
-        if st.events > MAX_EVENTS:
-            raise Unanalyzable("enumeration too large")
+        if st.events > st.budget:
+            raise TooLarge("enumeration too large")
         s.count += 1
         _record(s, instr_accesses(stmt, env, st), written)
     elif isinstance(stmt, Decl):
@@ -199,7 +218,7 @@ def _run_stmt(stmt: Stmt, env: dict, st: TraceState, s: Summary, written: set):
             env[stmt.name] = v if stmt.op == "=" else eval_expr(
                 _compound(stmt.op, old, v), {})
     elif isinstance(stmt, For):
-        for v in loop_values(stmt, env):
+        for v in loop_values(stmt, env, truncate=st.truncate):
             env[stmt.var] = v
             _run(stmt.body, env, st, s, written)
         env.pop(stmt.var, None)
