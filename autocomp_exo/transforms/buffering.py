@@ -168,11 +168,56 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
 
 
 def _leading_loads(W) -> int:
-    """How many statements at the top of loop ``W``'s body only load."""
+    """How many statements at the top of loop ``W``'s body only load (scalar declarations
+    among them included, those right before the first other statement excluded); 0 when
+    none of them loads."""
     m = 0
-    while m < len(W.body) and is_load_stmt(W.body[m]):
+    while m < len(W.body) and (is_load_stmt(W.body[m]) or isinstance(W.body[m], Decl)):
         m += 1
-    return m
+    while m > 0 and isinstance(W.body[m - 1], Decl):
+        m -= 1
+    return m if any(is_load_stmt(x) for x in W.body[:m]) else 0
+
+
+def _nest_loads(fn: Function, path: tuple) -> list[tuple]:
+    """Paths of the statements ``_split_loads_off`` would split off the loop at ``path``:
+    its leading loads, or those of the one loop its body nests; [] when there are none."""
+    W = get(fn.body, path)
+    if not isinstance(W, For):
+        return []
+    m = _leading_loads(W)
+    if 0 < m < len(W.body):
+        return [path + (i,) for i in range(m) if not isinstance(W.body[i], Decl)]
+    inner = [i for i, x in enumerate(W.body) if not isinstance(x, Decl)]
+    if len(inner) == 1 and isinstance(W.body[inner[0]], For):
+        return _nest_loads(fn, path + (inner[0],))
+    return []
+
+
+def _split_loads_off(fn: Function, path: tuple, config: GemminiConfig) -> Function:
+    """Fission the loop at ``path`` into a loop of its leading loads and a loop of the
+    rest; for a perfect nest, the innermost loop's leading loads (each level split in
+    turn). Where the next iteration's loads would overwrite rows the current one still
+    reads, the loaded buffers first get one copy per iteration (`expand`)."""
+    from .loops import fission
+    W = get(fn.body, path)
+    m = _leading_loads(W)
+    if not 0 < m < len(W.body):
+        inner = [i for i, x in enumerate(W.body) if not isinstance(x, Decl)]
+        if not (len(inner) == 1 and isinstance(W.body[inner[0]], For)):
+            raise NotApplicable("the work loop does not start with loads")
+        fn = _split_loads_off(fn, path + (inner[0],), config)
+        m = inner[0] + 1
+    a = Application("fission", path, (("at", m),))
+    try:
+        return fission(fn, a, config)
+    except Dependent:
+        pass
+    loads = get(fn.body, path).body[:m]
+    for q, x, _ in instrs(loads):
+        if x.op in LOAD_IDS and isinstance(x.args[0], DramAddr):
+            fn = expand(fn, path + q, path[:-1], config)
+    return fission(fn, a, config)
 
 
 def _wrap_loads(fn: Function, a: Application) -> tuple[Function, Application]:
@@ -197,17 +242,12 @@ def _wrap_loads(fn: Function, a: Application) -> tuple[Function, Application]:
 
 def _split_leading_loads(fn: Function, a: Application, config: GemminiConfig
                          ) -> tuple[Function, Application]:
-    """``load == work`` names the loads at the top of the work loop itself: fission them
-    into a load loop of their own first (legality by `fission`)."""
-    from .loops import fission
+    """``load == work`` names the loads at the top of the work loop itself (or of the
+    loop nest it heads): split them into a load loop of their own first."""
     p, w = a.p["load"], a.p["work"]
     if p != w:
         return fn, a
-    W = get(fn.body, a.site + (w,))
-    m = _leading_loads(W) if isinstance(W, For) else 0
-    if not 0 < m < len(W.body):
-        raise NotApplicable("the work loop does not start with loads")
-    fn = fission(fn, Application("fission", a.site + (w,), (("at", m),)), config)
+    fn = _split_loads_off(fn, a.site + (w,), config)
     params = tuple(sorted({**a.p, "load": w, "work": w + 1}.items()))
     return fn, dataclasses.replace(a, params=params)
 
@@ -316,7 +356,8 @@ def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
     happen."""
     out = []
     keepable = {a.site for a in find_resident(fn, config) if not a.p.get("unguard")
-                and (trip_count(get(fn.body, tuple(a.p["guard"]))) or 0) >= MIN_REUSE}
+                and (trip_count(get(fn.body, tuple(a.p["guard"]))) or 0) >= MIN_REUSE
+                and not _guarded(fn, a.site)}
     for path, s, _ in walk(fn.body):
         if not isinstance(s, For) or (trip_count(s) or 0) < 2:
             continue
@@ -335,16 +376,23 @@ def find_interleave(fn: Function, config: GemminiConfig) -> list[Application]:
                                    f"iteration {s.var} + 1 over loop {W.var} of iteration "
                                    f"{s.var}", load=p, work=w))
                     break
-        for w, W in enumerate(s.body):       # loads at the top of a work loop
-            if not (isinstance(W, For) and trip_count(W) and 0 < _leading_loads(W) < len(W.body)):
-                continue
-            if any(path + (w,) + q in keepable for q, _, _ in instrs(W.body[:_leading_loads(W)])):
+        for w, W in enumerate(s.body):       # loads at the top of a work loop (nest)
+            loads = _nest_loads(fn, path + (w,)) if isinstance(W, For) and trip_count(W) \
+                else []
+            moves = [(q + r[1:], x) for q in loads for r, x, _ in instrs((get(fn.body, q),))]
+            if not any(isinstance(x.args[0], DramAddr) for _, x in moves if x.op in LOAD_IDS) \
+                    or any(q in keepable for q, _ in moves):
                 continue
             out.append(app("interleave", path, f"split the loads off the top of loop {W.var} "
                            f"and spread those of iteration {s.var} + 1 over loop {W.var} of "
                            f"iteration {s.var}", load=w, work=w))
         out += _bare_load_runs(path, s, keepable)
     return out
+
+
+def _guarded(fn: Function, path: tuple) -> bool:
+    """The statement at ``path`` sits under an ``if`` (a load residency already guards)."""
+    return any(isinstance(get(fn.body, path[:n]), If) for n in range(1, len(path)))
 
 
 def _bare_load_runs(path: tuple, s: For, keepable: set) -> list[Application]:

@@ -2,9 +2,10 @@
 
 Every local operand of every instruction gets an *extent*: the rows it may touch
 over the whole run, from interval arithmetic on its address expression with loop
-variables ranging over their bounds. A *region* is a closed set of operands whose
-extents overlap (e.g. the mvin that fills B's buffer and the preloads that read
-it). Relocating a region adds the same offset expression to each of its operands,
+variables ranging over their bounds. An address that alternates between copies
+(``... + 4096 * (i % 2)``) gets one extent per contiguous piece, from enumerating its
+values. A *region* is a closed set of operands whose extents overlap (e.g. the mvin
+that fills B's buffer and the preloads that read it), with all pieces of each. Relocating a region adds the same offset expression to each of its operands,
 which keeps the program's meaning while its rows move (to a free area, another
 bank, or a copy per iteration of some loop).
 """
@@ -12,12 +13,14 @@ bank, or a copy per iteration of some loop).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 
 from gemmini.config import ACCUMULATE_BIT, ACC_BIT, GARBAGE_ADDR, GemminiConfig, ROW_MASK
 from lowering.ir import Assign, BinOp, Cond, Const, Decl, Expr, For, Function, If, Instr, UnOp, Var
 
-from .ir_util import Path, add, const_decls, const_value, fold, get, instrs, replace_fn, walk
+from .ir_util import (Path, add, const_decls, const_value, eval_expr, expr_vars, fold, get,
+                      instrs, replace_fn, subst_expr, walk)
 
 # operand index of the local address, the operand giving its row count, and kind
 LOCAL_OPERANDS = {
@@ -28,6 +31,7 @@ LOCAL_OPERANDS = {
     "compute_accumulated": [(0, 3, "r"), (1, 5, "r")],
 }
 LOAD_IDS = {"mvin": 0, "mvin2": 1, "mvin3": 2}
+MAX_PIECE_VALUES = 256      # addresses with a copy index: values enumerated at most
 
 
 @dataclass(frozen=True)
@@ -117,38 +121,83 @@ def block_strides(fn: Function, config: GemminiConfig) -> dict[int, int]:
 
 
 def instr_ranges(fn: Function):
-    """(path, instruction, ranges) for every instruction, where ``ranges`` bounds the loop
-    variables and the never-reassigned locals (e.g. ``uint32_t a = 64 * ko;``) in scope."""
+    """(path, instruction, ranges, definitions) for every instruction, where ``ranges``
+    bounds the loop variables and the never-reassigned locals (e.g.
+    ``uint32_t a = 64 * ko;``) in scope, and ``definitions`` gives those locals'
+    initializers in terms of loop variables."""
     assigned = {s.name for _, s, _ in walk(fn.body) if isinstance(s, Assign)}
 
-    def visit(body, prefix, rng):
-        rng = dict(rng)
+    def visit(body, prefix, rng, defs):
+        rng, defs = dict(rng), dict(defs)
         for i, s in enumerate(body):
             p = prefix + (i,)
             if isinstance(s, Instr):
-                yield p, s, rng
+                yield p, s, rng, defs
             elif isinstance(s, Decl):
                 iv = interval(s.init, rng) if s.init is not None and s.name not in assigned \
                     else None
                 if iv is None:
                     rng.pop(s.name, None)
+                    defs.pop(s.name, None)
                 else:
                     rng[s.name] = iv
+                    defs[s.name] = subst_expr(s.init, defs)
             elif isinstance(s, For):
                 inner = dict(rng)
                 inner.update(ranges_at(fn, (s,), rng))
-                yield from visit(s.body, p, inner)
+                yield from visit(s.body, p, inner, {k: v for k, v in defs.items()
+                                                    if k != s.var})
             elif isinstance(s, If):
-                yield from visit(s.then + s.orelse, p, rng)
+                yield from visit(s.then + s.orelse, p, rng, defs)
 
-    yield from visit(fn.body, (), {k: (v, v) for k, v in const_decls(fn).items()})
+    yield from visit(fn.body, (), {k: (v, v) for k, v in const_decls(fn).items()}, {})
+
+
+def _pieces(e: Expr, rng: dict, defs: dict, span: int, mask: int
+            ) -> list[tuple[int, int]] | None:
+    """The contiguous row ranges an address with a copy index (a ``%``) touches, from
+    its values over the variables' ranges; None when it has none or too many values."""
+    e = subst_expr(e, defs)
+    if not _has_mod(e):
+        return None
+    names = sorted(expr_vars(e))
+    if any(n not in rng for n in names):
+        return None
+    count = 1
+    for n in names:
+        count *= rng[n][1] - rng[n][0] + 1
+    if count > MAX_PIECE_VALUES:
+        return None
+    starts = set()
+    for vals in itertools.product(*(range(rng[n][0], rng[n][1] + 1) for n in names)):
+        try:
+            starts.add(eval_expr(e, dict(zip(names, vals))) & mask)
+        except (KeyError, ZeroDivisionError):
+            return None
+    pieces: list[list[int]] = []
+    for v in sorted(starts):
+        if pieces and v <= pieces[-1][1]:
+            pieces[-1][1] = max(pieces[-1][1], v + span)
+        else:
+            pieces.append([v, v + span])
+    return [(lo, hi) for lo, hi in pieces]
+
+
+def _has_mod(e) -> bool:
+    if isinstance(e, BinOp):
+        return e.op == "%" or _has_mod(e.lhs) or _has_mod(e.rhs)
+    if isinstance(e, UnOp):
+        return _has_mod(e.operand)
+    if isinstance(e, Cond):
+        return _has_mod(e.cond) or _has_mod(e.then) or _has_mod(e.orelse)
+    return False
 
 
 def extents(fn: Function, config: GemminiConfig) -> list[Extent] | None:
     """Extents of every local operand, or None if some address is not analyzable."""
     out = []
     bs = block_strides(fn, config)
-    for path, ins, rng in instr_ranges(fn):
+    for path, ins, rng, defs in instr_ranges(fn):
         for arg, rows_arg, kind in LOCAL_OPERANDS.get(ins.op, []):
             iv = interval(ins.args[arg], rng)
             rows = interval(ins.args[rows_arg], rng)
@@ -159,9 +208,8 @@ def extents(fn: Function, config: GemminiConfig) -> list[Extent] | None:
             space = "acc" if iv[0] & ACC_BIT else "sp"
             if (iv[1] & ACC_BIT) != (iv[0] & ACC_BIT):
                 return None
-            lo, hi = iv[0] & ROW_MASK, iv[1] & ROW_MASK
-            if space == "sp":
-                lo, hi = iv[0] & (ACCUMULATE_BIT - 1), iv[1] & (ACCUMULATE_BIT - 1)
+            mask = ROW_MASK if space == "acc" else ACCUMULATE_BIT - 1
+            lo, hi = iv[0] & mask, iv[1] & mask
             if hi < lo:
                 return None
             span = rows[1]
@@ -169,23 +217,25 @@ def extents(fn: Function, config: GemminiConfig) -> list[Extent] | None:
                 cols = interval(ins.args[2], rng)
                 blocks = -(-cols[1] // config.dim) if cols else 1
                 span = max(span, (blocks - 1) * bs.get(LOAD_IDS[ins.op], config.dim) + rows[1])
-            out.append(Extent(path, arg, space, lo, hi + span, kind))
+            pieces = _pieces(ins.args[arg], rng, defs, span, mask) if hi > lo else None
+            for a, b in pieces or [(lo, hi + span)]:
+                out.append(Extent(path, arg, space, a, b, kind))
     return out
 
 
 def region_of(all_ext: list[Extent], seed: Extent) -> list[Extent]:
-    """The closure of operands overlapping ``seed`` (same memory)."""
+    """The closure of operands overlapping ``seed`` (same memory), each with all of its
+    pieces."""
     region = [seed]
-    lo, hi = seed.lo, seed.hi
     changed = True
     while changed:
         changed = False
         for e in all_ext:
             if e in region or e.space != seed.space:
                 continue
-            if e.lo < hi and lo < e.hi:
+            if any((e.path, e.arg) == (r.path, r.arg) or (e.lo < r.hi and r.lo < e.hi)
+                   for r in region):
                 region.append(e)
-                lo, hi = min(lo, e.lo), max(hi, e.hi)
                 changed = True
     return region
 
@@ -249,10 +299,10 @@ def offset_addr(e: Expr, delta: Expr) -> Expr:
 
 
 def relocate(fn: Function, region: list[Extent], delta: Expr) -> Function:
-    """Add ``delta`` to every operand of ``region``."""
-    by_path: dict[Path, list[int]] = {}
+    """Add ``delta`` to every operand of ``region`` (once, however many pieces it has)."""
+    by_path: dict[Path, set[int]] = {}
     for e in region:
-        by_path.setdefault(e.path, []).append(e.arg)
+        by_path.setdefault(e.path, set()).add(e.arg)
     for path, args in by_path.items():
         ins = get(fn.body, path)
         assert isinstance(ins, Instr)

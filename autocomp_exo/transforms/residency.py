@@ -36,6 +36,7 @@ from .loops import interchange, split
 from .regions import (bank_rows, bounds, capacity, extents, find_free, find_free_pair, region_of,
                       relocate, used_rows)
 
+MAX_DISTINCT_COPIES = 16    # distinct: inner loop levels are offered up to this many copies
 
 def _load(fn: Function, path: Path, stores: bool = False) -> Instr:
     """The DRAM load at ``path`` (or, with ``stores``, an mvout to DRAM: its accumulator
@@ -104,8 +105,6 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
     lo, hi = bounds(region)
     _check_self_contained(fn, w, seed[0].space, lo, hi, config)
     span = -(-(hi - lo) // config.dim) * config.dim
-    delta = Const(0)
-    size = span
     if apart:
         if copies != 2 or len(w) != 1:
             raise NotApplicable("bank-apart copies need double buffering over one loop")
@@ -118,20 +117,13 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
             raise NotApplicable("no free rows at the same offset in two banks")
         idx = BinOp("%", sub(Var(lp.var), lp.lo), Const(2))
         return relocate(fn, region, add(mul(idx, Const(stride)), Const(start - lo)))
-    for _p, lp in reversed(w):
-        t = trip_count(lp)
-        if t is None or lp.step != 1:
-            raise NotApplicable(f"loop {lp.var} has no constant trip count")
-        idx = sub(Var(lp.var), lp.lo)
-        if copies == 2:
-            if len(w) != 1:
-                raise NotApplicable("double buffering needs exactly one loop")
-            idx = BinOp("%", idx, Const(2)) if t > 1 else Const(0)
-            t = min(t, 2)
-        delta = add(delta, mul(idx, Const(size)))
-        size *= t
+    delta, n = _copy_index(w, copies, span)
+    size = span * n
     space = seed[0].space
     start = lo
+    packed = None if bank is not None else _packed_stride(ext, region, n, config)
+    if packed is not None:      # a region in pieces (copies one bank apart): each piece's
+        return relocate(fn, region, _copy_index(w, copies, packed)[0])  # copies follow it
     clash = [e for e in ext if e not in region and e.space == space and e.lo < lo + size
              and lo < e.hi]
     if bank is not None or clash or lo + size > capacity(config, space):
@@ -144,6 +136,53 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
     if isinstance(delta, Const) and delta.value == 0:
         return fn
     return relocate(fn, region, delta)
+
+
+def _copy_index(w, copies: int, unit: int):
+    """The row offset of an iteration's copy (copies ``unit`` rows apart, one per
+    iteration of the loops ``w``, or two alternating), and the number of copies."""
+    delta, n = Const(0), 1
+    for _p, lp in reversed(w):
+        t = trip_count(lp)
+        if t is None or lp.step != 1:
+            raise NotApplicable(f"loop {lp.var} has no constant trip count")
+        idx = sub(Var(lp.var), lp.lo)
+        if copies == 2:
+            if len(w) != 1:
+                raise NotApplicable("double buffering needs exactly one loop")
+            idx = BinOp("%", idx, Const(2)) if t > 1 else Const(0)
+            t = min(t, 2)
+        delta = add(delta, mul(idx, Const(unit * n)))
+        n *= t
+    return delta, n
+
+
+def _packed_stride(ext, region, n: int, config: GemminiConfig) -> int | None:
+    """For a region made of separate pieces (say two copies one bank apart): the stride
+    at which ``n`` copies of every piece fit side by side, each piece's copies free of all
+    other operands and within its bank. None for a one-piece region or when they do not fit."""
+    space = region[0].space
+    pieces: list[list[int]] = []
+    for e in sorted(region, key=lambda e: e.lo):
+        if pieces and e.lo <= pieces[-1][1]:
+            pieces[-1][1] = max(pieces[-1][1], e.hi)
+        else:
+            pieces.append([e.lo, e.hi])
+    if len(pieces) < 2 or n < 2:
+        return None
+    stride = -(-max(hi - lo for lo, hi in pieces) // config.dim) * config.dim
+    per_bank = bank_rows(config, space)
+    others = [(e.lo, e.hi) for e in ext if e.space == space and e not in region]
+    taken = []
+    for lo, hi in pieces:
+        end = lo + (n - 1) * stride + (hi - lo)
+        if lo // per_bank != (end - 1) // per_bank or end > capacity(config, space):
+            return None
+        span = (lo, lo + (n - 1) * stride + stride)
+        if any(a < span[1] and span[0] < b for a, b in others + taken):
+            return None
+        taken.append(span)
+    return stride
 
 
 def _check_separable(fn, region, outside, config):
@@ -423,13 +462,26 @@ def reused_buffers(fn: Function):
 
 
 def find_distinct(fn: Function, config: GemminiConfig) -> list[Application]:
-    out, seen = [], set()
+    """For each reused buffer: copies across every loop that reuses it (the outermost
+    level), and across the innermost such loops only, at each level that needs at most
+    `MAX_DISTINCT_COPIES` copies (e.g. one per kernel row inside an output tile)."""
+    out = []
+    levels: dict = {}
     for path, x, p, lp in reused_buffers(fn):
-        if path in seen:          # the outermost such loop only
-            continue
-        seen.add(path)
-        out.append(app("distinct", path, f"give each iteration of loop {lp.var} its own "
-                       f"copy of the {x.op} buffer", outer=p[:-1]))
+        levels.setdefault(path, []).append((p, lp))
+    for path, loops in levels.items():
+        x = get(fn.body, path)
+        offered = [(len(loops) - 1, loops[0])]
+        copies = 1
+        for n, (p, lp) in enumerate(reversed(loops[1:])):
+            copies *= trip_count(lp) or 1
+            if copies > MAX_DISTINCT_COPIES:
+                break
+            offered.append((n, (p, lp)))
+        for n, (p, lp) in offered:
+            inner = "and the loops inside it " if n else ""
+            out.append(app("distinct", path, f"give each iteration of loop {lp.var} {inner}"
+                           f"its own copy of the {x.op} buffer", outer=p[:-1]))
     return out
 
 
