@@ -131,3 +131,21 @@ def test_composition_of_the_expert_recipe(gemm):
     fn = apply(fn, app_named(fn, "bank", CFG, lambda a: "mvin2" in a.note), CFG)
     counts = check_gemm(fn, M, N, K, seed=9)
     assert counts["mvin2"] == I * KO and counts["mvin3"] == J * KO * 4
+
+
+def test_copies_one_bank_apart_are_two_pieces_of_one_operand(gemm):
+    """An address that alternates between two copies one bank apart touches two separate
+    row ranges; its extents say so, and the region holds both."""
+    from autocomp_exo.transforms.regions import region_of
+    a = app_named(gemm, "double_buffer", CFG, lambda a: "mvin2" in a.note and a.p.get("apart"))
+    new = apply(gemm, a, CFG)
+    check_gemm(new, M, N, K, seed=6)
+    site = load_path(new, "mvin2")
+    pieces = sorted((e.lo, e.hi) for e in extents(new, CFG) if e.path == site and e.arg == 1)
+    assert len(pieces) == 2
+    (lo0, hi0), (lo1, hi1) = pieces
+    assert lo1 - lo0 == CFG.sp_bank_rows and hi0 - lo0 == hi1 - lo1 == 64 * KO
+    seed = next(e for e in extents(new, CFG) if e.path == site and e.arg == 1)
+    region = region_of(extents(new, CFG), seed)
+    assert {(e.lo, e.hi) for e in region if e.path == site} == set(pieces)
+

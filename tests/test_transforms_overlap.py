@@ -572,3 +572,85 @@ def test_interleave_refuses_to_wrap_a_non_load():
     with pytest.raises(NotApplicable):
         apply(fn, Application("interleave", i_loop, (("load", 1), ("work", 3), ("wrap", 2))),
               CFG)
+
+
+NEST_LOADS_TEXT = """
+void f(const float* scale, bool act, const int8_t A[32][256], const int8_t B[256][64],
+       int8_t C[32][64]) {
+  config_st(64, act, *scale);
+  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
+  config_ld(64, 1.0f, 2);
+  config_ld(256, 1.0f, 1);
+  config_ld(0, 1.0f, 0);
+  for (int k = 0; k < 16; k++) {
+    mvin3(&B[16 * k][0], 4096 + 64 * k, 64, 16);
+  }
+  for (int i = 0; i < 2; i++) {
+    for (int j = 0; j < 4; j++) {
+      mvin(0, 16 * j + 0x80000000, 16, 16);
+    }
+    for (int ko = 0; ko < 4; ko++) {
+      for (int k = 0; k < 4; k++) {
+        mvin2(&A[16 * i][64 * ko + 16 * k], 16 * k, 16, 16);
+        for (int j = 0; j < 4; j++) {
+          preload(4096 + 256 * ko + 64 * k + 16 * j, 16 * j + 0xC0000000, 16, 16, 16, 16);
+          compute_preloaded(16 * k, ~((uint32_t)0), 16, 16, 16, 16);
+        }
+      }
+    }
+    for (int j = 0; j < 4; j++) {
+      mvout(&C[16 * i][16 * j], 16 * j + 0x80000000, 16, 16);
+    }
+  }
+}
+"""
+
+
+def test_interleave_splits_loads_off_a_loop_nest():
+    """The loads sit at the top of the innermost loop k of the nest ko > k, into buffers
+    that every ko iteration reuses: interleave splits them off level by level (giving
+    each ko iteration its own copies so the load nest may run ahead), then prefetches
+    the whole load nest of row tile i + 1 during the computes of tile i."""
+    fn = parse(NEST_LOADS_TEXT)
+    check_program(fn)
+    i_path = loop(fn, "i")
+    a = app_named(fn, "interleave", CFG, lambda a: a.site == i_path and
+                  a.p["load"] == a.p["work"] == 1)
+    new = apply(fn, a, CFG)
+    counts = check_program(new, seed=12)
+    assert counts["mvin2"] == 2 * 4 * 4
+    i_loop = get(new.body, loop(new, "i"))
+    assert not any(is_load_stmt(s) for s in i_loop.body)   # all loads are prefetched
+    a_rows = rows_of(new, path_of(new, "mvin2"))
+    assert a_rows.hi - a_rows.lo >= 4 * 64                  # a copy of A per ko iteration
+    assert model_cycles(new, config=FAST_CPU) < model_cycles(fn, config=FAST_CPU)
+
+
+def test_distinct_after_double_buffering_packs_copies_beside_each_piece():
+    """A's buffer already alternates between two banks across i; giving each ko iteration
+    its own copy as well puts the ko copies next to each piece, in the piece's bank (one
+    block spanning both banks would need more room than the copies)."""
+    fn = parse(NEST_LOADS_TEXT)
+    site = path_of(fn, "mvin2")
+    a = Application("double_buffer", site, (("apart", True), ("loop", loop(fn, "i"))))
+    fn = apply(fn, a, CFG)
+    before = sorted((e.lo, e.hi) for e in extents(fn, CFG) if e.path == site and e.arg == 1)
+    x = app_named(fn, "distinct", CFG, lambda a: a.site == site and
+                  a.p["outer"] == loop(fn, "i"))            # copies across ko only
+    new = apply(fn, x, CFG)
+    check_program(new, seed=13)
+    after = sorted((e.lo, e.hi) for e in extents(new, CFG)
+                   if e.path == path_of(new, "mvin2") and e.arg == 1)
+    assert len(before) == len(after) == 2
+    for (lo, hi), (lo2, hi2) in zip(before, after):
+        assert lo2 // CFG.sp_bank_rows == lo // CFG.sp_bank_rows      # same bank as before
+        assert hi2 - lo2 >= 4 * (hi - lo)                              # a copy per ko
+
+
+def test_distinct_offers_inner_loop_levels():
+    """A's buffer is reused across i and ko: distinct offers copies across both (the
+    outermost level) and across the inner loop ko only."""
+    fn = parse(NEST_LOADS_TEXT)
+    site = path_of(fn, "mvin2")
+    outers = {a.p["outer"] for a in applications(fn, CFG, ["distinct"]) if a.site == site}
+    assert outers == {(), loop(fn, "i")}
