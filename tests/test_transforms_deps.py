@@ -2,7 +2,7 @@
 large. Expectations are rows worked out by hand from the instructions' addresses."""
 
 from autocomp_exo.transforms.base import summary_of
-from autocomp_exo.transforms.deps import FULL_EVENTS
+from autocomp_exo.transforms.deps import FULL_EVENTS, row_keys
 from gemmini.config import get_config
 from transforms_support import parse
 
@@ -21,7 +21,7 @@ void f(const float* scale, bool act, int8_t C[16][64]) {
 
 
 def acc_rows(rows):
-    return {("acc", r) for r in rows}
+    return {k for r in rows for k in row_keys("acc", r, r + 1)}
 
 
 def summary(text):

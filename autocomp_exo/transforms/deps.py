@@ -4,8 +4,8 @@ A statement list is run *symbolically on addresses only* (no data): every
 instruction is turned into the locations it reads, writes or accumulates into
 (scratchpad / accumulator rows, configuration state, the preload / weight
 registers, DRAM output elements). Every iteration is enumerated when the whole
-enumeration stays within `FULL_EVENTS` instructions; larger ones are redone with
-loops truncated to their first two and last iterations (`MAX_TRIPS`), which
+enumeration stays within `FULL_EVENTS` instructions; larger ones run with loops
+truncated to their first two and last iterations (`MAX_TRIPS`), which
 catches the affine conflicts that occur in practice while keeping checks cheap.
 Every rewrite is checked against the reference semantics later anyway.
 
@@ -20,7 +20,8 @@ writes it before reading it (an instance that reads a row first exposes it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import math
+from dataclasses import dataclass, field
 
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
 from lowering.ir import Assign, Const, Decl, DramAddr, For, If, Instr, Stmt
@@ -35,10 +36,6 @@ LOAD_IDS = {"mvin": 0, "mvin2": 1, "mvin3": 2}
 
 class Unanalyzable(Exception):
     """The enumeration could not decide (unknown value, too large, opaque op)."""
-
-
-class TooLarge(Unanalyzable):
-    """The enumeration exceeded its instruction budget."""
 
 
 @dataclass
@@ -59,15 +56,26 @@ class TraceState:
     pending_c: tuple | None = None
     events: int = 0
     truncate: bool = False          # loops run only their first two and last iterations
-    budget: int = MAX_EVENTS
 
 
-def local_rows(value: int, rows: int, config: GemminiConfig) -> tuple[str, range] | None:
+ACC_KEYS = 1 << 40      # accumulator row r has key ACC_KEYS + r; scratchpad row r has key r
+
+
+def row_keys(space: str, lo: int, hi: int) -> range:
+    """Keys of rows ``lo`` to ``hi`` (exclusive) of ``space`` ("sp" or "acc") as they
+    appear in a `Summary` (integers, so sets of rows are built and compared in bulk)."""
+    base = ACC_KEYS if space == "acc" else 0
+    return range(base + lo, base + max(hi, lo))
+
+
+def local_rows(value: int, rows: int) -> range | None:
+    """Row keys of ``rows`` rows from local address ``value`` (None for garbage)."""
     if value & 0xFFFFFFFF == GARBAGE_ADDR:
         return None
-    space = "acc" if value & ACC_BIT else "sp"
-    row = value & ROW_MASK if space == "acc" else value & (ACCUMULATE_BIT - 1)
-    return space, range(row, row + max(rows, 0))
+    if value & ACC_BIT:
+        return row_keys("acc", value & ROW_MASK, (value & ROW_MASK) + rows)
+    row = value & (ACCUMULATE_BIT - 1)
+    return row_keys("sp", row, row + rows)
 
 
 def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tuple]]:
@@ -86,13 +94,12 @@ def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tup
         v = ev(addr)
         for b in range(blocks):
             base = v + b * (bstride or dim) if v != GARBAGE_ADDR else v
-            lr = local_rows(base, ev(nrows), st.config)
-            if lr is None:
+            rr = local_rows(base, ev(nrows))
+            if rr is None:
                 return []
-            space, rr = lr
-            mode = mode_if_acc_bit if (mode_if_acc_bit and space == "acc" and v & ACCUMULATE_BIT) \
+            mode = mode_if_acc_bit if (mode_if_acc_bit and v & ACC_BIT and v & ACCUMULATE_BIT) \
                 else None
-            out += [(mode, (space, r)) for r in rr]
+            out.append((mode, rr))
         return out
 
     if op == "config_ld":
@@ -111,16 +118,16 @@ def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tup
             acc.append(("dr", a[0].array))
         cols = ev(a[2])
         blocks = max(1, -(-cols // dim))
-        for m, key in rows_of(a[1], a[3], "a", blocks, st.block_stride.get(idv, dim)):
-            acc.append((m or "w", key))
+        for m, rr in rows_of(a[1], a[3], "a", blocks, st.block_stride.get(idv, dim)):
+            acc.append((m or "w", rr))
         return acc
     if op == "mvout":
-        acc = [("r", ("cfg", "st"))] + [("r", k) for _, k in rows_of(a[1], a[3])]
+        acc = [("r", ("cfg", "st"))] + [("r", rr) for _, rr in rows_of(a[1], a[3])]
         if isinstance(a[0], DramAddr):
             acc.append(("dw", (a[0].array, ev(a[0].index))))
         return acc
     if op == "preload":
-        acc = [("r", ("cfg", "ex"))] + [("r", k) for _, k in rows_of(a[0], a[3])]
+        acc = [("r", ("cfg", "ex"))] + [("r", rr) for _, rr in rows_of(a[0], a[3])]
         cv = ev(a[1])
         st.pending_c = (cv, ev(a[5]))
         return acc + [("w", ("state", "preload"))]
@@ -128,16 +135,14 @@ def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tup
         acc = [("r", ("cfg", "ex")), ("r", ("state", "preload"))]
         if op == "compute_accumulated":
             acc.append(("r", ("state", "weights")))
-        acc += [("r", k) for _, k in rows_of(a[0], a[3])]
-        acc += [("r", k) for _, k in rows_of(a[1], a[5])]
+        acc += [("r", rr) for _, rr in rows_of(a[0], a[3])]
+        acc += [("r", rr) for _, rr in rows_of(a[1], a[5])]
         acc.append(("w", ("state", "weights")))
         if st.pending_c is not None:
             cv, crows = st.pending_c
-            lr = local_rows(cv, crows, st.config)
-            if lr is not None:
-                space, rr = lr
-                mode = "a" if (space == "acc" and cv & ACCUMULATE_BIT) else "w"
-                acc += [(mode, (space, r)) for r in rr]
+            rr = local_rows(cv, crows)
+            if rr is not None:
+                acc.append(("a" if (cv & ACC_BIT and cv & ACCUMULATE_BIT) else "w", rr))
         return acc
     if op == "fence":
         return []
@@ -147,25 +152,40 @@ def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tup
 def summarize(body: Body, env: dict, st: TraceState) -> Summary:
     """Enumerate ``body`` under ``env`` (copied) from state ``st`` (updated): every
     iteration when that takes at most `FULL_EVENTS` instructions, else truncated loops."""
-    if not st.truncate:
-        exact = replace(st, block_stride=dict(st.block_stride), budget=FULL_EVENTS)
-        s = Summary()
-        try:
-            _run(body, dict(env), exact, s)
-        except TooLarge:
-            st.truncate = True
-        else:
-            st.block_stride, st.pending_c, st.events = \
-                exact.block_stride, exact.pending_c, exact.events
-            return s
+    st.truncate = instruction_count(body, env) > FULL_EVENTS
     s = Summary()
     _run(body, dict(env), st, s)
     return s
 
 
+def instruction_count(body: Body, env: dict) -> float:
+    """Instructions a full enumeration of ``body`` runs (both sides of an ``if``; infinite
+    when a loop's trip count is not known)."""
+    n = 0.0
+    for stmt in body:
+        if isinstance(stmt, Instr):
+            n += 1
+        elif isinstance(stmt, For):
+            lo, hi = const_value(stmt.lo, env), const_value(stmt.hi, env)
+            if lo is None or hi is None:
+                return math.inf
+            n += max(0, -(-(hi - lo) // stmt.step)) * instruction_count(stmt.body, env)
+        elif isinstance(stmt, If):
+            n += instruction_count(stmt.then, env) + instruction_count(stmt.orelse, env)
+    return n
+
+
 def _record(s: Summary, accesses, written_here: set):
     for mode, key in accesses:
-        if mode == "r":
+        if isinstance(key, range):          # local rows, in bulk
+            if mode == "r":
+                s.exposed.update(set(key) - written_here)
+            elif mode == "w":
+                written_here.update(key)
+                s.writes.update(key)
+            else:
+                s.accs.update(set(key) - written_here)
+        elif mode == "r":
             if key not in written_here:
                 s.exposed.add(key)
         elif mode == "w":
@@ -199,8 +219,8 @@ def loop_values(loop: For, env: dict, truncate: bool = True) -> list[int]:
 def _run_stmt(stmt: Stmt, env: dict, st: TraceState, s: Summary, written: set):
     if isinstance(stmt, Instr):
         st.events += 1
-        if st.events > st.budget:
-            raise TooLarge("enumeration too large")
+        if st.events > MAX_EVENTS:
+            raise Unanalyzable("enumeration too large")
         s.count += 1
         _record(s, instr_accesses(stmt, env, st), written)
     elif isinstance(stmt, Decl):

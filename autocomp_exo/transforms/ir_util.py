@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
 from typing import Callable, Iterator
 
 from lowering.ir import (Assign, BinOp, Cond, Const, Decl, DramAddr, Expr, FloatConst, For,
@@ -386,46 +387,73 @@ def _cdiv(a: int, b: int) -> int:
 
 def eval_expr(e, env: dict[str, int]) -> int:
     """Value of an integer expression; KeyError for an unknown variable."""
+    hit = _COMPILED.get(id(e))
+    if hit is None or hit[0] is not e:
+        if len(_COMPILED) > MAX_COMPILED:
+            _COMPILED.clear()
+        hit = _COMPILED[id(e)] = (e, _compile(e))
+    return hit[1](env)
+
+
+MAX_COMPILED = 200_000
+_COMPILED: dict[int, tuple] = {}    # id -> (expression, evaluator); holds the expression
+                                    # so its id is not reused while cached
+
+
+def _binop(op: str):
+    if op == "/":
+        return _cdiv
+    if op == "%":
+        return lambda a, b: a - b * _cdiv(a, b)
+    if op == "<<":
+        return lambda a, b: (a << b) & U32 if a >= 0 else a << b
+    if op == "|":
+        return lambda a, b: (a & U32) | (b & U32) if (a < 0 or b < 0) else a | b
+    if op == "&":
+        return lambda a, b: (a & U32) & (b & U32) if (a < 0 or b < 0) else a & b
+    simple = {"+": operator.add, "-": operator.sub, "*": operator.mul, ">>": operator.rshift,
+              "^": operator.xor}
+    if op in simple:
+        return simple[op]
+    cmp = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+           ">": operator.gt, ">=": operator.ge}[op]
+    return lambda a, b: int(cmp(a, b))
+
+
+def _compile(e) -> Callable[[dict], int]:
+    """A closure evaluating the IR expression ``e`` (built from the tree, never from text)."""
     if isinstance(e, Const):
-        return e.value
+        v = e.value
+        return lambda env: v
     if isinstance(e, Var):
-        return env[e.name]
+        name = e.name
+        return lambda env: env[name]
     if isinstance(e, UnOp):
-        v = eval_expr(e.operand, env)
-        return -v if e.op == "-" else (~v) & U32 if e.op == "~" else int(not v)
+        f = _compile(e.operand)
+        if e.op == "-":
+            return lambda env: -f(env)
+        if e.op == "~":
+            return lambda env: (~f(env)) & U32
+        return lambda env: int(not f(env))
     if isinstance(e, Cond):
-        return eval_expr(e.then if eval_expr(e.cond, env) else e.orelse, env)
+        c, t, o = _compile(e.cond), _compile(e.then), _compile(e.orelse)
+        return lambda env: t(env) if c(env) else o(env)
     if isinstance(e, BinOp):
-        a = eval_expr(e.lhs, env)
+        lhs, rhs = _compile(e.lhs), _compile(e.rhs)
         if e.op == "&&":
-            return int(bool(a) and bool(eval_expr(e.rhs, env)))
+            return lambda env: int(bool(lhs(env)) and bool(rhs(env)))
         if e.op == "||":
-            return int(bool(a) or bool(eval_expr(e.rhs, env)))
-        b = eval_expr(e.rhs, env)
-        op = e.op
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        if op == "/":
-            return _cdiv(a, b)
-        if op == "%":
-            return a - b * _cdiv(a, b)
-        if op == "<<":
-            return (a << b) & U32 if a >= 0 else a << b
-        if op == ">>":
-            return a >> b
-        if op == "|":
-            return (a & U32) | (b & U32) if (a < 0 or b < 0) else a | b
-        if op == "&":
-            return (a & U32) & (b & U32) if (a < 0 or b < 0) else a & b
-        if op == "^":
-            return a ^ b
-        return int({"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b,
-                    ">": a > b, ">=": a >= b}[op])
-    raise KeyError(f"cannot evaluate {type(e).__name__}")
+            return lambda env: int(bool(lhs(env)) or bool(rhs(env)))
+        if isinstance(e.rhs, Const) and e.op in ("+", "*"):
+            k = e.rhs.value
+            return (lambda env: lhs(env) + k) if e.op == "+" else (lambda env: lhs(env) * k)
+        f = _binop(e.op)
+        return lambda env: f(lhs(env), rhs(env))
+    name = type(e).__name__
+
+    def unknown(env):
+        raise KeyError(f"cannot evaluate {name}")
+    return unknown
 
 
 def const_value(e, env: dict[str, int] | None = None) -> int | None:

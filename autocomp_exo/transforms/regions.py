@@ -12,6 +12,7 @@ bank, or a copy per iteration of some loop).
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import itertools
 from dataclasses import dataclass
@@ -226,17 +227,20 @@ def extents(fn: Function, config: GemminiConfig) -> list[Extent] | None:
 def region_of(all_ext: list[Extent], seed: Extent) -> list[Extent]:
     """The closure of operands overlapping ``seed`` (same memory), each with all of its
     pieces."""
-    region = [seed]
-    changed = True
-    while changed:
-        changed = False
-        for e in all_ext:
-            if e in region or e.space != seed.space:
-                continue
-            if any((e.path, e.arg) == (r.path, r.arg) or (e.lo < r.hi and r.lo < e.hi)
-                   for r in region):
-                region.append(e)
-                changed = True
+    same = sorted((e for e in all_ext if e.space == seed.space), key=lambda e: e.lo)
+    lows = [e.lo for e in same]
+    pieces: dict = {}
+    for e in same:
+        pieces.setdefault((e.path, e.arg), []).append(e)
+    region, seen, todo = [], {seed}, [seed]
+    while todo:
+        e = todo.pop()
+        region.append(e)
+        near = same[:bisect.bisect_left(lows, e.hi)]
+        for x in pieces.get((e.path, e.arg), []) + [x for x in near if x.hi > e.lo]:
+            if x not in seen:
+                seen.add(x)
+                todo.append(x)
     return region
 
 

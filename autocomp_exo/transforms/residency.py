@@ -28,7 +28,7 @@ from lowering.ir import BinOp, Const, Decl, DramAddr, For, Function, If, Instr, 
 
 from .base import (Application, NotApplicable, Transform, app, bind_locals, sample_values,
                    site_envs, summary_of)
-from .deps import LOAD_IDS
+from .deps import LOAD_IDS, row_keys
 from .ir_util import (Path, add, children, const_decls, const_value, deep_vars, eval_expr,
                       expr_vars, free_reads, get, instrs, mul, replace, replace_fn, sub,
                       subst_body, trip_count, walk, with_children)
@@ -203,7 +203,7 @@ def _check_separable(fn, region, outside, config):
         raise NotApplicable("the buffer is shared inside one statement")
     space = region[0].space
     lo, hi = bounds(region)
-    rows = {(space, r) for r in range(lo, hi)}
+    rows = set(row_keys(space, lo, hi))
     for idx in outer_idx | inner_idx:
         stmt = get(fn.body, q + (idx,))
         for env in site_envs(fn, q + (idx,)):
@@ -214,7 +214,7 @@ def _check_separable(fn, region, outside, config):
 def _check_self_contained(fn, w, space, lo, hi, config):
     """Every row of the region read in an iteration of a loop in ``w`` must be written in
     that same iteration (else per-iteration copies would read stale data)."""
-    rows = {(space, r) for r in range(lo, hi)}
+    rows = set(row_keys(space, lo, hi))
     for p, lp in w:
         for env in site_envs(fn, p + (0,)) if lp.body else []:
             inst = [summary_of(fn, config, lp.body, dict(env, **{lp.var: v}))
@@ -260,11 +260,12 @@ def _check_guard(fn: Function, target: Path, outer: Path, site: Path, config: Ge
     only = _isolate(dataclasses.replace(u, body=(u.body[rel[0]],)), (0,) + rel[1:])
     without = replace(u.body, rel, ())
     x = get(fn.body, site)
+    overlap = _written_elsewhere(fn, outer, target, site, config)
     for env in site_envs(fn, outer + (0,)):
         vals = sample_values(u, env)
         first = dict(env, **{u.var: vals[0]})
         mine = summary_of(fn, config, only.body, first)
-        for v in vals:
+        for v in vals if overlap else ():
             rest = summary_of(fn, config, without, dict(env, **{u.var: v}))
             if (rest.writes | rest.accs) & mine.writes:
                 raise NotApplicable("another instruction in the loop overwrites the loaded rows")
@@ -282,6 +283,19 @@ def _check_guard(fn: Function, target: Path, outer: Path, site: Path, config: Ge
                 if s0 != src and d0 < dst + rows and dst < d0 + r0:
                     raise NotApplicable("two different tiles share rows")
             seen[dst] = (src, rows)
+
+
+def _written_elsewhere(fn, outer: Path, target: Path, site: Path, config) -> bool:
+    """Whether any instruction in loop ``outer`` other than those under ``target`` may
+    write rows the load at ``site`` writes, going by extents (a cheap first check before
+    the enumeration; True when addresses are not analyzable)."""
+    ext = extents(fn, config)
+    if ext is None:
+        return True
+    mine = [e for e in ext if e.path == site and e.arg == 1]
+    return any(e.kind == "w" and e.path[:len(outer)] == outer and
+               e.path[:len(target)] != target and m.space == e.space and
+               e.lo < m.hi and m.lo < e.hi for e in ext for m in mine)
 
 
 def _envs_between(fn, outer, site, env):

@@ -20,6 +20,7 @@ from gemmini.config import ACCUMULATE_BIT, ACC_BIT, GemminiConfig, ROW_MASK
 from lowering.ir import Const, For, Function, Instr
 
 from .base import Application, NotApplicable, Transform, app, site_envs, summary_of
+from .deps import row_keys
 from .ir_util import children, const_value, walk, with_children
 
 
@@ -40,7 +41,7 @@ def _rewrite_body(fn, body, path, config):
         if z is None:
             continue
         v, rows = z
-        keys = {("acc", r) for r in range(v & ROW_MASK, (v & ROW_MASK) + rows)}
+        keys = set(row_keys("acc", v & ROW_MASK, (v & ROW_MASK) + rows))
         for j in range(i + 1, len(body)):
             t = body[j]
             if isinstance(t, Instr) and t.op == "preload" and \
