@@ -205,29 +205,34 @@ def _fold(e: Expr) -> Expr:
     return e
 
 
-def expr_vars(e) -> set[str]:
+def expr_vars(e, skip_mod: bool = False) -> set[str]:
+    """The variables ``e`` reads; with ``skip_mod``, not those read only inside a ``%``
+    (a copy index ``i % 2`` does not tell the iterations of ``i`` apart)."""
     if isinstance(e, Var):
         return {e.name}
     if isinstance(e, BinOp):
-        return expr_vars(e.lhs) | expr_vars(e.rhs)
+        if skip_mod and e.op == "%":
+            return set()
+        return expr_vars(e.lhs, skip_mod) | expr_vars(e.rhs, skip_mod)
     if isinstance(e, UnOp):
-        return expr_vars(e.operand)
+        return expr_vars(e.operand, skip_mod)
     if isinstance(e, Cond):
-        return expr_vars(e.cond) | expr_vars(e.then) | expr_vars(e.orelse)
+        return expr_vars(e.cond, skip_mod) | expr_vars(e.then, skip_mod) | \
+            expr_vars(e.orelse, skip_mod)
     if isinstance(e, DramAddr):
-        return expr_vars(e.index)
+        return expr_vars(e.index, skip_mod)
     return set()
 
 
-def deep_vars(fn: Function) -> Callable[[Expr], set[str]]:
+def deep_vars(fn: Function, skip_mod: bool = False) -> Callable[[Expr], set[str]]:
     """``expr_vars`` that also sees through scalar locals: the variables an expression
     depends on, with each local replaced by the variables of its definitions."""
     direct: dict[str, set[str]] = {}
     for _, s, _ in walk(fn.body):
         if isinstance(s, Decl) and s.init is not None:
-            direct.setdefault(s.name, set()).update(expr_vars(s.init))
+            direct.setdefault(s.name, set()).update(expr_vars(s.init, skip_mod))
         elif isinstance(s, Assign):
-            direct.setdefault(s.name, set()).update(expr_vars(s.value))
+            direct.setdefault(s.name, set()).update(expr_vars(s.value, skip_mod))
     memo: dict[str, set[str]] = {}
 
     def close(name: str) -> set[str]:
@@ -243,7 +248,7 @@ def deep_vars(fn: Function) -> Callable[[Expr], set[str]]:
 
     def vars_of(e) -> set[str]:
         out: set[str] = set()
-        for v in expr_vars(e):
+        for v in expr_vars(e, skip_mod):
             out |= close(v)
         return out
     return vars_of

@@ -156,32 +156,57 @@ def instr_ranges(fn: Function):
 
 def _pieces(e: Expr, rng: dict, defs: dict, span: int, mask: int
             ) -> list[tuple[int, int]] | None:
-    """The contiguous row ranges an address with a copy index (a ``%``) touches, from
-    its values over the variables' ranges; None when it has none or too many values."""
+    """The contiguous row ranges an address with copy indices (terms with a ``%``) may
+    touch: each copy index's values enumerated, the other terms bounded by intervals (a
+    superset when both kinds share a variable). None when there is no copy index, or
+    too many values."""
     e = subst_expr(e, defs)
-    if not _has_mod(e):
+    terms = _terms(e)
+    mods = [t for t in terms if _has_mod(t)]
+    if not mods:
         return None
-    names = sorted(expr_vars(e))
-    if any(n not in rng for n in names):
+    rest = Const(0)
+    for t in terms:
+        if not _has_mod(t):
+            rest = BinOp("+", rest, t)
+    base = interval(rest, rng)
+    if base is None:
         return None
-    count = 1
-    for n in names:
-        count *= rng[n][1] - rng[n][0] + 1
-    if count > MAX_PIECE_VALUES:
-        return None
-    starts = set()
-    for vals in itertools.product(*(range(rng[n][0], rng[n][1] + 1) for n in names)):
+    starts = {0}
+    for t in mods:
+        names = sorted(expr_vars(t))
+        if any(n not in rng for n in names):
+            return None
+        count = 1
+        for n in names:
+            count *= rng[n][1] - rng[n][0] + 1
+        if count > MAX_PIECE_VALUES:
+            return None
         try:
-            starts.add(eval_expr(e, dict(zip(names, vals))) & mask)
+            values = {eval_expr(t, dict(zip(names, vals))) for vals in
+                      itertools.product(*(range(rng[n][0], rng[n][1] + 1) for n in names))}
         except (KeyError, ZeroDivisionError):
             return None
+        starts = {a + v for a in starts for v in values}
+        if len(starts) > MAX_PIECE_VALUES:
+            return None
     pieces: list[list[int]] = []
-    for v in sorted(starts):
-        if pieces and v <= pieces[-1][1]:
-            pieces[-1][1] = max(pieces[-1][1], v + span)
+    for v in sorted(((a + base[0]) & mask, (a + base[1]) & mask) for a in starts):
+        lo, hi = v
+        if hi < lo:
+            return None
+        if pieces and lo <= pieces[-1][1]:
+            pieces[-1][1] = max(pieces[-1][1], hi + span)
         else:
-            pieces.append([v, v + span])
+            pieces.append([lo, hi + span])
     return [(lo, hi) for lo, hi in pieces]
+
+
+def _terms(e) -> list:
+    """The summands of ``e`` (through ``+``)."""
+    if isinstance(e, BinOp) and e.op == "+":
+        return _terms(e.lhs) + _terms(e.rhs)
+    return [e]
 
 
 def _has_mod(e) -> bool:

@@ -8,6 +8,7 @@ from lowering.ir import Function
 from . import (arith, buffering, fsm, hoist, loops, mvin_merge, reorder, residency, unroll, weights,
                zeroing)
 from .base import Application, NotApplicable, Transform
+from .guards import fold_guards
 
 TRANSFORMS: dict[str, Transform] = {
     t.name: t
@@ -50,9 +51,7 @@ def apply(fn: Function, application: Application, config: GemminiConfig) -> Func
 
 
 def normalize(fn: Function) -> Function:
-    """Canonical expression form (lowering.simplify.simplify_function when present)."""
-    try:
-        from lowering.simplify import simplify_function
-    except ImportError:
-        return fn
-    return simplify_function(fn)
+    """Canonical expression form (`lowering.simplify.simplify_function`), with the ``if``
+    statements the loop bounds decide folded away (`guards.fold_guards`)."""
+    from lowering.simplify import simplify_function
+    return fold_guards(simplify_function(fn))

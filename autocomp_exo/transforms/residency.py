@@ -78,7 +78,7 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
     loops = _between(fn, outer, site) if outer != site else []
     vs = deep_vars(fn)
     src_vars = vs(x.args[0])
-    dst_vars = vs(x.args[1])
+    dst_vars = deep_vars(fn, skip_mod=True)(x.args[1])     # a copy index does not count
     w = [(p, lp) for p, lp in loops if lp.var in src_vars and lp.var not in dst_vars
          and (only is None or p == only)]
     if not w and bank is None:
@@ -123,7 +123,8 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
     start = lo
     packed = None if bank is not None else _packed_stride(ext, region, n, config)
     if packed is not None:      # a region in pieces (copies one bank apart): each piece's
-        return relocate(fn, region, _copy_index(w, copies, packed)[0])  # copies follow it
+        stride, shift = packed  # copies side by side, in its bank
+        return relocate(fn, region, add(_copy_index(w, copies, stride)[0], Const(shift)))
     clash = [e for e in ext if e not in region and e.space == space and e.lo < lo + size
              and lo < e.hi]
     if bank is not None or clash or lo + size > capacity(config, space):
@@ -157,10 +158,12 @@ def _copy_index(w, copies: int, unit: int):
     return delta, n
 
 
-def _packed_stride(ext, region, n: int, config: GemminiConfig) -> int | None:
-    """For a region made of separate pieces (say two copies one bank apart): the stride
-    at which ``n`` copies of every piece fit side by side, each piece's copies free of all
-    other operands and within its bank. None for a one-piece region or when they do not fit."""
+def _packed_stride(ext, region, n: int, config: GemminiConfig) -> tuple[int, int] | None:
+    """For a region made of separate pieces (say two copies one bank apart): a stride and
+    a shift such that ``n`` copies of every piece, side by side from the piece's start
+    plus the shift, are free of all other operands and stay in the piece's bank (the
+    same shift for every piece, since one offset expression moves them all). None for a
+    one-piece region or when no shift fits."""
     space = region[0].space
     pieces: list[list[int]] = []
     for e in sorted(region, key=lambda e: e.lo):
@@ -172,17 +175,20 @@ def _packed_stride(ext, region, n: int, config: GemminiConfig) -> int | None:
         return None
     stride = -(-max(hi - lo for lo, hi in pieces) // config.dim) * config.dim
     per_bank = bank_rows(config, space)
-    others = [(e.lo, e.hi) for e in ext if e.space == space and e not in region]
-    taken = []
-    for lo, hi in pieces:
-        end = lo + (n - 1) * stride + (hi - lo)
-        if lo // per_bank != (end - 1) // per_bank or end > capacity(config, space):
-            return None
-        span = (lo, lo + (n - 1) * stride + stride)
-        if any(a < span[1] and span[0] < b for a, b in others + taken):
-            return None
-        taken.append(span)
-    return stride
+    others = sorted((e.lo, e.hi) for e in ext if e.space == space and e not in region)
+    shifts = {0}
+    for lo, _ in pieces:            # candidates: a piece moved right after another operand
+        bank = lo // per_bank
+        shifts |= {-(-hi // config.dim) * config.dim - lo for _, hi in others
+                   if bank * per_bank <= hi < (bank + 1) * per_bank}
+    for shift in sorted(shifts, key=lambda x: (abs(x), x)):
+        spans = [(lo + shift, lo + shift + n * stride) for lo, _ in pieces]
+        if all(x // per_bank == (lo // per_bank) and (y - 1) // per_bank == lo // per_bank
+               and y <= capacity(config, space) for (x, y), (lo, _) in zip(spans, pieces)) \
+                and not any(a < y and x < b for x, y in spans for a, b in others) \
+                and all(spans[i][1] <= spans[i + 1][0] for i in range(len(spans) - 1)):
+            return stride, shift
+    return None
 
 
 def _check_separable(fn, region, outside, config):
@@ -368,6 +374,7 @@ def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
     if ext is None:
         return out
     vs = deep_vars(fn)
+    located = deep_vars(fn, skip_mod=True)
     for path, x, _loops in instrs(fn.body):
         if x.op not in LOAD_IDS or not isinstance(x.args[0], DramAddr):
             continue
@@ -387,16 +394,16 @@ def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
                 continue
             need = 1
             w = [lp for _, lp in _between(fn, outer, path)
-                 if lp.var in vs(x.args[0]) and lp.var not in vs(x.args[1])]
+                 if lp.var in vs(x.args[0]) and lp.var not in located(x.args[1])]
             for lp in w:
                 need *= trip_count(lp) or 1
             seed = [e for e in ext if e.path == path and e.arg == 1]
             if not seed:
                 continue
-            lo, hi = bounds(region_of(ext, seed[0]))
-            free = capacity(config, seed[0].space) - used_rows(ext, seed[0].space) + (hi - lo)
+            size = used_rows(region_of(ext, seed[0]), seed[0].space)
+            free = capacity(config, seed[0].space) - used_rows(ext, seed[0].space) + size
             what = f"{x.op} of {x.args[0].array}"
-            if need * (hi - lo) <= free:
+            if need * size <= free:
                 out.append(app("resident", path, f"load {what} only when {u.var} == "
                                f"{_lo(u)} and keep {need} copies resident", guard=outer))
                 out.append(app("resident", path, f"load {what} once before loop {u.var} "
@@ -406,7 +413,7 @@ def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
                 inner = u.body[0]
                 t = trip_count(inner) or 1
                 for f in sorted((f for f in range(2, t) if t % f == 0), reverse=True):
-                    if f * (need // t) * (hi - lo) <= free:
+                    if f * (need // t) * size <= free:
                         out.append(app("resident", path, f"tile loop {inner.var} by {f}, move "
                                        f"its outer part outside {u.var}, then load {what} only "
                                        f"when {u.var} == {_lo(u)}", guard=outer, tile=f))
