@@ -188,10 +188,14 @@ def _nest_loads(fn: Function, path: tuple) -> list[tuple]:
     m = _leading_loads(W)
     if 0 < m < len(W.body):
         return [path + (i,) for i in range(m) if not isinstance(W.body[i], Decl)]
-    inner = [i for i, x in enumerate(W.body) if not isinstance(x, Decl)]
-    if len(inner) == 1 and isinstance(W.body[inner[0]], For):
-        return _nest_loads(fn, path + (inner[0],))
-    return []
+    inner = _only_loop(W)
+    return [] if inner is None else _nest_loads(fn, path + (inner,))
+
+
+def _only_loop(W: For) -> int | None:
+    """Index of the loop that is ``W``'s whole body (besides scalar declarations)."""
+    kids = [i for i, x in enumerate(W.body) if not isinstance(x, Decl)]
+    return kids[0] if len(kids) == 1 and isinstance(W.body[kids[0]], For) else None
 
 
 def _split_loads_off(fn: Function, path: tuple, config: GemminiConfig) -> Function:
@@ -203,11 +207,11 @@ def _split_loads_off(fn: Function, path: tuple, config: GemminiConfig) -> Functi
     W = get(fn.body, path)
     m = _leading_loads(W)
     if not 0 < m < len(W.body):
-        inner = [i for i, x in enumerate(W.body) if not isinstance(x, Decl)]
-        if not (len(inner) == 1 and isinstance(W.body[inner[0]], For)):
+        inner = _only_loop(W)
+        if inner is None:
             raise NotApplicable("the work loop does not start with loads")
-        fn = _split_loads_off(fn, path + (inner[0],), config)
-        m = inner[0] + 1
+        fn = _split_loads_off(fn, path + (inner,), config)
+        m = inner + 1
     a = Application("fission", path, (("at", m),))
     try:
         return fission(fn, a, config)
