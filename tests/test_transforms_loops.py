@@ -179,3 +179,50 @@ def test_transforms_do_not_mutate_their_input(gemm):
     apply(gemm, app_named(gemm, "unroll", CFG), CFG)
     assert gemm == before
     assert sum(1 for _ in instrs(gemm.body)) == sum(1 for _ in instrs(before.body))
+
+
+SHADOWED_TEXT = """
+void f(const float* scale, bool act, const int8_t A[32][64], const int8_t B[64][64],
+       int8_t C[32][64]) {
+  config_st(64, act, *scale);
+  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
+  config_ld(64, 1.0f, 2);
+  config_ld(64, 1.0f, 1);
+  config_ld(0, 1.0f, 0);
+  for (int k = 0; k < 4; k++) {
+    mvin3(&B[16 * k][0], 4096 + 64 * k, 64, 16);
+  }
+  for (int i = 0; i < 2; i++) {
+    for (int j = 0; j < 4; j++) {
+      mvin(0, 16 * j + 0x80000000, 16, 16);
+    }
+    mvin2(&A[16 * i][0], 0, 16, 16);
+    for (int k = 0; k < 4; k++) {
+      if (k < 3) {
+        uint32_t a = 16 * k + 16;
+        mvin2(&A[16 * i][16 * k + 16], a, 16, 16);
+      }
+      uint32_t a = 16 * k;
+      for (int j = 0; j < 4; j++) {
+        preload(4096 + 64 * k + 16 * j, 16 * j + 0xC0000000, 16, 16, 16, 16);
+        compute_preloaded(a, ~((uint32_t)0), 16, 16, 16, 16);
+      }
+    }
+    for (int j = 0; j < 4; j++) {
+      mvout(&C[16 * i][16 * j], 16 * j + 0x80000000, 16, 16);
+    }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("factor", [0, 2])
+def test_unroll_renames_a_local_only_where_it_is_in_scope(factor):
+    """The k body declares ``a`` after a block that declares its own ``a``: each copy's
+    renamed local must not leak into the block (whose ``a`` is another variable)."""
+    fn = parse(SHADOWED_TEXT)
+    check_program(fn)
+    k = [p for p, s, _ in walk(fn.body) if isinstance(s, For) and s.var == "k"][1]
+    new = apply(fn, Application("unroll", k, (("factor", factor),)), CFG)
+    counts = check_program(new, seed=4)
+    assert counts["mvin2"] == 2 * 4

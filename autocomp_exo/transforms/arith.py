@@ -30,8 +30,8 @@ def const_prop(fn: Function, a: Application, config: GemminiConfig) -> Function:
     if not consts and body == fn.body:
         raise NotApplicable("no constant scalars and no loop that runs once")
     m = {k: Const(v) for k, v in consts.items()}
-    body = subst_body(body, m)
     body = map_stmts(body, lambda s: () if isinstance(s, Decl) and s.name in consts else None)
+    body = subst_body(body, m)
     out = dataclasses.replace(fn, body=body)
     try:
         return simplify_all(out, a, config)      # fold flag bits into the constants too

@@ -290,7 +290,14 @@ def subst_stmt(s: Stmt, m: dict[str, Expr], tidy: bool = True) -> Stmt:
 
 
 def subst_body(body: Body, m: dict[str, Expr], tidy: bool = True) -> Body:
-    return tuple(subst_stmt(s, m, tidy) for s in body)
+    """Substitute variables in a statement list; a declaration of a substituted name
+    shadows it for the rest of the list (C scoping), so only its initializer is rewritten."""
+    out = []
+    for s in body:
+        out.append(subst_stmt(s, m, tidy))
+        if isinstance(s, Decl) and s.name in m:
+            m = {k: v for k, v in m.items() if k != s.name}
+    return tuple(out)
 
 
 def stmt_reads(s: Stmt) -> set[str]:

@@ -35,16 +35,16 @@ def _static_instrs(body: Body) -> int:
 
 
 def _copy(body: Body, var: str, value, names: set[str]) -> Body:
-    """One copy of ``body`` with ``var`` := value and body-level Decls renamed."""
-    ren = {}
-    for s in body:
+    """One copy of ``body`` with ``var`` := value and body-level Decls renamed (with the
+    uses that see them: not those under a nested declaration of the same name)."""
+    out = list(subst_body(body, {var: value}))
+    for i, s in enumerate(out):
         if isinstance(s, Decl):
             new = fresh(names, s.name)
             names.add(new)
-            ren[s.name] = Var(new)
-    out = subst_body(body, {var: value, **ren})
-    return tuple(dataclasses.replace(s, name=ren[s.name].name) if isinstance(s, Decl)
-                 and s.name in ren else s for s in out)
+            out[i] = dataclasses.replace(s, name=new)
+            out[i + 1:] = subst_body(tuple(out[i + 1:]), {s.name: Var(new)})
+    return tuple(out)
 
 
 def unroll(fn: Function, a: Application, config: GemminiConfig) -> Function:
