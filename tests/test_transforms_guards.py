@@ -8,18 +8,11 @@ from autocomp_exo.transforms.ir_util import instrs, walk
 from autocomp_exo.transforms.regions import extents
 from gemmini.config import get_config
 from lowering.ir import BinOp, Const, If, Var
-from transforms_support import app_named, check_program, parse
+from transforms_support import app_named, check_program, gemm_kernel, parse
 
 CFG = get_config()
 
-GUARDED_TEXT = """
-void f(const float* scale, bool act, const int8_t A[64][64], const int8_t B[64][64],
-       int8_t C[64][64]) {
-  config_st(64, act, *scale);
-  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
-  config_ld(64, 1.0f, 2);
-  config_ld(64, 1.0f, 1);
-  config_ld(0, 1.0f, 0);
+GUARDED_TEXT = gemm_kernel(64, 64, 64, """
   for (int i = 0; i < 4; i++) {
     if (1) {
       for (int j = 0; j < 4; j++) {
@@ -47,8 +40,7 @@ void f(const float* scale, bool act, const int8_t A[64][64], const int8_t B[64][
       mvout(&C[16 * i][16 * j], 16 * j + 0x80000000, 16, 16);
     }
   }
-}
-"""
+""")
 
 
 def test_truth_decides_conditions_from_variable_ranges():
@@ -82,14 +74,7 @@ def test_every_rewrite_comes_out_with_decided_guards_folded():
     check_program(new, seed=1)
 
 
-ALTERNATING_TEXT = """
-void f(const float* scale, bool act, const int8_t A[64][64], const int8_t B[64][64],
-       int8_t C[64][64]) {
-  config_st(64, act, *scale);
-  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
-  config_ld(64, 1.0f, 2);
-  config_ld(64, 1.0f, 1);
-  config_ld(0, 1.0f, 0);
+ALTERNATING_TEXT = gemm_kernel(64, 64, 64, """
   for (int i = 0; i < 4; i++) {
     for (int j = 0; j < 4; j++) {
       mvin(0, 16 * j + 0x80000000, 16, 16);
@@ -106,8 +91,7 @@ void f(const float* scale, bool act, const int8_t A[64][64], const int8_t B[64][
       mvout(&C[16 * i][16 * j], 16 * j + 0x80000000, 16, 16);
     }
   }
-}
-"""
+""")
 
 
 def test_resident_gives_each_tile_its_copy_when_the_buffer_alternates():

@@ -13,7 +13,7 @@ from autocomp_exo.transforms.base import Application
 from autocomp_exo.transforms.ir_util import get, instrs, walk
 from gemmini.config import get_config
 from lowering.ir import For
-from transforms_support import app_named, basic_gemm, check_gemm, check_program, parse
+from transforms_support import app_named, basic_gemm, check_gemm, check_program, gemm_kernel, parse
 
 CFG = get_config()
 M, N, K = 32, 128, 128     # i: 2 trips, j: 2, ko: 2
@@ -181,14 +181,7 @@ def test_transforms_do_not_mutate_their_input(gemm):
     assert sum(1 for _ in instrs(gemm.body)) == sum(1 for _ in instrs(before.body))
 
 
-SHADOWED_TEXT = """
-void f(const float* scale, bool act, const int8_t A[32][64], const int8_t B[64][64],
-       int8_t C[32][64]) {
-  config_st(64, act, *scale);
-  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
-  config_ld(64, 1.0f, 2);
-  config_ld(64, 1.0f, 1);
-  config_ld(0, 1.0f, 0);
+SHADOWED_TEXT = gemm_kernel(32, 64, 64, """
   for (int k = 0; k < 4; k++) {
     mvin3(&B[16 * k][0], 4096 + 64 * k, 64, 16);
   }
@@ -212,8 +205,7 @@ void f(const float* scale, bool act, const int8_t A[32][64], const int8_t B[64][
       mvout(&C[16 * i][16 * j], 16 * j + 0x80000000, 16, 16);
     }
   }
-}
-"""
+""")
 
 
 @pytest.mark.parametrize("factor", [0, 2])

@@ -16,8 +16,8 @@ from autocomp_exo.transforms.ir_util import get, instrs, walk
 from autocomp_exo.transforms.regions import extents
 from gemmini.config import get_config
 from lowering.ir import BinOp, Const, For, If, Var
-from transforms_support import app_named, basic_gemm, check_gemm, check_program, model_cycles, \
-    parse
+from transforms_support import app_named, basic_gemm, check_gemm, check_program, gemm_kernel, \
+    model_cycles, parse
 
 CFG = get_config()
 FAST_CPU = CFG.with_timing(cpu_issue=1, cpu_loop_iter=0, cpu_arith_op=0)
@@ -518,14 +518,7 @@ def test_interleave_takes_loads_with_a_step_and_loop_locals():
     assert not any(is_load_stmt(s) and "mvin2" in repr(s) for s in i_loop.body)
 
 
-BARE_LOAD_TEXT = """
-void f(const float* scale, bool act, const int8_t A[64][64], const int8_t B[64][64],
-       int8_t C[64][64]) {
-  config_st(64, act, *scale);
-  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
-  config_ld(64, 1.0f, 2);
-  config_ld(64, 1.0f, 1);
-  config_ld(0, 1.0f, 0);
+BARE_LOAD_TEXT = gemm_kernel(64, 64, 64, """
   for (int k = 0; k < 4; k++) {
     mvin3(&B[16 * k][0], 64 + 64 * k, 64, 16);
   }
@@ -544,8 +537,7 @@ void f(const float* scale, bool act, const int8_t A[64][64], const int8_t B[64][
       mvout(&C[16 * i][16 * j], 16 * j + 0x80000000, 16, 16);
     }
   }
-}
-"""
+""")
 
 
 @pytest.mark.parametrize("wrap", [1, 2])
@@ -574,14 +566,7 @@ def test_interleave_refuses_to_wrap_a_non_load():
               CFG)
 
 
-NEST_LOADS_TEXT = """
-void f(const float* scale, bool act, const int8_t A[32][256], const int8_t B[256][64],
-       int8_t C[32][64]) {
-  config_st(64, act, *scale);
-  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
-  config_ld(64, 1.0f, 2);
-  config_ld(256, 1.0f, 1);
-  config_ld(0, 1.0f, 0);
+NEST_LOADS_TEXT = gemm_kernel(32, 64, 256, """
   for (int k = 0; k < 16; k++) {
     mvin3(&B[16 * k][0], 4096 + 64 * k, 64, 16);
   }
@@ -602,8 +587,7 @@ void f(const float* scale, bool act, const int8_t A[32][256], const int8_t B[256
       mvout(&C[16 * i][16 * j], 16 * j + 0x80000000, 16, 16);
     }
   }
-}
-"""
+""")
 
 
 def test_interleave_splits_loads_off_a_loop_nest():

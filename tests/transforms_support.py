@@ -250,6 +250,22 @@ def parse(text):
     return parse_c(text)
 
 
+def gemm_kernel(M: int, N: int, K: int, body: str) -> str:
+    """A GEMM kernel's C text: the signature and configs for A[M][K] @ B[K][N] -> C[M][N]
+    (rows of A and B at their natural strides), then ``body``."""
+    return f"""
+void f(const float* scale, bool act, const int8_t A[{M}][{K}], const int8_t B[{K}][{N}],
+       int8_t C[{M}][{N}]) {{
+  config_st({N}, act, *scale);
+  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
+  config_ld({N}, 1.0f, 2);
+  config_ld({K}, 1.0f, 1);
+  config_ld(0, 1.0f, 0);
+{body.strip(chr(10))}
+}}
+"""
+
+
 WEIGHT_REUSE_TEXT = """
 void wr(const float* scale, bool act, const int8_t A[64][16], const int8_t B[16][16],
         int8_t C[64][16]) {
