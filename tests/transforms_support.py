@@ -24,14 +24,7 @@ GARBAGE = 0xFFFFFFFF
 
 def basic_gemm_text(M: int, N: int, K: int, name: str = "gemm") -> str:
     KO = K // 64
-    return f"""
-void {name}(const float* scale, bool act, const int8_t A[{M}][{K}], const int8_t B[{K}][{N}],
-            int8_t C[{M}][{N}]) {{
-  config_st({N}, act, *scale);
-  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
-  config_ld({N}, 1.0f, 2);
-  config_ld({K}, 1.0f, 1);
-  config_ld(0, 1.0f, 0);
+    return gemm_kernel(M, N, K, f"""
   for (int i = 0; i < {M // 16}; i++) {{
     for (int j = 0; j < {N // 64}; j++) {{
       uint32_t res = 0x80000000;
@@ -58,8 +51,7 @@ void {name}(const float* scale, bool act, const int8_t A[{M}][{K}], const int8_t
     }}
   }}
   fence();
-}}
-"""
+""", name=name)
 
 
 def basic_gemm(M: int, N: int, K: int):
@@ -250,11 +242,11 @@ def parse(text):
     return parse_c(text)
 
 
-def gemm_kernel(M: int, N: int, K: int, body: str) -> str:
+def gemm_kernel(M: int, N: int, K: int, body: str, name: str = "f") -> str:
     """A GEMM kernel's C text: the signature and configs for A[M][K] @ B[K][N] -> C[M][N]
     (rows of A and B at their natural strides), then ``body``."""
     return f"""
-void f(const float* scale, bool act, const int8_t A[{M}][{K}], const int8_t B[{K}][{N}],
+void {name}(const float* scale, bool act, const int8_t A[{M}][{K}], const int8_t B[{K}][{N}],
        int8_t C[{M}][{N}]) {{
   config_st({N}, act, *scale);
   config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
