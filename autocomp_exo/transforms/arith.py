@@ -19,8 +19,8 @@ from lowering.ir import Assign, BinOp, Const, Decl, Expr, For, Function, Instr, 
 
 from .base import Application, NotApplicable, Transform, app
 from .ir_util import (add, all_names, const_decls, expr_vars, fold, fresh, get,
-                      map_stmts, replace_fn, stmt_writes, subst_body, subst_expr, trip_count,
-                      walk)
+                      map_stmts, replace_fn, stmt_writes, subst_body, subst_expr, sum_of,
+                      summands, trip_count, walk)
 
 
 def const_prop(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -111,19 +111,13 @@ def _applies(f, fn, a, config) -> bool:
 
 # ---------------------------------------------------------------------------- strength reduction
 
-def _terms(e: Expr) -> list[Expr]:
-    if isinstance(e, BinOp) and e.op == "+":
-        return _terms(e.lhs) + _terms(e.rhs)
-    return [e]
-
-
 def _split_invariant(e: Expr, inner: set[str]):
     """A sum as (invariant non-constant terms, constant, the rest, flag bits)."""
     flags = None
     if isinstance(e, BinOp) and e.op == "|" and isinstance(e.rhs, Const):
         flags, e = e.rhs, e.lhs
     inv, var, k = [], [], 0
-    for t in _terms(e):
+    for t in summands(e):
         if isinstance(t, Const):
             k += t.value
         elif expr_vars(t) & inner:
@@ -131,13 +125,6 @@ def _split_invariant(e: Expr, inner: set[str]):
         else:
             inv.append(t)
     return inv, k, var, flags
-
-
-def _sum(terms: list[Expr]) -> Expr | None:
-    out = None
-    for t in terms:
-        out = t if out is None else add(out, t)
-    return out
 
 
 def _inlinable_locals(fn: Function, body) -> dict[str, Expr]:
@@ -182,7 +169,7 @@ def strength(fn: Function, a: Application, config: GemminiConfig) -> Function:
             for x in operands(s):
                 if isinstance(x, BinOp | Var):
                     inv, k, var, _f = _split_invariant(x, inner)
-                    key = _sum(inv)
+                    key = sum_of(inv)
                     if key is not None:
                         consts[key] = min(consts.get(key, k), k)
     bases: dict[Expr, str] = {}
@@ -204,11 +191,11 @@ def strength(fn: Function, a: Application, config: GemminiConfig) -> Function:
                 args.append(x0)
                 continue
             inv, k, var, flags = _split_invariant(x, inner)
-            key = _sum(inv)
+            key = sum_of(inv)
             if key not in bases:
                 args.append(x)
                 continue
-            new = _sum([Var(bases[key])] + var + ([Const(k - consts[key])]
+            new = sum_of([Var(bases[key])] + var + ([Const(k - consts[key])]
                                                    if k != consts[key] else []))
             args.append(BinOp("|", new, flags) if flags is not None else new)
         return (dataclasses.replace(s, args=tuple(args)),)

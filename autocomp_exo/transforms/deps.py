@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
 from lowering.ir import Assign, Const, Decl, DramAddr, For, If, Instr, Stmt
 
-from .ir_util import Body, const_value, eval_expr
+from .ir_util import Body, const_value, eval_expr, trip_count
 
 MAX_TRIPS = 3
 FULL_EVENTS = 4_096     # enumerations up to this many instructions are exact
@@ -166,10 +166,10 @@ def instruction_count(body: Body, env: dict) -> float:
         if isinstance(stmt, Instr):
             n += 1
         elif isinstance(stmt, For):
-            lo, hi = const_value(stmt.lo, env), const_value(stmt.hi, env)
-            if lo is None or hi is None:
+            trips = trip_count(stmt, env)
+            if trips is None:
                 return math.inf
-            n += max(0, -(-(hi - lo) // stmt.step)) * instruction_count(stmt.body, env)
+            n += trips * instruction_count(stmt.body, env)
         elif isinstance(stmt, If):
             n += instruction_count(stmt.then, env) + instruction_count(stmt.orelse, env)
     return n

@@ -224,6 +224,32 @@ def expr_vars(e, skip_mod: bool = False) -> set[str]:
     return set()
 
 
+def has_mod(e) -> bool:
+    """``e`` contains a ``%`` (a copy index such as ``4096 * (i % 2)``)."""
+    if isinstance(e, BinOp):
+        return e.op == "%" or has_mod(e.lhs) or has_mod(e.rhs)
+    if isinstance(e, UnOp):
+        return has_mod(e.operand)
+    if isinstance(e, Cond):
+        return has_mod(e.cond) or has_mod(e.then) or has_mod(e.orelse)
+    return False
+
+
+def summands(e) -> list:
+    """The terms of a sum (through ``+``)."""
+    if isinstance(e, BinOp) and e.op == "+":
+        return summands(e.lhs) + summands(e.rhs)
+    return [e]
+
+
+def sum_of(terms: list) -> Expr | None:
+    """The sum of ``terms`` (None for none)."""
+    out = None
+    for t in terms:
+        out = t if out is None else add(out, t)
+    return out
+
+
 def deep_vars(fn: Function, skip_mod: bool = False) -> Callable[[Expr], set[str]]:
     """``expr_vars`` that also sees through scalar locals: the variables an expression
     depends on, with each local replaced by the variables of its definitions."""

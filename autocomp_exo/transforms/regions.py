@@ -5,9 +5,10 @@ over the whole run, from interval arithmetic on its address expression with loop
 variables ranging over their bounds. An address that alternates between copies
 (``... + 4096 * (i % 2)``) gets one extent per contiguous piece, from enumerating its
 values. A *region* is a closed set of operands whose extents overlap (e.g. the mvin
-that fills B's buffer and the preloads that read it), with all pieces of each. Relocating a region adds the same offset expression to each of its operands,
-which keeps the program's meaning while its rows move (to a free area, another
-bank, or a copy per iteration of some loop).
+that fills B's buffer and the preloads that read it), with all pieces of each.
+Relocating a region adds the same offset expression to each of its operands, which
+keeps the program's meaning while its rows move (to a free area, another bank, or a
+copy per iteration of some loop).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from gemmini.config import ACCUMULATE_BIT, ACC_BIT, GARBAGE_ADDR, GemminiConfig,
 from lowering.ir import Assign, BinOp, Cond, Const, Decl, Expr, For, Function, If, Instr, UnOp, Var
 
 from .ir_util import (Path, add, const_decls, const_value, eval_expr, expr_vars, fold, get,
-                      instrs, replace_fn, subst_expr, walk)
+                      has_mod, instrs, replace_fn, subst_expr, sum_of, summands, walk)
 
 # operand index of the local address, the operand giving its row count, and kind
 LOCAL_OPERANDS = {
@@ -161,15 +162,11 @@ def _pieces(e: Expr, rng: dict, defs: dict, span: int, mask: int
     superset when both kinds share a variable). None when there is no copy index, or
     too many values."""
     e = subst_expr(e, defs)
-    terms = _terms(e)
-    mods = [t for t in terms if _has_mod(t)]
+    terms = summands(e)
+    mods = [t for t in terms if has_mod(t)]
     if not mods:
         return None
-    rest = Const(0)
-    for t in terms:
-        if not _has_mod(t):
-            rest = BinOp("+", rest, t)
-    base = interval(rest, rng)
+    base = interval(sum_of([t for t in terms if not has_mod(t)]) or Const(0), rng)
     if base is None:
         return None
     starts = {0}
@@ -200,23 +197,6 @@ def _pieces(e: Expr, rng: dict, defs: dict, span: int, mask: int
         else:
             pieces.append([lo, hi + span])
     return [(lo, hi) for lo, hi in pieces]
-
-
-def _terms(e) -> list:
-    """The summands of ``e`` (through ``+``)."""
-    if isinstance(e, BinOp) and e.op == "+":
-        return _terms(e.lhs) + _terms(e.rhs)
-    return [e]
-
-
-def _has_mod(e) -> bool:
-    if isinstance(e, BinOp):
-        return e.op == "%" or _has_mod(e.lhs) or _has_mod(e.rhs)
-    if isinstance(e, UnOp):
-        return _has_mod(e.operand)
-    if isinstance(e, Cond):
-        return _has_mod(e.cond) or _has_mod(e.then) or _has_mod(e.orelse)
-    return False
 
 
 def extents(fn: Function, config: GemminiConfig) -> list[Extent] | None:

@@ -38,6 +38,7 @@ from .regions import (bank_rows, bounds, capacity, extents, find_free, find_free
 
 MAX_DISTINCT_COPIES = 16    # distinct: inner loop levels are offered up to this many copies
 
+
 def _load(fn: Function, path: Path, stores: bool = False) -> Instr:
     """The DRAM load at ``path`` (or, with ``stores``, an mvout to DRAM: its accumulator
     tile can be copied per iteration just like a load's buffer)."""
@@ -488,7 +489,7 @@ def find_distinct(fn: Function, config: GemminiConfig) -> list[Application]:
     `MAX_DISTINCT_COPIES` copies (e.g. one per kernel row inside an output tile)."""
     out = []
     levels: dict = {}
-    for path, x, p, lp in reused_buffers(fn):
+    for path, _x, p, lp in reused_buffers(fn):
         levels.setdefault(path, []).append((p, lp))
     for path, loops in levels.items():
         x = get(fn.body, path)
