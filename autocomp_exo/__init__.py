@@ -24,8 +24,8 @@ _EXPORTS = {
     "reuse_schedule": "autocomp_exo.optimizer",
     "evaluate": "autocomp_exo.evaluation",
     "Evaluation": "autocomp_exo.evaluation",
-    "map_to_gemmini": "autocomp_exo.mapping",
-    "Workload": "autocomp_exo.workload",
+    "map_to_gemmini": "lowering.mapping",
+    "Workload": "lowering.workload",
     "Settings": "autocomp_exo.settings",
     "load_settings": "autocomp_exo.settings",
     "GemminiConfig": "gemmini.config",
@@ -33,11 +33,11 @@ _EXPORTS = {
     "parse_c": "lowering.parser",
     "to_compact": "lowering.print_compact",
     "to_toolchain_c": "lowering.print_toolchain",
-    "AutocompError": "lowering.errors",
-    "ParseError": "lowering.errors",
-    "HardwareError": "lowering.errors",
-    "CheckError": "lowering.errors",
-    "ConfigError": "lowering.errors",
+    "AutocompError": "gemmini.errors",
+    "ParseError": "gemmini.errors",
+    "HardwareError": "gemmini.errors",
+    "CheckError": "gemmini.errors",
+    "ConfigError": "gemmini.errors",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -11,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-from lowering.errors import AutocompError, ConfigError
+from gemmini.errors import AutocompError, ConfigError
 
 # flag dest -> dotted settings key
 _FLAG_KEYS = {
@@ -91,8 +91,8 @@ def _settings(args):
 
 def parse_workload(text: str):
     """A `Workload` from ``gemm:MxNxK``, ``conv:BxDIMxCINxCOUT`` or a suite name."""
-    from autocomp_exo.workload import Workload
-    from benchmarks import workloads
+    from lowering.workload import Workload
+    from lowering import suite as workloads
     m = re.fullmatch(r"(gemm|conv):(\d+(?:x\d+)*)", text.strip())
     if m:
         dims = [int(x) for x in m.group(2).split("x")]
@@ -227,7 +227,7 @@ def cmd_evaluate(args) -> int:
     item, evaluator, settings = _target(args, settings)
     if evaluator is None:
         from autocomp_exo.search.evaluator import ModelEvaluator
-        from autocomp_exo.workload import Workload
+        from lowering.workload import Workload
         w = Workload.from_proc(item)
         evaluator = ModelEvaluator.for_workload(w, config=settings.evaluation.config,
                                                 kinds=settings.evaluation.input_kinds,

@@ -16,7 +16,7 @@ import numpy as np
 
 from gemmini.model import ModelRun, run
 from gemmini.report import Report
-from lowering import ir
+from gemmini import ir
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def _to_function(proc_or_code, workload):
     if isinstance(proc_or_code, str):
         return parse_c(proc_or_code, filename="<input>"), workload
     # an Exo proc
-    from autocomp_exo.workload import Workload
+    from lowering.workload import Workload
     from lowering.exo_to_c import compile_proc
     if workload is None:
         workload = Workload.from_proc(proc_or_code)

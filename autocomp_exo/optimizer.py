@@ -10,8 +10,8 @@ from typing import Any, Callable
 
 from autocomp_exo.proposers.base import Proposer
 from autocomp_exo.settings import Settings, load_settings, to_dict
-from lowering import ir
-from lowering.errors import ConfigError
+from gemmini import ir
+from gemmini.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def _start_from(proc, s: Settings, evaluator) -> _Start:
         raise ConfigError("optimizing C text or IR needs an evaluator (or a workload: "
                           "see autocomp_exo.search.evaluator.ModelEvaluator)")
     from autocomp_exo.search.evaluator import ModelEvaluator
-    from autocomp_exo.workload import Workload
+    from lowering.workload import Workload
     workload = Workload.from_proc(proc)
     exo_c = workload.mapped_c()
     ev = ModelEvaluator.for_workload(workload, config=s.evaluation.config,

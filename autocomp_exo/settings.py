@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lowering.errors import ConfigError
+from gemmini.errors import ConfigError
 
 
 @dataclass(frozen=True)

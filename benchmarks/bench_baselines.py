@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from benchmarks.baselines import fsm, vendor_lib
-from benchmarks.workloads import SUITE
+from lowering.generators import fsm, vendor_lib
+from lowering.suite import SUITE
 
 
 def zero_inputs(fn) -> dict:
@@ -58,7 +58,7 @@ def main(argv=None) -> None:
                 line = f"error: {type(e).__name__}: {e}"
             if args.check:
                 from tests.test_emulator_differential import inputs_and_expect
-                from gemmini.emulator.build import run_ir
+                from lowering.emulator.build import run_ir
                 inputs, out, expect = inputs_and_expect(fn.params, 1, True)
                 ok = np.array_equal(run_ir(fn, inputs, args.config).outputs[out], expect)
                 line += f"  emulator==numpy {ok}"

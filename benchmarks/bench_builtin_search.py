@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.run_baselines import BASELINES, run_workload
-from benchmarks.workloads import SUITE, by_name
+from lowering.suite import SUITE, by_name
 
 OUT = Path("runs/builtin_search")
 
@@ -95,7 +95,7 @@ def emulator_check(result, workload) -> str:
     reference input set and compare with the reference outputs: "ok" or what differs."""
     import numpy as np
 
-    from gemmini.emulator.build import run_c
+    from lowering.emulator.build import run_c
     from lowering.reference import make_input_sets
     out_dir = OUT / workload.name / "out"
     c_path, h_path = result.write(out_dir)

@@ -22,8 +22,8 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autocomp_exo.search.evaluator import ModelEvaluator  # noqa: E402
-from autocomp_exo.workload import Workload  # noqa: E402
-from benchmarks.workloads import by_name  # noqa: E402
+from lowering.workload import Workload  # noqa: E402
+from lowering.suite import by_name  # noqa: E402
 from lowering.parser import parse_c  # noqa: E402
 
 DEFAULT = ("gemm_12544x64x256", "conv_16x16x256", "gemm_512x512x512")

@@ -5,7 +5,7 @@
     python benchmarks/bench_exo_hand.py --cached         # from the disk cache if present
 
 For each workload: seconds for Exo's scheduling plus code generation (no cache unless
-``--cached``) and the dynamic instruction counts (tools/count_instructions.py).
+``--cached``) and the dynamic instruction counts (benchmarks/count_instructions.py).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.baselines.exo_hand import hand_c  # noqa: E402
-from benchmarks.workloads import SUITE  # noqa: E402
-from tools.count_instructions import count_instructions  # noqa: E402
+from lowering.suite import SUITE  # noqa: E402
+from benchmarks.count_instructions import count_instructions  # noqa: E402
 
 SHOWN = ("mvin", "mvin2", "mvin3", "preload", "mvout", "config_ld")
 

@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_model [M N K] [--repeat R]
 
-Builds the IR directly (`gemmini.sample_programs.basic_gemm`, the loop structure of
+Builds the IR directly (`sample_programs.basic_gemm`, the loop structure of
 Exo's basic mapping), then times trace compilation, functional execution and the
 timing model separately, and prints instructions per second (CPU time of this process,
 so other load on the machine does not count).
@@ -19,7 +19,7 @@ from gemmini.config import get_config
 from gemmini.functional import Machine
 from gemmini.model import _bind_arrays
 from gemmini.report import build_report
-from gemmini.sample_programs import basic_gemm, gemm_reference
+from benchmarks.sample_programs import basic_gemm, gemm_reference
 from gemmini.timing import simulate
 from gemmini.trace import build_trace
 

@@ -23,8 +23,8 @@ if __package__ in (None, ""):
 
 from autocomp_exo.proposers.builtin import BuiltinProposer  # noqa: E402
 from autocomp_exo.transforms import NotApplicable, applications, apply  # noqa: E402
-from autocomp_exo.workload import Workload  # noqa: E402
-from benchmarks.workloads import by_name  # noqa: E402
+from lowering.workload import Workload  # noqa: E402
+from lowering.suite import by_name  # noqa: E402
 from lowering.parser import parse_c  # noqa: E402
 
 DEFAULT = ("gemm_512x512x512", "conv_30x30x128", "conv_58x58x64")

@@ -14,8 +14,8 @@ import argparse
 import sys
 import time
 
-from autocomp_exo.workload import Workload
-from benchmarks import workloads
+from lowering.workload import Workload
+from lowering import suite as workloads
 from lowering import exo_to_c
 
 

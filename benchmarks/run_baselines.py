@@ -5,11 +5,11 @@
 
 For each workload (default: the nine of method.md section 9) and baseline:
 
-* ``exo_unoptimized``: the basic Gemmini mapping (`autocomp_exo.mapping.map_to_gemmini`),
+* ``exo_unoptimized``: the basic Gemmini mapping (`lowering.mapping.map_to_gemmini`),
   Exo's C (disk-cached by `lowering.exo_to_c.mapped_c`) parsed to IR;
 * ``exo_hand_optimized``: `benchmarks.baselines.exo_hand.hand_c` (disk-cached), parsed;
-* ``vendor_lib``: the software library's tiling (`benchmarks.baselines.vendor_lib`);
-* ``hardware_fsm``: the loop FSM with the best tiling (`benchmarks.baselines.fsm`).
+* ``vendor_lib``: the software library's tiling (`lowering.generators.vendor_lib`);
+* ``hardware_fsm``: the loop FSM with the best tiling (`lowering.generators.fsm`).
 
 Each program runs on `gemmini.model` (timed on the first input set) and its outputs are
 compared with the reference semantics (`lowering.reference`). Input sets: every kind x
@@ -75,10 +75,10 @@ def baseline_function(spec, baseline: str, config=None):
         c = hand_c(spec, config)
         return parse_c(c.c_text, filename=f"{c.name}.c", function=c.name)
     if baseline == "vendor_lib":
-        from benchmarks.baselines.vendor_lib import vendor_baseline
+        from lowering.generators.vendor_lib import vendor_baseline
         return vendor_baseline(spec, config)
     if baseline == FSM:
-        from benchmarks.baselines.fsm import fsm_baseline
+        from lowering.generators.fsm import fsm_baseline
         return fsm_baseline(spec, config)
     raise ValueError(f"unknown baseline {baseline!r}; known: {', '.join(BASELINES)}")
 
@@ -128,8 +128,8 @@ def run_baseline(spec, workload, baseline: str, sets, config=None) -> Result:
 
 def run_workload(name: str, baselines: tuple[str, ...], config=None) -> list[Result]:
     """All requested baselines of one workload (input sets built once); never raises."""
-    from autocomp_exo.workload import Workload
-    from benchmarks.workloads import by_name
+    from lowering.workload import Workload
+    from lowering.suite import by_name
 
     try:
         spec = by_name(name)
@@ -271,7 +271,7 @@ def run(workloads, baselines, out: Path, jobs: int = 2, config=None, console=Non
 
 
 def main(argv=None) -> int:
-    from benchmarks.workloads import SUITE
+    from lowering.suite import SUITE
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workloads", nargs="*", default=None,

@@ -31,7 +31,7 @@ from gemmini import loop_ws as loop_ws_mod
 from gemmini.batch import SetScalars, set_scalars
 from gemmini.moves import plan_moves
 from gemmini.stores import DeferredStores, deferrable
-from lowering.errors import HardwareError
+from gemmini.errors import HardwareError
 
 ACT_NONE, ACT_RELU = 0, 1
 # int8 dot products of at most this many terms are exact in float32 (|sum| <= K * 2**14 <= 2**24)

@@ -77,7 +77,7 @@ class InstrSpec:
 
 
 def _default_operand(o: Operand):
-    from lowering.ir import Const, FloatConst
+    from gemmini.ir import Const, FloatConst
 
     if o.default is None:
         return None

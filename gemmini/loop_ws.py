@@ -19,7 +19,7 @@ Operands (canonical order of `gemmini.isa`), as the Gemmini software library use
 Result tile R (I*J*DIM accumulator rows), as the hardware computes it:
 ``R = (D ? D : R_before)`` then ``R = (ex_accumulate ? R : 0) + A @ B`` (a bias D is
 kept only with ``ex_accumulate``), then ``C = act(scale(R))`` when C is given.
-Placement matches the host emulator (gemmini/emulator/gemmini.h): loop number n uses
+Placement matches the host emulator (lowering/emulator/gemmini.h): loop number n uses
 scratchpad half ``n % 2``, A's blocks from the half's first row (block (i, k) at
 ``(i*K + k)*DIM``), B's blocks ending DIM rows before the half's end; R lives in
 accumulator half 0 or 1 (block (i, j) at ``(i*J + j)*DIM`` in it), and the half flips

@@ -23,8 +23,8 @@ from gemmini.functional import Machine
 from gemmini.report import Report, build_report
 from gemmini.timing import simulate
 from gemmini.trace import build_trace
-from lowering import ir
-from lowering.errors import HardwareError
+from gemmini import ir
+from gemmini.errors import HardwareError
 
 NP_DTYPES = {"i8": np.int8, "i32": np.int32, "f32": np.float32, "bool": np.bool_}
 

@@ -23,8 +23,8 @@ import numpy as np
 
 from gemmini import isa
 from gemmini.config import GemminiConfig, TimingParams
-from lowering import ir
-from lowering.errors import HardwareError
+from gemmini import ir
+from gemmini.errors import HardwareError
 
 # Op codes of the trace (index into OPS).
 OPS = ("config_ex", "config_ld", "config_st", "mvin", "mvin2", "mvin3", "mvout",

@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from gemmini import isa
 from lowering import c_tree as C
 from lowering.alloc import AllocError, Allocators
-from lowering.errors import ArityError, ParseError, UnknownInstruction, UnsupportedConstruct
-from lowering.ir import (
+from gemmini.errors import ArityError, ParseError, UnknownInstruction, UnsupportedConstruct
+from gemmini.ir import (
     SCALAR_TYPES, Assign, BinOp, Cond, Const, Decl, DramAddr, FloatConst, For, Function, If,
     Instr, Param, UnOp, Var,
 )

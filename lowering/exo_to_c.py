@@ -107,7 +107,7 @@ def mapped_c(workload_or_proc, *, use_cache: bool = True) -> ExoC:
     The key is the algorithm's printed text plus the mapping version, so a cache
     hit skips the slow Exo scheduling entirely.
     """
-    from autocomp_exo.mapping import MAPPING_VERSION, map_to_gemmini
+    from lowering.mapping import MAPPING_VERSION, map_to_gemmini
 
     algorithm = getattr(workload_or_proc, "algorithm", workload_or_proc)
     if callable(algorithm) and not hasattr(algorithm, "name"):

@@ -4,7 +4,7 @@ Stages: `lowering.preprocess` isolates the function (comments, ``#`` lines and
 other top-level items blanked, positions kept); the LALR grammar
 ``grammars/c_subset.lark`` with the `lowering.c_tree` transformer builds the C
 syntax tree; `lowering.c_to_ir` normalizes it to IR. Only
-`lowering.errors.ParseError` (and subclasses) ever leave `parse_c`.
+`gemmini.errors.ParseError` (and subclasses) ever leave `parse_c`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from lark.exceptions import (
 
 from lowering.c_to_ir import Lowerer
 from lowering.c_tree import ToCTree
-from lowering.errors import ParseError
-from lowering.ir import Function
+from gemmini.errors import ParseError
+from gemmini.ir import Function
 from lowering.preprocess import prepare
 
 GRAMMAR = "../grammars/c_subset.lark"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lowering.errors import ParseError
+from gemmini.errors import ParseError
 
 MAX_INPUT_CHARS = 4_000_000
 MAX_NESTING = 200

@@ -9,7 +9,7 @@ context keeps its pointer form (with Exo's signature comment giving its shape), 
 from __future__ import annotations
 
 from gemmini import isa
-from lowering.ir import Assign, Const, Decl, DramAddr, For, Function, If, Instr, Param
+from gemmini.ir import Assign, Const, Decl, DramAddr, For, Function, If, Instr, Param
 from lowering.print_expr import ExprPrinter, array_index_text, flat_index_text
 
 CTYPE = {"i8": "int8_t", "i32": "int32_t", "f32": "float", "bool": "bool"}

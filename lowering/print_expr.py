@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from lowering.ir import GARBAGE_ADDR, BinOp, Cond, Const, DramAddr, FloatConst, Param, UnOp, Var
+from gemmini.ir import GARBAGE_ADDR, BinOp, Cond, Const, DramAddr, FloatConst, Param, UnOp, Var
 
 PRECEDENCE = {
     "?:": 3, "||": 4, "&&": 5, "|": 6, "^": 7, "&": 8, "==": 9, "!=": 9,

@@ -10,7 +10,7 @@ C11 accepts next to Exo's own header defining it. DRAM operands are ``&A[index]`
 
 from __future__ import annotations
 
-from lowering.ir import Const, Function
+from gemmini.ir import Const, Function
 from lowering.print_compact import StmtPrinter, signature_comment
 
 HEADER = ("#include <stdint.h>", "#include <stdbool.h>", '#include "gemmini.h"')

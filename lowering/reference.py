@@ -35,7 +35,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from lowering.errors import AutocompError, CheckError
+from gemmini.errors import AutocompError, CheckError
 from lowering.exo_to_c import cache_root, compile_proc, header_name
 
 HOST_PRELUDE = """\
@@ -100,7 +100,7 @@ def _load(path: str) -> ctypes.CDLL:
 
 def algorithm_signature(workload):
     """C signature (ir.Params) of the workload's algorithm proc."""
-    from autocomp_exo.workload import proc_signature
+    from lowering.workload import proc_signature
     return proc_signature(workload.algorithm, workload.outputs)
 
 
@@ -178,7 +178,7 @@ def raw_accumulation(workload, inputs: Mapping[str, object]) -> np.ndarray:
         a = np.asarray(inputs["A"]).reshape(s["M"], s["K"]).astype(np.int64)
         b = np.asarray(inputs["B"]).reshape(s["K"], s["N"]).astype(np.int64)
         return _wrap32(a @ b)
-    from benchmarks.workloads import KERNEL_DIM
+    from lowering.suite import KERNEL_DIM
     batch, d, ci, co = s["batch"], s["in_dim"], s["in_ch"], s["out_ch"]
     od = d - KERNEL_DIM + 1
     x = np.asarray(inputs["inp"]).reshape(batch, d, d, ci).astype(np.int64)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from lowering.ir import (
+from gemmini.ir import (
     BinOp, Cond, Const, Decl, DramAddr, Expr, FloatConst, For, Function, If, Instr,
     Assign, UnOp, Var,
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 import exo
 
 from gemmini import isa
-from lowering.ir import (
+from gemmini.ir import (
     Assign, BinOp, Cond, Const, Decl, DramAddr, FloatConst, For, Function, If, Instr, UnOp, Var,
 )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from lowering import ir
+from gemmini import ir
 
 GARBAGE = 0xFFFFFFFF
 ACC = 0x80000000

@@ -14,8 +14,8 @@ import time
 
 from autocomp_exo.proposers.base import Feedback, Plan, Rewrite
 from autocomp_exo.search.evaluator import EvalResult, failure, ir_key
-from lowering import ir
-from lowering.errors import ParseError
+from gemmini import ir
+from gemmini.errors import ParseError
 
 _HEAD = re.compile(r"^\s*void\s+(\w+)\s*\([^)]*\)\s*\{\s*$")
 _DECL = re.compile(r"^\s*uint32_t\s+(\w+)\s*=\s*(\d+)\s*;\s*$")

@@ -1,4 +1,4 @@
-"""Baselines (benchmarks/baselines/vendor_lib.py, fsm.py): tilers, structure, and semantics
+"""Baselines (lowering/generators/vendor_lib.py, fsm.py): tilers, structure, and semantics
 against numpy through the host emulator (printer output) and the model."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.baselines import fsm, vendor_lib
-from benchmarks.baselines.vendor_lib import ConvTiles, GemmTiles, conv_tile_rows, loop_ws_fits
-from benchmarks.workloads import SUITE
+from lowering.generators import fsm, vendor_lib
+from lowering.generators.vendor_lib import ConvTiles, GemmTiles, conv_tile_rows, loop_ws_fits
+from lowering.suite import SUITE
 from gemmini.config import get_config
-from gemmini.emulator.build import run_ir
-from lowering import ir
+from lowering.emulator.build import run_ir
+from gemmini import ir
 from numpy_reference import numpy_gemm, numpy_conv
 
 CFG = get_config("int8_16")
@@ -131,8 +131,8 @@ def test_conv_signature_follows_exo_order():
 
 @pytest.mark.slow
 def test_signatures_equal_exo_proc_signature():
-    from autocomp_exo.workload import Workload
-    from benchmarks.workloads import conv, gemm
+    from lowering.workload import Workload
+    from lowering.suite import conv, gemm
     for spec, fn in [(gemm(64, 48, 32), vendor_lib.vendor_gemm(64, 48, 32)),
                      (conv(1, 10, 16, 32), vendor_lib.vendor_conv(1, 10, 16, 32))]:
         assert fn.params == Workload.from_spec(spec).signature

@@ -67,8 +67,8 @@ def test_ordering_holds_for_all_nine_workloads(doc):
 
 def test_timing_only_path_matches_the_model():
     """The cheap search path gives exactly gemmini.model.run's cycles."""
-    from benchmarks.baselines import fsm, vendor_lib
-    from benchmarks.workloads import gemm
+    from lowering.generators import fsm, vendor_lib
+    from lowering.suite import gemm
     from gemmini import model
 
     cfg = get_config("int8_16")
@@ -85,7 +85,7 @@ def test_timing_only_path_matches_the_model():
 @pytest.mark.slow
 def test_doc_matches_what_the_defaults_give(doc):
     """Recompute every ratio with the current defaults (minutes: Exo C from the disk cache)."""
-    from benchmarks.workloads import SUITE
+    from lowering.suite import SUITE
 
     cfg = get_config("int8_16")
     params = {k: getattr(cfg.timing, k) for k in calibrate.SEARCH_SPACE}

@@ -6,7 +6,7 @@ import pytest
 
 from autocomp_exo.cli import main, parse_workload
 from autocomp_exo.settings import Settings, load_settings
-from lowering.errors import ConfigError
+from gemmini.errors import ConfigError
 
 DATA = Path(__file__).parent / "data" / "search"
 
@@ -89,7 +89,7 @@ def test_cli_on_a_c_file_with_the_real_model(tmp_path, capsys, cmd):
 
 def test_cli_evaluate_an_exo_proc_file_and_quickstart(tmp_path, capsys):
     user = tmp_path / "my_gemm.py"
-    user.write_text("from benchmarks.workloads import gemm_algorithm\n"
+    user.write_text("from lowering.suite import gemm_algorithm\n"
                     "my_gemm = gemm_algorithm(64, 64, 64)\n")
     assert main(["evaluate", f"{user}:my_gemm"]) == 0
     assert "KB out of 256 KB" in capsys.readouterr().out

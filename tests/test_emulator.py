@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gemmini.emulator.build import BuildError, run_c
-from lowering.errors import HardwareError
+from lowering.emulator.build import BuildError, run_c
+from gemmini.errors import HardwareError
 from numpy_reference import numpy_gemm
 
 DATA = Path(__file__).parent / "data" / "emulator"
@@ -398,7 +398,7 @@ def test_int8_32_configuration():
 
 
 def test_builds_are_cached_by_content_and_config():
-    from gemmini.emulator.build import build_kernel
+    from lowering.emulator.build import build_kernel
 
     src = kernel("config_ld(16);")
     first = build_kernel(src)

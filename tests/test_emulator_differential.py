@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gemmini.emulator.build import run_c, run_ir
+from lowering.emulator.build import run_c, run_ir
 from numpy_reference import numpy_gemm, numpy_conv
 
 EXO_C = Path(__file__).parent / "data" / "exo_c"
@@ -72,7 +72,7 @@ def test_small_exo_kernels_agree(stem):
 @pytest.mark.parametrize("stem", sorted(p.stem for p in EXO_C.glob("*.c")
                                         if p.stem not in ("gemm_64x64x64", "conv_1x22x22x16")))
 def test_benchmark_exo_kernels_agree(stem):
-    from lowering.errors import HardwareError
+    from gemmini.errors import HardwareError
     try:
         check_exo_kernel(stem, act=False, model=False)   # the model's own suite tests time it
     except HardwareError as e:
@@ -85,8 +85,8 @@ def test_benchmark_exo_kernels_agree(stem):
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["vendor", "vendor_cpu", "fsm"])
 def test_suite_baselines_match_numpy_on_emulator(kind):
-    from benchmarks.baselines import fsm, vendor_lib
-    from benchmarks.workloads import SUITE
+    from lowering.generators import fsm, vendor_lib
+    from lowering.suite import SUITE
 
     for spec in SUITE:
         if kind == "vendor_cpu" and spec.kind != "gemm":

@@ -3,7 +3,7 @@
 Expectations are independent of our code: the instruction-count fingerprint of
 Exo's published hand schedules (gemmini.md section 6), counts computed by hand
 for the small fixtures, and numpy for the arithmetic. Instructions are counted
-by compiling Exo's C with gcc against a counting shim (tools/count_instructions.py),
+by compiling Exo's C with gcc against a counting shim (benchmarks/count_instructions.py),
 not by our model.
 """
 
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from benchmarks.baselines.exo_hand import GemmPlan, gemm_plan, hand_c, hand_schedule, schedule_gemm
-from lowering.errors import UnsupportedConstruct
-from tools.count_instructions import CountError, count_instructions
+from gemmini.errors import UnsupportedConstruct
+from benchmarks.count_instructions import CountError, count_instructions
 
 DATA = Path(__file__).resolve().parent / "data" / "exo_hand"
 
@@ -157,7 +157,7 @@ def _numpy_gemm(A, B, scale, act):
 @pytest.mark.parametrize("name", sorted(SMALL))
 @pytest.mark.parametrize("act", [False, True])
 def test_small_fixture_matches_numpy_on_emulator(name, act):
-    run_c = importlib.import_module("gemmini.emulator.build").run_c
+    run_c = importlib.import_module("lowering.emulator.build").run_c
     M, N, K = SMALL[name][:3]
     c_text, h_text = _read(name)
     rng = np.random.default_rng(11)
@@ -200,7 +200,7 @@ def test_suite_build_matches_fingerprint(shape):
 @pytest.mark.slow
 @pytest.mark.parametrize("shape", [(512, 512, 512), (784, 1024, 256)])
 def test_column_group_suite_gemm_matches_numpy_on_emulator(shape):
-    run_c = importlib.import_module("gemmini.emulator.build").run_c
+    run_c = importlib.import_module("lowering.emulator.build").run_c
     M, N, K = shape
     c_text, h_text = _read(f"gemm_{M}x{N}x{K}_hand")
     rng = np.random.default_rng(5)
@@ -263,7 +263,7 @@ def _numpy_conv(inp, w, bias, scale, act):
 
 
 def _check_conv_on_emulator(name, act):
-    run_c = importlib.import_module("gemmini.emulator.build").run_c
+    run_c = importlib.import_module("lowering.emulator.build").run_c
     (batch, in_dim, in_ch, out_ch), _ = CONV_COUNTS[name]
     c_text, h_text = _read(name)
     rng = np.random.default_rng(13)

@@ -102,7 +102,7 @@ def test_token_budget_and_price_table():
 
 
 def test_missing_api_key_is_a_config_error(monkeypatch):
-    from lowering.errors import ConfigError
+    from gemmini.errors import ConfigError
     monkeypatch.delenv("NOPE_KEY", raising=False)
     c = client()
     with pytest.raises(ConfigError, match="NOPE_KEY"):
@@ -166,7 +166,7 @@ def test_whole_loop_through_http_with_every_failure_mode(tmp_path):
 
 
 def test_optimize_with_a_missing_api_key_fails_at_once(monkeypatch):
-    from lowering.errors import ConfigError
+    from gemmini.errors import ConfigError
     monkeypatch.delenv("NOPE_KEY", raising=False)
     s = Settings(proposer="llm", evaluation=EvaluationSettings(engine="inline"),
                  llm=LLMSettings(models=(ModelSettings(name="x", api_key_env="NOPE_KEY"),)))

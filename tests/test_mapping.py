@@ -9,11 +9,11 @@ from collections import Counter
 
 import pytest
 
-from autocomp_exo import mapping
-from autocomp_exo.workload import Workload
-from benchmarks import workloads as wl
+from lowering import mapping
+from lowering.workload import Workload
+from lowering import suite as wl
 from lowering import exo_to_c
-from lowering.errors import UnsupportedConstruct
+from gemmini.errors import UnsupportedConstruct
 
 SHAPES = {  # none of these is in the suite
     "gemm_32x64x64": wl.gemm(32, 64, 64),      # Exo's own basic mapping

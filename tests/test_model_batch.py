@@ -8,13 +8,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from autocomp_exo.search.evaluator import WRONG, ModelEvaluator
-from benchmarks.baselines import fsm
+from lowering.generators import fsm
 from gemmini import batch, model
 from gemmini.config import get_config
-from gemmini.sample_programs import basic_gemm, gemm_reference
+from benchmarks.sample_programs import basic_gemm, gemm_reference
 from gemmini.trace import build_trace
-from lowering import ir
-from lowering.errors import HardwareError
+from gemmini import ir
+from gemmini.errors import HardwareError
 from numpy_reference import numpy_conv, numpy_gemm
 from tests.model_helpers import ACC, GARBAGE, RAW, I, add, config_ex, config_ld, config_st, \
     dram, fn

@@ -5,8 +5,8 @@ import pytest
 
 from gemmini import model
 from gemmini.config import get_config
-from lowering import ir
-from lowering.errors import HardwareError
+from gemmini import ir
+from gemmini.errors import HardwareError
 from tests.model_helpers import ACC, ACCUMULATE, GARBAGE, I, config_ld, config_st, dram, fn, loop
 
 A16 = ("A", "i8", (16, 16), True)

@@ -7,7 +7,7 @@ import pytest
 
 from autocomp_exo.evaluation import evaluate
 from gemmini import model
-from gemmini.sample_programs import basic_gemm, gemm_reference
+from benchmarks.sample_programs import basic_gemm, gemm_reference
 
 EXAMPLE_C = Path(__file__).parent / "data" / "exo_c" / "gemm_64x64x64.c"
 
@@ -47,8 +47,8 @@ def test_evaluate_c_text_with_inputs():
 
 @pytest.mark.slow
 def test_evaluate_against_reference_of_a_workload():
-    from autocomp_exo.workload import Workload
-    from benchmarks import workloads
+    from lowering.workload import Workload
+    from lowering import suite as workloads
     w = Workload.from_spec(workloads.gemm(64, 64, 64))
     e = evaluate(w.mapped_c().c_text, workload=w)
     assert e.check.ok, e.check.message

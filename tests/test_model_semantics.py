@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from gemmini import model
-from gemmini.sample_programs import basic_gemm, gemm_reference
+from benchmarks.sample_programs import basic_gemm, gemm_reference
 from tests.model_helpers import (ACC, ACCUMULATE, GARBAGE, RAW, I, add, config_ex, config_ld,
                                  config_st, dram, fn, loop, mul)
-from lowering import ir
+from gemmini import ir
 
 
 def run(f, **inputs):

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from gemmini import model
 from gemmini.config import get_config
-from gemmini.sample_programs import basic_gemm
-from lowering import ir
+from benchmarks.sample_programs import basic_gemm
+from gemmini import ir
 from tests.model_helpers import (ACC, ACCUMULATE, GARBAGE, I, add, config_ex, config_ld, config_st,
                                  dram, fn, loop, mul)
 

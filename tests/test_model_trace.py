@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from gemmini.config import get_config
-from gemmini.sample_programs import basic_gemm
+from benchmarks.sample_programs import basic_gemm
 from gemmini.trace import OPS, build_trace
-from lowering import ir
+from gemmini import ir
 from tests.ir_trace import ir_trace
 from tests.model_helpers import ACC, I, add, config_ld, dram, fn, loop, mul
 from tests.test_model_timing import tiles_program

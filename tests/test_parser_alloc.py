@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from lowering.alloc import AccumulatorAllocator, ScratchpadAllocator
-from lowering.errors import UnsupportedConstruct
+from gemmini.errors import UnsupportedConstruct
 from lowering.parser import parse_c
 from tests.ir_trace import EXO_LIBS
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lowering.ir import (
+from gemmini.ir import (
     Assign, BinOp, Const, Decl, DramAddr, FloatConst, For, Function, If, Instr, Param, Var,
 )
 from lowering.parser import parse_c

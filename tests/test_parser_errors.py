@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from lowering.errors import ArityError, ParseError, UnknownInstruction, UnsupportedConstruct
+from gemmini.errors import ArityError, ParseError, UnknownInstruction, UnsupportedConstruct
 from lowering.parser import parse_c
 
 HEAD = "void f(int8_t A[16][16], int8_t C[16][16]) {\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lowering.ir import Const, Decl, DramAddr, For, Instr, Param
+from gemmini.ir import Const, Decl, DramAddr, For, Instr, Param
 from lowering.parser import parse_c
 from lowering.print_compact import to_compact
 from lowering.print_toolchain import to_toolchain_c

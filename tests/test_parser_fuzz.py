@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from lowering.errors import ParseError
-from lowering.ir import Function
+from gemmini.errors import ParseError
+from gemmini.ir import Function
 from lowering.parser import parse_c
 
 PHASES = (Phase.explicit, Phase.generate, Phase.shrink)  # no explain phase: slow, needs no db

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gemmini import isa
-from lowering.ir import (
+from gemmini.ir import (
     Assign, BinOp, Cond, Const, Decl, DramAddr, FloatConst, For, Function, If, Instr, Param,
     UnOp, Var,
 )

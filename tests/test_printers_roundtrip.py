@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from lowering.ir import (
+from gemmini.ir import (
     Assign, BinOp, Cond, Const, Decl, DramAddr, FloatConst, For, Function, If, Instr, Param,
     UnOp, Var,
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autocomp_exo.workload import Workload
-from benchmarks import workloads as wl
+from lowering.workload import Workload
+from lowering import suite as wl
 from lowering import reference as ref
 
 

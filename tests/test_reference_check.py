@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from autocomp_exo.workload import Workload
-from benchmarks.workloads import SUITE, by_name
+from lowering.workload import Workload
+from lowering.suite import SUITE, by_name
 from gemmini import model
 from lowering.parser import parse_c
 from lowering.print_compact import to_compact

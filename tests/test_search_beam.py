@@ -11,7 +11,7 @@ from autocomp_exo.search.beam import BeamSearch
 from autocomp_exo.search.engine import InlineEngine, ProcessEngine
 from autocomp_exo.search.service import EvalService
 from autocomp_exo.settings import SearchSettings
-from lowering.errors import AutocompError
+from gemmini.errors import AutocompError
 from search_fakes import DoublingProposer, ToyEvaluator, parse_toy, toy_code
 
 MENU = load_menu("gemm")

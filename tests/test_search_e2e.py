@@ -27,8 +27,8 @@ VARIANTS = {
 
 @pytest.fixture(scope="module")
 def gemm64():
-    from autocomp_exo.workload import Workload
-    from benchmarks import workloads
+    from lowering.workload import Workload
+    from lowering import suite as workloads
     w = Workload.from_spec(workloads.gemm(64, 64, 64))
     return w, ModelEvaluator.for_workload(w, kinds=("uniform",))
 
@@ -95,7 +95,7 @@ def test_builtin_search_on_an_exo_proc(gemm64, tmp_path):
     assert res.header and "gemm" in res.header
 
     # the emitted .c/.h build with gcc against the host emulator and match numpy
-    from gemmini.emulator.build import run_c
+    from lowering.emulator.build import run_c
     c_path, h_path = res.write(tmp_path / "out")
     rng = np.random.default_rng(5)
     A = rng.integers(-128, 128, (64, 64), dtype=np.int8)

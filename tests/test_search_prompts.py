@@ -7,7 +7,7 @@ import pytest
 
 from autocomp_exo.prompts import builder
 from autocomp_exo.proposers.base import Candidate, Feedback, Plan
-from lowering.errors import ConfigError
+from gemmini.errors import ConfigError
 
 FB = Feedback(cycles=12345, utilization=0.25, sp_kib_used=8.0, sp_kib_total=256.0,
               acc_kib_used=60.0, acc_kib_total=64.0, bound="load")

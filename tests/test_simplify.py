@@ -4,7 +4,7 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from lowering.ir import (
+from gemmini.ir import (
     Assign, BinOp, Cond, Const, Decl, DramAddr, FloatConst, For, Function, If, Instr, UnOp,
     Var,
 )

@@ -7,7 +7,7 @@ from autocomp_exo.transforms.base import Application
 from autocomp_exo.transforms.estimate import estimate
 from autocomp_exo.transforms.ir_util import instrs, walk
 from gemmini.config import get_config
-from lowering.ir import BinOp, Const, Decl, For, Instr
+from gemmini.ir import BinOp, Const, Decl, For, Instr
 from transforms_support import (NARROW_LOADS_TEXT, WEIGHT_REUSE_TEXT, app_named, basic_gemm,
                                 check_gemm, check_program, parse)
 

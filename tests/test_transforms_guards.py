@@ -7,7 +7,7 @@ from autocomp_exo.transforms.guards import fold_guards, truth
 from autocomp_exo.transforms.ir_util import instrs, walk
 from autocomp_exo.transforms.regions import extents
 from gemmini.config import get_config
-from lowering.ir import BinOp, Const, If, Var
+from gemmini.ir import BinOp, Const, If, Var
 from transforms_support import app_named, check_program, gemm_kernel, parse
 
 CFG = get_config()

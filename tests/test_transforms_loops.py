@@ -12,7 +12,7 @@ from autocomp_exo.transforms import NotApplicable, apply
 from autocomp_exo.transforms.base import Application
 from autocomp_exo.transforms.ir_util import get, instrs, walk
 from gemmini.config import get_config
-from lowering.ir import For
+from gemmini.ir import For
 from transforms_support import app_named, basic_gemm, check_gemm, check_program, gemm_kernel, parse
 
 CFG = get_config()

@@ -11,7 +11,7 @@ from autocomp_exo.transforms.base import Application
 from autocomp_exo.transforms.ir_util import instrs, walk
 from autocomp_exo.transforms.regions import extents, used_kib
 from gemmini.config import get_config
-from lowering.ir import If
+from gemmini.ir import If
 from transforms_support import app_named, basic_gemm, check_gemm
 
 CFG = get_config()

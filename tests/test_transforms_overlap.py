@@ -15,7 +15,7 @@ from autocomp_exo.transforms.estimate import estimate
 from autocomp_exo.transforms.ir_util import get, instrs, walk
 from autocomp_exo.transforms.regions import extents
 from gemmini.config import get_config
-from lowering.ir import BinOp, Const, For, If, Var
+from gemmini.ir import BinOp, Const, For, If, Var
 from transforms_support import app_named, basic_gemm, check_gemm, check_program, gemm_kernel, \
     model_cycles, parse
 

@@ -7,7 +7,7 @@ from autocomp_exo.transforms import apply
 from autocomp_exo.transforms.base import Application
 from autocomp_exo.transforms.ir_util import walk
 from gemmini.config import get_config
-from lowering.ir import For
+from gemmini.ir import For
 from transforms_support import (NARROW_LOADS_TEXT, WEIGHT_REUSE_TEXT, app_named, basic_gemm,
                                 model_cycles, parse)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from autocomp_exo.workload import Workload, is_mapped, kind_of, proc_signature
-from benchmarks import workloads as wl
-from lowering import ir
-from lowering.errors import UnsupportedConstruct
+from lowering.workload import Workload, is_mapped, kind_of, proc_signature
+from lowering import suite as wl
+from gemmini import ir
+from gemmini.errors import UnsupportedConstruct
 
 
 def test_suite_names_and_macs():

@@ -15,7 +15,7 @@ import importlib
 
 import numpy as np
 
-from lowering.ir import Assign, BinOp, Const, Decl, DramAddr, FloatConst, For, If, Instr, UnOp, \
+from gemmini.ir import Assign, BinOp, Const, Decl, DramAddr, FloatConst, For, If, Instr, UnOp, \
     Var
 
 DIM = 16

@@ -177,7 +177,7 @@ class WorkloadPrograms:
 
 def load_programs(specs, cfg) -> list[WorkloadPrograms]:
     """Build (from the disk caches) the programs of every workload spec."""
-    from benchmarks.baselines import fsm as fsm_mod
+    from lowering.generators import fsm as fsm_mod
     from benchmarks.run_baselines import baseline_function
 
     out = []
@@ -298,9 +298,9 @@ def render_doc(ev: Evaluation, base_cfg, published, *, searched: str) -> str:
         f"{round(100 * TOLERANCE)}% of the published one, and unoptimized < hand-optimized "
         "< FSM in speed for all nine workloads.",
         "",
-        "Programs: `exo_unoptimized` = `autocomp_exo.mapping.map_to_gemmini`, "
+        "Programs: `exo_unoptimized` = `lowering.mapping.map_to_gemmini`, "
         "`exo_hand_optimized` = `benchmarks.baselines.exo_hand`, FSM = "
-        "`benchmarks.baselines.fsm.fsm_baseline` (its tiling is chosen on the model with the "
+        "`lowering.generators.fsm.fsm_baseline` (its tiling is chosen on the model with the "
         "default parameters; a loop_ws tile's cost reads none of the searched memory, bank "
         "or store parameters). The same programs as `python -m benchmarks.run_baselines`.",
         "",
@@ -383,7 +383,7 @@ def _parse_set(items) -> dict:
 
 
 def main(argv=None) -> int:
-    from benchmarks.workloads import SUITE
+    from lowering.suite import SUITE
     from gemmini.config import get_config
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -37,8 +37,8 @@ from exo.platforms.gemmini import (
     tile_outer_loops,
 )
 
-from benchmarks.workloads import CONV_PROC as conv_alg
-from benchmarks.workloads import GEMM_PROC as gemm_alg
+from lowering.suite import CONV_PROC as conv_alg
+from lowering.suite import GEMM_PROC as gemm_alg
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "exo_c"
 

@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.baselines.exo_hand import GemmPlan, hand_c, schedule_gemm  # noqa: E402
 from benchmarks.baselines.exo_hand_conv import schedule_conv  # noqa: E402
-from benchmarks.workloads import SUITE  # noqa: E402
+from lowering.suite import SUITE  # noqa: E402
 from lowering.exo_to_c import compile_proc  # noqa: E402
 
 OUT = ROOT / "tests" / "data" / "exo_hand"

@@ -21,7 +21,7 @@ from typing import Any, Callable
 from autocomp_exo.llm.budget import BudgetExceeded, Usage
 from autocomp_exo.llm.cache import LLMCache, call_key
 from autocomp_exo.settings import LLMSettings, ModelSettings
-from lowering.errors import ConfigError
+from gemmini.errors import ConfigError
 
 
 class LLMError(Exception):

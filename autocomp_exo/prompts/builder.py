@@ -17,7 +17,7 @@ from pathlib import Path
 from autocomp_exo.proposers.base import Candidate, Feedback, MenuItem, Plan
 from gemmini.config import GemminiConfig, get_config
 from gemmini.isa import SPECS
-from lowering.errors import ConfigError
+from gemmini.errors import ConfigError
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("gemm", "conv", "linalg")

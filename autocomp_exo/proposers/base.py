@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from lowering.ir import Function
+from gemmini.ir import Function
 
 
 @dataclass(frozen=True)

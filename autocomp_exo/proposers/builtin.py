@@ -29,7 +29,7 @@ from autocomp_exo.transforms.buffering import is_load_stmt
 from autocomp_exo.transforms.ir_util import get
 from autocomp_exo.transforms.registry import OPT_IN
 from gemmini.config import GemminiConfig, get_config
-from lowering.ir import Function
+from gemmini.ir import Function
 
 # How promising each transformation is a priori, and under which bound it helps most.
 BASE_WEIGHT = {

@@ -26,7 +26,7 @@ from autocomp_exo.search.lineage import Lineage
 from autocomp_exo.search.service import EvalService, Evaluated
 from autocomp_exo.search.stop import BudgetExhausted
 from autocomp_exo.settings import SearchSettings
-from lowering.errors import AutocompError
+from gemmini.errors import AutocompError
 
 REPAIRABLE = (PARSE, "hardware", "wrong")
 

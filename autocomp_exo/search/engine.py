@@ -203,5 +203,5 @@ def make_engine(evaluator: Evaluator, kind: str = "process", workers: int = 2,
         return InlineEngine(evaluator)
     if kind == "process":
         return ProcessEngine(evaluator, workers=workers, timeout=timeout)
-    from lowering.errors import ConfigError
+    from gemmini.errors import ConfigError
     raise ConfigError(f"unknown evaluation engine {kind!r} (known: process, inline)")

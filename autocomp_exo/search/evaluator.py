@@ -6,7 +6,7 @@ feedback for the next planning prompt. It works in two steps so that the
 engine can deduplicate before simulating:
 
 * ``normalize(code_or_fn) -> (fn, key)``: parse and simplify (cheap; raises a
-  `lowering.errors.ParseError` on bad code); ``key`` identifies the normalized IR;
+  `gemmini.errors.ParseError` on bad code); ``key`` identifies the normalized IR;
 * ``evaluate(code_or_fn) -> EvalResult``: run on the model and check (expensive;
   never raises for a bad program, the failure is described in the result).
 
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, runtime_checkable
 
 from autocomp_exo.proposers.base import Feedback
-from lowering import ir
-from lowering.errors import AutocompError, CheckError, HardwareError, ParseError
+from gemmini import ir
+from gemmini.errors import AutocompError, CheckError, HardwareError, ParseError
 
 # Error kinds of an EvalResult
 PARSE, HARDWARE, WRONG, TIMEOUT, CRASH, SLOWER = (
@@ -203,7 +203,7 @@ class ModelEvaluator:
     def for_workload(cls, workload, config: str = "int8_16",
                      kinds: tuple[str, ...] = ("uniform", "extreme"),
                      seeds: tuple[int, ...] = (0,)) -> "ModelEvaluator":
-        """Evaluator of a `autocomp_exo.workload.Workload` with reference input sets
+        """Evaluator of a `lowering.workload.Workload` with reference input sets
         (`lowering.reference.make_input_sets`, every ReLU setting of the workload)."""
         from lowering.reference import make_input_sets
         sets = make_input_sets(workload, seeds=seeds, kinds=kinds)

@@ -14,7 +14,7 @@ from typing import Callable
 from autocomp_exo.runs import JsonlWriter, read_jsonl
 from autocomp_exo.search.engine import Engine
 from autocomp_exo.search.evaluator import PARSE, EvalResult, Evaluator, failure
-from lowering.errors import AutocompError
+from gemmini.errors import AutocompError
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import GemminiConfig
-from lowering.ir import Assign, BinOp, Const, Decl, Expr, For, Function, Instr, Var
+from gemmini.ir import Assign, BinOp, Const, Decl, Expr, For, Function, Instr, Var
 
 from .base import Application, NotApplicable, Transform, app
 from .ir_util import (add, all_names, const_decls, expr_vars, fold, fresh, get,

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gemmini.config import GemminiConfig
-from lowering.errors import AutocompError
-from lowering.ir import Assign, Decl, For, Function
+from gemmini.errors import AutocompError
+from gemmini.ir import Assign, Decl, For, Function
 
 from .deps import MAX_TRIPS, Summary, TraceState, Unanalyzable, independent, summarize
 from .ir_util import Body, Path, children, const_decls, const_value, enclosing, eval_expr, walk

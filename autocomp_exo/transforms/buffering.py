@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import GemminiConfig
-from lowering.ir import BinOp, Const, Decl, DramAddr, For, Function, If, Instr, Var
+from gemmini.ir import BinOp, Const, Decl, DramAddr, For, Function, If, Instr, Var
 
 from .base import (Application, Dependent, NotApplicable, Transform, app, require_independent,
                    sample_values, site_envs, summary_of)

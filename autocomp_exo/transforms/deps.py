@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, field
 
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
-from lowering.ir import Assign, Const, Decl, DramAddr, For, If, Instr, Stmt
+from gemmini.ir import Assign, Const, Decl, DramAddr, For, If, Instr, Stmt
 
 from .ir_util import Body, const_value, eval_expr, trip_count
 
@@ -252,7 +252,7 @@ def _run_stmt(stmt: Stmt, env: dict, st: TraceState, s: Summary, written: set):
 
 
 def _compound(op: str, old: int, v: int):
-    from lowering.ir import BinOp
+    from gemmini.ir import BinOp
     return BinOp(op[:-1], Const(old), Const(v))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gemmini.config import ACC_BIT, GARBAGE_ADDR, GemminiConfig
-from lowering.ir import BinOp, Const, DramAddr, Expr, For, Function, If, Instr, UnOp, Var
+from gemmini.ir import BinOp, Const, DramAddr, Expr, For, Function, If, Instr, UnOp, Var
 
 from .ir_util import Body, const_decls, const_value, trip_count
 from .regions import interval

@@ -4,7 +4,7 @@
 
 Applies only to a function whose parameters are exactly a GEMM's (``scale``, ``act``,
 ``A[M][K]``, ``B[K][N]``, ``C[M][N]``) and that computes with preload / compute; the
-tiled loop_ws program is the hardware-FSM baseline's (benchmarks.baselines.fsm), with
+tiled loop_ws program is the hardware-FSM baseline's (lowering.generators.fsm), with
 the parameter names of the function kept. The search checks the result against the
 reference like any rewrite. Enabled by ``BuiltinProposer(enable_loop_ws=True)``.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import GemminiConfig
-from lowering.ir import Function
+from gemmini.ir import Function
 
 from .base import Application, NotApplicable, Transform, app
 from .ir_util import instrs
@@ -38,7 +38,7 @@ def to_loop_ws(fn: Function, a: Application, config: GemminiConfig) -> Function:
     if shape is None:
         raise NotApplicable("not a plain GEMM function")
     try:
-        from benchmarks.baselines.fsm import fsm_gemm
+        from lowering.generators.fsm import fsm_gemm
     except ImportError as exc:
         raise NotApplicable(f"the loop_ws generator is not available ({exc})") from None
     fsm = fsm_gemm(*shape, config, name=fn.name, score="analytic")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from lowering.ir import Assign, BinOp, Decl, For, Function, If, UnOp
+from gemmini.ir import Assign, BinOp, Decl, For, Function, If, UnOp
 
 from .ir_util import Body, walk
 from .regions import interval, ranges_at

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import GemminiConfig
-from lowering.ir import Decl, For, Function, Instr
+from gemmini.ir import Decl, For, Function, Instr
 
 from .base import (Application, NotApplicable, Transform, app, require_independent, sample_values,
                    site_envs, summary_of)

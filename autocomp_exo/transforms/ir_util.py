@@ -15,7 +15,7 @@ import dataclasses
 import operator
 from typing import Callable, Iterator
 
-from lowering.ir import (Assign, BinOp, Cond, Const, Decl, DramAddr, Expr, FloatConst, For,
+from gemmini.ir import (Assign, BinOp, Cond, Const, Decl, DramAddr, Expr, FloatConst, For,
                          Function, If, Instr, Stmt, UnOp, Var)
 
 Path = tuple[int, ...]

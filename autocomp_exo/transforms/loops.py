@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import GemminiConfig
-from lowering.ir import Decl, For, Function, Var
+from gemmini.ir import Decl, For, Function, Var
 
 from .base import (Application, NotApplicable, Transform, app, require_independent, sample_values,
                    site_envs, summary_of)
@@ -53,7 +53,7 @@ def split(fn: Function, a: Application, config: GemminiConfig) -> Function:
 
 
 def _c(v):
-    from lowering.ir import Const
+    from gemmini.ir import Const
     return Const(v)
 
 
@@ -211,7 +211,7 @@ def fission(fn: Function, a: Application, config: GemminiConfig) -> Function:
 
 def _kind(s) -> str:
     """Coarse role of a statement: where a fission point makes sense (between roles)."""
-    from lowering.ir import Instr
+    from gemmini.ir import Instr
     ops = {i.op for _, i, _ in walk((s,)) if isinstance(i, Instr)}
     if not ops:
         return "scalar"

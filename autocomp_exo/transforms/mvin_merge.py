@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import ACC_BIT, GemminiConfig
-from lowering.ir import Const, DramAddr, For, Function, Instr
+from gemmini.ir import Const, DramAddr, For, Function, Instr
 
 from .base import Application, NotApplicable, Transform, app
 from .deps import LOAD_IDS

@@ -19,7 +19,7 @@ import itertools
 from dataclasses import dataclass
 
 from gemmini.config import ACCUMULATE_BIT, ACC_BIT, GARBAGE_ADDR, GemminiConfig, ROW_MASK
-from lowering.ir import Assign, BinOp, Cond, Const, Decl, Expr, For, Function, If, Instr, UnOp, Var
+from gemmini.ir import Assign, BinOp, Cond, Const, Decl, Expr, For, Function, If, Instr, UnOp, Var
 
 from .ir_util import (Path, add, const_decls, const_value, eval_expr, expr_vars, fold, get,
                       has_mod, instrs, replace_fn, subst_expr, sum_of, summands, walk)

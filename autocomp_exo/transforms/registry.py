@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gemmini.config import GemminiConfig
-from lowering.ir import Function
+from gemmini.ir import Function
 
 from . import (arith, buffering, fsm, hoist, loops, mvin_merge, reorder, residency, unroll, weights,
                zeroing)

@@ -10,7 +10,7 @@ loads earlier, ahead of work they do not feed, so the load engine starts sooner.
 from __future__ import annotations
 
 from gemmini.config import GemminiConfig
-from lowering.ir import Decl, Function, Instr
+from gemmini.ir import Decl, Function, Instr
 
 from .base import Application, NotApplicable, Transform, app, require_independent, site_envs, \
     summary_of

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import GemminiConfig
-from lowering.ir import BinOp, Const, Decl, DramAddr, For, Function, If, Instr, Var
+from gemmini.ir import BinOp, Const, Decl, DramAddr, For, Function, If, Instr, Var
 
 from .base import (Application, NotApplicable, Transform, app, bind_locals, sample_values,
                    site_envs, summary_of)

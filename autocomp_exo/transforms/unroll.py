@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import GemminiConfig
-from lowering.ir import Const, Decl, For, Function, Var
+from gemmini.ir import Const, Decl, For, Function, Var
 
 from .base import Application, NotApplicable, Transform, app
 from .ir_util import (Body, add, all_names, fresh, get, instrs, replace_fn, subst_body,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import GARBAGE_ADDR, GemminiConfig
-from lowering.ir import Const, For, Function, Instr
+from gemmini.ir import Const, For, Function, Instr
 
 from .base import Application, NotApplicable, Transform, app
 from .ir_util import add, expr_vars, get, replace_fn, subst_body, trip_count, walk

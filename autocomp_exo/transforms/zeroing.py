@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import ACCUMULATE_BIT, ACC_BIT, GemminiConfig, ROW_MASK
-from lowering.ir import Const, For, Function, Instr
+from gemmini.ir import Const, For, Function, Instr
 
 from .base import Application, NotApplicable, Transform, app, site_envs, summary_of
 from .deps import row_keys

@@ -1,6 +1,6 @@
 """The *Exo hand-optimized* baseline: expert Gemmini schedules written with Exo's ops.
 
-Each schedule starts from the basic mapping (`autocomp_exo.mapping.map_to_gemmini`)
+Each schedule starts from the basic mapping (`lowering.mapping.map_to_gemmini`)
 of a workload's algorithm proc and applies, with Exo 1.0.0 scheduling operations
 only (every step is checked by Exo; no unsafe flag is used for GEMMs):
 
@@ -39,11 +39,11 @@ from exo.stdlib.scheduling import (
     remove_loop, rename, reorder_loops, reorder_stmts, repeat, simplify, unroll_loop,
 )
 
-from autocomp_exo.mapping import MAPPING_VERSION, map_to_gemmini
-from benchmarks.workloads import WorkloadSpec, by_name, conv as conv_spec, gemm as gemm_spec
-from benchmarks.workloads import gemm_algorithm
+from lowering.mapping import MAPPING_VERSION, map_to_gemmini
+from lowering.suite import WorkloadSpec, by_name, conv as conv_spec, gemm as gemm_spec
+from lowering.suite import gemm_algorithm
 from gemmini.config import GemminiConfig, get_config
-from lowering.errors import UnsupportedConstruct
+from gemmini.errors import UnsupportedConstruct
 from lowering.exo_to_c import ExoC, cache_root, compile_proc
 
 HAND_VERSION = 2

@@ -1,6 +1,6 @@
 """Hand-optimized Exo schedules of the 3x3 convolutions (part of the Exo hand baseline).
 
-Starts from the basic mapping (`autocomp_exo.mapping.map_to_gemmini`) of the
+Starts from the basic mapping (`lowering.mapping.map_to_gemmini`) of the
 algorithm proc, with the output channels first split into groups when the weights
 of all channels would not fit the scratchpad, and applies with Exo 1.0.0 ops:
 
@@ -26,10 +26,10 @@ from exo.stdlib.scheduling import (
     reorder_stmts, repeat, simplify, unroll_loop,
 )
 
-from autocomp_exo.mapping import map_to_gemmini
-from benchmarks.workloads import conv_algorithm
+from lowering.mapping import map_to_gemmini
+from lowering.suite import conv_algorithm
 from gemmini.config import GemminiConfig, get_config
-from lowering.errors import UnsupportedConstruct
+from gemmini.errors import UnsupportedConstruct
 
 KERNEL = 3
 BLOCK = 16

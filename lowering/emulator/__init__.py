@@ -7,5 +7,5 @@
 * ``build.py``: ``build_kernel`` (gcc, cached by content hash), ``run_c`` (trusted C:
   Exo's output or our printer's), ``run_ir`` (an ``ir.Function`` through the toolchain
   printer) -> ``EmulatorRun(outputs, counts, scratchpad, accumulator)``; errors are
-  ``lowering.errors.HardwareError`` naming the instruction and its C line.
+  ``gemmini.errors.HardwareError`` naming the instruction and its C line.
 """

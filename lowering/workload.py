@@ -2,7 +2,7 @@
 
 ``Workload.from_proc(proc)`` recognizes a user's GEMM or convolution proc
 (algorithm or already mapped to Gemmini) from its parameters and shapes and
-pairs it with our algorithm proc of the same shape (`benchmarks.workloads`),
+pairs it with our algorithm proc of the same shape (`lowering.suite`),
 whose Exo C is the reference semantics (`lowering.reference`).
 """
 
@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from lowering import ir
-from lowering.errors import UnsupportedConstruct
+from gemmini import ir
+from gemmini.errors import UnsupportedConstruct
 
 _DTYPES = {"I8": "i8", "I32": "i32", "F32": "f32", "BOOL": "bool"}
 GEMM_PARAMS = ("scale", "act", "A", "B", "C")
@@ -118,7 +118,7 @@ class Workload:
         """The user's mapped proc, or the basic Gemmini mapping of the algorithm (slow)."""
         if self.mapped is not None:
             return self.mapped
-        from autocomp_exo.mapping import map_to_gemmini
+        from lowering.mapping import map_to_gemmini
         return map_to_gemmini(self.algorithm)
 
     def mapped_c(self):
@@ -132,8 +132,8 @@ class Workload:
 
     @classmethod
     def from_spec(cls, spec) -> "Workload":
-        """Workload of a `benchmarks.workloads.WorkloadSpec` (or a suite name)."""
-        from benchmarks import workloads
+        """Workload of a `lowering.suite.WorkloadSpec` (or a suite name)."""
+        from lowering import suite as workloads
         if isinstance(spec, str):
             spec = workloads.by_name(spec)
         algorithm = spec.algorithm()
@@ -142,7 +142,7 @@ class Workload:
     @classmethod
     def from_proc(cls, proc) -> "Workload":
         """Recognize a GEMM or convolution proc (algorithm or mapped) by its signature."""
-        from benchmarks import workloads
+        from lowering import suite as workloads
         kind = kind_of(proc)
         sig = {p.name: p for p in proc_signature(proc, OUTPUTS[kind])}
         if kind == "gemm":
@@ -159,7 +159,7 @@ class Workload:
 
     @classmethod
     def _build(cls, name, kind, shape, algorithm, given, mapped) -> "Workload":
-        from benchmarks.workloads import WorkloadSpec
+        from lowering.suite import WorkloadSpec
         outputs = OUTPUTS[kind]
         macs = WorkloadSpec(name, kind, tuple(shape.items())).macs
         return cls(name=name, kind=kind, shape=dict(shape), algorithm=algorithm,
@@ -189,7 +189,7 @@ def _gemm_shape(proc, sig) -> dict[str, int]:
 
 
 def _conv_shape(proc, sig) -> dict[str, int]:
-    from benchmarks.workloads import KERNEL_DIM
+    from lowering.suite import KERNEL_DIM
     _expect(proc, sig, "scale", "f32", 0)
     _expect(proc, sig, "act", "bool", 0)
     batch, in_dim, in_dim2, in_ch = _expect(proc, sig, "inp", "i8", 4)

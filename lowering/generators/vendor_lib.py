@@ -28,7 +28,7 @@ only). Consecutive output tiles alternate scratchpad and accumulator halves.
 Channel counts must be multiples of DIM.
 
 Public: ``vendor_gemm(M, N, K, config)``, ``vendor_conv(batch, in_dim, in_ch, out_ch,
-config)``, ``vendor_baseline(spec, config)`` (a `benchmarks.workloads.WorkloadSpec`
+config)``, ``vendor_baseline(spec, config)`` (a `lowering.suite.WorkloadSpec`
 or `Workload`), and the tilers ``gemm_tiles`` / ``conv_tiles``. Each returns an
 ``ir.Function`` with Exo's C signature for the workload.
 """
@@ -41,8 +41,8 @@ import math
 from dataclasses import dataclass
 
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, GemminiConfig, get_config
-from lowering import ir
-from lowering.ir import BinOp, Const, DramAddr, FloatConst, For, If, Instr, Var
+from gemmini import ir
+from gemmini.ir import BinOp, Const, DramAddr, FloatConst, For, If, Instr, Var
 
 KERNEL_DIM = 3
 EXO_CONTEXT = {"gemm": "gemm_Context", "conv": "conv_Context"}   # Exo's context struct

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from gemmini.config import GemminiConfig, get_config
-from lowering.errors import AutocompError, ConfigError, HardwareError
+from gemmini.errors import AutocompError, ConfigError, HardwareError
 
 EMULATOR_DIR = Path(__file__).resolve().parent
 _SOURCES = ("gemmini.h", "emulator.c", "include/gemmini.h")

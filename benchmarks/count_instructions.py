@@ -5,7 +5,7 @@ instruction macros only increment counters, linked with the installed Exo's
 allocators (``exo/libs/gemm_malloc.c``, ``gemm_acc_malloc.c``) and run once with
 zero-filled arguments (the macros never touch memory, so the data does not matter).
 
-    python tools/count_instructions.py kernel.c [kernel.h]
+    python benchmarks/count_instructions.py kernel.c [kernel.h]
 
 prints one ``kind count`` line per instruction kind. From Python:
 ``count_instructions(c_text, h_text) -> dict[str, int]``.

@@ -39,13 +39,13 @@ import math
 
 import numpy as np
 
-from benchmarks.baselines.vendor_lib import (
+from lowering.generators.vendor_lib import (
     KERNEL_DIM, GemmTiles, add, conv_params, finish, gemm_configs, gemm_params, instr, loop,
     loop_ws_fits, mul, spec_shape, tiled_loop_ws,
 )
 from gemmini.config import GemminiConfig, get_config
-from lowering import ir
-from lowering.ir import Const, DramAddr, FloatConst, Var
+from gemmini import ir
+from gemmini.ir import Const, DramAddr, FloatConst, Var
 
 MODEL_CANDIDATES = 6
 

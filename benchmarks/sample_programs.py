@@ -8,8 +8,8 @@ going through the C parser.
 
 from __future__ import annotations
 
-from lowering import ir
-from lowering.ir import BinOp, Const, DramAddr, FloatConst, Var
+from gemmini import ir
+from gemmini.ir import BinOp, Const, DramAddr, FloatConst, Var
 
 GARBAGE = Const(ir.GARBAGE_ADDR)
 

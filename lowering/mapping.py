@@ -1,7 +1,7 @@
 """The basic Gemmini mapping of a GEMM or convolution algorithm proc.
 
 ``map_to_gemmini(proc)`` applies Exo scheduling operations to one of our
-algorithm procs (`benchmarks.workloads`): tile the loops into 16x16 blocks,
+algorithm procs (`lowering.suite`): tile the loops into 16x16 blocks,
 stage operands into scratchpad and accumulator, ``replace`` the loop nests by
 Gemmini instructions of ``exo.platforms.gemmini`` and hoist the configuration
 instructions out of the loops.
@@ -33,8 +33,8 @@ from exo.stdlib.scheduling import (
     lift_alloc, remove_loop, reorder_loops, replace, set_memory, simplify,
 )
 
-from autocomp_exo.workload import OUTPUTS, is_mapped, kind_of, proc_signature
-from lowering.errors import UnsupportedConstruct
+from lowering.workload import OUTPUTS, is_mapped, kind_of, proc_signature
+from gemmini.errors import UnsupportedConstruct
 
 MAPPING_VERSION = 2
 BLOCK = 16          # Exo's Gemmini platform is written for DIM = 16
@@ -48,7 +48,7 @@ def _shapes(proc, kind: str) -> dict[str, tuple[int, ...]]:
 def map_to_gemmini(proc):
     """Basic Gemmini mapping of a GEMM or convolution algorithm proc (same name).
 
-    ``proc`` must be one of our algorithm procs (``benchmarks.workloads.gemm_algorithm``
+    ``proc`` must be one of our algorithm procs (``lowering.suite.gemm_algorithm``
     / ``conv_algorithm``; the loop and buffer names matter). For a user's proc of
     the same signature map ``Workload.from_proc(proc).algorithm`` instead.
     """
@@ -69,7 +69,7 @@ def map_to_gemmini(proc):
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UnsupportedConstruct(
             f"cannot map proc {proc.name()!r} to Gemmini ({first}); map_to_gemmini expects "
-            "the algorithm procs of benchmarks.workloads") from None
+            "the algorithm procs of lowering.suite") from None
 
 
 # ---------------------------------------------------------------------------
