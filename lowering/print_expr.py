@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Callable
 
 from gemmini.ir import GARBAGE_ADDR, BinOp, Cond, Const, DramAddr, FloatConst, Param, UnOp, Var
+from lowering.simplify import from_poly, to_poly
 
 PRECEDENCE = {
     "?:": 3, "||": 4, "&&": 5, "|": 6, "^": 7, "&": 8, "==": 9, "!=": 9,
@@ -97,7 +98,6 @@ def split_index(index, shape: tuple[int, ...]) -> list:
     divides its coefficient; the constant is split in mixed radix. The subscripts
     recombine (row-major) to exactly ``index``.
     """
-    from lowering.simplify import from_poly, to_poly
 
     strides = []
     n = 1

@@ -18,6 +18,7 @@ from gemmini.config import GemminiConfig
 from gemmini.ir import Assign, BinOp, Const, Decl, Expr, For, Function, Instr, Var
 
 from .base import Application, NotApplicable, Transform, app
+from .regions import interval, ranges_at
 from .ir_util import (add, all_names, const_decls, expr_vars, fold, fresh, get,
                       map_stmts, replace_fn, stmt_writes, subst_body, subst_expr, sum_of,
                       summands, trip_count, walk)
@@ -60,7 +61,6 @@ def simplify_all(fn: Function, a: Application, config: GemminiConfig) -> Functio
     """Fold every expression; write flag bits OR-ed onto an address as an addition when
     the address can never carry into them (``(x + 16) | 0x40000000`` -> ``x + 0x40000010``
     when x + 16 stays below bit 30), which folds into the constant part."""
-    from .regions import interval, ranges_at
     out_fn = fn
     for path, s, loops in walk(fn.body):
         if not isinstance(s, Instr):

@@ -28,6 +28,7 @@ from gemmini.ir import BinOp, Const, Decl, DramAddr, For, Function, If, Instr, V
 from .base import (Application, Dependent, NotApplicable, Transform, app, require_independent,
                    sample_values, site_envs, summary_of)
 from .deps import LOAD_IDS, scalar_carried
+from .loops import fission, fuse
 from .ir_util import add, all_names, free_reads, fresh, get, instrs, mul, replace_fn, \
     scalar_writes, sub, subst_body, trip_count, walk
 from .regions import bounds, extents, region_of
@@ -203,7 +204,6 @@ def _split_loads_off(fn: Function, path: tuple, config: GemminiConfig) -> Functi
     rest; for a perfect nest, the innermost loop's leading loads (each level split in
     turn). Where the next iteration's loads would overwrite rows the current one still
     reads, the loaded buffers first get one copy per iteration (`expand`)."""
-    from .loops import fission
     W = get(fn.body, path)
     m = _leading_loads(W)
     if not 0 < m < len(W.body):
@@ -260,7 +260,6 @@ def _gather_loads(fn: Function, a: Application, config: GemminiConfig
                   ) -> tuple[Function, Application]:
     """Fuse the load loops adjacent to ``a``'s load loop (before its work loop) into it,
     where `fuse` shows it legal; returns the program and the application's new indices."""
-    from .loops import fuse
     p, w = a.p["load"], a.p["work"]
     for step in (1, -1):
         while True:

@@ -24,9 +24,9 @@ import math
 from dataclasses import dataclass, field
 
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
-from gemmini.ir import Assign, Const, Decl, DramAddr, For, If, Instr, Stmt
+from gemmini.ir import Assign, BinOp, Const, Decl, DramAddr, For, If, Instr, Stmt
 
-from .ir_util import Body, const_value, eval_expr, trip_count
+from .ir_util import Body, const_value, eval_expr, instrs, trip_count, walk
 
 MAX_TRIPS = 3
 FULL_EVENTS = 4_096     # enumerations up to this many instructions are exact
@@ -252,7 +252,6 @@ def _run_stmt(stmt: Stmt, env: dict, st: TraceState, s: Summary, written: set):
 
 
 def _compound(op: str, old: int, v: int):
-    from gemmini.ir import BinOp
     return BinOp(op[:-1], Const(old), Const(v))
 
 
@@ -273,7 +272,6 @@ def independent(p: Summary, q: Summary) -> bool:
 
 def scalar_carried(body: Body) -> bool:
     """Does ``body`` assign a scalar it did not declare (a loop-carried scalar)?"""
-    from .ir_util import walk
     declared = set()
     for _, s, _ in walk(body):
         if isinstance(s, Decl):
@@ -284,5 +282,4 @@ def scalar_carried(body: Body) -> bool:
 
 
 def contains_opaque(body: Body) -> bool:
-    from .ir_util import instrs
     return any(i.op == "loop_ws" for _, i, _ in instrs(body))

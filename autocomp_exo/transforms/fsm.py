@@ -15,6 +15,7 @@ import dataclasses
 
 from gemmini.config import GemminiConfig
 from gemmini.ir import Function
+from lowering.generators.fsm import fsm_gemm
 
 from .base import Application, NotApplicable, Transform, app
 from .ir_util import instrs
@@ -37,10 +38,6 @@ def to_loop_ws(fn: Function, a: Application, config: GemminiConfig) -> Function:
     shape = _gemm_shape(fn)
     if shape is None:
         raise NotApplicable("not a plain GEMM function")
-    try:
-        from lowering.generators.fsm import fsm_gemm
-    except ImportError as exc:
-        raise NotApplicable(f"the loop_ws generator is not available ({exc})") from None
     fsm = fsm_gemm(*shape, config, name=fn.name, score="analytic")
     if {p.name for p in fsm.params} != {p.name for p in fn.params}:
         raise NotApplicable("the generated program's parameters differ")

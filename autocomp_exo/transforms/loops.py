@@ -15,13 +15,14 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import GemminiConfig
-from gemmini.ir import Decl, For, Function, Var
+from gemmini.ir import Const, Decl, For, Function, Instr, Var
 
 from .base import (Application, NotApplicable, Transform, app, require_independent, sample_values,
                    site_envs, summary_of)
 from .deps import contains_opaque, scalar_carried
-from .ir_util import (add, all_names, const_value, free_reads, fresh, get, mul, replace_fn,
-                      scalar_writes, stmt_writes, subst_body, trip_count, walk)
+from .ir_util import (add, all_names, children, const_value, expr_vars, free_reads, fresh, get,
+                      mul, replace_fn, scalar_writes, stmt_writes, subst_body, trip_count, walk,
+                      with_children)
 
 MIN_TRIP_TO_SPLIT = 4
 
@@ -53,7 +54,6 @@ def split(fn: Function, a: Application, config: GemminiConfig) -> Function:
 
 
 def _c(v):
-    from gemmini.ir import Const
     return Const(v)
 
 
@@ -101,7 +101,6 @@ def interchange(fn: Function, a: Application, config: GemminiConfig) -> Function
 
 
 def _bound_vars(loop: For) -> set[str]:
-    from .ir_util import expr_vars
     return expr_vars(loop.lo) | expr_vars(loop.hi)
 
 
@@ -149,12 +148,10 @@ def fuse(fn: Function, a: Application, config: GemminiConfig) -> Function:
 
 
 def _kids(fn, path):
-    from .ir_util import children
     return children(get(fn.body, path))
 
 
 def _set_kids(fn, path, kids):
-    from .ir_util import with_children
     if not path:
         return dataclasses.replace(fn, body=tuple(kids))
     return replace_fn(fn, path, (with_children(get(fn.body, path), tuple(kids)),))
@@ -211,7 +208,6 @@ def fission(fn: Function, a: Application, config: GemminiConfig) -> Function:
 
 def _kind(s) -> str:
     """Coarse role of a statement: where a fission point makes sense (between roles)."""
-    from gemmini.ir import Instr
     ops = {i.op for _, i, _ in walk((s,)) if isinstance(i, Instr)}
     if not ops:
         return "scalar"

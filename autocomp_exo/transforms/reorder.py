@@ -9,13 +9,15 @@ loads earlier, ahead of work they do not feed, so the load engine starts sooner.
 
 from __future__ import annotations
 
+import dataclasses
+
 from gemmini.config import GemminiConfig
 from gemmini.ir import Decl, Function, Instr
 
 from .base import Application, NotApplicable, Transform, app, require_independent, site_envs, \
     summary_of
 from .buffering import is_load_stmt
-from .ir_util import get, parent_body, replace_fn, stmt_reads, stmt_writes, walk
+from .ir_util import get, parent_body, replace_fn, stmt_reads, stmt_writes, walk, with_children
 
 
 def move_up(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -37,9 +39,7 @@ def move_up(fn: Function, a: Application, config: GemminiConfig) -> Function:
         require_independent(mine, other, "statements passed over")
     new = body[:i - up] + (s,) + passed + body[i + 1:]
     if len(path) == 1:
-        import dataclasses
         return dataclasses.replace(fn, body=new)
-    from .ir_util import with_children
     parent = get(fn.body, path[:-1])
     return replace_fn(fn, path[:-1], (with_children(parent, new),))
 

@@ -21,7 +21,7 @@ from gemmini.ir import Const, For, Function, Instr
 
 from .base import Application, NotApplicable, Transform, app, site_envs, summary_of
 from .deps import row_keys
-from .ir_util import children, const_value, walk, with_children
+from .ir_util import children, const_value, get, replace_fn, walk, with_children
 
 
 def _zero_block(s, dim: int):
@@ -77,12 +77,10 @@ def fold_zeroing(fn: Function, a: Application, config: GemminiConfig) -> Functio
 
 
 def _get(fn, path):
-    from .ir_util import get
     return get(fn.body, path)
 
 
 def _set(fn, path, kids):
-    from .ir_util import replace_fn
     if not path:
         return dataclasses.replace(fn, body=tuple(kids))
     return replace_fn(fn, path, (with_children(_get(fn, path), tuple(kids)),))

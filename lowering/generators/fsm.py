@@ -16,7 +16,7 @@ tile sizes differ. Scoring:
   overlapped unless it is the bottleneck). Ties go to fewer tiles.
 * ``"model"``: the best few analytic candidates are run on the timing model
   (``gemmini.model.run``) and the fastest wins.
-* ``"auto"`` (default): the model when it can be imported, else analytic.
+* ``"auto"`` (default): the same as ``"model"``.
 
 Convolution (no conv FSM in our ISA): the im2col view is legal with strides for a
 stride-1 convolution, because the output pixels of one output row read, for a
@@ -43,6 +43,7 @@ from lowering.generators.vendor_lib import (
     KERNEL_DIM, GemmTiles, add, conv_params, finish, gemm_configs, gemm_params, instr, loop,
     loop_ws_fits, mul, spec_shape, tiled_loop_ws,
 )
+from gemmini import model
 from gemmini.config import GemminiConfig, get_config
 from gemmini import ir
 from gemmini.ir import Const, DramAddr, FloatConst, Var
@@ -100,13 +101,11 @@ def analytic_cycles(M: int, N: int, K: int, tiles: GemmTiles, cfg: GemminiConfig
             busy = max(load, execute)
             total += ci * cj * (ck - stores) * busy + ci * cj * stores * max(busy, store)
             n_tiles += ci * cj * ck
-    cpu = n_tiles * getattr(tp, "loop_ws_commands", 6) * tp.cpu_issue
-    return max(total, cpu) + getattr(tp, "loop_ws_overhead", 100)
+    cpu = n_tiles * tp.loop_ws_commands * tp.cpu_issue
+    return max(total, cpu) + tp.loop_ws_overhead
 
 
 def _model_cycles(fn: ir.Function, cfg: GemminiConfig) -> float:
-    from gemmini import model
-
     inputs = {}
     for p in fn.params:
         if p.is_array:
@@ -114,14 +113,6 @@ def _model_cycles(fn: ir.Function, cfg: GemminiConfig) -> float:
         else:
             inputs[p.name] = 1.0 if p.dtype == "f32" else False
     return float(model.run(fn, inputs, cfg, timing=True).report.cycles)
-
-
-def _model_available() -> bool:
-    try:
-        from gemmini import model  # noqa: F401
-    except Exception:   # the model is being written in parallel; any import failure = absent
-        return False
-    return True
 
 
 def best_gemm_tiles(M: int, N: int, K: int, config: GemminiConfig | str | None = None, *,
@@ -139,7 +130,7 @@ def best_gemm_tiles(M: int, N: int, K: int, config: GemminiConfig | str | None =
             math.ceil(K / (t.K * cfg.dim))
         return analytic_cycles(M, N, K, t, cfg), n, -t.K
     ranked = sorted(cands, key=key)
-    use_model = score == "model" or (score == "auto" and _model_available())
+    use_model = score in ("auto", "model")
     if not use_model:
         return ranked[0]
     shortlist = ranked[:MODEL_CANDIDATES]

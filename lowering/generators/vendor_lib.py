@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, GemminiConfig, get_config
 from gemmini import ir
 from gemmini.ir import BinOp, Const, DramAddr, FloatConst, For, If, Instr, Var
+from lowering.simplify import simplify_function
 
 KERNEL_DIM = 3
 EXO_CONTEXT = {"gemm": "gemm_Context", "conv": "conv_Context"}   # Exo's context struct
@@ -126,13 +127,9 @@ def conv_params(batch: int, in_dim: int, in_ch: int, out_ch: int) -> tuple[ir.Pa
 
 
 def finish(name: str, params, body: list, kind: str = "gemm") -> ir.Function:
-    """The Function, with expressions in the project's canonical form when available."""
-    fn = ir.Function(name, tuple(params), tuple(body), context=EXO_CONTEXT[kind])
-    try:
-        from lowering.simplify import simplify_function
-    except ImportError:
-        return fn
-    return simplify_function(fn)
+    """The Function, with expressions in the project's canonical form."""
+    return simplify_function(ir.Function(name, tuple(params), tuple(body),
+                                         context=EXO_CONTEXT[kind]))
 
 
 # ----------------------------------------------------------------------------
