@@ -6,7 +6,7 @@ linked with the installed Exo's allocators (``exo/libs/gemm_malloc.c``,
 ``gemm_acc_malloc.c``) and run once with zero-filled arguments (the macros never
 touch memory, so the data does not matter).
 
-    python benchmarks/count_instructions.py kernel.c [kernel.h]
+    python -m benchmarks.count_instructions kernel.c [kernel.h]
 
 prints one ``kind count`` line per instruction kind. From Python:
 ``count_instructions(c_text, h_text) -> dict[str, int]``.

@@ -6,6 +6,7 @@ import ctypes
 import os
 import shutil
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,18 @@ def test_second_build_is_a_cache_hit(counting_gcc, cache):
     lib.answer.restype = ctypes.c_int
     assert lib.answer() == 42
     assert sorted(p.name for p in (cache / "t").iterdir()) == [first.name]  # no leftovers
+
+
+@needs_gcc
+def test_concurrent_builds_of_one_source_agree(cache):
+    src = {"answer.c": ANSWER_C.replace('#include "answer.h"', "#define ANSWER 6\n#define FACTOR 7")}
+    with ThreadPoolExecutor(4) as pool:
+        paths = list(pool.map(lambda _: gcc.build(src, cache="t"), range(4)))
+    assert len(set(paths)) == 1
+    assert sorted(p.name for p in (cache / "t").iterdir()) == [paths[0].name]
+    lib = gcc.load_library(paths[0])
+    lib.answer.restype = ctypes.c_int
+    assert lib.answer() == 42
 
 
 @needs_gcc
