@@ -11,7 +11,8 @@ from typing import Any, Callable
 from autocomp_exo.proposers.base import Proposer
 from autocomp_exo.settings import Settings, load_settings, to_dict
 from gemmini import ir
-from gemmini.errors import ConfigError
+from gemmini.errors import ConfigError, ParseError
+from lowering.signature import read_signature
 
 
 @dataclass(frozen=True)
@@ -135,9 +136,10 @@ def _start_from(proc, s: Settings, evaluator) -> _Start:
     if evaluator is not None:
         name = proc.name if isinstance(proc, ir.Function) else "kernel"
         if isinstance(proc, str):
-            import re
-            m = re.search(r"void\s+(\w+)\s*\(", proc)
-            name = m.group(1) if m else name
+            try:
+                name = read_signature(proc, require_shapes=False).name
+            except ParseError:
+                pass   # the evaluator reports unreadable C; only the run's name falls back
         return _Start(proc, evaluator, name, kind=s.prompts.workload_kind)
     if isinstance(proc, (str, ir.Function)):
         raise ConfigError("optimizing C text or IR needs an evaluator (or a workload: "

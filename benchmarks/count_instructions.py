@@ -1,11 +1,12 @@
 """Count the dynamic Gemmini instructions of Exo's C, independently of our model.
 
-The C is compiled with gcc against a tiny shim ``include/gemmini.h`` whose
-instruction macros only increment counters, linked with the installed Exo's
-allocators (``exo/libs/gemm_malloc.c``, ``gemm_acc_malloc.c``) and run once with
-zero-filled arguments (the macros never touch memory, so the data does not matter).
+The C is compiled by `lowering.gcc` (cached under ``<cache root>/count``) against a
+tiny shim ``include/gemmini.h`` whose instruction macros only increment counters,
+linked with the installed Exo's allocators (``exo/libs/gemm_malloc.c``,
+``gemm_acc_malloc.c``) and run once with zero-filled arguments (the macros never
+touch memory, so the data does not matter).
 
-    python benchmarks/count_instructions.py kernel.c [kernel.h]
+    python -m benchmarks.count_instructions kernel.c [kernel.h]
 
 prints one ``kind count`` line per instruction kind. From Python:
 ``count_instructions(c_text, h_text) -> dict[str, int]``.
@@ -17,11 +18,13 @@ config_ld, config_st, fence, loop_ws.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from gemmini.errors import AutocompError, ParseError
+from lowering import gcc
+from lowering.emulator.build import exo_libs_dir
+from lowering.signature import Signature, read_signature
 
 KINDS = ("mvin", "mvin_zero", "mvin2", "mvin3", "preload", "compute_preloaded",
          "compute_accumulated", "mvout", "config_ex", "config_ld", "config_st",
@@ -55,101 +58,60 @@ extern unsigned long long exo_count[N_KINDS];
 """
 
 _TYPES = {"i8": "int8_t", "i32": "int32_t", "f32": "float", "bool": "bool"}
-_PARAM_RE = re.compile(r"^//\s+(\w+)\s*:\s*(\w+)(\[([^\]]*)\])?")
+_FLAGS = ("-O1", "-w", "-include", "stdint.h")
+_ALLOCATORS = ("gemm_malloc", "gemm_acc_malloc")
 
 
-class CountError(RuntimeError):
-    """The C could not be compiled or run for counting."""
+class CountError(AutocompError):
+    """The C cannot be counted (no Exo signature, unsupported parameter, exo missing)."""
 
 
 def _shim() -> str:
     return _SHIM % {"enum": ", ".join(f"K_{k}" for k in KINDS)}
 
 
-def _signature(c_text: str) -> tuple[str, list[tuple[str, str, int | None]]]:
-    """Function name and (name, type, element count or None for scalars) from Exo's comment."""
-    lines = c_text.splitlines()
-    for n, line in enumerate(lines):
-        m = re.match(r"^//\s+(\w+)\($", line)
-        if not m:
-            continue
-        params = []
-        for pline in lines[n + 1:]:
-            if pline.startswith("// )"):
-                return m.group(1), params
-            pm = _PARAM_RE.match(pline)
-            if not pm:
-                break
-            count = None
-            if pm.group(3):
-                count = 1
-                for d in pm.group(4).split(","):
-                    count *= int(d)
-            params.append((pm.group(1), pm.group(2), count))
-    raise CountError("no Exo signature comment ('// name(' ... '// )') in the C text")
-
-
-def _main_c(name: str, params, header: str, context: str) -> str:
-    decls, args = [], []
-    for pname, typ, count in params:
-        ctype = _TYPES.get(typ)
-        if ctype is None:
-            raise CountError(f"parameter {pname}: unsupported type {typ}")
-        if count is None and typ == "bool":
+def _main_c(sig: Signature, header: str) -> str:
+    decls, args, inits = [], [], []
+    for p in sig.params:
+        if not (p.is_array or p.by_pointer):
+            if p.dtype != "bool":
+                raise CountError(f"parameter {p.name}: unsupported by-value type {p.dtype}")
             args.append("false")
-        else:
-            decls.append(f"static {ctype} {pname}_buf[{count or 1}];")
-            if typ == "f32" and count is None:
-                decls.append(f"static void init_{pname}(void) {{ {pname}_buf[0] = 1.0f; }}")
-            args.append(f"{pname}_buf")
-    inits = "".join(f"init_{p}();" for p, t, c in params if t == "f32" and c is None)
+            continue
+        decls.append(f"static {_TYPES[p.dtype]} {p.name}_buf[{p.size}];")
+        if p.dtype == "f32" and not p.is_array:
+            decls.append(f"static void init_{p.name}(void) {{ {p.name}_buf[0] = 1.0f; }}")
+            inits.append(f"init_{p.name}();")
+        args.append(f"{p.name}_buf")
     prints = "".join(f'printf("{k} %llu\\n", exo_count[K_{k}]);' for k in KINDS)
     return (f'#include <stdio.h>\n#include "{header}"\n#include <include/gemmini.h>\n'
             f"unsigned long long exo_count[N_KINDS];\n" + "\n".join(decls) +
-            f"\nint main(void) {{ static {context} ctx; {inits}\n"
-            f"  {name}(&ctx, {', '.join(args)});\n  {prints}\n  return 0; }}\n")
+            f"\nint main(void) {{ static {sig.context} ctx; {''.join(inits)}\n"
+            f"  {sig.name}(&ctx, {', '.join(args)});\n  {prints}\n  return 0; }}\n")
 
 
-def _exo_libs() -> Path:
-    import exo
-    return Path(exo.__file__).parent / "libs"
-
-
-def count_instructions(c_text: str, h_text: str, *, cc: str = "gcc",
-                       timeout: float = 300.0) -> dict[str, int]:
+def count_instructions(c_text: str, h_text: str, *, timeout: float = 300.0) -> dict[str, int]:
     """Dynamic instruction counts of one Exo-generated kernel (see module docstring)."""
-    if shutil.which(cc) is None:
-        raise CountError(f"C compiler {cc!r} not found")
     m = re.search(r'#include "([^"]+\.h)"', c_text)
     header = m.group(1) if m else "kernel.h"
-    name, params = _signature(c_text)
-    m = re.search(rf"void {name}\(\s*(\w+) \*ctxt", c_text)
-    if not m:
-        raise CountError(f"no definition of {name}(<Context> *ctxt, ...) in the C text")
-    context = m.group(1)
-    libs = _exo_libs()
-    with tempfile.TemporaryDirectory(prefix="count_instr_") as tmp:
-        d = Path(tmp)
-        (d / "include").mkdir()
-        (d / "include" / "gemmini.h").write_text(_shim())
-        (d / header).write_text(h_text)
-        (d / "kernel.c").write_text(c_text)
-        (d / "main.c").write_text(_main_c(name, params, header, context))
-        for lib in ("gemm_malloc.h", "gemm_acc_malloc.h"):
-            shutil.copy(libs / lib, d / lib)
-        sources = ["kernel.c", "main.c", str(libs / "gemm_malloc.c"),
-                   str(libs / "gemm_acc_malloc.c")]
-        cmd = [cc, "-O1", "-w", "-include", "stdint.h", "-I", str(d), "-o", str(d / "count"), *sources]
-        run = subprocess.run(cmd, cwd=d, capture_output=True, text=True, timeout=timeout)
-        if run.returncode != 0:
-            raise CountError(f"gcc failed on {name}:\n{run.stderr[-2000:]}")
-        run = subprocess.run([str(d / "count")], capture_output=True, text=True,
-                             timeout=timeout)
-        if run.returncode != 0:
-            raise CountError(f"counting run of {name} failed ({run.returncode}): "
-                             f"{run.stderr[-2000:]}")
+    try:
+        sig = read_signature(c_text, filename="kernel.c")
+    except ParseError as e:
+        raise CountError(f"cannot read the kernel's signature: {e}") from None
+    if sig.context is None:
+        raise CountError(f"{sig.name} does not have Exo's signature "
+                         f"({sig.name}(<Context> *ctxt, ...))")
+    libs = exo_libs_dir()
+    if libs is None:
+        raise CountError("counting needs the exo package's allocators (exo is not installed)")
+    headers = {"include/gemmini.h": _shim(), header: h_text,
+               **{f"{a}.h": (libs / f"{a}.h").read_text() for a in _ALLOCATORS}}
+    program = gcc.build({"kernel.c": c_text, "main.c": _main_c(sig, header)}, cache="count",
+                        kind=gcc.PROGRAM, stem=sig.name, headers=headers,
+                        files=[libs / f"{a}.c" for a in _ALLOCATORS], flags=_FLAGS,
+                        timeout=timeout)
     counts = {}
-    for line in run.stdout.splitlines():
+    for line in gcc.run_program(program, timeout=timeout).splitlines():
         kind, value = line.split()
         counts[kind] = int(value)
     return counts

@@ -82,9 +82,10 @@ class _Sym:
 class Lowerer:
     """Lowers one `CFunc` to an `ir.Function`."""
 
-    def __init__(self, filename: str, shapes: dict):
+    def __init__(self, filename: str, shapes: dict, *, require_shapes: bool = True):
         self.filename = filename
         self.shapes = shapes
+        self.require_shapes = require_shapes   # else an unknown extent reads as by-pointer
         self.params: dict[str, Param] = {}
         self.dims: dict[str, tuple[int, ...]] = {}   # indexing shape (flat params: (size,))
         self.scopes: list[dict[str, _Sym]] = []
@@ -137,7 +138,7 @@ class Lowerer:
             raise self._err(UnsupportedConstruct, f"pointer to pointer '{p.name}'", p)
         if sig is not None and sig[1] is not None:
             shape = sig[1]
-        elif dtype == "f32":
+        elif dtype == "f32" or not self.require_shapes:
             shape = ()
         else:
             raise self._err(ParseError, f"shape of pointer parameter '{p.name}' is unknown: "

@@ -2,8 +2,8 @@
 
 Exo's code generation (and, much more, the scheduling that produces a mapped
 proc) is slow for big kernels, so results are cached on disk under
-``$AUTOCOMP_EXO_CACHE/exo_c/`` (default ``~/.cache/autocomp-exo/exo_c/``), keyed by
-a hash of the proc's printed text and the Exo version.
+``<cache root>/exo_c/`` (`lowering.cache.cache_root`), keyed by a hash of the
+proc's printed text and the Exo version.
 
 * ``compile_proc(proc) -> ExoC(name, c_text, h_text)``
 * ``mapped_c(workload_or_algorithm) -> ExoC``: the C of ``map_to_gemmini`` of an
@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import exo
 
-CACHE_ENV = "AUTOCOMP_EXO_CACHE"
+from lowering.cache import cache_root, write_atomic
+
 CACHE_FORMAT = 1
 
 
@@ -48,21 +47,14 @@ def header_name(proc_name: str) -> str:
     return f"{stem}.h"
 
 
-def cache_root() -> Path:
-    """Root of autocomp-exo's disk caches (env ``AUTOCOMP_EXO_CACHE`` overrides)."""
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path("~/.cache/autocomp-exo").expanduser()
-
-
 def _cache_file(kind: str, key_text: str) -> Path:
     digest = hashlib.sha256(
         f"{CACHE_FORMAT}\n{exo.__version__}\n{kind}\n{key_text}".encode()).hexdigest()
     return cache_root() / "exo_c" / f"{kind}-{digest[:40]}.json"
 
 
-def _load(path: Path) -> ExoC | None:
+def load_cached(path: Path) -> ExoC | None:
+    """The `ExoC` stored at ``path`` by `store_cached`, or None if missing or unreadable."""
     try:
         data = json.loads(path.read_text())
         return ExoC(data["name"], data["c_text"], data["h_text"])
@@ -70,16 +62,13 @@ def _load(path: Path) -> ExoC | None:
         return None
 
 
-def _store(path: Path, result: ExoC) -> None:
+def store_cached(path: Path, result: ExoC) -> None:
+    """Store ``result`` at ``path`` atomically; a cache that cannot be written is only slower."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"name": result.name, "c_text": result.c_text,
-                       "h_text": result.h_text}, f)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps({"name": result.name, "c_text": result.c_text,
+                                       "h_text": result.h_text}))
     except OSError:
-        pass  # a cache that cannot be written is only slower
+        pass
 
 
 def _compile_uncached(proc) -> ExoC:
@@ -93,11 +82,11 @@ def compile_proc(proc, *, use_cache: bool = True) -> ExoC:
     if not use_cache:
         return _compile_uncached(proc)
     path = _cache_file("proc", str(proc))
-    cached = _load(path)
+    cached = load_cached(path)
     if cached is not None:
         return cached
     result = _compile_uncached(proc)
-    _store(path, result)
+    store_cached(path, result)
     return result
 
 
@@ -115,10 +104,10 @@ def mapped_c(workload_or_proc, *, use_cache: bool = True) -> ExoC:
     key = f"mapping {MAPPING_VERSION}\n{algorithm}"
     path = _cache_file("mapped", key)
     if use_cache:
-        cached = _load(path)
+        cached = load_cached(path)
         if cached is not None:
             return cached
     result = _compile_uncached(map_to_gemmini(algorithm))
     if use_cache:
-        _store(path, result)
+        store_cached(path, result)
     return result

@@ -46,8 +46,22 @@ def parse_c(text: str, *, filename: str = "<input>", function: str | None = None
     function definition is used. Raises `ParseError` (or a subclass) naming the
     file, line and what was wrong.
     """
+    return _guarded(text, filename, function, head_only=False, require_shapes=True)
+
+
+def parse_head(text: str, *, filename: str = "<input>", function: str | None = None,
+               require_shapes: bool = True) -> Function:
+    """`parse_c` of the function's head only: name, parameters and context, empty body.
+
+    With ``require_shapes=False`` a pointer parameter whose extent neither the C
+    nor Exo's signature comment gives reads as a by-pointer value (shape ``()``).
+    """
+    return _guarded(text, filename, function, head_only=True, require_shapes=require_shapes)
+
+
+def _guarded(text: str, filename: str, function: str | None, **options) -> Function:
     try:
-        return _parse(text, filename, function)
+        return _parse(text, filename, function, **options)
     except ParseError:
         raise
     except RecursionError:
@@ -57,10 +71,11 @@ def parse_c(text: str, *, filename: str = "<input>", function: str | None = None
                          filename=filename) from e
 
 
-def _parse(text: str, filename: str, function: str | None) -> Function:
+def _parse(text: str, filename: str, function: str | None, *, head_only: bool,
+           require_shapes: bool) -> Function:
     if not isinstance(text, str):
         raise ParseError(f"expected C text, got {type(text).__name__}", filename=filename)
-    prepared = prepare(text, filename, function)
+    prepared = prepare(text, filename, function, head_only=head_only)
     try:
         cfunc = c_parser().parse(prepared.text)
     except VisitError as e:
@@ -70,7 +85,7 @@ def _parse(text: str, filename: str, function: str | None) -> Function:
                          filename=filename) from e.orig_exc
     except UnexpectedInput as e:
         raise _syntax_error(e, prepared.text, filename) from None
-    return Lowerer(filename, prepared.shapes).function(cfunc)
+    return Lowerer(filename, prepared.shapes, require_shapes=require_shapes).function(cfunc)
 
 
 def _describe(terminals) -> str:

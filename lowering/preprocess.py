@@ -17,7 +17,7 @@ backtracking, so no input can make it slow.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gemmini.errors import ParseError
 
@@ -158,8 +158,9 @@ def signature_shapes(comments: list[tuple[int, str]]) -> dict[str, dict]:
 class _FuncSpan:
     name: str
     start: int
-    end: int
+    end: int        # just past the body's closing brace
     static: bool
+    body: int = -1  # position of the body's opening brace
 
 
 _EXTERN_C = re.compile(r'extern\s*"C"\s*$')
@@ -201,7 +202,7 @@ def find_functions(clean: str, filename: str) -> list[_FuncSpan]:
                 if stripped.endswith(")"):
                     span = _function_head(clean, item_start, len(stripped) + item_start)
                     if span is not None:
-                        body_of = span
+                        body_of = replace(span, body=pos)
             stack.append((c, pos, False))
             if len(stack) > MAX_NESTING:
                 raise ParseError(f"brackets nested deeper than {MAX_NESTING}", filename=filename,
@@ -215,7 +216,7 @@ def find_functions(clean: str, filename: str) -> list[_FuncSpan]:
             if transparent:
                 item_start = pos + 1
             elif c == "}" and depth == 0 and body_of is not None:
-                funcs.append(_FuncSpan(body_of.name, body_of.start, pos + 1, body_of.static))
+                funcs.append(replace(body_of, end=pos + 1))
                 body_of = None
                 item_start = pos + 1
         elif c == ";" and not any(not b[2] for b in stack):
@@ -248,8 +249,12 @@ def _function_head(clean: str, start: int, close_paren_end: int) -> _FuncSpan | 
     return None
 
 
-def prepare(text: str, filename: str, function: str | None) -> Prepared:
-    """Find and isolate the function to parse (``function`` or the last non-static one)."""
+def prepare(text: str, filename: str, function: str | None, *,
+            head_only: bool = False) -> Prepared:
+    """Find and isolate the function to parse (``function`` or the last non-static one).
+
+    ``head_only`` blanks the body too (``{ }`` remains), for reading the signature.
+    """
     if len(text) > MAX_INPUT_CHARS:
         raise ParseError(f"input is {len(text)} characters; the limit is {MAX_INPUT_CHARS}",
                          filename=filename)
@@ -266,6 +271,8 @@ def prepare(text: str, filename: str, function: str | None) -> Prepared:
         if not chosen:
             raise ParseError("no function definition found", filename=filename)
     f = chosen[-1]
-    isolated = _blank(clean[:f.start]) + clean[f.start:f.end] + _blank(clean[f.end:])
+    body = _blank(clean[f.body + 1:f.end - 1]) if head_only else clean[f.body + 1:f.end - 1]
+    isolated = (_blank(clean[:f.start]) + clean[f.start:f.body + 1] + body + "}"
+                + _blank(clean[f.end:]))
     shapes = signature_shapes(comments).get(f.name, {})
     return Prepared(isolated, f.name, shapes)

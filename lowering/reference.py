@@ -1,8 +1,8 @@
 """Reference semantics of a workload, its input sets and the output check.
 
 The reference is Exo's own C of the workload's *algorithm* proc, compiled by
-gcc into a shared library (cached on disk by a hash of the C text) and called
-through ctypes on numpy arrays.
+`lowering.gcc` into a shared library (cached under ``<cache root>/reflib``) and
+called through ctypes on numpy arrays.
 
 Rounding: Exo's algorithm C calls ``ACC_SCALE(x, scale)`` (a macro of Gemmini's
 ``gemmini.h``) and then clamps with ``select`` and a C cast. Exo's CPU build
@@ -23,20 +23,15 @@ Public API:
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from gemmini.errors import AutocompError, CheckError
-from lowering.exo_to_c import cache_root, compile_proc, header_name
+from lowering import gcc
+from lowering.exo_to_c import compile_proc, header_name
 
 HOST_PRELUDE = """\
 /* autocomp-exo host definitions for Exo's algorithm C (reference semantics). */
@@ -49,7 +44,7 @@ static inline float autocomp_acc_scale(int32_t x, float scale) {
 #define ACC_SCALE(x, scale) autocomp_acc_scale((x), (scale))
 """
 
-GCC_FLAGS = ("-O2", "-shared", "-fPIC", "-fwrapv", "-ffp-contract=off", "-fno-fast-math")
+GCC_FLAGS = ("-O2", "-fwrapv", "-ffp-contract=off", "-fno-fast-math")
 INT8_MIN, INT8_MAX = -128, 127
 _NP_DTYPES = {"i8": np.int8, "i32": np.int32, "f32": np.float32, "bool": np.bool_}
 _CT_SCALARS = {"f32": ctypes.c_float, "bool": ctypes.c_bool, "i32": ctypes.c_int32,
@@ -59,7 +54,7 @@ INPUT_KINDS = ("uniform", "saturating", "extreme", "sparse", "small", "ties")
 
 
 class ReferenceRunError(AutocompError):
-    """Building or running the reference failed (gcc missing, bad inputs, ...)."""
+    """Running the reference failed (bad inputs); building it raises `gcc.CompileError`."""
 
 
 # ---------------------------------------------------------------------------
@@ -67,35 +62,8 @@ class ReferenceRunError(AutocompError):
 # ---------------------------------------------------------------------------
 
 def _build_library(name: str, c_text: str, h_text: str) -> Path:
-    source = HOST_PRELUDE + c_text
-    key = hashlib.sha256("\n".join((" ".join(GCC_FLAGS), h_text, source)).encode())
-    out = cache_root() / "reflib" / f"{name}-{key.hexdigest()[:32]}.so"
-    if out.exists():
-        return out
-    gcc = shutil.which("gcc") or shutil.which("cc")
-    if gcc is None:
-        raise ReferenceRunError("no C compiler (gcc) found to build the reference library")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / header_name(name)).write_text(h_text)
-        src = Path(tmp) / f"{name}.c"
-        src.write_text(source)
-        lib = Path(tmp) / "lib.so"
-        proc = subprocess.run([gcc, *GCC_FLAGS, "-o", str(lib), str(src), "-lm"],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise ReferenceRunError(f"gcc failed on the reference C of {name}:\n"
-                                 f"{proc.stderr[-2000:]}")
-        fd, tmp_out = tempfile.mkstemp(dir=out.parent, suffix=".so.tmp")
-        os.close(fd)
-        shutil.copyfile(lib, tmp_out)
-        os.replace(tmp_out, out)
-    return out
-
-
-@lru_cache(maxsize=32)
-def _load(path: str) -> ctypes.CDLL:
-    return ctypes.CDLL(path)
+    return gcc.build({f"{name}.c": HOST_PRELUDE + c_text}, headers={header_name(name): h_text},
+                     cache="reflib", stem=name, flags=GCC_FLAGS, libs=("m",))
 
 
 def algorithm_signature(workload):
@@ -126,7 +94,7 @@ def run_reference(workload, inputs: Mapping[str, object]) -> dict[str, np.ndarra
     Returns the output arrays (shaped as the parameters, e.g. ``{"C": int8[M, N]}``).
     """
     exo_c = compile_proc(workload.algorithm)
-    lib = _load(str(_build_library(exo_c.name, exo_c.c_text, exo_c.h_text)))
+    lib = gcc.load_library(_build_library(exo_c.name, exo_c.c_text, exo_c.h_text))
     fn = getattr(lib, exo_c.name)
     args: list = [None]                      # Exo's context pointer, unused here
     argtypes: list = [ctypes.c_void_p]

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lowering.emulator.build import BuildError, run_c
+from lowering.emulator.build import run_c
+from lowering.gcc import CompileError
 from gemmini.errors import HardwareError
 from numpy_reference import numpy_gemm
 
@@ -260,9 +261,10 @@ def test_first_error_stops_execution():
     assert "rows = 17" in str(info.value)
 
 
-def test_gcc_errors_become_build_errors():
-    with pytest.raises(BuildError, match="gcc"):
+def test_gcc_errors_become_compile_errors_with_the_line():
+    with pytest.raises(CompileError, match="gcc") as info:
         run("this is not C;")
+    assert (info.value.filename, info.value.line) == ("kernel.c", 3)
 
 
 # ---------------------------------------------------------------------------
@@ -397,14 +399,16 @@ def test_int8_32_configuration():
         run(body, o8=(32, 32), i8=A)   # the same program breaks DIM = 16
 
 
-def test_builds_are_cached_by_content_and_config():
+def test_builds_are_cached_by_content_and_config(tmp_path, monkeypatch):
     from lowering.emulator.build import build_kernel
 
+    monkeypatch.setenv("AUTOCOMP_EXO_CACHE", str(tmp_path))
     src = kernel("config_ld(16);")
     first = build_kernel(src)
     assert build_kernel(src) == first
     assert build_kernel(src, config="int8_32") != first
     assert build_kernel(src + "\n") != first
+    assert first.parent == tmp_path / "emulator"
 
 
 def test_load_configs_are_per_id_and_shrunk_reads_int8_into_the_accumulator():

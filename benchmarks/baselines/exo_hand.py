@@ -26,8 +26,6 @@ Public API:
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 from hashlib import sha256
 
@@ -44,7 +42,8 @@ from lowering.suite import WorkloadSpec, by_name, conv as conv_spec, gemm as gem
 from lowering.suite import gemm_algorithm
 from gemmini.config import GemminiConfig, get_config
 from gemmini.errors import UnsupportedConstruct
-from lowering.exo_to_c import ExoC, cache_root, compile_proc
+from lowering.cache import cache_root
+from lowering.exo_to_c import ExoC, compile_proc, load_cached, store_cached
 
 HAND_VERSION = 2
 BLOCK = 16            # Exo's Gemmini platform is written for DIM = 16
@@ -101,22 +100,12 @@ def hand_c(workload, config: GemminiConfig | str | None = None, *,
     key = (f"{HAND_VERSION} {MAPPING_VERSION} {exo.__version__}\n{_plan_key(spec, config)}\n"
            f"{spec.algorithm()}")
     path = cache_root() / "exo_hand" / f"{spec.name}-{sha256(key.encode()).hexdigest()[:32]}.json"
-    if use_cache:
-        try:
-            data = json.loads(path.read_text())
-            return ExoC(data["name"], data["c_text"], data["h_text"])
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+    cached = load_cached(path) if use_cache else None
+    if cached is not None:
+        return cached
     result = compile_proc(hand_schedule(spec, config), use_cache=False)
     if use_cache:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"name": result.name, "c_text": result.c_text,
-                                       "h_text": result.h_text}))
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a cache that cannot be written is only slower
+        store_cached(path, result)
     return result
 
 

@@ -4,7 +4,7 @@
   the macros, long and short spellings; its header comment is the semantics reference,
   including ``loop_ws``'s operand meanings.
 * ``emulator.c``: state (scratchpad, accumulator, configs) and instruction semantics.
-* ``build.py``: ``build_kernel`` (gcc, cached by content hash), ``run_c`` (trusted C:
+* ``build.py``: ``build_kernel`` (`lowering.gcc`, cached under ``<cache root>/emulator``), ``run_c`` (trusted C:
   Exo's output or our printer's), ``run_ir`` (an ``ir.Function`` through the toolchain
   printer) -> ``EmulatorRun(outputs, counts, scratchpad, accumulator)``; errors are
   ``gemmini.errors.HardwareError`` naming the instruction and its C line.
