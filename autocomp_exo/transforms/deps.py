@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass, field
 
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
+from gemmini.isa import LOAD_IDS
 from gemmini.ir import Assign, Const, Decl, DramAddr, For, If, Instr, Stmt
 
 from .ir_util import Body, const_value, eval_expr, trip_count
@@ -31,7 +32,6 @@ from .ir_util import Body, const_value, eval_expr, trip_count
 MAX_TRIPS = 3
 FULL_EVENTS = 4_096     # enumerations up to this many instructions are exact
 MAX_EVENTS = 40_000
-LOAD_IDS = {"mvin": 0, "mvin2": 1, "mvin3": 2}
 
 
 class Unanalyzable(Exception):
