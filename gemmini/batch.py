@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gemmini.loop_ws import FIELDS as LOOP_WS_FIELDS
-from gemmini.trace import CONFIG_EX, CONFIG_ST, Trace
+from gemmini.isa import SPECS
+from gemmini.trace import CONFIG_EX, CONFIG_ST, Trace, int_column
 
-ACT_COL = 1                                  # `act` column of config_st / config_ex ints
-LOOP_WS_ACT = LOOP_WS_FIELDS.index("act")    # `act` operand of loop_ws
+ACT_COL = int_column("config_st", "act")     # `act` column of config_st / config_ex ints
+assert ACT_COL == int_column("config_ex", "act")
+LOOP_WS_ACT = [o.name for o in SPECS["loop_ws"].operands].index("act")   # `act` of loop_ws
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
 """Every Gemmini instruction described once, as data.
 
-The parser reads the spellings, the model reads the operand roles, the printers
-read the spellings back, and the prompt builder renders the descriptions. Nothing
-else in the project hard-codes an instruction's operand list.
+The parser reads the spellings, the trace reads the operand roles and numbers the
+instructions in table order (its op codes), the timing model reads the queue and the
+cost class, the printers read the spellings and operand symbols back, and the prompt
+builder renders the signatures and summaries. Nothing else hard-codes an
+instruction's operand list, queue or cost.
 
 An instruction has one *canonical* operand list (``operands``). Each `Spelling`
 maps a written form (a name and an arity) onto it: ``slots[i]`` is the canonical
@@ -14,22 +16,55 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gemmini.ir import Const, FloatConst
+
 # Operand roles
 DRAM = "dram"      # DramAddr, or the literal 0 meaning "no DRAM traffic"
 LOCAL = "local"    # 32-bit local address (row + flag bits)
 INT = "int"        # integer value
 FLOAT = "float"    # float value (scales)
 
-# Which engine queue an instruction enters (gemmini.md section 4)
+# An operand default that is the array size DIM of the configuration.
+DIM = "DIM"
+
+# Which engine queue an instruction enters (gemmini.md section 4); NONE: no queue.
 LOAD, EXECUTE, STORE, NONE = "load", "execute", "store", "none"
+QUEUES = (LOAD, EXECUTE, STORE, NONE)
+
+# Cost classes: how the timing model prices an instruction (`gemmini.timing`; every
+# number is a `gemmini.config.TimingParams` field).
+CONFIG = "config"              # occupies its queue for config_cycles
+DRAIN = "drain"                # waits for the execute pipeline to drain, then config_ex_drain
+MOVE_IN = "move_in"            # DMA from DRAM (or zero fill) into local memory
+MOVE_OUT = "move_out"          # through the store pipeline and the bus to DRAM
+PRELOAD = "preload"            # weights into the array: hidden behind a compute, or preload_cycles
+COMPUTE = "compute"            # a block with the newly preloaded weights (reads A and B banks)
+COMPUTE_HELD = "compute_held"  # a block with the weights held in the array (reads A only)
+FSM = "fsm"                    # the loop FSM: loop_ws_commands RoCC commands, waits for an
+                               # idle accelerator, priced by `gemmini.loop_ws.cost`
+FENCE = "fence"                # the CPU waits until every instruction has completed
+COST_CLASSES = (CONFIG, DRAIN, MOVE_IN, MOVE_OUT, PRELOAD, COMPUTE, COMPUTE_HELD, FSM, FENCE)
 
 
 @dataclass(frozen=True)
 class Operand:
     name: str
     role: str
-    default: object = None  # an int/float default, or None (hardware default / required)
-    required: bool = True
+    default: object = None  # int/float default, DIM, or None (required)
+    symbols: tuple[tuple[int, str], ...] = ()       # value -> name in the compact dialect
+    long_symbols: tuple[tuple[int, str], ...] = ()  # value -> name in toolchain C
+
+    @property
+    def optional(self) -> bool:
+        return self.default is not None
+
+    def omitted_value(self):
+        """The IR value of this operand when a spelling omits it (None: left to the hardware)."""
+        if self.default is None or self.default == DIM:
+            return None
+        if isinstance(self.default, float):
+            return FloatConst(self.default)
+        return Const(self.default)
 
 
 @dataclass(frozen=True)
@@ -43,9 +78,13 @@ class Spelling:
 class InstrSpec:
     op: str                       # canonical short name, the IR's Instr.op
     operands: tuple[Operand, ...]
-    spellings: tuple[Spelling, ...]
+    spellings: tuple[Spelling, ...]  # the first compact one is the prompt's signature
     queue: str
-    summary: str                  # one line for the ISA prompt
+    cost: str                     # cost class
+    summary: str                  # what it does, for the ISA prompt (after the signature)
+    load_id: int | None = None    # the load state (config_ld id) a move-in uses
+    # local memory it touches: (address operand, row-count operand, "r" or "w")
+    local_ranges: tuple[tuple[int, int, str], ...] = ()
 
     def spelling(self, name: str, nargs: int) -> Spelling | None:
         for s in self.spellings:
@@ -58,7 +97,7 @@ class InstrSpec:
 
     def fill(self, spelling: Spelling, written: list) -> tuple:
         """Canonical operand tuple from the arguments written in ``spelling``."""
-        args = [_default_operand(o) for o in self.operands]
+        args = [o.omitted_value() for o in self.operands]
         for slot, value in zip(spelling.slots, written):
             args[slot] = value
         return tuple(args)
@@ -69,105 +108,102 @@ class InstrSpec:
             if s.long != long:
                 continue
             omitted = set(range(len(self.operands))) - set(s.slots)
-            if all(args[i] == _default_operand(self.operands[i]) for i in omitted) and all(
+            if all(args[i] == self.operands[i].omitted_value() for i in omitted) and all(
                 args[i] is not None for i in s.slots
             ):
                 return s
         raise ValueError(f"no {'long' if long else 'short'} spelling of {self.op} fits {args}")
 
-
-def _default_operand(o: Operand):
-    from gemmini.ir import Const, FloatConst
-
-    if o.default is None:
-        return None
-    if isinstance(o.default, float):
-        return FloatConst(o.default)
-    return Const(o.default)
+    def signature(self) -> str:
+        """``name(operand, ...)`` of the first compact spelling."""
+        s = next(s for s in self.spellings if not s.long)
+        return f"{s.name}({', '.join(self.operands[i].name for i in s.slots)})"
 
 
-def _mv(op: str, long_name: str, queue: str, summary: str) -> InstrSpec:
+def _mv(op: str, long_name: str, queue: str, cost: str, summary: str,
+        load_id: int | None = None) -> InstrSpec:
     ops = (Operand("dram_addr", DRAM), Operand("local_addr", LOCAL),
            Operand("cols", INT), Operand("rows", INT))
     return InstrSpec(op, ops, (Spelling(op, (0, 1, 2, 3), False),
-                               Spelling(long_name, (0, 1, 2, 3), True)), queue, summary)
+                               Spelling(long_name, (0, 1, 2, 3), True)), queue, cost, summary,
+                     load_id, ((1, 3, "r" if queue == STORE else "w"),))
 
 
-def _mm(op: str, long_name: str, summary: str) -> InstrSpec:
-    ops = (Operand("a_addr", LOCAL), Operand("d_addr", LOCAL),
-           Operand("a_cols", INT), Operand("a_rows", INT),
-           Operand("d_cols", INT), Operand("d_rows", INT))
+def _mm(op: str, long_name: str, cost: str, summary: str) -> InstrSpec:
+    ops = (Operand("A_addr", LOCAL), Operand("D_addr", LOCAL),
+           Operand("A_cols", INT), Operand("A_rows", INT),
+           Operand("D_cols", INT), Operand("D_rows", INT))
     return InstrSpec(op, ops, (Spelling(op, tuple(range(6)), False),
-                               Spelling(long_name, tuple(range(6)), True)), EXECUTE, summary)
+                               Spelling(long_name, tuple(range(6)), True)), EXECUTE, cost,
+                     summary, local_ranges=((0, 3, "r"), (1, 5, "r")))
 
 
 SPECS: dict[str, InstrSpec] = {s.op: s for s in [
     InstrSpec(
         "config_ex",
-        (Operand("dataflow", INT), Operand("act", INT), Operand("shift", INT, 0, False),
-         Operand("a_stride", INT), Operand("a_transpose", INT), Operand("b_transpose", INT)),
+        (Operand("dataflow", INT, symbols=((1, "WEIGHT_STATIONARY"), (0, "OUTPUT_STATIONARY")),
+                 long_symbols=((1, "WS"),)),
+         Operand("act", INT), Operand("shift", INT, 0),
+         Operand("A_stride", INT), Operand("A_transpose", INT), Operand("B_transpose", INT)),
         (Spelling("config_ex", (0, 1, 3, 4, 5), False),
          Spelling("config_ex", (0, 1, 2, 3, 4, 5), False),
          Spelling("gemmini_extended_config_ex", (0, 1, 2, 3, 4, 5), True)),
-        EXECUTE,
-        "config_ex(dataflow, act, A_stride, A_transpose, B_transpose): set the execute "
-        "pipeline (dataflow WEIGHT_STATIONARY=1); waits for the execute pipeline to drain.",
+        EXECUTE, DRAIN,
+        "set the execute pipeline (dataflow WEIGHT_STATIONARY=1); waits for the execute "
+        "pipeline to drain.",
     ),
     InstrSpec(
         "config_ld",
-        (Operand("stride", INT), Operand("scale", FLOAT, 1.0, False), Operand("shrunk", INT, 0, False),
-         Operand("block_stride", INT, None, False), Operand("id", INT, 0, False)),
+        (Operand("dram_stride", INT), Operand("scale", FLOAT, 1.0), Operand("shrunk", INT, 0),
+         Operand("block_stride", INT, DIM), Operand("id", INT, 0)),
         (Spelling("config_ld", (0, 1, 3, 4), False),
          Spelling("config_ld", (0, 1, 4), False),
          Spelling("config_ld", (0, 1), False),
          Spelling("config_ld", (0,), False),
          Spelling("gemmini_extended3_config_ld", (0, 1, 2, 4), True),
          Spelling("gemmini_extended4_config_ld", (0, 1, 2, 3, 4), True)),
-        LOAD,
-        "config_ld(dram_stride_bytes, scale, block_stride_rows, id): configure load state id "
-        "(0 mvin, 1 mvin2, 2 mvin3); block stride defaults to DIM rows.",
+        LOAD, CONFIG,
+        "configure load state id (0 mvin, 1 mvin2, 2 mvin3): DRAM row stride in bytes, "
+        "scale, block stride in rows (default DIM).",
     ),
     InstrSpec(
         "config_st",
-        (Operand("stride", INT), Operand("act", INT, 0, False),
-         Operand("scale", FLOAT, 1.0, False)),
+        (Operand("dram_stride", INT), Operand("act", INT, 0), Operand("scale", FLOAT, 1.0)),
         (Spelling("config_st", (0, 1, 2), False),
          Spelling("config_st", (0, 1), False),
          Spelling("config_st", (0,), False),
          Spelling("gemmini_extended_config_st", (0, 1, 2), True)),
-        STORE,
-        "config_st(dram_stride_bytes, act, scale): configure mvout (act 0 none, 1 ReLU; "
-        "float32 scale applied to accumulator reads).",
+        STORE, CONFIG,
+        "configure mvout: DRAM row stride in bytes, act (0 none, 1 ReLU), float32 scale "
+        "applied to accumulator reads.",
     ),
-    _mv("mvin", "gemmini_extended_mvin", LOAD,
-        "mvin(dram_addr, local_addr, cols, rows): DRAM -> local, load state 0; "
-        "dram_addr 0 writes zeros."),
-    _mv("mvin2", "gemmini_extended_mvin2", LOAD,
-        "mvin2(dram_addr, local_addr, cols, rows): like mvin with load state 1."),
-    _mv("mvin3", "gemmini_extended_mvin3", LOAD,
-        "mvin3(dram_addr, local_addr, cols, rows): like mvin with load state 2."),
-    _mv("mvout", "gemmini_extended_mvout", STORE,
-        "mvout(dram_addr, local_addr, cols, rows): local -> DRAM; accumulator reads are "
-        "scaled, rounded half-to-even, saturated and optionally ReLU'd unless bit 29 is set."),
+    _mv("mvin", "gemmini_extended_mvin", LOAD, MOVE_IN,
+        "DRAM -> local, load state 0; dram_addr 0 writes zeros.", load_id=0),
+    _mv("mvin2", "gemmini_extended_mvin2", LOAD, MOVE_IN,
+        "like mvin with load state 1.", load_id=1),
+    _mv("mvin3", "gemmini_extended_mvin3", LOAD, MOVE_IN,
+        "like mvin with load state 2.", load_id=2),
+    _mv("mvout", "gemmini_extended_mvout", STORE, MOVE_OUT,
+        "local -> DRAM; accumulator reads are scaled, rounded half-to-even, saturated and "
+        "optionally ReLU'd unless bit 29 is set."),
     InstrSpec(
         "preload",
-        (Operand("b_addr", LOCAL), Operand("c_addr", LOCAL),
-         Operand("b_cols", INT), Operand("b_rows", INT),
-         Operand("c_cols", INT), Operand("c_rows", INT)),
+        (Operand("B_addr", LOCAL), Operand("C_addr", LOCAL),
+         Operand("B_cols", INT), Operand("B_rows", INT),
+         Operand("C_cols", INT), Operand("C_rows", INT)),
         (Spelling("preload", tuple(range(6)), False),
          Spelling("gemmini_extended_preload", tuple(range(6)), True)),
-        EXECUTE,
-        "preload(B_addr, C_addr, B_cols, B_rows, C_cols, C_rows): weights B for the next "
-        "compute and its output C (bit 30 accumulates; garbage C discards).",
+        EXECUTE, PRELOAD,
+        "weights B for the next compute and its output C (bit 30 accumulates; garbage C "
+        "discards).",
+        local_ranges=((0, 3, "r"), (1, 5, "w")),
     ),
-    _mm("compute_preloaded", "gemmini_extended_compute_preloaded",
-        "compute_preloaded(A_addr, D_addr, A_cols, A_rows, D_cols, D_rows): "
+    _mm("compute_preloaded", "gemmini_extended_compute_preloaded", COMPUTE,
         "C (+)= D + A * B with the newly preloaded weights (D garbage = zeros)."),
-    _mm("compute_accumulated", "gemmini_extended_compute_accumulated",
-        "compute_accumulated(A_addr, D_addr, A_cols, A_rows, D_cols, D_rows): "
+    _mm("compute_accumulated", "gemmini_extended_compute_accumulated", COMPUTE_HELD,
         "like compute_preloaded but keeps the weights already in the array."),
     InstrSpec("fence", (), (Spelling("fence", (), False), Spelling("gemmini_fence", (), True)),
-              NONE, "fence(): the CPU waits until the accelerator is idle."),
+              NONE, FENCE, "the CPU waits until the accelerator is idle."),
     InstrSpec(
         "loop_ws",
         tuple(Operand(n, r) for n, r in [
@@ -178,18 +214,21 @@ SPECS: dict[str, InstrSpec] = {s.op: s for s in [
             ("ex_accumulate", INT), ("act", INT)]),
         (Spelling("loop_ws", tuple(range(20)), False),
          Spelling("gemmini_loop_ws", tuple(range(20)), True)),
-        EXECUTE,
-        "loop_ws(I, J, K, pad_I, pad_J, pad_K, A, B, D, C, A_stride, B_stride, D_stride, "
-        "C_stride, A_transpose, B_transpose, full_C, low_D, ex_accumulate, act): the on-chip "
-        "tiled matmul state machine (I, J, K in DIM blocks).",
+        EXECUTE, FSM,
+        "the on-chip tiled matmul state machine (I, J, K in DIM blocks).",
     ),
 ]}
 
 # Spelling name -> spec, for the parser.
 BY_NAME: dict[str, InstrSpec] = {sp.name: s for s in SPECS.values() for sp in s.spellings}
 
-# Named constants that programs may use as instruction operands.
+# Move-in op -> the load state (config_ld id) it uses.
+LOAD_IDS: dict[str, int] = {s.op: s.load_id for s in SPECS.values() if s.load_id is not None}
+
+# Named constants that programs may use as instruction operands (every operand symbol
+# the printers write, and a few more).
 CONSTANTS: dict[str, int] = {
-    "WS": 1, "OS": 0, "WEIGHT_STATIONARY": 1, "OUTPUT_STATIONARY": 0,
-    "NO_ACTIVATION": 0, "RELU": 1, "true": 1, "false": 0,
+    "OS": 0, "NO_ACTIVATION": 0, "RELU": 1, "true": 1, "false": 0,
+    **{name: value for s in SPECS.values() for o in s.operands
+       for value, name in o.symbols + o.long_symbols},
 }

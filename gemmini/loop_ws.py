@@ -33,10 +33,9 @@ from __future__ import annotations
 import numpy as np
 
 from gemmini.config import GemminiConfig
+from gemmini.isa import SPECS
 
-FIELDS = ("I", "J", "K", "pad_I", "pad_J", "pad_K", "A", "B", "D", "C", "A_stride",
-          "B_stride", "D_stride", "C_stride", "A_transpose", "B_transpose", "full_C", "low_D",
-          "ex_accumulate", "act")
+FIELDS = tuple(o.name for o in SPECS["loop_ws"].operands)
 
 
 def unpack(args: tuple) -> dict:

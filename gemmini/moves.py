@@ -14,7 +14,14 @@ import numpy as np
 
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, RAW_READ_BIT, ROW_MASK, \
     GemminiConfig
-from gemmini.trace import CONFIG_LD, CONFIG_ST, MVIN, MVIN2, MVIN3, MVOUT, Trace
+from gemmini.trace import CONFIG_LD, CONFIG_ST, MVIN_LOAD_ID, MVIN_OPS, MVOUT, Trace, int_column
+
+# `Trace.ints` columns of the configs' fields
+LD_STRIDE, LD_SHRUNK, LD_BLOCK_STRIDE, LD_ID = (
+    int_column("config_ld", name) for name in ("dram_stride", "shrunk", "block_stride", "id"))
+ST_STRIDE, ST_ACT = (int_column("config_st", name) for name in ("dram_stride", "act"))
+MV_DRAM, MV_LOCAL, MV_COLS, MV_ROWS = (   # of every mvin and mvout
+    int_column("mvin", name) for name in ("dram_addr", "local_addr", "cols", "rows"))
 
 
 @dataclass
@@ -47,26 +54,26 @@ def plan_moves(trace: Trace, cfg: GemminiConfig, nbytes: list[int], itemsize: li
     op, ints, n = trace.op, trace.ints, len(trace)
     dim = cfg.dim
     pos = np.arange(n)
-    is_load = (op == MVIN) | (op == MVIN2) | (op == MVIN3)
+    is_load = np.isin(op, MVIN_OPS)
     is_store = op == MVOUT
     conf = np.full(n, -1, dtype=np.int64)
     cl = op == CONFIG_LD
-    for code, ld_id in ((MVIN, 0), (MVIN2, 1), (MVIN3, 2)):
+    for code, ld_id in MVIN_LOAD_ID.items():
         sel = op == code
         if sel.any():
-            cpos = np.flatnonzero(cl & (ints[:, 3] == ld_id))
+            cpos = np.flatnonzero(cl & (ints[:, LD_ID] == ld_id))
             conf[sel] = _last_before(cpos, pos[sel])
     if is_store.any():
         conf[is_store] = _last_before(np.flatnonzero(op == CONFIG_ST), pos[is_store])
     c = np.maximum(conf, 0)
     has = conf >= 0
-    stride = np.where(has, ints[c, 0], 0)
+    stride = np.where(has, np.where(is_load, ints[c, LD_STRIDE], ints[c, ST_STRIDE]), 0)
     scale = np.where(has, trace.floats[c], 1.0)
-    shrunk = np.where(has & is_load, ints[c, 1], 0)
-    block_stride = np.where(has & is_load, ints[c, 2], dim)
-    act = np.where(has & is_store, ints[c, 1], 0)
-    local = ints[:, 1]
-    cols, rows = ints[:, 2], ints[:, 3]
+    shrunk = np.where(has & is_load, ints[c, LD_SHRUNK], 0)
+    block_stride = np.where(has & is_load, ints[c, LD_BLOCK_STRIDE], dim)
+    act = np.where(has & is_store, ints[c, ST_ACT], 0)
+    local = ints[:, MV_LOCAL]
+    cols, rows = ints[:, MV_COLS], ints[:, MV_ROWS]
     garbage = local == GARBAGE_ADDR
     to_acc = (local & ACC_BIT) != 0
     row = local & ROW_MASK
@@ -81,7 +88,7 @@ def plan_moves(trace: Trace, cfg: GemminiConfig, nbytes: list[int], itemsize: li
     a = np.maximum(arr, 0)
     nb = np.asarray(nbytes + [0], dtype=np.int64)[np.where(has_dram, a, len(nbytes))]
     isz = np.asarray(itemsize + [1], dtype=np.int64)[np.where(has_dram, a, len(itemsize))]
-    start = ints[:, 0] * isz
+    start = ints[:, MV_DRAM] * isz
     end = start + (rows - 1) * stride + cols * elem_bytes
     dram_bytes = np.where(has_dram, rows * cols * elem_bytes, 0)
     max_cols = np.where(is_load, np.where(to_acc, cfg.max_mvin_blocks_acc,
@@ -89,7 +96,7 @@ def plan_moves(trace: Trace, cfg: GemminiConfig, nbytes: list[int], itemsize: li
     limit = np.where(to_acc, cfg.acc_rows, cfg.sp_rows)
     ok = ((is_load | is_store) & has & ~garbage & (rows >= 1) & (rows <= dim) & (cols >= 1)
           & (cols <= max_cols) & (block_stride >= 0) & (row + span <= limit) & (stride >= 0))
-    ok &= ~has_dram | ((ints[:, 0] >= 0) & (end <= nb))
+    ok &= ~has_dram | ((ints[:, MV_DRAM] >= 0) & (end <= nb))
     ok &= ~(is_store & ~has_dram)
     ok &= ~(is_load & to_acc & ((local & ACCUMULATE_BIT) != 0))   # needs the written check
     ok &= ~(is_load & (scale != 1.0))

@@ -1,31 +1,39 @@
 """Cycle model of Gemmini (gemmini.md section 4), one deterministic pass over a `Trace`.
 
-Every instruction is scheduled when the CPU issues it, in program order:
+Every instruction is scheduled when the CPU issues it, in program order. `simulate`
+runs four steps:
 
-* CPU: ``cpu_t`` advances by the scalar code before the instruction (`Trace.cpu_pre`)
-  and by its issue cost; when the instruction's reservation-station queue (load 8,
-  execute 16, store 4 entries) is full, the CPU stalls until the oldest entry
-  *completes* (entries are freed at completion).
-* Start = max(issue time, in-order constraint of its engine, hazards). Hazards are
-  tracked per DIM-row block of local memory: an instruction waits for the
-  *completion* of earlier instructions of other queues that write what it reads or
-  writes (RAW, WAW) or read what it writes (WAR).
-* Load engine: at most `max_mvins_in_flight` mvins; a DMA mvin's data arrives
-  `mem_latency` after its start and then occupies the shared bus for
-  bytes / `dma_bytes_per_cycle` cycles. Zero mvins write `zero_rows_per_cycle` rows
-  per cycle without the bus.
-* Execute engine: a compute feeds for `block_cycles` (x `bank_conflict_factor` when
-  A and its new weights B sit in one scratchpad bank). A preload is hidden behind the
-  previous compute when it was already queued before that compute ended; otherwise it
-  costs `preload_cycles`. Results reach the accumulator `acc_writeback_latency` after
-  the block starts (that is the compute's completion for hazards and the queue).
-  Scratchpad banks are single ported and DMA writes win: every row an mvin writes
-  into a bank while the execute engine works on that bank adds one cycle to it.
-* Store engine: mvouts are serialized: scaling pipeline + rows (or bus cycles) + the
-  DRAM acknowledgement.
-* config_ex drains the execute pipeline; fence stalls the CPU until everything has
-  completed; loop_ws waits for an idle accelerator and then runs its double-buffered
-  tile at the pace of its busiest resource (`gemmini.loop_ws.cost`).
+1. **Facts** (`_facts`, vectorized): each row's queue and cost class (from the ISA
+   table, `gemmini.isa`), the DIM-row blocks of local memory it reads and writes, its
+   scratchpad banks, rows and bytes moved.
+2. **CPU issue and queue admission** (the loop of `_schedule`): ``cpu_t`` advances by
+   the scalar code before the instruction (`Trace.cpu_pre`) and by its issue cost;
+   when its reservation-station queue (load 8, execute 16, store 4 entries) is full,
+   the CPU stalls until the oldest entry *completes* (entries are freed at completion).
+   A fence (no queue) stalls the CPU until everything has completed.
+3. **Engine steps** (in `_schedule`, one closure per queue and cost class): start = max(issue
+   time, in-order constraint of its engine, hazards). Hazards are tracked per DIM-row
+   block of local memory: an instruction waits for the *completion* of earlier
+   instructions of other queues that write what it reads or writes (RAW, WAW) or read
+   what it writes (WAR).
+
+   * Load engine: config_ld takes `config_cycles`. At most `max_mvins_in_flight`
+     mvins; a DMA mvin's data arrives `mem_latency` after its start and then occupies
+     the shared bus for bytes / `dma_bytes_per_cycle` cycles. Zero mvins write
+     `zero_rows_per_cycle` rows per cycle without the bus.
+   * Execute engine: a compute feeds for `block_cycles` (x `bank_conflict_factor` when
+     A and its new weights B sit in one scratchpad bank). A preload is hidden behind the
+     previous compute when it was already queued before that compute ended; otherwise
+     it costs `preload_cycles`. Results reach the accumulator `acc_writeback_latency`
+     after the block starts (that is the compute's completion for hazards and the
+     queue). Scratchpad banks are single ported and DMA writes win: every row an mvin
+     writes into a bank while the execute engine works on that bank adds one cycle to
+     it. config_ex drains the execute pipeline (`config_ex_drain`); loop_ws waits for
+     an idle accelerator and then runs its double-buffered tile at the pace of its
+     busiest resource (`gemmini.loop_ws.cost`).
+   * Store engine: config_st takes `config_cycles`; mvouts are serialized: scaling
+     pipeline + rows (or bus cycles) + the DRAM acknowledgement.
+4. **Result** (`_result`): total cycles, busy cycles per engine and the counters.
 """
 
 from __future__ import annotations
@@ -35,16 +43,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gemmini import isa
 from gemmini import loop_ws as loop_ws_mod
 from gemmini.config import ACC_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
 from gemmini.moves import MovePlan
-from gemmini.trace import (COMPUTE_A, COMPUTE_P, CONFIG_EX, CONFIG_LD, CONFIG_ST, FENCE, LOOP_WS,
-                           MVIN, MVIN2, MVIN3, MVOUT, PRELOAD, Trace)
+from gemmini.trace import SPEC_OF, Trace, int_column
 
-Q_LOAD, Q_EXEC, Q_STORE, Q_NONE = 0, 1, 2, 3
-_QUEUE = {CONFIG_LD: Q_LOAD, MVIN: Q_LOAD, MVIN2: Q_LOAD, MVIN3: Q_LOAD,
-          CONFIG_EX: Q_EXEC, PRELOAD: Q_EXEC, COMPUTE_P: Q_EXEC, COMPUTE_A: Q_EXEC,
-          LOOP_WS: Q_EXEC, CONFIG_ST: Q_STORE, MVOUT: Q_STORE, FENCE: Q_NONE}
+Q_LOAD, Q_EXEC, Q_STORE, Q_NONE = (isa.QUEUES.index(q) for q in
+                                   (isa.LOAD, isa.EXECUTE, isa.STORE, isa.NONE))
+QUEUE_OF_CODE = np.array([isa.QUEUES.index(s.queue) for s in SPEC_OF], dtype=np.int64)
+COST_OF_CODE = np.array([isa.COST_CLASSES.index(s.cost) for s in SPEC_OF], dtype=np.int64)
+_EXEC_COSTS = [isa.COST_CLASSES.index(c) for c in (isa.PRELOAD, isa.COMPUTE, isa.COMPUTE_HELD)]
+_PRELOAD, _NEW_WEIGHTS = isa.COST_CLASSES.index(isa.PRELOAD), isa.COST_CLASSES.index(isa.COMPUTE)
+# `Trace.ints` columns: a compute's A and D (a preload's B and C use the same columns)
+A_ADDR, A_ROWS, D_ADDR, D_ROWS = (int_column("compute_preloaded", name) for name in
+                                  ("A_addr", "A_rows", "D_addr", "D_rows"))
+MV_LOCAL, MV_ROWS = int_column("mvin", "local_addr"), int_column("mvin", "rows")
 
 
 @dataclass
@@ -59,6 +73,42 @@ class TimingResult:
     extra: dict = field(default_factory=dict)
 
 
+def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan,
+             timeline: list | None = None) -> TimingResult:
+    """Schedule every instruction of `trace` (see module docstring). With a ``timeline``
+    list, each scheduled instruction appends (index, issue, start, completion)."""
+    return _schedule(_facts(trace, cfg, plan), trace, cfg, timeline)
+
+
+# ---- step 1: per-instruction facts ------------------------------------------------------
+
+@dataclass
+class _Facts:
+    """Per trace row, as python lists (fast to index in the scheduling loop). Block ranges
+    are first and last DIM-row block (first > last: none)."""
+    code: list          # op code
+    queue: list         # queue index (Q_*)
+    cpu_pre: list
+    cpu_issue: list
+    first: list         # local range of a move (all its blocks)
+    last: list
+    a_first: list       # A of a compute / B of a preload
+    a_last: list
+    d_first: list       # D of a compute
+    d_last: list
+    c_first: list       # C of the preload of a compute (index -1: none)
+    c_last: list
+    pre_of: list        # a compute's preload row, -1 if none
+    conflict: list      # a compute whose A and new weights B share a scratchpad bank
+    a_bank: list        # scratchpad bank read by A / a preload's B, -1 if none
+    b_bank: list        # another scratchpad bank read by a compute's new weights, -1 if none
+    to_acc: list        # a move into the accumulator
+    mv_bank: list       # scratchpad bank a move writes
+    mv_rows: list       # rows a move writes or reads
+    dram_bytes: list
+    zero: list          # an mvin without DRAM (writes zeros)
+
+
 def _block_ranges(cfg: GemminiConfig, addr: np.ndarray, nrows: np.ndarray):
     """First and last DIM-row block of local ranges (-1, -2 for garbage: empty)."""
     dim = cfg.dim
@@ -71,104 +121,311 @@ def _block_ranges(cfg: GemminiConfig, addr: np.ndarray, nrows: np.ndarray):
     return np.where(garbage, -1, first), np.where(garbage, -2, last)
 
 
-def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan,
-             timeline: list | None = None) -> TimingResult:
-    """Schedule every instruction of `trace` (see module docstring). With a ``timeline``
-    list, each scheduled instruction appends (index, issue, start, completion)."""
-    tp, dim = cfg.timing, cfg.dim
+def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> _Facts:
+    """The facts of every row, vectorized over the trace."""
     n = len(trace)
-    op = trace.op
-    ints = trace.ints
+    op, ints = trace.op, trace.ints
     bank_rows = cfg.sp_bank_rows
-    # ---- per-instruction facts, vectorized -------------------------------------------
-    queue = np.full(n, Q_NONE, dtype=np.int64)
-    for code, q in _QUEUE.items():
-        queue[op == code] = q
-    # main local range of moves / computes (A for computes, B for preloads)
-    first, last = _block_ranges(cfg, ints[:, 1] if n else np.zeros(0, np.int64),
+    cost = COST_OF_CODE[op]
+    first, last = _block_ranges(cfg, ints[:, MV_LOCAL] if n else np.zeros(0, np.int64),
                                 np.maximum(plan.span, 1))
-    is_exec = (op == PRELOAD) | (op == COMPUTE_P) | (op == COMPUTE_A)
-    ex_idx = np.flatnonzero(is_exec)
-    pre_of = np.full(n, -1, dtype=np.int64)          # compute -> its preload row
+    ex_idx = np.flatnonzero(np.isin(cost, _EXEC_COSTS))
+    pre_of = np.full(n, -1, dtype=np.int64)
     if len(ex_idx):
-        is_pre = op[ex_idx] == PRELOAD
+        is_pre = cost[ex_idx] == _PRELOAD
         last_pre = np.maximum.accumulate(np.where(is_pre, ex_idx, -1))
         pre_of[ex_idx[~is_pre]] = last_pre[~is_pre]
-    a_first, a_last = _block_ranges(cfg, ints[:, 0], ints[:, 3])    # A of computes / B of preloads
-    d_first, d_last = _block_ranges(cfg, ints[:, 1], ints[:, 5])    # D of computes
-    c_first, c_last = _block_ranges(cfg, ints[:, 1], ints[:, 5])    # C of preloads
+    a_addr = ints[:, A_ADDR]
+    a_first, a_last = _block_ranges(cfg, a_addr, ints[:, A_ROWS])
+    d_first, d_last = _block_ranges(cfg, ints[:, D_ADDR], ints[:, D_ROWS])  # also C of a preload
     pre_safe = np.maximum(pre_of, 0)
-    a_row = ints[:, 0] & ROW_MASK
-    a_sp = (ints[:, 0] != GARBAGE_ADDR) & ((ints[:, 0] & ACC_BIT) == 0)
-    b_row = a_row[pre_safe]
-    b_sp = a_sp[pre_safe] & (pre_of >= 0)
-    a_bank = a_row // bank_rows
-    b_bank = b_row // bank_rows
-    conflict = (op == COMPUTE_P) & a_sp & b_sp & (a_bank == b_bank)
-    mv_bank = (ints[:, 1] & ROW_MASK) // bank_rows
-    mv_rows = np.where(plan.is_load, ints[:, 3] * plan.nblocks, ints[:, 3])
+    a_row = a_addr & ROW_MASK
+    a_sp = (a_addr != GARBAGE_ADDR) & ((a_addr & ACC_BIT) == 0)
+    b_sp = a_sp[pre_safe] & (pre_of >= 0) & (cost == _NEW_WEIGHTS)
+    a_bank = np.where(a_sp, a_row // bank_rows, -1)
+    b_bank = np.where(b_sp, a_row[pre_safe] // bank_rows, -1)
+    conflict = a_sp & b_sp & (a_bank == b_bank)
+    b_bank = np.where(b_bank == a_bank, -1, b_bank)
+    mv_rows = np.where(plan.is_load, ints[:, MV_ROWS] * plan.nblocks, ints[:, MV_ROWS])
 
-    L = lambda a: a.tolist()  # noqa: E731
-    ops_l, q_l = L(op), L(queue)
-    pre_l, issue_l = L(trace.cpu_pre), L(trace.cpu_issue)
-    first_l, last_l = L(first), L(last)
-    af_l, al_l, df_l, dl_l = L(a_first), L(a_last), L(d_first), L(d_last)
-    cf_l, cl_l = L(c_first), L(c_last)
-    pre_of_l = L(pre_of) + [-1]                   # index -1: "no preload" (empty C range)
-    cf_l.append(-1)
-    cl_l.append(-2)
-    conflict_l = L(conflict)
-    a_sp_l, a_bank_l, b_sp_l, b_bank_l = L(a_sp), L(a_bank), L(b_sp), L(b_bank)
-    to_acc_l, mv_bank_l, mv_rows_l = L(plan.to_acc), L(mv_bank), L(mv_rows)
-    bytes_l = L(plan.dram_bytes)
-    zero_l = L(trace.dram < 0)
+    def L(a):
+        return a.tolist()
+    return _Facts(
+        code=L(op), queue=L(QUEUE_OF_CODE[op]), cpu_pre=L(trace.cpu_pre),
+        cpu_issue=L(trace.cpu_issue), first=L(first), last=L(last),
+        a_first=L(a_first), a_last=L(a_last), d_first=L(d_first), d_last=L(d_last),
+        c_first=L(d_first) + [-1], c_last=L(d_last) + [-2],      # index -1: no preload
+        pre_of=L(pre_of), conflict=L(conflict), a_bank=L(a_bank), b_bank=L(b_bank),
+        to_acc=L(plan.to_acc), mv_bank=L((ints[:, MV_LOCAL] & ROW_MASK) // bank_rows),
+        mv_rows=L(mv_rows), dram_bytes=L(plan.dram_bytes), zero=L(trace.dram < 0))
 
+
+# ---- steps 2 and 3: CPU issue, queue admission and the engines -----------------------------
+
+def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None) \
+        -> TimingResult:
+    """Issue every row in program order and schedule it on its engine."""
+    tp, dim = cfg.timing, cfg.dim
     nblk = cfg.sp_rows // dim + cfg.acc_rows // dim
     # completion times of the last writer / reader of each block, per queue
     w_done = [[0] * nblk for _ in range(3)]
     r_done = [[0] * nblk for _ in range(3)]
     w_ld, w_ex = w_done[Q_LOAD], w_done[Q_EXEC]
     r_ex, r_st = r_done[Q_EXEC], r_done[Q_STORE]
-    caps = (tp.rs_load, tp.rs_execute, tp.rs_store)
-    rs = ([], [], [])                                   # heaps of completion times
-    cpu_t = 0
-    cpu_busy = 0
-    cpu_stall = 0
     all_done = 0
-    # load engine
+    ex_done_all = 0
+    first_l, last_l, mv_rows_l, bytes_l = f.first, f.last, f.mv_rows, f.dram_bytes
+    bw, mem_lat = tp.dma_bytes_per_cycle, tp.mem_latency
+
+    # -- load engine
     ld_last_start = 0
     bus_free = 0
     inflight: list[int] = []
     ld_busy = 0
-    # execute engine
+    max_inflight = tp.max_mvins_in_flight
+    zero_l, to_acc_l, mv_bank_l = f.zero, f.to_acc, f.mv_bank
+
+    def load_config(k, ready):
+        nonlocal ld_last_start
+        s = ready if ready > ld_last_start else ld_last_start
+        ld_last_start = s
+        return s, s + tp.config_cycles
+
+    def move_in(k, ready):
+        nonlocal ld_last_start, bus_free, ld_busy, ex_free, stolen
+        lo, hi = first_l[k], last_l[k] + 1
+        s = ready if ready > ld_last_start else ld_last_start
+        for b in range(lo, hi):          # hazards: RAW/WAR with execute, WAR with store
+            x = w_ex[b]
+            if x > s:
+                s = x
+            x = r_ex[b]
+            if x > s:
+                s = x
+            x = r_st[b]
+            if x > s:
+                s = x
+        if len(inflight) >= max_inflight:
+            oldest = inflight[-max_inflight]
+            if oldest > s:
+                s = oldest
+        rows = mv_rows_l[k]
+        if zero_l[k]:
+            dur = -(-rows // tp.zero_rows_per_cycle)
+            w0, done = s, s + dur
+        else:
+            xfer = -(-bytes_l[k] // bw)
+            w0 = s + mem_lat
+            if bus_free > w0:
+                w0 = bus_free
+            done = w0 + xfer
+            bus_free = done
+            dur = xfer
+        ld_busy += dur
+        ld_last_start = s
+        inflight.append(done)
+        if len(inflight) > max_inflight:
+            del inflight[0]
+        for b in range(lo, hi):
+            if w_ld[b] < done:
+                w_ld[b] = done
+        if not to_acc_l[k]:                 # DMA / zero writes take bank read cycles
+            bank = mv_bank_l[k]
+            if ex_bank_busy[bank] > w0:
+                ex_free += rows
+                ex_bank_busy[bank] += rows
+                stolen += rows
+            else:
+                bank_windows[bank].append((w0, done, rows))
+        return s, done
+
+    # -- execute engine
     ex_free = 0
-    ex_done_all = 0
     prev_compute_end = -1
     prev_was_compute = False
     ex_busy = 0
-    n_banks = cfg.sp_banks
-    ex_bank_busy = [0] * n_banks
-    bank_windows: list[list] = [[] for _ in range(n_banks)]
+    ex_bank_busy = [0] * cfg.sp_banks
+    bank_windows: list[list] = [[] for _ in range(cfg.sp_banks)]
     stolen = 0
     conflicts = 0
     exposed = 0
-    # store engine
-    st_free = 0
-    st_busy = 0
     block_cycles, preload_cycles = tp.block_cycles, tp.preload_cycles
     conflict_cycles = int(round(block_cycles * tp.bank_conflict_factor))
     wb_lat = tp.acc_writeback_latency
-    bw = tp.dma_bytes_per_cycle
-    max_inflight = tp.max_mvins_in_flight
-    mem_lat = tp.mem_latency
+    af_l, al_l, df_l, dl_l = f.a_first, f.a_last, f.d_first, f.d_last
+    cf_l, cl_l, pre_of_l = f.c_first, f.c_last, f.pre_of
+    conflict_l, a_bank_l, b_bank_l = f.conflict, f.a_bank, f.b_bank
 
-    for k in range(n):
-        o = ops_l[k]
+    def preload(k, ready):
+        nonlocal ex_free, ex_busy, exposed, prev_was_compute
+        s = ex_free
+        af, al = af_l[k], al_l[k]
+        for b in range(af, al + 1):         # hazard: RAW on B with loads
+            if w_ld[b] > s:
+                s = w_ld[b]
+        if ready > s:
+            s = ready
+        if prev_was_compute and s <= prev_compute_end:
+            dur = 0
+        else:
+            dur = preload_cycles
+            exposed += 1
+        done = s + dur
+        ex_free = done
+        ex_busy += dur
+        bb = a_bank_l[k]
+        if bb >= 0 and ex_bank_busy[bb] < done:
+            ex_bank_busy[bb] = done
+        for b in range(af, al + 1):
+            if r_ex[b] < done:
+                r_ex[b] = done
+        prev_was_compute = False
+        return s, done
+
+    def compute(k, ready):
+        nonlocal ex_free, ex_busy, conflicts, stolen, prev_compute_end, prev_was_compute
+        s = ready if ready > ex_free else ex_free
+        af, al = af_l[k], al_l[k]           # hazards: RAW on A and D with loads,
+        for b in range(af, al + 1):         # WAW with loads and WAR with stores on C
+            x = w_ld[b]
+            if x > s:
+                s = x
+        df, dl = df_l[k], dl_l[k]
+        for b in range(df, dl + 1):
+            x = w_ld[b]
+            if x > s:
+                s = x
+        p = pre_of_l[k]
+        cf, cl = cf_l[p], cl_l[p]
+        for b in range(cf, cl + 1):
+            x = w_ld[b]
+            if x > s:
+                s = x
+            x = r_st[b]
+            if x > s:
+                s = x
+        if conflict_l[k]:
+            end = s + conflict_cycles
+            conflicts += 1
+        else:
+            end = s + block_cycles
+        # DMA writes already scheduled into the banks this compute reads
+        bank_a, bank_b = a_bank_l[k], b_bank_l[k]
+        for bank in (bank_a, bank_b):
+            if bank < 0:
+                continue
+            wins = bank_windows[bank]
+            if wins:
+                keep = []
+                for w in wins:
+                    if w[1] <= s:
+                        continue
+                    if w[0] < end:
+                        end += w[2]
+                        stolen += w[2]
+                    else:
+                        keep.append(w)
+                bank_windows[bank] = keep
+        if bank_a >= 0 and ex_bank_busy[bank_a] < end:
+            ex_bank_busy[bank_a] = end
+        if bank_b >= 0 and ex_bank_busy[bank_b] < end:
+            ex_bank_busy[bank_b] = end
+        ex_busy += end - s
+        ex_free = end
+        done = end if end > s + wb_lat else s + wb_lat
+        for b in range(af, al + 1):
+            if r_ex[b] < done:
+                r_ex[b] = done
+        for b in range(df, dl + 1):
+            if r_ex[b] < done:
+                r_ex[b] = done
+        for b in range(cf, cl + 1):
+            if w_ex[b] < done:
+                w_ex[b] = done
+        prev_compute_end = end
+        prev_was_compute = True
+        return s, done
+
+    def drain(k, ready):
+        nonlocal ex_free, ex_busy, prev_was_compute
+        s = max(ready, ex_free, ex_done_all)
+        done = s + tp.config_ex_drain
+        ex_free = done
+        ex_busy += tp.config_ex_drain
+        prev_was_compute = False
+        return s, done
+
+    def fsm(k, ready):
+        nonlocal ld_busy, ex_busy, st_busy, ex_free, st_free, bus_free, ld_last_start, \
+            prev_was_compute
+        s = max(ready, all_done, ex_free, st_free, bus_free)
+        c = loop_ws_mod.cost(cfg, loop_ws_mod.unpack(trace.loop_ws[k]),
+                             cfg.in_bytes, cfg.acc_bytes)
+        done = s + c["overhead"] + max(c["load"], c["execute"], c["store"])
+        ld_busy += c["load"]
+        ex_busy += c["execute"]
+        st_busy += c["store"]
+        ex_free = st_free = bus_free = ld_last_start = done
+        prev_was_compute = False
+        for lst in w_done + r_done:
+            for b in range(nblk):
+                if lst[b] < done:
+                    lst[b] = done
+        return s, done
+
+    # -- store engine
+    st_free = 0
+    st_busy = 0
+
+    def store_config(k, ready):
+        nonlocal st_free
+        s = ready if ready > st_free else st_free
+        st_free = s + tp.config_cycles
+        return s, st_free
+
+    def move_out(k, ready):
+        nonlocal st_free, st_busy
+        s = ready if ready > st_free else st_free
+        lo, hi = first_l[k], last_l[k] + 1
+        for b in range(lo, hi):             # hazards: RAW with loads and computes
+            if w_ld[b] > s:
+                s = w_ld[b]
+        for b in range(lo, hi):
+            if w_ex[b] > s:
+                s = w_ex[b]
+        rows = mv_rows_l[k]
+        work = max(-(-rows // tp.store_rows_per_cycle), -(-bytes_l[k] // bw))
+        dur = tp.store_pipeline + work
+        st_busy += dur
+        done = s + dur + tp.store_ack_latency
+        st_free = done
+        for b in range(lo, hi):
+            if r_st[b] < done:
+                r_st[b] = done
+        return s, done
+
+    steps = {(isa.LOAD, isa.CONFIG): load_config, (isa.LOAD, isa.MOVE_IN): move_in,
+             (isa.EXECUTE, isa.PRELOAD): preload, (isa.EXECUTE, isa.COMPUTE): compute,
+             (isa.EXECUTE, isa.COMPUTE_HELD): compute, (isa.EXECUTE, isa.DRAIN): drain,
+             (isa.EXECUTE, isa.FSM): fsm, (isa.STORE, isa.CONFIG): store_config,
+             (isa.STORE, isa.MOVE_OUT): move_out}
+    step_of_code = [steps.get((s.queue, s.cost)) for s in SPEC_OF]
+    for spec, step in zip(SPEC_OF, step_of_code):
+        if step is None and (spec.queue, spec.cost) != (isa.NONE, isa.FENCE):
+            raise ValueError(f"the timing model has no step for {spec.op} "
+                             f"(queue {spec.queue}, cost class {spec.cost})")
+
+    # -- the CPU: issue in program order, admission into the reservation stations
+    caps = (tp.rs_load, tp.rs_execute, tp.rs_store)
+    rs = ([], [], [])                                   # heaps of completion times
+    cpu_t = cpu_busy = cpu_stall = 0
+    code_l, q_l, pre_l, issue_l = f.code, f.queue, f.cpu_pre, f.cpu_issue
+    for k in range(len(code_l)):
         q = q_l[k]
         pre = pre_l[k]
         cpu_t += pre
         cpu_busy += pre + issue_l[k]
-        if q == Q_NONE:                     # fence
+        if q == Q_NONE:                     # fence: wait until everything has completed
             cpu_t += issue_l[k]
             if all_done > cpu_t:
                 cpu_stall += all_done - cpu_t
@@ -186,205 +443,24 @@ def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan,
             while heap and heap[0] <= cpu_t:
                 heapq.heappop(heap)
         cpu_t += issue_l[k]
-        ready = cpu_t
-
-        if q == Q_LOAD:
-            if o == CONFIG_LD:
-                s = ready if ready > ld_last_start else ld_last_start
-                done = s + tp.config_cycles
-                ld_last_start = s
-            else:
-                f, la = first_l[k], last_l[k]
-                s = ready if ready > ld_last_start else ld_last_start
-                for b in range(f, la + 1):
-                    x = w_ex[b]
-                    if x > s:
-                        s = x
-                    x = r_ex[b]
-                    if x > s:
-                        s = x
-                    x = r_st[b]
-                    if x > s:
-                        s = x
-                if len(inflight) >= max_inflight:
-                    oldest = inflight[-max_inflight]
-                    if oldest > s:
-                        s = oldest
-                rows = mv_rows_l[k]
-                if zero_l[k]:
-                    dur = -(-rows // tp.zero_rows_per_cycle)
-                    w0, done = s, s + dur
-                else:
-                    xfer = -(-bytes_l[k] // bw)
-                    w0 = s + mem_lat
-                    if bus_free > w0:
-                        w0 = bus_free
-                    done = w0 + xfer
-                    bus_free = done
-                    dur = xfer
-                ld_busy += dur
-                ld_last_start = s
-                inflight.append(done)
-                if len(inflight) > max_inflight:
-                    del inflight[0]
-                wl = w_done[Q_LOAD]
-                for b in range(f, la + 1):
-                    if wl[b] < done:
-                        wl[b] = done
-                if not to_acc_l[k]:         # DMA / zero writes take bank read cycles
-                    bank = mv_bank_l[k]
-                    if ex_bank_busy[bank] > w0:
-                        ex_free += rows
-                        ex_bank_busy[bank] += rows
-                        stolen += rows
-                    else:
-                        bank_windows[bank].append((w0, done, rows))
-        elif q == Q_EXEC:
-            if o == PRELOAD:
-                s = ex_free
-                af, al = af_l[k], al_l[k]
-                for qq in (Q_LOAD,):
-                    wd = w_done[qq]
-                    for b in range(af, al + 1):
-                        if wd[b] > s:
-                            s = wd[b]
-                if ready > s:
-                    s = ready
-                if prev_was_compute and s <= prev_compute_end:
-                    dur = 0
-                else:
-                    dur = preload_cycles
-                    exposed += 1
-                done = s + dur
-                ex_free = done
-                ex_busy += dur
-                if a_sp_l[k]:
-                    bb = a_bank_l[k]
-                    if ex_bank_busy[bb] < done:
-                        ex_bank_busy[bb] = done
-                rl = r_done[Q_EXEC]
-                for b in range(af, al + 1):
-                    if rl[b] < done:
-                        rl[b] = done
-                prev_was_compute = False
-            elif o == COMPUTE_P or o == COMPUTE_A:
-                s = ready if ready > ex_free else ex_free
-                af, al = af_l[k], al_l[k]
-                for b in range(af, al + 1):
-                    x = w_ld[b]
-                    if x > s:
-                        s = x
-                df, dl = df_l[k], dl_l[k]
-                for b in range(df, dl + 1):
-                    x = w_ld[b]
-                    if x > s:
-                        s = x
-                p = pre_of_l[k]
-                cf, cl = cf_l[p], cl_l[p]
-                for b in range(cf, cl + 1):
-                    x = w_ld[b]
-                    if x > s:
-                        s = x
-                    x = r_st[b]
-                    if x > s:
-                        s = x
-                if conflict_l[k]:
-                    end = s + conflict_cycles
-                    conflicts += 1
-                else:
-                    end = s + block_cycles
-                # DMA writes already scheduled into the banks this compute reads
-                bank_a = a_bank_l[k] if a_sp_l[k] else -1
-                bank_b = b_bank_l[k] if (o == COMPUTE_P and b_sp_l[k]) else -1
-                if bank_b == bank_a:
-                    bank_b = -1
-                for bank in (bank_a, bank_b):
-                    if bank < 0:
-                        continue
-                    wins = bank_windows[bank]
-                    if wins:
-                        keep = []
-                        for w in wins:
-                            if w[1] <= s:
-                                continue
-                            if w[0] < end:
-                                end += w[2]
-                                stolen += w[2]
-                            else:
-                                keep.append(w)
-                        bank_windows[bank] = keep
-                if bank_a >= 0 and ex_bank_busy[bank_a] < end:
-                    ex_bank_busy[bank_a] = end
-                if bank_b >= 0 and ex_bank_busy[bank_b] < end:
-                    ex_bank_busy[bank_b] = end
-                ex_busy += end - s
-                ex_free = end
-                done = end if end > s + wb_lat else s + wb_lat
-                for b in range(af, al + 1):
-                    if r_ex[b] < done:
-                        r_ex[b] = done
-                for b in range(df, dl + 1):
-                    if r_ex[b] < done:
-                        r_ex[b] = done
-                for b in range(cf, cl + 1):
-                    if w_ex[b] < done:
-                        w_ex[b] = done
-                prev_compute_end = end
-                prev_was_compute = True
-            elif o == CONFIG_EX:
-                s = max(ready, ex_free, ex_done_all)
-                done = s + tp.config_ex_drain
-                ex_free = done
-                ex_busy += tp.config_ex_drain
-                prev_was_compute = False
-            else:                               # loop_ws: runs on an idle accelerator
-                s = max(ready, all_done, ex_free, st_free, bus_free)
-                c = loop_ws_mod.cost(cfg, loop_ws_mod.unpack(trace.loop_ws[k]),
-                                     cfg.in_bytes, cfg.acc_bytes)
-                done = s + c["overhead"] + max(c["load"], c["execute"], c["store"])
-                ld_busy += c["load"]
-                ex_busy += c["execute"]
-                st_busy += c["store"]
-                ex_free = st_free = bus_free = ld_last_start = done
-                prev_was_compute = False
-                for lst in w_done + r_done:
-                    for b in range(nblk):
-                        if lst[b] < done:
-                            lst[b] = done
-            if done > ex_done_all:
-                ex_done_all = done
-        else:                                   # store queue
-            if o == CONFIG_ST:
-                s = ready if ready > st_free else st_free
-                done = s + tp.config_cycles
-                st_free = done
-            else:
-                s = ready if ready > st_free else st_free
-                f, la = first_l[k], last_l[k]
-                for qq in (Q_LOAD, Q_EXEC):
-                    wd = w_done[qq]
-                    for b in range(f, la + 1):
-                        if wd[b] > s:
-                            s = wd[b]
-                rows = mv_rows_l[k]
-                work = max(-(-rows // tp.store_rows_per_cycle), -(-bytes_l[k] // bw))
-                dur = tp.store_pipeline + work
-                st_busy += dur
-                done = s + dur + tp.store_ack_latency
-                st_free = done
-                rl = r_done[Q_STORE]
-                for b in range(f, la + 1):
-                    if rl[b] < done:
-                        rl[b] = done
+        s, done = step_of_code[code_l[k]](k, cpu_t)
         heapq.heappush(heap, done)
         if timeline is not None:
-            timeline.append((k, ready, s, done))
+            timeline.append((k, cpu_t, s, done))
+        if q == Q_EXEC and done > ex_done_all:
+            ex_done_all = done
         if done > all_done:
             all_done = done
-
     cpu_t += trace.cpu_tail
     cpu_busy += trace.cpu_tail
-    cycles = max(cpu_t, all_done)
+    return _result(max(cpu_t, all_done), cpu_busy, ld_busy, ex_busy, st_busy, cpu_stall,
+                   conflicts, stolen, exposed)
+
+
+# ---- step 4: the result ----------------------------------------------------------------------
+
+def _result(cycles, cpu_busy, ld_busy, ex_busy, st_busy, cpu_stall, conflicts, stolen,
+            exposed) -> TimingResult:
     return TimingResult(
         cycles=int(cycles),
         busy={"cpu": int(cpu_busy), "load": int(ld_busy), "execute": int(ex_busy),

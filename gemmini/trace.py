@@ -26,14 +26,20 @@ from gemmini.config import GemminiConfig, TimingParams
 from gemmini import ir
 from gemmini.errors import HardwareError
 
-# Op codes of the trace (index into OPS).
-OPS = ("config_ex", "config_ld", "config_st", "mvin", "mvin2", "mvin3", "mvout",
-       "preload", "compute_preloaded", "compute_accumulated", "fence", "loop_ws")
+# Op codes of the trace: an instruction's position in the ISA table.
+OPS = tuple(isa.SPECS)
 OP_CODE = {name: i for i, name in enumerate(OPS)}
-CONFIG_EX, CONFIG_LD, CONFIG_ST, MVIN, MVIN2, MVIN3, MVOUT, PRELOAD, COMPUTE_P, COMPUTE_A, \
-    FENCE, LOOP_WS = range(len(OPS))
-MVIN_OPS = (MVIN, MVIN2, MVIN3)
-MVIN_LOAD_ID = {MVIN: 0, MVIN2: 1, MVIN3: 2}
+SPEC_OF = tuple(isa.SPECS.values())       # op code -> its InstrSpec
+CONFIG_EX, CONFIG_LD, CONFIG_ST, MVOUT, PRELOAD, COMPUTE_P, COMPUTE_A, FENCE, LOOP_WS = (
+    OP_CODE[name] for name in ("config_ex", "config_ld", "config_st", "mvout", "preload",
+                               "compute_preloaded", "compute_accumulated", "fence", "loop_ws"))
+MVIN_LOAD_ID = {OP_CODE[s.op]: s.load_id for s in SPEC_OF if s.cost == isa.MOVE_IN}
+MVIN_OPS = tuple(MVIN_LOAD_ID)            # the move-in op codes
+
+
+def int_column(op: str, operand: str) -> int:
+    """The `Trace.ints` column that holds integer, local or DRAM operand ``operand`` of ``op``."""
+    return [o.name for o in isa.SPECS[op].operands if o.role != isa.FLOAT].index(operand)
 
 MASK32 = 0xFFFFFFFF
 N_INTS = 6
@@ -344,7 +350,7 @@ class _Compiler:
         if plan is not None:
             return plan
         spec = isa.SPECS.get(s.op)
-        if spec is None or s.op not in OP_CODE:
+        if spec is None:
             self._fail(s, "unknown instruction")
         if len(s.args) != len(spec.operands):
             self._fail(s, f"expects {len(spec.operands)} canonical operands, got {len(s.args)}")
@@ -352,9 +358,7 @@ class _Compiler:
         ops = 0
         for operand, arg in zip(spec.operands, s.args):
             if arg is None:
-                default = operand.default
-                if s.op == "config_ld" and operand.name == "block_stride":
-                    default = self.cfg.dim
+                default = self.cfg.dim if operand.default == isa.DIM else operand.default
                 if default is None:
                     self._fail(s, f"operand {operand.name} is missing")
                 evs.append(("value", default))
@@ -373,8 +377,8 @@ class _Compiler:
                 evs.append(("value", compile_expr(arg)))
         sid = len(self.instrs)
         self.instrs.append(s)
-        cost = self.tp.cpu_issue * (self.tp.loop_ws_commands if s.op == "loop_ws" else 1) \
-            + self.tp.cpu_arith_op * ops
+        commands = self.tp.loop_ws_commands if spec.cost == isa.FSM else 1
+        cost = self.tp.cpu_issue * commands + self.tp.cpu_arith_op * ops
         plan = (sid, OP_CODE[s.op], evs, cost)
         self.instr_plan[key] = plan
         return plan

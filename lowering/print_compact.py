@@ -15,7 +15,6 @@ from lowering.print_expr import ExprPrinter, array_index_text, flat_index_text
 CTYPE = {"i8": "int8_t", "i32": "int32_t", "f32": "float", "bool": "bool"}
 EXO_DTYPE = {"i8": "i8", "i32": "i32", "f32": "f32", "bool": "bool"}
 INDENT = "  "
-COMPACT_NAMES = {("config_ex", 0): {1: "WEIGHT_STATIONARY", 0: "OUTPUT_STATIONARY"}}
 
 
 def signature_comment(fn: Function) -> list[str]:
@@ -67,9 +66,14 @@ class StmtPrinter:
             return array_index_text(self.ex, a, p)
         return flat_index_text(self.ex, a)
 
-    def operand_text(self, op: str, k: int, value) -> str:
+    def operand_text(self, operand: isa.Operand, value) -> str:
         if isinstance(value, DramAddr):
             return self.dram_text(value)
+        if isinstance(value, Const):
+            symbols = operand.long_symbols if self.long_names else operand.symbols
+            for v, name in symbols:
+                if v == value.value:
+                    return name
         return self.ex.expr(value)
 
     # statements
@@ -115,7 +119,7 @@ class StmtPrinter:
             spelling = spec.pick_spelling(s.args, long=self.long_names)
         except ValueError:  # e.g. config_ld with shrunk set has only a long spelling
             spelling = spec.pick_spelling(s.args, long=not self.long_names)
-        args = [self.operand_text(s.op, slot, s.args[slot]) for slot in spelling.slots]
+        args = [self.operand_text(spec.operands[slot], s.args[slot]) for slot in spelling.slots]
         return f"{spelling.name}({', '.join(args)})"
 
     def param_texts(self) -> list[str]:
@@ -142,12 +146,6 @@ class CompactPrinter(StmtPrinter):
     def var_text(self, name: str) -> str:
         p = self.params.get(name)
         return f"*{name}" if p is not None and p.by_pointer else name
-
-    def operand_text(self, op: str, k: int, value) -> str:
-        names = COMPACT_NAMES.get((op, k))
-        if names and isinstance(value, Const) and value.value in names:
-            return names[value.value]
-        return super().operand_text(op, k, value)
 
 
 def to_compact(fn: Function) -> str:

@@ -10,11 +10,10 @@ C11 accepts next to Exo's own header defining it. DRAM operands are ``&A[index]`
 
 from __future__ import annotations
 
-from gemmini.ir import Const, Function
+from gemmini.ir import Function
 from lowering.print_compact import StmtPrinter, signature_comment
 
 HEADER = ("#include <stdint.h>", "#include <stdbool.h>", '#include "gemmini.h"')
-TOOLCHAIN_NAMES = {("config_ex", 0): {1: "WS"}}
 
 
 class ToolchainPrinter(StmtPrinter):
@@ -27,12 +26,6 @@ class ToolchainPrinter(StmtPrinter):
 
     def array_param(self, p) -> bool:
         return not p.flat
-
-    def operand_text(self, op: str, k: int, value) -> str:
-        names = TOOLCHAIN_NAMES.get((op, k))
-        if names and isinstance(value, Const) and value.value in names:
-            return names[value.value]
-        return super().operand_text(op, k, value)
 
     def function(self) -> list[str]:
         fn = self.fn

@@ -7,7 +7,7 @@ import pytest
 
 from gemmini.config import get_config
 from benchmarks.sample_programs import basic_gemm
-from gemmini.trace import OPS, build_trace
+from gemmini.trace import OPS, build_trace, int_column
 from gemmini import ir
 from tests.ir_trace import ir_trace
 from tests.model_helpers import ACC, I, add, config_ld, dram, fn, loop, mul
@@ -107,3 +107,14 @@ def test_cpu_costs_are_attributed_to_the_next_instruction():
                                   tp.cpu_loop_iter]
     # issue + the multiply of the local address + base+index of the DRAM operand
     assert t.cpu_issue.tolist()[1:] == [tp.cpu_issue + 2 * tp.cpu_arith_op] * 3
+
+
+def test_ints_columns_shared_by_the_execute_instructions():
+    """The timing model reads a preload's B and C from the columns of a compute's A and D."""
+    # canonical operand order (gemmini.md): A/B address, D/C address, cols, rows, cols, rows
+    assert [int_column("preload", n) for n in ("B_addr", "C_addr", "B_rows", "C_rows")] == \
+        [0, 1, 3, 5]
+    for op in ("compute_preloaded", "compute_accumulated"):
+        assert [int_column(op, n) for n in ("A_addr", "D_addr", "A_rows", "D_rows")] == \
+            [0, 1, 3, 5]
+    assert int_column("mvin", "local_addr") == int_column("mvout", "local_addr") == 1

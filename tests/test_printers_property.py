@@ -39,9 +39,8 @@ def instr(draw, names):
     spec = draw(st.sampled_from([s for s in isa.SPECS.values() if s.op != "loop_ws"]))
     args = []
     for o in spec.operands:
-        if not o.required and draw(st.booleans()):
-            args.append(None if o.default is None else
-                        (FloatConst(o.default) if isinstance(o.default, float) else Const(o.default)))
+        if o.optional and draw(st.booleans()):
+            args.append(o.omitted_value())
         elif o.role == isa.DRAM:
             arr = draw(st.sampled_from(["A", "C", None]))
             args.append(Const(0) if arr is None else DramAddr(arr, draw(exprs(names))))

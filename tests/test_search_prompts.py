@@ -8,6 +8,7 @@ import pytest
 from autocomp_exo.prompts import builder
 from autocomp_exo.proposers.base import Candidate, Feedback, Plan
 from gemmini.errors import ConfigError
+from gemmini.isa import SPECS
 
 FB = Feedback(cycles=12345, utilization=0.25, sp_kib_used=8.0, sp_kib_total=256.0,
               acc_kib_used=60.0, acc_kib_total=64.0, bound="load")
@@ -33,6 +34,24 @@ def test_isa_lists_every_instruction_but_excluded():
         assert re.search(rf"^- {op}\(", text, re.M), op
     assert "loop_ws(" not in text
     assert "loop_ws(" in builder.isa_text("int8_16", exclude=())
+
+
+def test_isa_lines_are_the_table_signatures_and_summaries():
+    text = builder.isa_text("int8_16", exclude=())
+    # the compact spellings, written out by hand (config_ex's shortest form omits shift)
+    for sig in ("config_ex(dataflow, act, A_stride, A_transpose, B_transpose)",
+                "config_ld(dram_stride, scale, block_stride, id)",
+                "config_st(dram_stride, act, scale)",
+                "mvin(dram_addr, local_addr, cols, rows)",
+                "mvout(dram_addr, local_addr, cols, rows)",
+                "preload(B_addr, C_addr, B_cols, B_rows, C_cols, C_rows)",
+                "compute_accumulated(A_addr, D_addr, A_cols, A_rows, D_cols, D_rows)",
+                "fence()"):
+        assert re.search(rf"^- {re.escape(sig)}: \S", text, re.M), sig
+    lines = [ln for ln in text.splitlines() if ln.startswith("- ") and "(" in ln.split()[1]]
+    assert len(lines) == len(SPECS)
+    for line, spec in zip(lines, SPECS.values()):
+        assert line.endswith(": " + spec.summary)
 
 
 def test_plan_prompt_sections_in_method_order():

@@ -66,9 +66,11 @@ def menu_text(menu: list[MenuItem]) -> str:
 
 def isa_text(config: GemminiConfig | str | None = None,
              exclude: tuple[str, ...] = DEFAULT_ISA_EXCLUDE) -> str:
-    """The ISA section for ``config``: memory layout numbers and one line per instruction."""
+    """The ISA section for ``config``: memory layout numbers and one line per instruction
+    (its signature and summary from `gemmini.isa.SPECS`)."""
     cfg = get_config(config)
-    lines = [f"- {spec.summary}" for op, spec in SPECS.items() if op not in exclude]
+    lines = [f"- {spec.signature()}: {spec.summary}" for op, spec in SPECS.items()
+             if op not in exclude]
     return render("isa", instructions="\n".join(lines), **_hw_fields(cfg))
 
 

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
 from gemmini.ir import Assign, BinOp, Const, Decl, DramAddr, For, If, Instr, Stmt
+from gemmini.isa import LOAD_IDS
 
 from .ir_util import Body, const_value, eval_expr, instrs, trip_count, walk
 
 MAX_TRIPS = 3
 FULL_EVENTS = 4_096     # enumerations up to this many instructions are exact
 MAX_EVENTS = 40_000
-LOAD_IDS = {"mvin": 0, "mvin2": 1, "mvin3": 2}
 
 
 class Unanalyzable(Exception):

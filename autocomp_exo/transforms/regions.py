@@ -19,20 +19,14 @@ import itertools
 from dataclasses import dataclass
 
 from gemmini.config import ACCUMULATE_BIT, ACC_BIT, GARBAGE_ADDR, GemminiConfig, ROW_MASK
+from gemmini.isa import LOAD_IDS, SPECS
 from gemmini.ir import Assign, BinOp, Cond, Const, Decl, Expr, For, Function, If, Instr, UnOp, Var
 
 from .ir_util import (Path, add, const_decls, const_value, eval_expr, expr_vars, fold, get,
                       has_mod, instrs, replace_fn, subst_expr, sum_of, summands, walk)
 
 # operand index of the local address, the operand giving its row count, and kind
-LOCAL_OPERANDS = {
-    "mvin": [(1, 3, "w")], "mvin2": [(1, 3, "w")], "mvin3": [(1, 3, "w")],
-    "mvout": [(1, 3, "r")],
-    "preload": [(0, 3, "r"), (1, 5, "w")],
-    "compute_preloaded": [(0, 3, "r"), (1, 5, "r")],
-    "compute_accumulated": [(0, 3, "r"), (1, 5, "r")],
-}
-LOAD_IDS = {"mvin": 0, "mvin2": 1, "mvin3": 2}
+LOCAL_OPERANDS = {op: spec.local_ranges for op, spec in SPECS.items() if spec.local_ranges}
 MAX_PIECE_VALUES = 256      # addresses with a copy index: values enumerated at most
 
 
