@@ -7,7 +7,8 @@ never take part in equality (``compare=False``), so ``parse(print(ir)) == ir``.
 
 Conventions every stage relies on:
 
-* Integer expressions are `Const`, `Var`, `BinOp`, `UnOp`, `Cond`; floats are
+* Integer expressions are `Const`, `Var`, `BinOp`, `UnOp`, `Cond` with the C
+  semantics of `gemmini.cint` (types, conversions, wrapping); floats are
   `FloatConst` (used for scales). `Var` names a loop variable, a scalar local or
   a scalar parameter (``scale[0]`` in Exo's C becomes ``Var("scale")``).
 * A DRAM operand is `DramAddr(array, index)`: the flat *element* index into the
@@ -40,7 +41,8 @@ UNARY_OPS = ("-", "~", "!")
 
 @dataclass(frozen=True)
 class Const:
-    """An integer literal (unsigned 32-bit values stay non-negative)."""
+    """An integer constant: its C value (never a bit pattern: ``0xFFFFFFFF`` stays
+    positive); its C type follows from the value (`gemmini.cint.const_type`)."""
     value: int
 
 

@@ -21,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-from gemmini import isa
+from gemmini import cint, isa
 from gemmini.config import GemminiConfig, TimingParams
 from gemmini import ir
 from gemmini.errors import HardwareError
@@ -41,7 +41,6 @@ def int_column(op: str, operand: str) -> int:
     """The `Trace.ints` column that holds integer, local or DRAM operand ``operand`` of ``op``."""
     return [o.name for o in isa.SPECS[op].operands if o.role != isa.FLOAT].index(operand)
 
-MASK32 = 0xFFFFFFFF
 N_INTS = 6
 
 
@@ -80,121 +79,17 @@ class Trace:
 
 
 # ----------------------------------------------------------------------------
-# Expressions -> closures over an environment of numpy arrays / python scalars
+# Expressions -> closures over an environment of numpy arrays / python scalars, with
+# the C integer semantics of gemmini.cint (variable types: declared locals their C
+# type, scalar parameters int, loop variables cint.UNTYPED)
 # ----------------------------------------------------------------------------
 
 Env = dict
 Evaluator = Callable[[Env], object]
 
 
-class _ExprError(Exception):
-    """Raised inside expression evaluation; turned into a HardwareError with a line."""
-
-
-def _trunc_div(a, b, strict):
-    b = np.asarray(b)
-    zero = b == 0
-    if np.any(zero):
-        if strict:
-            raise _ExprError("division by zero")
-        b = np.where(zero, 1, b)
-    a = np.asarray(a)
-    q = np.abs(a) // np.abs(b)
-    return np.where((a < 0) != (b < 0), -q, q)
-
-
-def _trunc_mod(a, b, strict):
-    return np.asarray(a) - np.asarray(b) * _trunc_div(a, b, strict)
-
-
-def _shift(a, b, left, strict):
-    b = np.asarray(b)
-    if np.any((b < 0) | (b > 63)):
-        if strict:
-            raise _ExprError("shift count outside 0..63")
-        b = np.clip(b, 0, 63)
-    return np.left_shift(a, b) if left else np.right_shift(a, b)
-
-
 def _is_float(x) -> bool:
     return isinstance(x, float) or (isinstance(x, np.ndarray) and x.dtype.kind == "f")
-
-
-def _binop(op: str, strict: bool):
-    simple = {
-        "+": np.add, "-": np.subtract, "*": np.multiply,
-        "|": np.bitwise_or, "&": np.bitwise_and, "^": np.bitwise_xor,
-        "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
-        ">": np.greater, ">=": np.greater_equal,
-        "&&": np.logical_and, "||": np.logical_or,
-    }
-    if op in simple:
-        f = simple[op]
-        if op in ("==", "!=", "<", "<=", ">", ">=", "&&", "||"):
-            return lambda a, b: _as_int(f(a, b))
-        return f
-    if op == "/":
-        return lambda a, b: np.divide(a, b) if _is_float(a) or _is_float(b) \
-            else _trunc_div(a, b, strict)
-    if op == "%":
-        return lambda a, b: _trunc_mod(a, b, strict)
-    if op == "<<":
-        return lambda a, b: _shift(a, b, True, strict)
-    if op == ">>":
-        return lambda a, b: _shift(a, b, False, strict)
-    raise _ExprError(f"unknown operator {op!r}")
-
-
-def _as_int(x):
-    if isinstance(x, np.ndarray):
-        return x.astype(np.int64)
-    return int(x)
-
-
-def compile_expr(e, strict: bool = True) -> Evaluator:
-    """A closure evaluating integer/float expression `e` over an environment."""
-    if isinstance(e, ir.Const):
-        v = int(e.value)
-        return lambda env: v
-    if isinstance(e, ir.FloatConst):
-        fv = float(e.value)
-        return lambda env: fv
-    if isinstance(e, ir.Var):
-        name = e.name
-
-        def var(env):
-            try:
-                return env[name]
-            except KeyError:
-                raise _ExprError(f"undefined variable {name!r}") from None
-        return var
-    if isinstance(e, ir.BinOp):
-        f = _binop(e.op, strict)
-        lhs = compile_expr(e.lhs, strict)
-        # C evaluates the right side of && / || only sometimes: never fail there.
-        rhs = compile_expr(e.rhs, strict and e.op not in ("&&", "||"))
-        return lambda env: f(lhs(env), rhs(env))
-    if isinstance(e, ir.UnOp):
-        x = compile_expr(e.operand, strict)
-        if e.op == "-":
-            return lambda env: np.negative(x(env))
-        if e.op == "~":
-            return lambda env: np.invert(x(env))
-        if e.op == "!":
-            return lambda env: _as_int(np.logical_not(x(env)))
-        raise _ExprError(f"unknown unary operator {e.op!r}")
-    if isinstance(e, ir.Cond):
-        c = compile_expr(e.cond, strict)
-        t = compile_expr(e.then, False)
-        o = compile_expr(e.orelse, False)
-
-        def cond(env):
-            cv = c(env)
-            if not isinstance(cv, np.ndarray):
-                return t(env) if cv else o(env)
-            return np.where(cv != 0, t(env), o(env))
-        return cond
-    raise _ExprError(f"unsupported expression {type(e).__name__}")
 
 
 def count_ops(e) -> int:
@@ -282,17 +177,6 @@ def _assigns(stmts, name: str) -> bool:
     return False
 
 
-def _wrap(value, ctype: str):
-    """C integer conversion on assignment to a local of type `ctype`."""
-    if _is_float(value):
-        return value
-    if ctype == "uint32_t":
-        return np.bitwise_and(value, MASK32)
-    if ctype in ("int", "int32_t"):
-        return np.bitwise_and(np.add(value, 1 << 31), MASK32) - (1 << 31)
-    return value
-
-
 # ----------------------------------------------------------------------------
 # Statement expansion
 # ----------------------------------------------------------------------------
@@ -316,9 +200,13 @@ class _Compiler:
         self.arrays = tuple(p.name for p in fn.params if p.is_array)
         self.array_index = {n: i for i, n in enumerate(self.arrays)}
         self.scalars = scalars
+        self.float_params = {p.name for p in fn.params if not p.is_array and p.dtype == "f32"}
         self.instrs: list[ir.Instr] = []
-        self.instr_plan: dict[int, tuple] = {}   # id(Instr) -> (sid, op, evaluators, cost)
-        self.expr_cache: dict[int, tuple] = {}
+        # keyed by (id(node), types of the variables it reads): a node shared between
+        # scopes that declare its variables differently is compiled once per typing
+        self.instr_plan: dict[tuple, tuple] = {}   # -> (sid, op, evaluators, cost)
+        self.expr_cache: dict[tuple, tuple] = {}   # -> (evaluator, type, op count)
+        self.names: dict[int, tuple[str, ...]] = {}
         self.items_emitted = 0
 
     # -- errors ---------------------------------------------------------------
@@ -328,12 +216,11 @@ class _Compiler:
 
     def _eval(self, stmt, ev, env):
         try:
-            v = ev(env)
-            if isinstance(v, int) and not -(1 << 63) <= v < (1 << 64):
-                raise _ExprError(f"value {v} does not fit in 64 bits")
-            return v
-        except _ExprError as e:
+            return ev(env)
+        except cint.UndefinedBehavior as e:
             self._fail(stmt, str(e))
+        except KeyError as e:
+            self._fail(stmt, f"undefined variable {e.args[0]!r}")
         except (TypeError, ValueError, OverflowError, FloatingPointError) as e:
             self._fail(stmt, f"cannot evaluate an operand: {e}")
 
@@ -344,8 +231,14 @@ class _Compiler:
                              "instructions or loop iterations (runaway loop?)")
 
     # -- instruction plans -------------------------------------------------------
-    def _plan(self, s: ir.Instr):
-        key = id(s)
+    def _typing(self, node, names_of, types) -> tuple:
+        names = self.names.get(id(node))
+        if names is None:
+            names = self.names[id(node)] = tuple(sorted(names_of(node)))
+        return id(node), tuple(types.get(n) for n in names)
+
+    def _plan(self, s: ir.Instr, types):
+        key = self._typing(s, lambda x: set().union(*map(_vars_of, x.args)), types)
         plan = self.instr_plan.get(key)
         if plan is not None:
             return plan
@@ -368,13 +261,19 @@ class _Compiler:
                 if isinstance(arg, ir.DramAddr):
                     if arg.array not in self.array_index:
                         self._fail(s, f"{arg.array!r} is not an array parameter")
-                    evs.append(("dram", self.array_index[arg.array], compile_expr(arg.index)))
+                    evs.append(("dram", self.array_index[arg.array],
+                                self._compile(s, arg.index, types)[0]))
                 else:
-                    evs.append(("dram0", compile_expr(arg)))
+                    evs.append(("dram0", self._compile(s, arg, types)[0]))
             elif operand.role == isa.LOCAL:
-                evs.append(("local", compile_expr(arg)))
+                evs.append(("local", self._compile(s, arg, types)[0]))
+            elif operand.role == isa.FLOAT and isinstance(arg, ir.FloatConst):
+                evs.append(("value", float(arg.value)))
+            elif operand.role == isa.FLOAT and isinstance(arg, ir.Var) \
+                    and arg.name in self.float_params:
+                evs.append(("value", lambda env, name=arg.name: env[name]))
             else:
-                evs.append(("value", compile_expr(arg)))
+                evs.append(("value", self._compile(s, arg, types)[0]))
         sid = len(self.instrs)
         self.instrs.append(s)
         commands = self.tp.loop_ws_commands if spec.cost == isa.FSM else 1
@@ -383,18 +282,29 @@ class _Compiler:
         self.instr_plan[key] = plan
         return plan
 
-    def _expr(self, e, strict=True):
-        key = id(e)
+    def _compile(self, stmt, e, types):
+        """(evaluator, C type) of integer expression `e` read by `stmt`."""
+        floats = _vars_of(e) & self.float_params
+        if floats:
+            self._fail(stmt, f"float scalar {sorted(floats)[0]!r} used as an integer")
+        try:
+            return cint.compile_expr(e, types)
+        except (TypeError, ValueError) as exc:
+            self._fail(stmt, str(exc))
+
+    def _expr(self, stmt, e, types):
+        """(evaluator, C type, op count) of integer expression `e` read by `stmt`."""
+        key = self._typing(e, _vars_of, types)
         got = self.expr_cache.get(key)
         if got is None:
-            got = (compile_expr(e, strict), count_ops(e))
+            got = (*self._compile(stmt, e, types), count_ops(e))
             self.expr_cache[key] = got
         return got
 
     # -- walking ---------------------------------------------------------------
     def run(self):
         env = dict(self.scalars)
-        types: dict[str, str] = {}
+        types = {name: cint.INT for name in env if name not in self.float_params}
         cursor = np.zeros(1, dtype=np.int64)
         out: list[_Group] = []
         self._block(self.fn.body, env, types, 1, cursor, out)
@@ -416,29 +326,33 @@ class _Compiler:
         tp = self.tp
         for s in stmts:
             if isinstance(s, ir.Instr):
-                self._instr(s, local_env, n, cursor, out)
+                self._instr(s, local_env, local_types, n, cursor, out)
             elif isinstance(s, ir.Decl):
                 declared.add(s.name)
-                local_types[s.name] = s.ctype
+                try:
+                    ctype = local_types[s.name] = cint.ctype(s.ctype)
+                except ValueError as e:
+                    self._fail(s, str(e))
                 if s.init is None:
                     local_env[s.name] = 0
                     continue
-                ev, ops = self._expr(s.init)
-                local_env[s.name] = _wrap(self._eval(s, ev, local_env), s.ctype)
+                ev, _t, ops = self._expr(s, s.init, local_types)
+                local_env[s.name] = cint.convert(self._eval(s, ev, local_env), ctype)
                 self._emit_cost(tp.cpu_local_assign + ops * tp.cpu_arith_op, None, cursor, out, s)
             elif isinstance(s, ir.Assign):
-                ev, ops = self._expr(s.value)
+                ev, vtype, ops = self._expr(s, s.value, local_types)
                 if s.name not in local_env:
                     self._fail(s, f"assignment to undeclared variable {s.name!r}")
+                ctype = local_types.get(s.name, cint.UNTYPED)
                 val = self._eval(s, ev, local_env)
                 if s.op != "=":
-                    f = _binop(s.op[:-1], True)
                     try:
+                        f, _ = cint.binary(s.op[:-1], ctype, vtype)
                         val = f(local_env[s.name], val)
-                    except _ExprError as e:
+                    except (cint.UndefinedBehavior, ValueError) as e:
                         self._fail(s, str(e))
                     ops += 1
-                local_env[s.name] = _wrap(val, local_types.get(s.name, "int64"))
+                local_env[s.name] = cint.convert(val, ctype)
                 self._emit_cost(tp.cpu_local_assign + ops * tp.cpu_arith_op, None, cursor, out, s)
             elif isinstance(s, ir.If):
                 self._if(s, local_env, local_types, n, cursor, out)
@@ -451,8 +365,8 @@ class _Compiler:
             if name not in declared:
                 env[name] = local_env[name]
 
-    def _instr(self, s, env, n, cursor, out):
-        sid, _op, evs, cost = self._plan(s)
+    def _instr(self, s, env, types, n, cursor, out):
+        sid, _op, evs, cost = self._plan(s, types)
         self._count(n, s)
         values = []
         for e in evs:
@@ -461,7 +375,7 @@ class _Compiler:
                 v = e[1]
                 values.append(self._eval(s, v, env) if callable(v) else v)
             elif kind == "local":
-                values.append(np.bitwise_and(self._eval(s, e[1], env), MASK32))
+                values.append(cint.convert(self._eval(s, e[1], env), cint.UINT))
             elif kind == "dram":
                 values.append((e[1], self._eval(s, e[2], env)))
             else:  # dram0: an integer in a DRAM position: only 0 (no DRAM) is meaningful
@@ -474,7 +388,7 @@ class _Compiler:
         cursor += 1
 
     def _if(self, s, env, types, n, cursor, out):
-        ev, ops = self._expr(s.cond)
+        ev, _t, ops = self._expr(s, s.cond, types)
         self._emit_cost(self.tp.cpu_branch + ops * self.tp.cpu_arith_op, None, cursor, out, s)
         cv = self._eval(s, ev, env)
         if not isinstance(cv, np.ndarray):
@@ -521,8 +435,8 @@ class _Compiler:
         tp = self.tp
         if s.step <= 0:
             self._fail(s, f"loop step {s.step} never ends the loop")
-        lo_ev, lo_ops = self._expr(s.lo)
-        hi_ev, hi_ops = self._expr(s.hi)
+        lo_ev, _t, lo_ops = self._expr(s, s.lo, types)
+        hi_ev, _t, hi_ops = self._expr(s, s.hi, types)
         lo = self._eval(s, lo_ev, env)
         iter_cost = tp.cpu_loop_iter + hi_ops * tp.cpu_arith_op
         # loop entry: initialise the variable and run the final (failing) compare
@@ -538,7 +452,7 @@ class _Compiler:
         hi = self._eval(s, hi_ev, env)
         steps = {}
         for name, (sign, inc_expr) in (inductions or {}).items():
-            inc = self._eval(s, self._expr(inc_expr)[0], env)
+            inc = self._eval(s, self._expr(s, inc_expr, types)[0], env)
             steps[name] = np.broadcast_to(np.multiply(inc, sign), (n,))
         lo_a = np.broadcast_to(np.asarray(lo, dtype=np.int64), (n,))
         hi_a = np.broadcast_to(np.asarray(hi, dtype=np.int64), (n,))
@@ -554,10 +468,11 @@ class _Compiler:
         sub_env[s.var] = lo_a[parent] + t * s.step
         for name, inc in steps.items():    # induction variables: value at iteration t
             base = np.broadcast_to(np.asarray(env[name]), (n,))
-            sub_env[name] = _wrap(base[parent] + t * inc[parent], types.get(name, "int64"))
-            env[name] = _wrap(base + trips * inc, types.get(name, "int64"))
+            ctype = types.get(name, cint.UNTYPED)
+            sub_env[name] = cint.convert(base[parent] + t * inc[parent], ctype)
+            env[name] = cint.convert(base + trips * inc, ctype)
         sub_types = dict(types)
-        sub_types[s.var] = "int64"
+        sub_types[s.var] = cint.UNTYPED
         sub_cursor = np.zeros(total, dtype=np.int64)
         sub_out: list[_Group] = []
         self._emit_cost(iter_cost, None, sub_cursor, sub_out, s)
@@ -576,7 +491,7 @@ class _Compiler:
         had = s.var in env
         saved, saved_type = env.get(s.var), types.get(s.var)
         env[s.var] = np.broadcast_to(np.asarray(lo, dtype=np.int64), (n,)).copy()
-        types[s.var] = "int64"
+        types[s.var] = cint.UNTYPED
         while True:
             hi = self._eval(s, hi_ev, env)
             active = np.flatnonzero(np.broadcast_to(env[s.var] < hi, (n,)))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from gemmini import isa
+from gemmini import cint, isa
 from lowering import c_tree as C
 from lowering.alloc import AllocError, Allocators
 from gemmini.errors import ArityError, ParseError, UnknownInstruction, UnsupportedConstruct
@@ -32,17 +32,34 @@ SIZEOF = {"char": 1, "bool": 1, "_Bool": 1, "int8_t": 1, "uint8_t": 1, "int16_t"
           "int32_t": 4, "uint32_t": 4, "int64_t": 8, "uint64_t": 8, "size_t": 8, "long": 8,
           "double": 8, "int_fast32_t": 8, "uint_fast32_t": 8, "int_fast64_t": 8,
           "intptr_t": 8, "uintptr_t": 8}
-UNSIGNED32 = ("uint32_t", "unsigned", "unsigned int")
 ALLOCATORS = {"gemm_malloc": "sp", "gemm_acc_malloc": "acc"}
 FREES = {"gemm_free": "sp", "gemm_acc_free": "acc"}
 IGNORED_CALLS = ("EXO_ASSUME",)
-U32 = 0xFFFFFFFF
 
 
 # Values an expression can denote while lowering.
 @dataclass(frozen=True)
 class _Int:
+    """An integer expression; ``ctype`` is its C type when it is a constant (`Const`):
+    constant subexpressions fold with their exact C types (`gemmini.cint`), as the IR
+    keeps no type on a constant."""
     expr: object
+    ctype: cint.CType | None = None
+
+    @property
+    def typed(self) -> tuple[int, cint.CType] | None:
+        if self.ctype is not None and isinstance(self.expr, Const):
+            return self.expr.value, self.ctype
+        return None
+
+
+def _folded(op: str, *operands: _Int) -> _Int | None:
+    """``op`` applied to typed constants, or None (not all constant, or undefined in C)."""
+    typed = [x.typed for x in operands]
+    if None in typed:
+        return None
+    got = cint.fold(op, *typed)
+    return None if got is None else _Int(Const(got[0]), got[1])
 
 
 @dataclass(frozen=True)
@@ -418,7 +435,12 @@ class Lowerer:
     def value(self, e):
         """What expression ``e`` denotes (`_Int`, `_Float`, `_Dram`, `_LocalPtr`, ...)."""
         if isinstance(e, C.CInt):
-            return _Int(Const(e.value))
+            try:
+                t = cint.literal_type(e.value, decimal=e.decimal, unsigned=e.unsigned,
+                                      long=e.long)
+            except ValueError as exc:
+                raise self._err(ParseError, str(exc), e) from None
+            return _Int(Const(e.value), t)
         if isinstance(e, C.CFloat):
             return _Float(FloatConst(e.value))
         if isinstance(e, C.CName):
@@ -440,7 +462,7 @@ class Lowerer:
             size = 8 if e.ctype.pointers else SIZEOF.get(e.ctype.base)
             if size is None:
                 raise self._err(UnsupportedConstruct, f"sizeof({e.ctype.base})", e)
-            return _Int(Const(size))
+            return _Int(Const(size), cint.ULONG)
         if isinstance(e, C.CMember):
             return self._member(e)
         if isinstance(e, C.CCall):
@@ -458,7 +480,8 @@ class Lowerer:
         sym = self.lookup(e.name)
         if sym is None:
             if e.name in isa.CONSTANTS:
-                return _Int(Const(isa.CONSTANTS[e.name]))
+                value = isa.CONSTANTS[e.name]
+                return _Int(Const(value), cint.const_type(value))
             raise self._err(ParseError, f"undeclared name '{e.name}'", e)
         if sym.kind == "param":
             p = self.params[e.name]
@@ -483,6 +506,10 @@ class Lowerer:
         if isinstance(lhs, _LocalPtr) or isinstance(rhs, _LocalPtr):
             raise self._err(UnsupportedConstruct, "pointer arithmetic on an on-chip address "
                             "(write the row arithmetic on the uint32_t address instead)", e)
+        if isinstance(lhs, _Int) and isinstance(rhs, _Int):
+            folded = _folded(e.op, lhs, rhs)
+            if folded is not None:
+                return folded
         return _Int(BinOp(e.op, self._as_int(lhs, e.lhs, "operand"),
                           self._as_int(rhs, e.rhs, "operand")))
 
@@ -512,7 +539,10 @@ class Lowerer:
         if isinstance(v, _Float) and e.op == "-" and isinstance(v.expr, FloatConst):
             return _Float(FloatConst(-v.expr.value))
         x = self._as_int(v, e.operand, "operand")
-        return _Int(x) if e.op == "+" else _Int(UnOp(e.op, x))
+        if e.op == "+":
+            return v if isinstance(v, _Int) else _Int(x)
+        folded = _folded(e.op, v) if isinstance(v, _Int) else None
+        return folded or _Int(UnOp(e.op, x))
 
     def _cast(self, e: C.CCast):
         v = self.value(e.operand)
@@ -533,10 +563,12 @@ class Lowerer:
         if isinstance(v, (_Dram, _Float, _FloatPtr)):
             return v  # (uint64_t) &A[...] keeps being a DRAM address
         x = self._as_int(v, e.operand, "cast operand")
-        if t.base in UNSIGNED32:
-            c = simplify(x)
-            if isinstance(c, Const):
-                return _Int(Const(c.value & U32))
+        target = cint.CTYPES.get(t.base)
+        if target is None:
+            return _Int(x)
+        c = x if isinstance(v, _Int) and v.typed else simplify(x)
+        if isinstance(c, Const):    # a cast of a variable is dropped: the IR has no casts
+            return _Int(Const(cint.value(cint.convert(c.value, target), target)), target)
         return _Int(x)
 
     def _stride(self, array: str, level: int) -> int:

@@ -34,8 +34,11 @@ class CName:
 
 @dataclass(frozen=True)
 class CInt:
+    """An integer literal; its C type follows from the value, the base and the suffix."""
     value: int
     unsigned: bool = False
+    decimal: bool = False
+    long: bool = False
     line: int = field(default=0, compare=False)
 
 
@@ -234,11 +237,12 @@ def _line(children) -> int:
     return 0
 
 
-def _int_value(text: str) -> tuple[int, bool]:
+def _int_value(text: str) -> dict:
     body = text.rstrip("uUlL")
-    unsigned = "u" in text[len(body):].lower()
-    value = int(body, 16) if body[:2].lower() == "0x" else int(body, 10)
-    return value, unsigned
+    suffix = text[len(body):].lower()
+    decimal = body[:2].lower() != "0x"
+    value = int(body, 10) if decimal else int(body, 16)
+    return dict(value=value, unsigned="u" in suffix, decimal=decimal, long="l" in suffix)
 
 
 class ToCTree(Transformer):
@@ -441,8 +445,7 @@ class ToCTree(Transformer):
 
     def int_lit(self, ch):
         tok: Token = ch[0]
-        value, unsigned = _int_value(str(tok))
-        return CInt(value, unsigned, tok.line)
+        return CInt(**_int_value(str(tok)), line=tok.line)
 
     def float_lit(self, ch):
         tok: Token = ch[0]

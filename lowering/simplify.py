@@ -4,9 +4,10 @@
 value written two ways (Exo's ``((ko) * (1024) + (k) * (256))/16`` and a
 person's ``16 * k + 64 * ko``) becomes the same IR:
 
-* constants fold with C semantics (``/`` and ``%`` truncate toward zero; nothing
-  divided by zero folds); ``~c`` of a 32-bit constant wraps as ``uint32_t``
-  (``~0`` is ``0xFFFFFFFF``, the garbage address);
+* constants fold with C semantics (`gemmini.cint`: each constant has the type its
+  value gives it, e.g. ``0xFFFFFFFF`` is ``uint32_t`` and ``0x7fffffff << 3`` wraps
+  to ``-8``; ``/`` and ``%`` truncate toward zero; what C leaves undefined, such
+  as a division by zero, does not fold);
 * sums and products become a polynomial: a sum of ``coef * monomial`` terms in a
   fixed order, constant last (``x << 3`` counts as ``8 * x``);
 * ``P / c`` divides exactly when ``c`` divides every coefficient and the
@@ -15,21 +16,21 @@ person's ``16 * k + 64 * ko``) becomes the same IR:
   its shape with simplified operands and becomes an opaque factor of the
   polynomial; ``|``, ``&`` and ``^`` chains are flattened with constants merged.
 
-Overflow is not modelled: values are mathematical integers (the programs this
-project handles stay far from 2**31 except in address flag bits, which only
-meet ``|`` and constants).
+The polynomial rewrites themselves do not model overflow: they hold for values
+that stay within their types (the programs this project handles stay far from
+2**31 except in address flag bits, which only meet ``|`` and constants).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from gemmini.cint import fold_binary, fold_unary
 from gemmini.ir import (
     BinOp, Cond, Const, Decl, DramAddr, Expr, FloatConst, For, Function, If, Instr,
     Assign, UnOp, Var,
 )
 
-UINT32_MASK = 0xFFFFFFFF
 MAX_TERMS = 64  # a product expanding to more terms than this stays unexpanded
 
 # A polynomial: monomial (sorted tuple of opaque factors) -> coefficient; () is the constant.
@@ -78,50 +79,6 @@ def to_poly(expr) -> Poly:
 def from_poly(poly: Poly):
     """The canonical expression of a polynomial from `to_poly`."""
     return _from_poly(poly)
-
-
-# ----------------------------------------------------------------------------
-# Constant folding with C semantics
-# ----------------------------------------------------------------------------
-
-def c_div(a: int, b: int) -> int:
-    """C's ``a / b``: truncates toward zero."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
-
-
-def c_mod(a: int, b: int) -> int:
-    """C's ``a % b``: takes the sign of ``a``."""
-    return a - b * c_div(a, b)
-
-
-def c_not(a: int) -> int:
-    """``~a``; a value in 0..2**32-1 is a ``uint32_t`` and stays non-negative."""
-    return UINT32_MASK - a if 0 <= a <= UINT32_MASK else ~a
-
-
-def fold_binary(op: str, a: int, b: int) -> int | None:
-    """``a op b`` for constants, or None when C leaves it undefined (divide by 0, bad shift)."""
-    if op in ("/", "%"):
-        if b == 0:
-            return None
-        return c_div(a, b) if op == "/" else c_mod(a, b)
-    if op in ("<<", ">>"):
-        if not 0 <= b < 64 or a < 0:
-            return None
-        return a << b if op == "<<" else a >> b
-    table = {
-        "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-        "|": lambda: a | b, "&": lambda: a & b, "^": lambda: a ^ b,
-        "==": lambda: int(a == b), "!=": lambda: int(a != b), "<": lambda: int(a < b),
-        "<=": lambda: int(a <= b), ">": lambda: int(a > b), ">=": lambda: int(a >= b),
-        "&&": lambda: int(bool(a) and bool(b)), "||": lambda: int(bool(a) or bool(b)),
-    }
-    return table[op]()
-
-
-def fold_unary(op: str, a: int) -> int:
-    return {"-": -a, "~": c_not(a), "!": int(not a)}[op]
 
 
 # ----------------------------------------------------------------------------

@@ -207,3 +207,15 @@ def test_line_numbers_recorded():
 def test_function_is_an_ir_function():
     assert isinstance(parse_c("void f() {}"), Function)
     assert parse_c("void f(void) { fence(); }").params == ()
+
+
+@pytest.mark.parametrize("text, value", [
+    ("~((uint32_t)0)", 0xFFFFFFFF),      # Exo's garbage address
+    ("1u << 31", 0x80000000), ("1 << 31", -(1 << 31)), ("0x7fffffff << 3", -8),
+    ("(uint32_t)0x7fffffff << 3", 0xFFFFFFF8), ("(int64_t)0x7fffffff << 3", 0x3FFFFFFF8),
+    ("2147483647 + 1", -(1 << 31)), ("2147483648 - 1", 2147483647), ("-2147483648", -(1 << 31)),
+    ("(uint32_t)-1", 0xFFFFFFFF), ("(int)0xFFFFFFFF", -1), ("-1 < 0u", 0), ("0u - 1 > 0", 1),
+    ("sizeof(int8_t) - 2 > 0", 1), ("7 / -2", -3), ("-7 % 2", -1)])
+def test_constant_expressions_fold_with_their_c_types(text, value):
+    # expected values: what gcc prints for the same C (LP64, -fwrapv)
+    assert one(f"int_fast32_t x = {text};").init == Const(value)

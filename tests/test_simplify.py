@@ -31,39 +31,50 @@ def c(v):
 
 
 # ---------------------------------------------------------------- reference evaluator
-# Written independently of lowering.simplify: plain C semantics on Python ints.
+# Written independently of lowering.simplify: C semantics on Python ints for expressions
+# without undefined behaviour. The constants here are ints and the variables int64_t (as
+# gemmini.cint types them), so a subexpression of constants alone is an int; a signed
+# overflow is undefined (simplify's rewrites assume it never happens).
+
+INT_BITS, LONG_BITS = 32, 64
+
 
 class Undefined(Exception):
     pass
 
 
 def ev(e, env):
+    return _ev(e, env)[0]
+
+
+def _ev(e, env) -> tuple[int, bool]:
+    """(value, whether the type is int rather than int64_t)."""
     if isinstance(e, Const):
-        return e.value
+        return e.value, True
     if isinstance(e, Var):
-        return env[e.name]
+        return env[e.name], False
     if isinstance(e, UnOp):
-        v = ev(e.operand, env)
-        if e.op == "-":
-            return -v
+        v, is_int = _ev(e.operand, env)
         if e.op == "!":
-            return int(v == 0)
-        return 0xFFFFFFFF - v if 0 <= v <= 0xFFFFFFFF else ~v
+            return int(v == 0), True
+        return _checked(-v if e.op == "-" else ~v, is_int)
     if isinstance(e, Cond):
-        return ev(e.then, env) if ev(e.cond, env) else ev(e.orelse, env)
-    a, b = ev(e.lhs, env), ev(e.rhs, env)
+        then, orelse = _ev(e.then, env), _ev(e.orelse, env)   # both: they fix the type
+        return (then[0] if _ev(e.cond, env)[0] else orelse[0]), then[1] and orelse[1]
+    (a, a_int), (b, b_int) = _ev(e.lhs, env), _ev(e.rhs, env)
     op = e.op
+    is_int = a_int and b_int
     if op in ("/", "%"):
         if b == 0:
             raise Undefined
         q = abs(a) // abs(b)
         if (a < 0) != (b < 0):
             q = -q
-        return q if op == "/" else a - b * q
+        return _checked(q if op == "/" else a - b * q, is_int)
     if op in ("<<", ">>"):
-        if not 0 <= b < 64 or a < 0:
+        if not 0 <= b < (INT_BITS if a_int else LONG_BITS) or a < 0:
             raise Undefined
-        return a << b if op == "<<" else a >> b
+        return _checked(a << b if op == "<<" else a >> b, a_int)
     table = {
         "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "|": lambda: a | b,
         "&": lambda: a & b, "^": lambda: a ^ b, "==": lambda: int(a == b),
@@ -71,7 +82,16 @@ def ev(e, env):
         ">": lambda: int(a > b), ">=": lambda: int(a >= b),
         "&&": lambda: int(bool(a) and bool(b)), "||": lambda: int(bool(a) or bool(b)),
     }
-    return table[op]()
+    if op in ("==", "!=", "<", "<=", ">", ">=", "&&", "||"):
+        return table[op](), True
+    return _checked(table[op](), is_int)
+
+
+def _checked(v: int, is_int: bool) -> tuple[int, bool]:
+    bits = INT_BITS if is_int else LONG_BITS
+    if not -(1 << (bits - 1)) <= v < 1 << (bits - 1):
+        raise Undefined   # signed overflow
+    return v, is_int
 
 
 # ---------------------------------------------------------------- unit cases
@@ -88,8 +108,13 @@ def test_inexact_division_is_kept():
     assert isinstance(s, BinOp) and s.op == "/" and s.rhs == c(16)
 
 
-def test_garbage_address_is_uint32():
-    assert simplify(UnOp("~", c(0))) == c(0xFFFFFFFF)
+def test_constants_fold_with_the_c_type_of_their_value():
+    # 0 is an int and 0xFFFFFFFE an unsigned int (gemmini.cint.const_type), as in gcc
+    assert simplify(UnOp("~", c(0))) == c(-1)
+    assert simplify(UnOp("~", c(0xFFFFFFFE))) == c(1)
+    assert simplify(BinOp("<<", c(0x7FFFFFFF), c(3))) == c(-8)
+    assert simplify(BinOp("+", c(0xFFFFFFFF), c(1))) == c(0)
+    assert simplify(BinOp("<", c(-1), c(0xFFFFFFFF))) == c(0)
 
 
 def test_c_division_truncates_toward_zero():
@@ -104,7 +129,8 @@ def test_division_by_zero_is_not_folded():
 
 def test_shift_is_multiplication():
     assert simplify(BinOp("<<", i, c(4))) == mul(c(16), i)
-    assert simplify(BinOp("<<", c(1), c(31))) == c(0x80000000)
+    assert simplify(BinOp("<<", c(1), c(30))) == c(0x40000000)
+    assert simplify(BinOp("<<", c(1), c(31))) == c(-(1 << 31))    # int: gcc wraps
 
 
 def test_or_chain_merges_constants():

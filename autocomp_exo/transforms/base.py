@@ -106,7 +106,7 @@ def bind_locals(fn: Function, path: Path, env: dict[str, int]):
             if isinstance(s, Decl) and s.init is not None and s.name not in assigned:
                 try:
                     env[s.name] = eval_expr(s.init, env)
-                except (KeyError, ZeroDivisionError, TypeError):
+                except (KeyError, ArithmeticError, TypeError):
                     pass
         if idx >= len(body):
             break

@@ -86,7 +86,7 @@ def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tup
     def ev(x):
         try:
             return eval_expr(x, env)
-        except (KeyError, ZeroDivisionError) as exc:
+        except (KeyError, ArithmeticError) as exc:
             raise Unanalyzable(f"{op}: {exc}") from None
 
     def rows_of(addr, nrows, mode_if_acc_bit=None, blocks=1, bstride=None):

@@ -5,16 +5,16 @@
 * Building expressions: `add`, `mul`, ... fold constants so generated code stays
   readable; `fold` tidies a whole expression (and uses lowering.simplify when present).
 * Substitution and variable sets.
-* Evaluation of integer expressions with C semantics (for analyses only: nothing
-  here executes program text, it interprets IR nodes).
+* Evaluation of integer expressions with C semantics (`gemmini.cint`; for analyses
+  only: nothing here executes program text, it interprets IR nodes).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import operator
 from typing import Callable, Iterator
 
+from gemmini import cint
 from gemmini.ir import (Assign, BinOp, Cond, Const, Decl, DramAddr, Expr, FloatConst, For,
                          Function, If, Instr, Stmt, UnOp, Var)
 
@@ -161,7 +161,7 @@ def binop(op: str, a: Expr, b: Expr) -> Expr:
     if isinstance(a, Const) and isinstance(b, Const):
         try:
             return Const(eval_expr(BinOp(op, a, b), {}))
-        except (ZeroDivisionError, KeyError):
+        except (ArithmeticError, KeyError):
             pass
     return BinOp(op, a, b)
 
@@ -415,90 +415,29 @@ def instrs(body: Body) -> Iterator[tuple[Path, Instr, tuple[For, ...]]]:
 # Evaluation
 # ----------------------------------------------------------------------------
 
-U32 = 0xFFFFFFFF
-
-
-def _cdiv(a: int, b: int) -> int:
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
-
-
 def eval_expr(e, env: dict[str, int]) -> int:
-    """Value of an integer expression; KeyError for an unknown variable."""
+    """Value of an integer expression with C semantics (`gemmini.cint`; every variable is
+    ``int64_t``, as the analyses know no declarations); KeyError for an unknown variable,
+    ArithmeticError (`cint.UndefinedBehavior`) for what C leaves undefined."""
     hit = _COMPILED.get(id(e))
     if hit is None or hit[0] is not e:
         if len(_COMPILED) > MAX_COMPILED:
             _COMPILED.clear()
-        hit = _COMPILED[id(e)] = (e, _compile(e))
-    return hit[1](env)
+        f, t = cint.compile_expr(e, {})
+        hit = _COMPILED[id(e)] = (e, f, t)
+    return cint.value(hit[1](env), hit[2])
 
 
 MAX_COMPILED = 200_000
-_COMPILED: dict[int, tuple] = {}    # id -> (expression, evaluator); holds the expression
-                                    # so its id is not reused while cached
-
-
-def _binop(op: str):
-    if op == "/":
-        return _cdiv
-    if op == "%":
-        return lambda a, b: a - b * _cdiv(a, b)
-    if op == "<<":
-        return lambda a, b: (a << b) & U32 if a >= 0 else a << b
-    if op == "|":
-        return lambda a, b: (a & U32) | (b & U32) if (a < 0 or b < 0) else a | b
-    if op == "&":
-        return lambda a, b: (a & U32) & (b & U32) if (a < 0 or b < 0) else a & b
-    simple = {"+": operator.add, "-": operator.sub, "*": operator.mul, ">>": operator.rshift,
-              "^": operator.xor}
-    if op in simple:
-        return simple[op]
-    cmp = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-           ">": operator.gt, ">=": operator.ge}[op]
-    return lambda a, b: int(cmp(a, b))
-
-
-def _compile(e) -> Callable[[dict], int]:
-    """A closure evaluating the IR expression ``e`` (built from the tree, never from text)."""
-    if isinstance(e, Const):
-        v = e.value
-        return lambda env: v
-    if isinstance(e, Var):
-        name = e.name
-        return lambda env: env[name]
-    if isinstance(e, UnOp):
-        f = _compile(e.operand)
-        if e.op == "-":
-            return lambda env: -f(env)
-        if e.op == "~":
-            return lambda env: (~f(env)) & U32
-        return lambda env: int(not f(env))
-    if isinstance(e, Cond):
-        c, t, o = _compile(e.cond), _compile(e.then), _compile(e.orelse)
-        return lambda env: t(env) if c(env) else o(env)
-    if isinstance(e, BinOp):
-        lhs, rhs = _compile(e.lhs), _compile(e.rhs)
-        if e.op == "&&":
-            return lambda env: int(bool(lhs(env)) and bool(rhs(env)))
-        if e.op == "||":
-            return lambda env: int(bool(lhs(env)) or bool(rhs(env)))
-        if isinstance(e.rhs, Const) and e.op in ("+", "*"):
-            k = e.rhs.value
-            return (lambda env: lhs(env) + k) if e.op == "+" else (lambda env: lhs(env) * k)
-        f = _binop(e.op)
-        return lambda env: f(lhs(env), rhs(env))
-    name = type(e).__name__
-
-    def unknown(env):
-        raise KeyError(f"cannot evaluate {name}")
-    return unknown
+_COMPILED: dict[int, tuple] = {}    # id -> (expression, evaluator, type); holds the
+                                    # expression so its id is not reused while cached
 
 
 def const_value(e, env: dict[str, int] | None = None) -> int | None:
     """The value of ``e`` if it is constant (given ``env``), else None."""
     try:
         return eval_expr(e, env or {})
-    except (KeyError, ZeroDivisionError, TypeError):
+    except (KeyError, ArithmeticError, TypeError):
         return None
 
 

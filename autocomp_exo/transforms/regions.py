@@ -176,7 +176,7 @@ def _pieces(e: Expr, rng: dict, defs: dict, span: int, mask: int
         try:
             values = {eval_expr(t, dict(zip(names, vals))) for vals in
                       itertools.product(*(range(rng[n][0], rng[n][1] + 1) for n in names))}
-        except (KeyError, ZeroDivisionError):
+        except (KeyError, ArithmeticError):
             return None
         starts = {a + v for a in starts for v in values}
         if len(starts) > MAX_PIECE_VALUES:
