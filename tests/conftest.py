@@ -3,6 +3,19 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def _transformation_crashes_fail_the_test(caplog):
+    """The built-in proposer survives a transformation that raises anything but
+    `NotApplicable` (it logs and counts the crash); in tests such a crash is a bug."""
+    yield
+    crashes = [r.getMessage() for r in caplog.get_records("call")
+               if r.name == "autocomp_exo.proposers.builtin" and "crashed" in r.getMessage()]
+    if crashes:
+        pytest.fail(f"{len(crashes)} transformation crash(es), first: {crashes[0]}")
