@@ -1,6 +1,8 @@
 """Command line: ``autocomp-exo optimize | evaluate | runs show | quickstart``.
 
-Settings come from ``--config FILE.toml`` and are overridden by flags.
+Settings come from ``--settings FILE.toml`` and are overridden by flags; the Gemmini
+configuration is ``--gemmini NAME``. The old flag names ``--config`` (settings file) and
+``--gemmini-config`` still work for one release.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 import sys
 from pathlib import Path
 
+from gemmini.config import CONFIGS, DEFAULT_CONFIG
 from gemmini.errors import AutocompError, ConfigError
 
 # flag dest -> dotted settings key
@@ -20,7 +23,7 @@ _FLAG_KEYS = {
     "impls": "search.impls_per_plan", "iterations": "search.iterations",
     "dropout": "search.dropout", "seed": "search.seed", "patience": "search.patience",
     "max_samples": "search.max_samples", "max_seconds": "search.max_seconds",
-    "gemmini_config": "evaluation.config", "engine": "evaluation.engine",
+    "gemmini": "evaluation.gemmini", "engine": "evaluation.engine",
     "workers": "evaluation.workers", "timeout": "evaluation.timeout",
     "max_tokens": "llm.max_tokens_total", "max_usd": "llm.max_usd",
 }
@@ -35,14 +38,14 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("target", help="an Exo proc as FILE.py:NAME, or a C file")
         p.add_argument("--workload", help="for a C file: gemm:MxNxK, conv:BxDIMxCINxCOUT "
                                           "or a suite name")
-        p.add_argument("--config", help="settings TOML file")
-        p.add_argument("--gemmini-config", help="int8_16 (default), int8_32 or fp32_4")
+        _settings_flags(p)
 
     p = sub.add_parser("optimize", help="search for faster code")
     target_args(p)
     _search_flags(p)
-    p.add_argument("--recipe", help="reuse a schedule: comma-separated menu items applied one "
-                                    "per iteration before a short full search")
+    p.add_argument("--recipe", help="reuse a schedule: comma-separated menu item keys (e.g. "
+                                    "keep_in_scratchpad,hoist) applied one per iteration "
+                                    "before a short full search")
     p = sub.add_parser("evaluate", help="print the model's report for a proc or C file")
     target_args(p)
     p = sub.add_parser("runs", help="inspect run directories")
@@ -50,10 +53,31 @@ def _parser() -> argparse.ArgumentParser:
     show = rs.add_parser("show", help="summary of a run directory")
     show.add_argument("dir")
     p = sub.add_parser("quickstart", help="optimize a bundled small GEMM")
-    p.add_argument("--config", help="settings TOML file")
-    p.add_argument("--gemmini-config", help=argparse.SUPPRESS)
+    _settings_flags(p, gemmini_help=argparse.SUPPRESS)
     _search_flags(p)
     return ap
+
+
+def _settings_flags(p, gemmini_help: str | None = None) -> None:
+    p.add_argument("--settings", help="settings TOML file")
+    p.add_argument("--gemmini", help=gemmini_help or f"Gemmini configuration: "
+                   f"{', '.join(CONFIGS)} (default {DEFAULT_CONFIG})")
+    # the old names, for one release
+    p.add_argument("--config", dest="old_settings", help=argparse.SUPPRESS)
+    p.add_argument("--gemmini-config", dest="old_gemmini", help=argparse.SUPPRESS)
+
+
+def _old_flags(args) -> None:
+    """Take the values of the old flag names, with a note on stderr."""
+    for old, flag, dest in (("old_settings", "--config", "settings"),
+                            ("old_gemmini", "--gemmini-config", "gemmini")):
+        value = getattr(args, old, None)
+        if value is None:
+            continue
+        if getattr(args, dest, None) is not None:
+            raise ConfigError(f"{flag} is the old name of --{dest}: pass only one")
+        print(f"autocomp-exo: note: {flag} is deprecated, use --{dest}", file=sys.stderr)
+        setattr(args, dest, value)
 
 
 def _search_flags(p) -> None:
@@ -81,12 +105,13 @@ def _search_flags(p) -> None:
 
 def _settings(args):
     from autocomp_exo.settings import load_settings
+    _old_flags(args)
     overrides = {key: getattr(args, dest, None) for dest, key in _FLAG_KEYS.items()}
     if getattr(args, "models", None):
         overrides["llm.models"] = [{"name": m, **({"base_url": args.base_url}
                                                   if args.base_url else {})}
                                    for m in args.models]
-    return load_settings(getattr(args, "config", None), overrides)
+    return load_settings(getattr(args, "settings", None), overrides)
 
 
 def parse_workload(text: str):
@@ -130,14 +155,14 @@ def _target(args, settings):
     if args.target.endswith(".c") or args.workload:
         if not args.workload:
             raise ConfigError("a C file needs --workload (e.g. gemm:64x64x64)")
-        from autocomp_exo.search.evaluator import ModelEvaluator
+        from autocomp_exo.evaluation import ModelEvaluator
         path = Path(args.target)
         try:
             text = path.read_text()
         except OSError as e:
             raise ConfigError(f"cannot read: {e.strerror}", filename=str(path)) from None
         w = parse_workload(args.workload)
-        ev = ModelEvaluator.for_workload(w, config=settings.evaluation.config,
+        ev = ModelEvaluator.for_workload(w, settings.evaluation.gemmini,
                                          kinds=settings.evaluation.input_kinds,
                                          seeds=settings.evaluation.input_seeds)
         settings = dataclasses.replace(settings, prompts=dataclasses.replace(
@@ -156,16 +181,13 @@ def cmd_optimize(args, item=None, evaluator=None, settings=None, header=None) ->
             header = sibling.read_text()       # Exo's header next to its C file
     recipe = getattr(args, "recipe", None)
     if recipe:
-        try:
-            items = [int(x) for x in recipe.split(",") if x.strip()]
-        except ValueError:
-            raise ConfigError(f"--recipe {recipe!r}: expected menu numbers like 9,12,7") from None
+        items = [x.strip() for x in recipe.split(",") if x.strip()]
         result = _with_progress(lambda progress: reuse_schedule(
-            item, items, config=settings, run_dir=args.run_dir, evaluator=evaluator,
+            item, items, settings=settings, run_dir=args.run_dir, evaluator=evaluator,
             progress=progress), len(items) + 2)
     else:
         result = _with_progress(lambda progress: optimize(
-            item, config=settings, run_dir=args.run_dir, evaluator=evaluator,
+            item, settings=settings, run_dir=args.run_dir, evaluator=evaluator,
             progress=progress), settings.search.iterations)
     _print_result(result)
     if header and not result.header:
@@ -226,10 +248,10 @@ def cmd_evaluate(args) -> int:
     settings = _settings(args)
     item, evaluator, settings = _target(args, settings)
     if evaluator is None:
-        from autocomp_exo.search.evaluator import ModelEvaluator
+        from autocomp_exo.evaluation import ModelEvaluator
         from lowering.workload import Workload
         w = Workload.from_proc(item)
-        evaluator = ModelEvaluator.for_workload(w, config=settings.evaluation.config,
+        evaluator = ModelEvaluator.for_workload(w, settings.evaluation.gemmini,
                                                 kinds=settings.evaluation.input_kinds,
                                                 seeds=settings.evaluation.input_seeds)
         item = w.mapped_c().c_text
@@ -292,12 +314,12 @@ QUICKSTART_DIR = Path("runs") / "quickstart"
 
 def cmd_quickstart(args) -> int:
     """Optimize a bundled GEMM with the default (built-in) proposer; resumable."""
-    from autocomp_exo.search.evaluator import ModelEvaluator
+    from autocomp_exo.evaluation import ModelEvaluator
     args.run_dir = args.run_dir or str(QUICKSTART_DIR)
     args.out = args.out or str(Path(args.run_dir) / "out")
     settings = _settings(args)
     w = parse_workload(QUICKSTART_WORKLOAD)
-    ev = ModelEvaluator.for_workload(w, config=settings.evaluation.config,
+    ev = ModelEvaluator.for_workload(w, settings.evaluation.gemmini,
                                      kinds=settings.evaluation.input_kinds,
                                      seeds=settings.evaluation.input_seeds)
     exo_c = w.mapped_c()

@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from autocomp_exo.deprecation import renamed
 from autocomp_exo.proposers.base import Proposer
-from autocomp_exo.settings import Settings, load_settings, to_dict
+from autocomp_exo.settings import Settings, from_dict, load_settings, to_dict
 from gemmini import ir
+from gemmini.config import DEFAULT_CONFIG, GemminiConfig
 from gemmini.errors import ConfigError, ParseError
 from lowering.signature import read_signature
 
@@ -35,7 +37,7 @@ class OptimizeResult:
     start_cycles: int
     utilization: float | None
     trajectory: list[int]                # best cycles after each iteration
-    recipe: list[dict]                   # ordered menu items from the start to the best
+    recipe: list[dict]                   # ordered plans (menu item keys) from start to best
     stop_reason: str
     samples: int
     run_dir: str | None = None
@@ -47,7 +49,8 @@ class OptimizeResult:
         return self.start_cycles / self.cycles if self.cycles else float("nan")
 
     @property
-    def recipe_items(self) -> list[int]:
+    def recipe_items(self) -> list[str]:
+        """The menu item keys of `recipe`, in order (what `reuse_schedule` replays)."""
         return [step["menu_item"] for step in self.recipe]
 
     def write(self, directory: str | Path) -> tuple[Path, Path]:
@@ -103,17 +106,16 @@ class _Start:
     macs: int | None = None
 
 
-def _resolve_settings(config) -> Settings:
-    if config is None:
+def _resolve_settings(settings) -> Settings:
+    if settings is None:
         return Settings()
-    if isinstance(config, Settings):
-        return config
-    if isinstance(config, (str, Path)):
-        return load_settings(config)
-    if isinstance(config, dict):
-        from autocomp_exo.settings import from_dict
-        return from_dict(Settings, config, where="<config dict>")
-    raise ConfigError(f"config must be Settings, a TOML path or a dict, not {type(config)}")
+    if isinstance(settings, Settings):
+        return settings
+    if isinstance(settings, (str, Path)):
+        return load_settings(settings)
+    if isinstance(settings, dict):
+        return from_dict(Settings, settings, where="<settings dict>")
+    raise ConfigError(f"settings must be Settings, a TOML path or a dict, not {type(settings)}")
 
 
 def _apply_budget(s: Settings, budget: Budget | None) -> Settings:
@@ -143,12 +145,12 @@ def _start_from(proc, s: Settings, evaluator) -> _Start:
         return _Start(proc, evaluator, name, kind=s.prompts.workload_kind)
     if isinstance(proc, (str, ir.Function)):
         raise ConfigError("optimizing C text or IR needs an evaluator (or a workload: "
-                          "see autocomp_exo.search.evaluator.ModelEvaluator)")
-    from autocomp_exo.search.evaluator import ModelEvaluator
+                          "see autocomp_exo.evaluation.ModelEvaluator)")
+    from autocomp_exo.evaluation import ModelEvaluator
     from lowering.workload import Workload
     workload = Workload.from_proc(proc)
     exo_c = workload.mapped_c()
-    ev = ModelEvaluator.for_workload(workload, config=s.evaluation.config,
+    ev = ModelEvaluator.for_workload(workload, s.evaluation.gemmini,
                                      kinds=s.evaluation.input_kinds,
                                      seeds=s.evaluation.input_seeds)
     return _Start(exo_c.c_text, ev, exo_c.name, kind=workload.kind, header=exo_c.h_text,
@@ -159,11 +161,11 @@ def build_proposer(s: Settings, client, menu) -> Proposer:
     """The proposer named by ``s.proposer`` (builtin, llm or ensemble)."""
     members: list = []
     if s.proposer in ("builtin", "ensemble"):
-        members.append(_builtin(s.evaluation.config))
+        members.append(_builtin(s.evaluation.gemmini))
     if s.proposer in ("llm", "ensemble"):
         from autocomp_exo.proposers.llm import LLMProposer
         client.check_models(s.llm.models)
-        members += [LLMProposer(client, m, menu, config=s.evaluation.config, prompts=s.prompts)
+        members += [LLMProposer(client, m, menu, gemmini=s.evaluation.gemmini, prompts=s.prompts)
                     for m in s.llm.models]
     if not members:
         raise ConfigError(f"unknown proposer {s.proposer!r} (known: builtin, llm, ensemble)")
@@ -173,22 +175,25 @@ def build_proposer(s: Settings, client, menu) -> Proposer:
     return EnsembleProposer(members)
 
 
-def _builtin(config: str = "int8_16") -> Proposer:
+def _builtin(gemmini: str | GemminiConfig = DEFAULT_CONFIG) -> Proposer:
     try:
         from autocomp_exo.proposers.builtin import BuiltinProposer
     except ImportError as e:
         raise ConfigError(f"the built-in proposer is not available ({e}); pass proposer=... "
                           "or use the llm proposer") from None
-    return BuiltinProposer(config=config)
+    return BuiltinProposer(gemmini=gemmini)
 
 
-def optimize(proc, *, config=None, proposer: Proposer | None = None,
+def optimize(proc, *, settings=None, proposer: Proposer | None = None,
              budget: Budget | None = None, run_dir: str | Path | None = None,
-             evaluator=None, progress: Callable | None = None) -> OptimizeResult:
+             evaluator=None, progress: Callable | None = None, config=None) -> OptimizeResult:
     """Search for faster, correct code for ``proc`` (an Exo proc mapped to Gemmini, or,
-    with ``evaluator``, anything that evaluator accepts). ``run_dir`` makes the run
-    resumable: run again with the same directory to continue after a kill."""
-    s = _apply_budget(_resolve_settings(config), budget)
+    with ``evaluator``, anything that evaluator accepts). ``settings``: `Settings`, a TOML
+    path or a dict (the Gemmini configuration is ``settings.evaluation.gemmini``).
+    ``run_dir`` makes the run resumable: run again with the same directory to continue
+    after a kill. ``config=`` is the deprecated name of ``settings=``."""
+    settings = renamed("optimize", "config", config, "settings", settings)
+    s = _apply_budget(_resolve_settings(settings), budget)
     start = _start_from(proc, s, evaluator)
     return _search_once(start, s, proposer, run_dir, progress)
 
@@ -289,15 +294,18 @@ def _save(run, result: OptimizeResult, res, seconds: float) -> None:
             usage=result.usage)
 
 
-def reuse_schedule(proc, recipe: list[int], *, config=None, proposer: Proposer | None = None,
-                   budget: Budget | None = None, run_dir: str | Path | None = None,
-                   evaluator=None, progress: Callable | None = None,
-                   refine_iterations: int = 2) -> OptimizeResult:
+def reuse_schedule(proc, recipe: list[str], *, settings=None,
+                   proposer: Proposer | None = None, budget: Budget | None = None,
+                   run_dir: str | Path | None = None, evaluator=None,
+                   progress: Callable | None = None, refine_iterations: int = 2,
+                   config=None) -> OptimizeResult:
     """Schedule reuse (method.md section 7): a light search that applies the menu items of
-    ``recipe`` (a recorded `OptimizeResult.recipe_items`) one per iteration, then a short
-    full search from its best. Run directories ``run_dir/light`` and ``run_dir/refine``."""
+    ``recipe`` (menu item keys, e.g. a recorded `OptimizeResult.recipe_items`) one per
+    iteration, then a short full search from its best. Run directories ``run_dir/light``
+    and ``run_dir/refine``. ``config=`` is the deprecated name of ``settings=``."""
     from autocomp_exo.search.reuse import RecipeProposer, light_settings
-    s = _apply_budget(_resolve_settings(config), budget)
+    settings = renamed("reuse_schedule", "config", config, "settings", settings)
+    s = _apply_budget(_resolve_settings(settings), budget)
     start = _start_from(proc, s, evaluator)
     sub = (lambda name: Path(run_dir) / name) if run_dir is not None else (lambda name: None)
     light = _search_once(start, dataclasses.replace(s, search=light_settings(s.search, recipe)),

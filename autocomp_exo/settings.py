@@ -12,11 +12,16 @@ import dataclasses
 import tomllib
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gemmini.config import DEFAULT_CONFIG
 from gemmini.errors import ConfigError
+
+RENAMED = {"evaluation.config": "evaluation.gemmini"}
+"""Old dotted keys still read (with a DeprecationWarning) -> their new names."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class SearchSettings:
 
 @dataclass(frozen=True)
 class EvaluationSettings:
-    config: str = "int8_16"             # Gemmini configuration name
+    gemmini: str = DEFAULT_CONFIG       # Gemmini configuration name (gemmini.config.CONFIGS)
     engine: str = "process"             # process | inline
     workers: int = 2
     timeout: float = 300.0              # seconds per candidate
@@ -103,6 +108,11 @@ def from_dict(cls, data: dict, *, where: str = "<settings>", prefix: str = ""):
     kwargs = {}
     for key, value in data.items():
         path = f"{prefix}{key}"
+        if path in RENAMED:
+            new = RENAMED[path]
+            warnings.warn(f"{where}: setting {path!r} is deprecated; use {new!r}",
+                          DeprecationWarning, stacklevel=2)
+            path, key = new, new.rpartition(".")[2]
         if key not in names:
             raise ConfigError(f"unknown setting {path!r}", filename=where)
         kwargs[key] = _convert(hints[key], value, where, path)

@@ -1,6 +1,6 @@
 """Time the software-library and hardware-FSM baselines of the suite on the model.
 
-    python -m benchmarks.bench_baselines [--config int8_16] [--only NAME ...] [--check]
+    python -m benchmarks.bench_baselines [--gemmini NAME] [--only NAME ...] [--check]
 
 Prints, per workload, the model's cycles and utilization of: the library with each
 tile through the loop FSM (``vendor``, gemmini.md section 7), the library's
@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from gemmini.config import DEFAULT_CONFIG
 from lowering.generators import fsm, vendor_lib
 from lowering.suite import SUITE
 
@@ -38,7 +39,8 @@ def programs(spec, config) -> dict:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default="int8_16")
+    ap.add_argument("--gemmini", "--config", dest="config", default=DEFAULT_CONFIG,
+                    help="Gemmini configuration (--config is its old name)")
     ap.add_argument("--only", nargs="*", default=None)
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args(argv)

@@ -35,7 +35,7 @@ OUT = Path("runs/builtin_search")
 def search_workload(name: str, max_samples: int, seed: int) -> dict:
     """Baselines plus the built-in search for one workload."""
     from autocomp_exo import Budget, Workload, optimize
-    from autocomp_exo.search.evaluator import ModelEvaluator
+    from autocomp_exo.evaluation import ModelEvaluator
     from autocomp_exo.settings import load_settings
 
     base = {r.baseline: r for r in run_workload(name, BASELINES)}
@@ -48,9 +48,9 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
         "search.patience": 10})
     t0 = time.time()
     workload = Workload.from_spec(spec)
-    evaluator = ModelEvaluator.for_workload(workload, config=settings.evaluation.config)
+    evaluator = ModelEvaluator.for_workload(workload, settings.evaluation.gemmini)
     start = workload.mapped_c().c_text           # Exo's basic mapping, cached on disk
-    result = optimize(start, config=settings, evaluator=evaluator,
+    result = optimize(start, settings=settings, evaluator=evaluator,
                       budget=Budget(max_samples=max_samples), run_dir=OUT / name)
     wall = time.time() - t0
     emulator = emulator_check(result, workload)
@@ -72,8 +72,9 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
 
 
 def transform_stats(events_path: Path) -> dict:
-    """Per transformation: applications tried and refused by the legality analyses (from
-    the proposer's counters), rewrites evaluated and rejected by the model's check."""
+    """Per transformation: applications tried, refused by the legality analyses and crashed
+    (a bug in the transformation; from the proposer's counters), rewrites evaluated and
+    rejected by the model's check."""
     out: dict = {}
     end = {}
     for line in events_path.read_text().splitlines():
@@ -86,7 +87,8 @@ def transform_stats(events_path: Path) -> dict:
             end = e.get("proposer_stats") or {}
     for name, counts in end.items():
         d = out.setdefault(name, {"evaluated": 0, "failed_check": 0})
-        d["tried"], d["illegal"] = counts.get("tried", 0), counts.get("illegal", 0)
+        for k in ("tried", "illegal", "crashed"):
+            d[k] = counts.get(k, 0)
     return out
 
 
@@ -108,6 +110,10 @@ def emulator_check(result, workload) -> str:
             if not np.array_equal(got, want):
                 return f"{name} differs ({int((got != want).sum())} elements)"
     return "ok"
+
+
+def _share(n: int, total: int) -> str:
+    return f"{n} ({n / total:.0%})" if total else "-"
 
 
 def _f(x, fmt):
@@ -155,16 +161,16 @@ def main(argv=None) -> int:
             for k, v in d.items():
                 a[k] = a.get(k, 0) + v
     if agg:
-        tt = Table(title="per transformation, over these runs: legality refusals and check "
-                   "failures")
-        for col in ("transformation", "tried", "refused (illegal)", "evaluated",
+        tt = Table(title="per transformation, over these runs: legality refusals, crashes "
+                   "and check failures")
+        for col in ("transformation", "tried", "refused (illegal)", "crashed", "evaluated",
                     "failed the check"):
             tt.add_column(col, justify="right")
         for name, d in sorted(agg.items()):
             tried, ev = d.get("tried", 0), d.get("evaluated", 0)
-            tt.add_row(name, str(tried),
-                       f"{d.get('illegal', 0)} ({d.get('illegal', 0) / tried:.0%})" if tried else "-",
-                       str(ev), f"{d['failed_check']} ({d['failed_check'] / ev:.0%})" if ev else "-")
+            tt.add_row(name, str(tried), _share(d.get("illegal", 0), tried),
+                       str(d.get("crashed", 0)), str(ev),
+                       _share(d["failed_check"], ev))
         console.print(tt)
     return 0
 

@@ -21,7 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autocomp_exo.search.evaluator import ModelEvaluator  # noqa: E402
+from autocomp_exo.evaluation import ModelEvaluator  # noqa: E402
 from lowering.workload import Workload  # noqa: E402
 from lowering.suite import by_name  # noqa: E402
 from lowering.parser import parse_c  # noqa: E402
@@ -44,7 +44,7 @@ def bench(name: str, repeat: int = 3) -> dict:
             best[label] = min(best[label], time.process_time() - t0)
     a, b = results["per_set"], results["batched"]
     assert a.ok and b.ok and a.cycles == b.cycles, (a.error_message, b.error_message)
-    return {"workload": name, "sets": len(batched.cases), "cycles": b.cycles, **best,
+    return {"workload": name, "sets": len(batched.sets), "cycles": b.cycles, **best,
             "speedup": best["per_set"] / best["batched"]}
 
 

@@ -1,7 +1,7 @@
 """Run the four baselines of every workload on the Gemmini model, check and tabulate them.
 
     python -m benchmarks.run_baselines [--workloads NAME ...] [--baselines NAME ...]
-                                       [--out runs/baselines] [--jobs 2] [--config int8_16]
+                                       [--out runs/baselines] [--jobs 2] [--gemmini NAME]
 
 For each workload (default: the nine of method.md section 9) and baseline:
 
@@ -33,6 +33,8 @@ import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from gemmini.config import DEFAULT_CONFIG
 
 BASELINES = ("exo_unoptimized", "exo_hand_optimized", "vendor_lib", "hardware_fsm")
 FSM = "hardware_fsm"
@@ -255,7 +257,8 @@ def run(workloads, baselines, out: Path, jobs: int = 2, config=None, console=Non
     order = {(w, b): (i, j) for i, w in enumerate(workloads) for j, b in enumerate(baselines)}
     results.sort(key=lambda r: order.get((r.workload, r.baseline), (99, 99)))
     elapsed = time.time() - t0
-    meta = {"config": getattr(config, "name", config) or "int8_16", "seconds": round(elapsed, 1),
+    meta = {"config": getattr(config, "name", config) or DEFAULT_CONFIG,
+            "seconds": round(elapsed, 1),
             "workloads": workloads, "baselines": list(baselines), "jobs": jobs,
             "full_check_macs": FULL_CHECK_MACS}
     write_csv(results, out / "results.csv")
@@ -279,10 +282,12 @@ def main(argv=None) -> int:
     ap.add_argument("--baselines", nargs="*", default=list(BASELINES), choices=BASELINES)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--config", default=None, help="Gemmini configuration (default int8_16)")
+    ap.add_argument("--gemmini", "--config", dest="gemmini", default=None,
+                    help=f"Gemmini configuration (default {DEFAULT_CONFIG}); --config is its "
+                         "old name")
     args = ap.parse_args(argv)
     workloads = args.workloads or [s.name for s in SUITE]
-    results = run(workloads, args.baselines, args.out, args.jobs, args.config)
+    results = run(workloads, args.baselines, args.out, args.jobs, args.gemmini)
     return 0 if all(r.status == "ok" for r in results) else 1
 
 

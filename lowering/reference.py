@@ -17,7 +17,8 @@ Public API:
 * ``run_reference(workload, inputs) -> dict[str, np.ndarray]``
 * ``raw_accumulation(workload, inputs) -> np.ndarray`` (int32, numpy)
 * ``make_input_sets(workload, seeds=(0,), kinds=None, acts=None) -> list[InputSet]``
-* ``check(outputs, ref_outputs, sets=None) -> CheckResult``
+* ``check(outputs, ref_outputs, sets=None, *, atol=0.0) -> CheckResult``
+* ``check_sets(outputs, sets, *, atol=0.0) -> CheckResult`` (``outputs`` may be lazy)
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 import ctypes
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -177,7 +178,7 @@ class InputSet:
     name: str
     inputs: dict[str, np.ndarray]
     expected: dict[str, np.ndarray]
-    saturation: float
+    saturation: float | None = None   # share of saturated outputs (None: not measured)
 
     @property
     def act(self) -> bool:
@@ -295,8 +296,8 @@ class Mismatch:
     set_name: str
     array: str
     index: tuple[int, ...]
-    expected: int
-    got: int
+    expected: int | float
+    got: int | float
     count: int          # wrong elements in that array of that set
 
 
@@ -318,43 +319,81 @@ def _per_set(x) -> list:
     return [x] if isinstance(x, Mapping) else list(x)
 
 
-def check(outputs, ref_outputs, sets: Sequence[InputSet] | None = None) -> CheckResult:
+def _difference(out: Mapping, ref: Mapping, set_name: str,
+                atol: float) -> tuple[str, Mismatch | None] | None:
+    """What differs between one set's outputs and its reference (None: they match).
+
+    Arrays match exactly, or within ``atol`` (absolute) when ``atol`` > 0; NaN never
+    matches."""
+    for array, want in ref.items():
+        want = np.asarray(want)
+        if array not in out:
+            return f"set {set_name!r}: output {array!r} is missing", None
+        got = np.asarray(out[array])
+        if got.size != want.size:
+            return (f"set {set_name!r}: output {array!r} has {got.size} elements, "
+                    f"expected {want.size}"), None
+        got = got.reshape(want.shape)
+        if atol > 0:
+            diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
+            wrong = ~(diff <= atol)
+        else:
+            wrong = got != want
+        if wrong.any():
+            index = tuple(int(i) for i in np.argwhere(wrong)[0])
+            mm = Mismatch(set_name, array, index, want[index].item(), got[index].item(),
+                          int(wrong.sum()))
+            return (f"set {set_name!r}: {array}[{', '.join(map(str, index))}] expected "
+                    f"{mm.expected}, got {mm.got} ({mm.count} of {want.size} elements "
+                    "differ)"), mm
+    return None
+
+
+def _check(pairs: Iterable[tuple[Mapping, Mapping, str]], expected_sets: int,
+           saturation: tuple[tuple[str, float], ...], atol: float) -> CheckResult:
+    """Check (outputs, reference, set name) triples in order, consuming ``pairs`` only up
+    to the first wrong set."""
+    k = 0
+    for out, ref, set_name in pairs:
+        found = _difference(out, ref, set_name, atol)
+        if found is not None:
+            message, mm = found
+            return CheckResult(False, message, mm, saturation, k)
+        k += 1
+    if k != expected_sets:
+        return CheckResult(False, f"got outputs for {k} input sets, expected {expected_sets}",
+                           None, saturation, 0)
+    return CheckResult(True, f"all outputs match on {k} input set(s)", None, saturation, k)
+
+
+def check(outputs, ref_outputs, sets: Sequence[InputSet] | None = None, *,
+          atol: float = 0.0) -> CheckResult:
     """Compare outputs with reference outputs (one dict, or one dict per input set).
 
     On failure the message locates the first wrong element: set, array, index
-    tuple (in the reference array's shape), expected and got values.
+    tuple (in the reference array's shape), expected and got values. Values match
+    exactly, or within ``atol`` when it is > 0 (float outputs).
     """
     outs, refs = _per_set(outputs), _per_set(ref_outputs)
     names = [s.name for s in sets] if sets else [f"set{i}" for i in range(len(refs))]
-    saturation = tuple((s.name, s.saturation) for s in sets) if sets else ()
+    saturation = _saturation(sets or ())
     if len(outs) != len(refs):
         return CheckResult(False, f"got outputs for {len(outs)} input sets, "
                                   f"expected {len(refs)}", None, saturation, 0)
-    for k, (out, ref, set_name) in enumerate(zip(outs, refs, names)):
-        for array, want in ref.items():
-            if array not in out:
-                return CheckResult(False, f"set {set_name!r}: output {array!r} is missing",
-                                   None, saturation, k)
-            got = np.asarray(out[array])
-            if got.size != want.size:
-                return CheckResult(False, f"set {set_name!r}: output {array!r} has "
-                                          f"{got.size} elements, expected {want.size}",
-                                   None, saturation, k)
-            got = got.reshape(want.shape)
-            wrong = got != want
-            if wrong.any():
-                index = tuple(int(i) for i in np.argwhere(wrong)[0])
-                mm = Mismatch(set_name, array, index, int(want[index]), int(got[index]),
-                              int(wrong.sum()))
-                msg = (f"set {set_name!r}: {array}[{', '.join(map(str, index))}] expected "
-                       f"{mm.expected}, got {mm.got} ({mm.count} of {want.size} elements "
-                       "differ)")
-                return CheckResult(False, msg, mm, saturation, k)
-    return CheckResult(True, f"all outputs match on {len(refs)} input set(s)", None,
-                       saturation, len(refs))
+    return _check(zip(outs, refs, names), len(refs), saturation, atol)
 
 
-def check_sets(outputs: Sequence[Mapping[str, np.ndarray]],
-               sets: Sequence[InputSet]) -> CheckResult:
-    """`check` against the expected outputs recorded in ``sets``."""
-    return check(list(outputs), [s.expected for s in sets], sets)
+def check_sets(outputs: Iterable[Mapping[str, np.ndarray]], sets: Sequence[InputSet], *,
+               atol: float = 0.0) -> CheckResult:
+    """`check` against the expected outputs recorded in ``sets``. ``outputs`` may be lazy
+    (one dict per set, e.g. from `gemmini.model.iter_runs`): it is consumed set by set and
+    not beyond the first wrong set."""
+    if isinstance(outputs, Sequence) and len(outputs) != len(sets):
+        return CheckResult(False, f"got outputs for {len(outputs)} input sets, "
+                                  f"expected {len(sets)}", None, _saturation(sets), 0)
+    return _check(((out, s.expected, s.name) for out, s in zip(outputs, sets)), len(sets),
+                  _saturation(sets), atol)
+
+
+def _saturation(sets: Sequence[InputSet]) -> tuple[tuple[str, float], ...]:
+    return tuple((s.name, s.saturation) for s in sets if s.saturation is not None)

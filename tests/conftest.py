@@ -18,3 +18,14 @@ def _test_cache_root(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AUTOCOMP_EXO_CACHE", str(root))
         yield root
+
+
+@pytest.fixture(autouse=True)
+def _transformation_crashes_fail_the_test(caplog):
+    """The built-in proposer survives a transformation that raises anything but
+    `NotApplicable` (it logs and counts the crash); in tests such a crash is a bug."""
+    yield
+    crashes = [r.getMessage() for r in caplog.get_records("call")
+               if r.name == "autocomp_exo.proposers.builtin" and "crashed" in r.getMessage()]
+    if crashes:
+        pytest.fail(f"{len(crashes)} transformation crash(es), first: {crashes[0]}")

@@ -84,7 +84,7 @@ class DoublingProposer:
 
     def plan(self, candidate, menu, n, *, iteration, total_iterations, seed):
         self.calls += 1
-        item = menu[0].number
+        item = menu[0].key
         return [Plan(item, f"double the tile (plan {i})", self.name) for i in range(n)]
 
     def implement(self, candidate, plan, k, *, seed):

@@ -5,13 +5,14 @@ import re
 
 import pytest
 
+from autocomp_exo.prompts.builder import load_menu
 from autocomp_exo.proposers.base import Candidate, Feedback, MenuItem, Plan, Proposer
 from autocomp_exo.proposers.builtin import BuiltinProposer
 from autocomp_exo.transforms import TRANSFORMS
 from transforms_support import basic_gemm, check_gemm
 
 M, N, K = 32, 128, 128
-MENU = [MenuItem(n, f"item{n}", f"Menu text number {n}.") for n in range(1, 18)]
+MENU = [MenuItem(m.number, m.key, f"Menu text of {m.key}.") for m in load_menu("gemm")]
 
 
 def candidate(fn, bound="load", sp_used=10.0):
@@ -38,19 +39,20 @@ def test_plans_are_deterministic_for_a_seed(cand):
 
 
 def test_plans_are_distinct_and_honour_the_menu(cand):
-    menu = [m for m in MENU if m.number in (7, 9, 10)]
+    offered = ("unroll", "keep_in_scratchpad", "distinct_locations")
+    menu = [m for m in MENU if m.key in offered]
     plans = BuiltinProposer().plan(cand, menu, 6, iteration=0, total_iterations=8, seed=1)
     assert plans
     assert len({json.dumps(p.data, sort_keys=True) for p in plans}) == len(plans)
     for p in plans:
-        assert p.menu_item in (7, 9, 10)
+        assert p.menu_item in offered
         assert p.menu_item in TRANSFORMS[p.data["transform"]].menu
 
 
 def test_plan_text_has_the_llm_form(cand):
     plans = BuiltinProposer().plan(cand, MENU, 3, iteration=0, total_iterations=8, seed=2)
     for p in plans:
-        assert re.match(rf"Menu item {p.menu_item}: Menu text number {p.menu_item}\. "
+        assert re.match(rf"Menu item {p.menu_item}: Menu text of {p.menu_item}\. "
                         r"Concretely: ", p.text)
         assert p.proposer == "builtin"
         json.dumps(p.data)      # JSON-serializable
@@ -87,7 +89,8 @@ def test_rewrite_code_parses_back_to_the_ir(cand):
 
 def test_foreign_plan_is_mapped_to_its_menu_item(cand):
     prop = BuiltinProposer()
-    plan = Plan(menu_item=9, text="Menu item 9: keep B in the scratchpad.", proposer="llm")
+    plan = Plan(menu_item="keep_in_scratchpad", text="Keep B in the scratchpad.",
+                proposer="llm")
     rws = prop.implement(cand, plan, 2, seed=0)
     assert rws and all(rw.fn is not None for rw in rws)
     counts = check_gemm(rws[0].fn, M, N, K)
@@ -96,7 +99,7 @@ def test_foreign_plan_is_mapped_to_its_menu_item(cand):
 
 
 def test_foreign_plan_without_any_applicable_rewrite_reports_an_error(cand):
-    rws = BuiltinProposer().implement(cand, Plan(17, "Menu item 17: anything.", "llm"), 2, seed=0)
+    rws = BuiltinProposer().implement(cand, Plan("other", "Anything.", "llm"), 2, seed=0)
     assert len(rws) == 1 and rws[0].code is None and rws[0].error
 
 
@@ -129,7 +132,7 @@ def test_stats_record_tries_and_rejections(cand):
 
 
 def test_loop_ws_is_off_by_default_and_offered_when_enabled(cand):
-    menu = [m for m in MENU if m.number in (13, 17)]
+    menu = [m for m in MENU if m.key in ("faster_equivalent", "other")]
     off = BuiltinProposer().plan(cand, menu, 6, iteration=0, total_iterations=8, seed=0)
     assert all(p.data["transform"] != "loop_ws" for p in off)
     prop = BuiltinProposer(enable_loop_ws=True)
@@ -142,7 +145,7 @@ def test_loop_ws_is_off_by_default_and_offered_when_enabled(cand):
 
 
 def _weights(fn, fb):
-    ranked = BuiltinProposer()._ranked(fn, fb, {m.number for m in MENU})
+    ranked = BuiltinProposer()._ranked(fn, fb, {m.key for m in MENU})
     return {(a.transform, a.site, a.params): w for a, w, _ in ranked}
 
 

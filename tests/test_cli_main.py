@@ -40,7 +40,7 @@ def test_settings_errors_name_key_and_file(tmp_path, text, match):
 def test_cli_reports_config_errors(tmp_path, capsys):
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[search]\nnope = 1\n")
-    assert main(["optimize", "x.c", "--workload", "gemm:64x64x64", "--config", str(cfg)]) == 2
+    assert main(["optimize", "x.c", "--workload", "gemm:64x64x64", "--settings", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert "bad.toml" in err and "search.nope" in err and "Traceback" not in err
     assert main(["optimize", "kernel.c"]) == 2
@@ -56,7 +56,7 @@ def test_runs_show(tmp_path, capsys):
     from autocomp_exo.settings import EvaluationSettings, SearchSettings
     s = Settings(search=SearchSettings(iterations=3),
                  evaluation=EvaluationSettings(engine="inline"))
-    optimize(toy_code(tile=4, value=42), config=s, proposer=DoublingProposer(),
+    optimize(toy_code(tile=4, value=42), settings=s, proposer=DoublingProposer(),
              evaluator=ToyEvaluator(), run_dir=tmp_path / "run")
     assert main(["runs", "show", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out

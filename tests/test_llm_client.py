@@ -143,7 +143,7 @@ def llm_settings(srv, **search):
 
 def test_whole_loop_through_http_with_every_failure_mode(tmp_path):
     with FakeLLM(transient_every=3, hang_seconds=1.5) as srv:
-        res = optimize(toy_code(tile=4, value=42), config=llm_settings(srv),
+        res = optimize(toy_code(tile=4, value=42), settings=llm_settings(srv),
                        evaluator=ToyEvaluator(), run_dir=tmp_path / "run")
         modes = {e["mode"] for e in srv.log}
     assert {"429", "500", "timeout", "badjson"} <= modes
@@ -171,4 +171,4 @@ def test_optimize_with_a_missing_api_key_fails_at_once(monkeypatch):
     s = Settings(proposer="llm", evaluation=EvaluationSettings(engine="inline"),
                  llm=LLMSettings(models=(ModelSettings(name="x", api_key_env="NOPE_KEY"),)))
     with pytest.raises(ConfigError, match="NOPE_KEY"):
-        optimize(toy_code(tile=4, value=42), config=s, evaluator=ToyEvaluator())
+        optimize(toy_code(tile=4, value=42), settings=s, evaluator=ToyEvaluator())

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from autocomp_exo.search.evaluator import WRONG, ModelEvaluator
+from autocomp_exo.evaluation import ModelEvaluator
+from autocomp_exo.search.evaluator import WRONG
 from lowering.generators import fsm
 from gemmini import batch, model
 from gemmini.config import get_config
@@ -268,14 +269,14 @@ def test_evaluator_batched_and_per_set_agree_and_name_the_set():
         inputs = dict(A=rand((M, K), s), B=rand((K, N), s + 7), scale=np.float32(1 / 200),
                       act=np.asarray(act))
         cases.append((inputs, {"C": gemm_reference(inputs["A"], inputs["B"], 1 / 200, act)}))
-    batched = ModelEvaluator(cases=cases)
-    per_set = ModelEvaluator(cases=cases, batched=False)
+    batched = ModelEvaluator.from_cases(cases)
+    per_set = ModelEvaluator.from_cases(cases, batched=False)
     a, b = batched.evaluate(f), per_set.evaluate(f)
     assert a.ok and b.ok and a.cycles == b.cycles and a.feedback == b.feedback
     wrong = [cases[0], cases[1], (cases[2][0], {"C": cases[2][1]["C"] + 1})]
-    for ev in (ModelEvaluator(cases=wrong), ModelEvaluator(cases=wrong, batched=False)):
+    for ev in (ModelEvaluator.from_cases(wrong), ModelEvaluator.from_cases(wrong, batched=False)):
         r = ev.evaluate(f)
-        assert r.error_kind == WRONG and r.error_message.startswith("input set 2: ")
+        assert r.error_kind == WRONG and r.error_message.startswith("set 'set2': C[0, 0] ")
 
 
 def test_unbatched_sets_run_lazily_so_an_earlier_wrong_set_is_reported_first(machines):
@@ -294,7 +295,7 @@ def test_unbatched_sets_run_lazily_so_an_earlier_wrong_set_is_reported_first(mac
         next(runs)
     cases = [(sets[0], {"OUT": sets[0]["A"] + 1}), (sets[1], {"OUT": sets[1]["A"]})]
     for batched in (True, False):
-        r = ModelEvaluator(cases=cases, batched=batched).evaluate(f)
-        assert r.error_kind == WRONG and r.error_message.startswith("input set 0: ")
-    r = ModelEvaluator(cases=[(sets[0], {"OUT": sets[0]["A"]}), cases[1]]).evaluate(f)
+        r = ModelEvaluator.from_cases(cases, batched=batched).evaluate(f)
+        assert r.error_kind == WRONG and r.error_message.startswith("set 'set0': ")
+    r = ModelEvaluator.from_cases([(sets[0], {"OUT": sets[0]["A"]}), cases[1]]).evaluate(f)
     assert r.error_kind == "hardware" and "outside array 'OUT'" in r.error_message

@@ -54,7 +54,7 @@ def segments(events):
 def test_kill_and_resume_repeats_nothing_and_loses_nothing(tmp_path):
     # no timeouts here (test_llm_client covers them): a slow machine must not change results
     with FakeLLM(transient_every=5, delay=0.02, transient_modes=("429", "500", "badjson")) as srv:
-        ref = optimize(toy_code(tile=2, value=42), config=toy_settings(srv.base_url),
+        ref = optimize(toy_code(tile=2, value=42), settings=toy_settings(srv.base_url),
                        evaluator=ToyEvaluator())        # uninterrupted, in-process, inline
         reference = {"cycles": ref.cycles, "trajectory": ref.trajectory,
                      "recipe": ref.recipe_items, "code": ref.code}
@@ -89,7 +89,7 @@ def test_budget_stop_leaves_a_complete_run_directory(tmp_path):
     with FakeLLM(transient_every=0) as srv:
         s = toy_settings(srv.base_url)
         s = dataclasses.replace(s, llm=dataclasses.replace(s.llm, max_tokens_total=3000))
-        res = optimize(toy_code(tile=2, value=42), config=s, evaluator=ToyEvaluator(),
+        res = optimize(toy_code(tile=2, value=42), settings=s, evaluator=ToyEvaluator(),
                        run_dir=tmp_path / "run")
         requests = len(srv.log)
     assert res.stop_reason.startswith("budget")

@@ -35,8 +35,8 @@ def test_reaches_the_limit_and_keeps_only_correct_faster_code():
     assert [c.cycles for c in res.beam] == sorted(c.cycles for c in res.beam)
     for c in res.candidates.values():          # every accepted candidate is correct
         assert parse_toy(c.code)["value"] == 42
-    assert len(res.recipe) == 4 and all(step["menu_item"] in range(1, 18)
-                                        for step in res.recipe)
+    keys = {m.key for m in load_menu("gemm")}
+    assert len(res.recipe) == 4 and all(step["menu_item"] in keys for step in res.recipe)
 
 
 def test_each_distinct_program_is_simulated_once():
@@ -187,14 +187,15 @@ def test_schedule_reuse_replays_the_recipe_then_refines(tmp_path):
         offered = []
 
         def plan(self, candidate, menu, n, **kw):
-            Recorder.offered.append([m.number for m in menu])
+            Recorder.offered.append([m.key for m in menu])
             return super().plan(candidate, menu, n, **kw)
     s = Settings(evaluation=EvaluationSettings(engine="inline"))
-    res = reuse_schedule(toy_code(tile=4, value=42), [9, 12], config=s, proposer=Recorder(),
+    recipe = ["keep_in_scratchpad", "hoist"]
+    res = reuse_schedule(toy_code(tile=4, value=42), recipe, settings=s, proposer=Recorder(),
                          evaluator=ToyEvaluator(), run_dir=tmp_path, refine_iterations=1)
     runs = [m for i, m in enumerate(Recorder.offered) if i == 0 or m != Recorder.offered[i - 1]]
-    assert runs[:2] == [[9], [12]]                       # one recipe item per light iteration
-    assert res.recipe_items[:2] == [9, 12]
+    assert runs[:2] == [[k] for k in recipe]             # one recipe item per light iteration
+    assert res.recipe_items[:2] == recipe
     assert res.start_cycles == 2500 and res.cycles == 10000 // 32
     assert (tmp_path / "light" / "best.c").exists() and (tmp_path / "refine" / "best.c").exists()
 
@@ -241,7 +242,7 @@ def test_a_narrow_beam_plans_each_candidate_with_several_menus():
 
     class Recorder(DoublingProposer):
         def plan(self, candidate, menu, n, **kw):
-            calls.append((kw["iteration"], candidate.id, tuple(m.number for m in menu)))
+            calls.append((kw["iteration"], candidate.id, tuple(m.key for m in menu)))
             return super().plan(candidate, menu, n, **kw)
     search(Recorder(("double",)), iterations=1, beam_width=4, dropout=0.7, seed=3)
     assert len(calls) == 4 and len({c[1] for c in calls}) == 1

@@ -11,7 +11,7 @@ import pytest
 
 from autocomp_exo.optimizer import optimize  # noqa: E402
 from autocomp_exo.proposers.base import Plan, Rewrite  # noqa: E402
-from autocomp_exo.search.evaluator import ModelEvaluator  # noqa: E402
+from autocomp_exo.evaluation import ModelEvaluator  # noqa: E402
 from autocomp_exo.settings import EvaluationSettings, SearchSettings, Settings  # noqa: E402
 from numpy_reference import numpy_gemm
 
@@ -39,7 +39,7 @@ class Scripted:
     name = "scripted"
 
     def plan(self, candidate, menu, n, **kw):
-        return [Plan(9, "Keep all of B resident in the scratchpad; load it once.", self.name)]
+        return [Plan("keep_in_scratchpad", "Keep all of B resident in the scratchpad; load it once.", self.name)]
 
     def implement(self, candidate, plan, k, **kw):
         return [Rewrite(self.name, code) for code in VARIANTS.values()]
@@ -53,9 +53,9 @@ def test_scripted_search_finds_the_faster_correct_kernel(gemm64, tmp_path):
     s = Settings(search=SearchSettings(iterations=2, beam_width=2, plans_per_candidate=1,
                                        impls_per_plan=4, patience=1),
                  evaluation=EvaluationSettings(engine="inline"))
-    res = optimize(start, config=s, proposer=Scripted(), evaluator=ev, run_dir=tmp_path / "run")
+    res = optimize(start, settings=s, proposer=Scripted(), evaluator=ev, run_dir=tmp_path / "run")
     assert res.cycles < res.start_cycles and res.speedup > 1.1
-    assert res.recipe_items == [9]
+    assert res.recipe_items == ["keep_in_scratchpad"]
     kinds = {}
     from autocomp_exo.runs import load_run
     for e in load_run(tmp_path / "run")["events"]:
@@ -90,7 +90,7 @@ def test_builtin_search_on_an_exo_proc(gemm64, tmp_path):
     s = Settings(search=SearchSettings(iterations=2, beam_width=2, plans_per_candidate=2,
                                        impls_per_plan=1),
                  evaluation=EvaluationSettings(engine="inline", input_kinds=("uniform",)))
-    res = optimize(w.algorithm, config=s)
+    res = optimize(w.algorithm, settings=s)
     assert res.cycles < res.start_cycles
     assert res.header and "gemm" in res.header
 
@@ -131,8 +131,8 @@ def test_llm_proposer_over_http_on_the_real_gemm(gemm64, tmp_path, monkeypatch):
                      evaluation=EvaluationSettings(engine="inline"),
                      llm=LLMSettings(models=(ModelSettings(name="m", base_url=srv.base_url,
                                                            api_key_env="FAKE_KEY"),)))
-        res = optimize(w.mapped_c().c_text, config=s, evaluator=ev, run_dir=tmp_path / "run")
-    assert res.recipe_items == [9] and res.cycles < res.start_cycles
+        res = optimize(w.mapped_c().c_text, settings=s, evaluator=ev, run_dir=tmp_path / "run")
+    assert res.recipe_items == ["keep_in_scratchpad"] and res.cycles < res.start_cycles
     plan_prompt = seen[0]
     assert "mvin3(" in plan_prompt and "KB out of 256 KB" in plan_prompt   # real code + feedback
     assert f"{res.start_cycles} cycles" in plan_prompt
@@ -145,7 +145,7 @@ def test_builtin_search_logs_transformations_and_legality_counts(gemm64, tmp_pat
     s = Settings(search=SearchSettings(iterations=2, beam_width=2, plans_per_candidate=3,
                                        impls_per_plan=1, dropout=0.0),
                  evaluation=EvaluationSettings(engine="inline", input_kinds=("uniform",)))
-    optimize(w.mapped_c().c_text, config=s, evaluator=ev, run_dir=tmp_path / "run")
+    optimize(w.mapped_c().c_text, settings=s, evaluator=ev, run_dir=tmp_path / "run")
     events = list(read_jsonl(tmp_path / "run" / "events.jsonl"))
     named = [e["transform"] for e in events if e["event"] == "candidate"]
     assert named and set(named) <= set(TRANSFORMS)

@@ -82,16 +82,16 @@ def test_feedback_memory_lines_and_nudge():
 
 
 def test_implement_prompt_order_and_example():
-    plan = Plan(1, "Tile i and j by 2.", "x")
-    menu = {m.number: m for m in builder.load_menu("gemm")}
-    (_, user) = builder.implement_messages(CAND, plan, menu[1], config="int8_32", example=True)
+    plan = Plan("tiling", "Tile i and j by 2.", "x")
+    menu = {m.key: m for m in builder.load_menu("gemm")}
+    (_, user) = builder.implement_messages(CAND, plan, menu["tiling"], config="int8_32", example=True)
     text = user["content"]
     marks = ["## The accelerator", "## Current code", "## Plan to apply",
              "## Example of the transformation", "## Rules", "## Your task"]
     positions = [text.index(m) for m in marks]
     assert positions == sorted(positions)
     assert "Tile i and j by 2." in text and "mvin(0, acc + (ii * 2 + jj) * 32, 32, 32)" in text
-    (_, plain) = builder.implement_messages(CAND, plan, menu[1])
+    (_, plain) = builder.implement_messages(CAND, plan, menu["tiling"])
     assert "## Example" not in plain["content"]
 
 

@@ -32,7 +32,7 @@ if __name__ == "__main__":
     os.environ.setdefault("FAKE_KEY", "sk-test")
     base_url, run_dir = sys.argv[1], sys.argv[2]
     engine = sys.argv[3] if len(sys.argv) > 3 else "inline"
-    res = optimize(toy_code(tile=2, value=42), config=settings(base_url, engine),
+    res = optimize(toy_code(tile=2, value=42), settings=settings(base_url, engine),
                    evaluator=ToyEvaluator(), run_dir=run_dir)
     print(json.dumps({"cycles": res.cycles, "trajectory": res.trajectory,
                       "recipe": res.recipe_items, "code": res.code}))

@@ -25,8 +25,8 @@ from gemmini.ir import Function
 @dataclass(frozen=True)
 class MenuItem:
     """One entry of the optimization menu (method.md section 4)."""
-    number: int          # stable id, 1-based, as in the full menu
-    key: str             # short identifier, e.g. "tiling", "double_buffer"
+    number: int          # its number in the rendered planning prompt (and nowhere else)
+    key: str             # the item's name everywhere else, e.g. "tiling", "double_buffer"
     text: str            # the sentence shown in the planning prompt
 
 
@@ -57,8 +57,9 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Plan:
-    """One planned optimization: a menu item and a concrete description."""
-    menu_item: int
+    """One planned optimization: a menu item (its key; None when a model's plan named
+    none) and a concrete description."""
+    menu_item: str | None
     text: str
     proposer: str                    # name of the proposer that wrote the plan
     data: dict[str, Any] = field(default_factory=dict)  # JSON-serializable structured params

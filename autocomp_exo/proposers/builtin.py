@@ -17,6 +17,7 @@ of its menu item and the best-ranked applications are used.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import threading
@@ -53,6 +54,9 @@ DEFAULT_TRY_LIMIT = 5
 TRY_LIMIT = {"resident": 8, "unroll": 8, "unroll_nest": 6, "fission": 3, "split": 3,
              "interchange": 3, "bank": 4, "move_up": 3, "fuse": 3}
 CACHE_SIZE = 4000
+STATS = ("found", "tried", "illegal", "crashed", "planned", "implemented")
+
+log = logging.getLogger(__name__)
 
 
 class BuiltinProposer:
@@ -60,8 +64,8 @@ class BuiltinProposer:
 
     name = "builtin"
 
-    def __init__(self, config: str | GemminiConfig | None = None, enable_loop_ws: bool = False):
-        self.config = get_config(config)
+    def __init__(self, gemmini: str | GemminiConfig | None = None, enable_loop_ws: bool = False):
+        self.gemmini = get_config(gemmini)
         self.enable_loop_ws = enable_loop_ws   # offer the loop_ws (hardware FSM) rewrite
         self._lock = threading.Lock()
         self.stats: dict[str, dict[str, int]] = {}
@@ -71,9 +75,25 @@ class BuiltinProposer:
 
     def _count(self, transform: str, key: str, n: int = 1):
         with self._lock:
-            d = self.stats.setdefault(transform, {"found": 0, "tried": 0, "illegal": 0,
-                                                  "crashed": 0, "planned": 0, "implemented": 0})
+            d = self.stats.setdefault(transform, dict.fromkeys(STATS, 0))
             d[key] = d.get(key, 0) + n
+
+    def _crashed(self, transform: str, what: str, exc: BaseException) -> None:
+        """A transformation raised something other than `NotApplicable`: a bug. Logged and
+        counted; the search goes on without that application."""
+        self._count(transform, "crashed")
+        log.warning("transformation %s crashed in %s: %s: %s", transform, what,
+                    type(exc).__name__, exc, exc_info=exc)
+
+    def _find(self, t, fn: Function) -> list[Application]:
+        """``t.find`` on ``fn``; [] when it does not apply or crashes (counted)."""
+        try:
+            return t.find(fn, self.gemmini)
+        except NotApplicable:
+            return []
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the search; counted
+            self._crashed(t.name, "find", exc)
+            return []
 
     def rejection_rates(self) -> dict[str, float]:
         """Share of tried applications that the legality checks refused, per transformation."""
@@ -85,8 +105,8 @@ class BuiltinProposer:
              total_iterations: int, seed: int) -> list[Plan]:
         """Up to ``n`` distinct plans, each one verified application of a menu item."""
         rng = random.Random(f"builtin-plan:{seed}:{candidate.id}")
-        numbers = {m.number: m for m in menu}
-        ranked = self._ranked(candidate.fn, candidate.feedback, set(numbers))
+        offered = {m.key: m for m in menu}
+        ranked = self._ranked(candidate.fn, candidate.feedback, set(offered))
         plans: list[Plan] = []
         pool = list(ranked)
         while pool and len(plans) < n:
@@ -94,18 +114,18 @@ class BuiltinProposer:
             idx = rng.choices(range(len(pool)), weights=weights)[0]
             a, _, item = pool.pop(idx)
             self._count(a.transform, "planned")
-            plans.append(self._plan_for(a, numbers[item]))
+            plans.append(self._plan_for(a, offered[item]))
         return plans
 
     def _plan_for(self, a: Application, item: MenuItem) -> Plan:
         t = TRANSFORMS[a.transform]
         where = " > ".join(str(i) for i in a.site) or "function"
         params = ", ".join(f"{k}={v}" for k, v in a.params) or "none"
-        text = (f"Menu item {item.number}: {item.text} Concretely: {a.note} "
+        text = (f"Menu item {item.key}: {item.text} Concretely: {a.note} "
                 f"({t.summary}; statement path {where}; parameters {params}).")
-        return Plan(menu_item=item.number, text=text, proposer=self.name, data=a.to_data())
+        return Plan(menu_item=item.key, text=text, proposer=self.name, data=a.to_data())
 
-    def _candidates(self, fn: Function, items: set[int]) -> list[tuple[Application, int]]:
+    def _candidates(self, fn: Function, items: set[str]) -> list[tuple[Application, str]]:
         out = []
         for t in TRANSFORMS.values():
             if t.name in OPT_IN and not (t.name == "loop_ws" and self.enable_loop_ws):
@@ -113,13 +133,7 @@ class BuiltinProposer:
             usable = [m for m in t.menu if m in items]
             if not usable:
                 continue
-            try:
-                found = t.find(fn, self.config)
-            except NotApplicable:
-                continue
-            except Exception:  # an analysis bug must not stop the search; it is counted
-                self._count(t.name, "crashed")
-                continue
+            found = self._find(t, fn)
             self._count(t.name, "found", len(found))
             limit = TRY_LIMIT.get(t.name, DEFAULT_TRY_LIMIT)
             if len(found) > limit:      # a deterministic spread over the sites
@@ -128,10 +142,10 @@ class BuiltinProposer:
             out += [(a, usable[0]) for a in found]
         return out
 
-    def _ranked(self, fn: Function, fb: Feedback | None, items: set[int]
-                ) -> list[tuple[Application, float, int]]:
+    def _ranked(self, fn: Function, fb: Feedback | None, items: set[str]
+                ) -> list[tuple[Application, float, str]]:
         """Legal applications with sampling weights, best first (deterministic order)."""
-        base = _cycles(fn, self.config)
+        base = _cycles(fn, self.gemmini)
         tags = BOUND_TAGS.get(getattr(fb, "bound", "") or "", ())
         sp_low = fb is not None and fb.sp_kib_total and fb.sp_kib_used < 0.5 * fb.sp_kib_total
         scored = []
@@ -141,7 +155,7 @@ class BuiltinProposer:
             if new is None or new == fn or new in seen:
                 continue
             seen.add(new)
-            gain = base / max(_cycles(new, self.config), 1.0)
+            gain = base / max(_cycles(new, self.gemmini), 1.0)
             t = TRANSFORMS[a.transform]
             w = BASE_WEIGHT.get(a.transform, 1.0)
             if set(t.tags) & set(tags):
@@ -161,12 +175,12 @@ class BuiltinProposer:
                 return self._cache[key]
         self._count(a.transform, "tried")
         try:
-            new = apply(fn, a, self.config)
-        except (NotApplicable, RecursionError):
+            new = apply(fn, a, self.gemmini)
+        except NotApplicable:
             self._count(a.transform, "illegal")
             new = None
-        except Exception:  # a bug in one rewrite must not stop the search; it is counted
-            self._count(a.transform, "crashed")
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the search; counted
+            self._crashed(a.transform, "apply", exc)
             new = None
         with self._lock:
             if len(self._cache) > CACHE_SIZE:
@@ -207,7 +221,7 @@ class BuiltinProposer:
                     out.append(Rewrite(proposer=self.name, code=_compact(tidy), fn=tidy))
         if not out:
             out.append(Rewrite(proposer=self.name, code=None,
-                               error=f"no applicable rewrite for menu item {plan.menu_item}"))
+                               error=f"no applicable rewrite for menu item {plan.menu_item!r}"))
         return out
 
     def _cleanup(self, fn: Function) -> Function | None:
@@ -217,25 +231,21 @@ class BuiltinProposer:
         judged with its overheads paid back. None when nothing changes."""
         out = fn
         for name in CLEANUP:
-            for a in TRANSFORMS[name].find(out, self.config):
+            for a in self._find(TRANSFORMS[name], out):
                 new = self._try(out, a)
                 if new is not None and new != out:
                     out = new
                     break
-        cost = _cycles(out, self.config)
+        cost = _cycles(out, self.gemmini)
         for _ in range(POLISH_ROUNDS):
             best = None
             for name in POLISH:
-                try:
-                    found = TRANSFORMS[name].find(out, self.config)
-                except NotApplicable:
-                    continue
-                for a in found:
+                for a in self._find(TRANSFORMS[name], out):
                     if a.p.get("factor", 0) != 0 or _only_loads(out, a):
                         continue        # full unrolls of work only: a load loop stays
                                         # a loop that interleave can spread
                     new = self._try(out, a)
-                    c = _cycles(new, self.config) if new is not None else cost
+                    c = _cycles(new, self.gemmini) if new is not None else cost
                     if c < POLISH_GAIN * cost and (best is None or c < best[0]):
                         best = (c, new)
             if best is None:
@@ -248,15 +258,13 @@ class BuiltinProposer:
         t = TRANSFORMS.get(a.transform)
         if t is None:
             return []
-        try:
-            found = [x for x in t.find(fn, self.config) if x != a]
-        except NotApplicable:
-            return []
+        found = [x for x in self._find(t, fn) if x != a]
         same_site = [x for x in found if x.site == a.site]
         others = [x for x in found if x.site != a.site]
         return same_site + others
 
-    def _for_menu_item(self, fn: Function, fb: Feedback | None, item: int) -> list[Application]:
+    def _for_menu_item(self, fn: Function, fb: Feedback | None,
+                       item: str | None) -> list[Application]:
         names = {t.name for t in by_menu_item(item)}
         ranked = self._ranked(fn, fb, {item}) if names else []
         return [a for a, _, _ in ranked if a.transform in names]
@@ -326,9 +334,9 @@ def _only_loads(fn: Function, a: Application) -> bool:
     return s is not None and bool(a.site) and is_load_stmt(s)
 
 
-def _cycles(fn: Function, config: GemminiConfig) -> float:
+def _cycles(fn: Function, gemmini: GemminiConfig) -> float:
     try:
-        return estimate(fn, config).cycles
+        return estimate(fn, gemmini).cycles
     except Exception:  # the estimate only ranks; an unanalyzable program ranks neutral
         return 1.0
 

@@ -1,4 +1,7 @@
-"""The LLM proposer: plans and rewrites from a chat model (method.md sections 2 and 3)."""
+"""The LLM proposer: plans and rewrites from a chat model (method.md sections 2 and 3).
+
+The planning prompt shows the menu numbered; the number the model picks is mapped
+back to the item's key at once, so a `Plan` names its menu item by key."""
 
 from __future__ import annotations
 
@@ -9,33 +12,35 @@ from autocomp_exo.prompts import builder
 from autocomp_exo.proposers.base import Candidate, MenuItem, Plan, Rewrite
 from autocomp_exo.search.beam import derive_seed
 from autocomp_exo.settings import ModelSettings, PromptSettings
+from gemmini.config import DEFAULT_CONFIG, GemminiConfig
 
 
 class LLMProposer:
     """One model behind an `LLMClient`. Deterministic for a seed given the cache."""
 
     def __init__(self, client: LLMClient, model: ModelSettings, menu: list[MenuItem], *,
-                 config: str = "int8_16", prompts: PromptSettings = PromptSettings()):
+                 gemmini: str | GemminiConfig = DEFAULT_CONFIG,
+                 prompts: PromptSettings = PromptSettings()):
         self.client = client
         self.model = model
-        self.menu = {m.number: m for m in menu}
-        self.config = config
+        self.menu = {m.key: m for m in menu}
+        self.gemmini = gemmini
         self.prompts = prompts
         self.name = f"llm:{model.name}"
 
     def plan(self, candidate: Candidate, menu: list[MenuItem], n: int, *, iteration: int,
              total_iterations: int, seed: int) -> list[Plan]:
-        messages = builder.plan_messages(candidate, menu, config=self.config,
+        messages = builder.plan_messages(candidate, menu, config=self.gemmini,
                                          iteration=iteration, total_iterations=total_iterations,
                                          isa_exclude=self.prompts.isa_exclude)
-        allowed = [m.number for m in menu]
+        by_number = {m.number: m.key for m in menu}       # the numbers the prompt shows
         plans = []
         for i, got in enumerate(self._sample(messages, n, "plan", seed)):
             text = strip_thinking(got.text) if isinstance(got, Completion) else ""
             if not text:
                 continue
-            choice = parse_choice(text, allowed)
-            plans.append(Plan(menu_item=choice or 0, text=text, proposer=self.name,
+            choice = parse_choice(text, list(by_number))
+            plans.append(Plan(menu_item=by_number.get(choice), text=text, proposer=self.name,
                               data={"sample": i, "choice_parsed": choice is not None}))
         return plans
 
@@ -68,7 +73,7 @@ class LLMProposer:
         item = self.menu.get(plan.menu_item) or next(
             (m for m in self.menu.values() if m.key == "other"), None)
         return builder.implement_messages(candidate, plan, item,
-                                          config=self.config, example=self.prompts.example,
+                                          config=self.gemmini, example=self.prompts.example,
                                           isa_exclude=self.prompts.isa_exclude)
 
     def _sample(self, messages: list[dict], n: int, phase: str, seed: int) -> list:

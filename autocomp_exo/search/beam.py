@@ -229,7 +229,7 @@ class BeamSearch:
                 if (c.id, p.proposer, p.text) in seen_plans:
                     continue
                 seen_plans.add((c.id, p.proposer, p.text))
-                self._log("plan", iteration=it, parent=c.id, menu=[x.number for x in m],
+                self._log("plan", iteration=it, parent=c.id, menu=[x.key for x in m],
                           menu_item=p.menu_item, proposer=p.proposer, text=p.text)
                 plans.append((c, p))
         if self._out_of_time():
@@ -345,7 +345,7 @@ class BeamSearch:
 
 def _proposer_stats(proposer) -> dict:
     """Per-transformation counts of the built-in proposers in ``proposer`` (found, tried,
-    refused as illegal, planned, implemented), merged over ensemble members."""
+    refused as illegal, crashed, planned, implemented), merged over ensemble members."""
     out: dict = {}
     for p in [proposer, *getattr(proposer, "members", ())]:
         for name, counts in (getattr(p, "stats", None) or {}).items():

@@ -1,4 +1,4 @@
-"""The evaluator protocol the search depends on, and its real implementation.
+"""The evaluator protocol the search depends on, its result and the feedback conversion.
 
 An evaluator turns code (compact or Exo C text, or an ``ir.Function``) into an
 `EvalResult`: whether it is correct, how many cycles it takes, and the hardware
@@ -10,21 +10,19 @@ engine can deduplicate before simulating:
 * ``evaluate(code_or_fn) -> EvalResult``: run on the model and check (expensive;
   never raises for a bad program, the failure is described in the result).
 
-`ModelEvaluator` wires `lowering.parser.parse_c`, `gemmini.model.iter_runs` (every
-input set in one functional run where possible) and a reference check; those modules
-are imported lazily.
+The real implementation is `autocomp_exo.evaluation.ModelEvaluator` (parser, model,
+reference check); the search itself only needs this protocol.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from autocomp_exo.proposers.base import Feedback
 from gemmini import ir
-from gemmini.errors import AutocompError, CheckError, HardwareError, ParseError
 
 # Error kinds of an EvalResult
 PARSE, HARDWARE, WRONG, TIMEOUT, CRASH, SLOWER = (
@@ -143,98 +141,3 @@ def _jsonable(v: Any) -> Any:
     if hasattr(v, "item"):
         return v.item()
     return str(v)
-
-
-@dataclass
-class ModelEvaluator:
-    """Parse with `lowering.parser`, run on `gemmini.model`, compare with reference outputs.
-
-    ``cases`` is a list of (inputs, expected outputs) pairs; the first case is timed.
-    ``reference`` may instead compute the expected outputs from the inputs.
-    Output arrays are compared exactly unless ``atol`` > 0 (fp32 configurations).
-    ``batched`` runs the cases in one functional run where possible
-    (`gemmini.model.iter_runs`; same outputs and errors); False runs them one by one.
-    """
-    cases: list[tuple[dict, dict]] = field(default_factory=list)
-    config: str = "int8_16"
-    function: str | None = None
-    atol: float = 0.0
-    reference: Callable[[dict], dict] | None = None
-    batched: bool = True
-
-    def normalize(self, code_or_fn):
-        from lowering.simplify import simplify_function
-        if isinstance(code_or_fn, ir.Function):
-            fn = code_or_fn
-        else:
-            from lowering.parser import parse_c
-            fn = parse_c(code_or_fn, filename="<candidate>", function=self.function)
-        fn = simplify_function(fn)
-        return fn, ir_key(fn)
-
-    def evaluate(self, code_or_fn) -> EvalResult:
-        try:
-            fn, key = self.normalize(code_or_fn)
-        except ParseError as e:
-            return failure(PARSE, str(e))
-        except AutocompError as e:
-            return failure(PARSE, str(e))
-        code = compact_code(fn) or (code_or_fn if isinstance(code_or_fn, str) else None)
-        base = dict(fn=fn, code=code, key=key)
-        report = None
-        try:
-            for i, (result, expected) in enumerate(self._runs(fn)):
-                if i == 0:
-                    report = result.report
-                mismatch = _compare(result.outputs, expected, self.atol)
-                if mismatch:
-                    return failure(WRONG, f"input set {i}: {mismatch}", **base)
-        except HardwareError as e:
-            return failure(HARDWARE, str(e), **base)
-        except CheckError as e:
-            return failure(WRONG, str(e), **base)
-        except AutocompError as e:
-            return failure(HARDWARE, str(e), **base)
-        fb = feedback_from_report(report)
-        return EvalResult(ok=True, cycles=fb.cycles, feedback=fb, utilization=fb.utilization,
-                          **base)
-
-    @classmethod
-    def for_workload(cls, workload, config: str = "int8_16",
-                     kinds: tuple[str, ...] = ("uniform", "extreme"),
-                     seeds: tuple[int, ...] = (0,)) -> "ModelEvaluator":
-        """Evaluator of a `lowering.workload.Workload` with reference input sets
-        (`lowering.reference.make_input_sets`, every ReLU setting of the workload)."""
-        from lowering.reference import make_input_sets
-        sets = make_input_sets(workload, seeds=seeds, kinds=kinds)
-        return cls(cases=[(st.inputs, st.expected) for st in sets], config=config)
-
-    def _cases(self):
-        if self.reference is not None:
-            return [(inp, self.reference(inp)) for inp, _ in self.cases]
-        return self.cases
-
-    def _runs(self, fn: ir.Function):
-        """(ModelRun, expected outputs) of every case in order, the first timed; a case
-        runs only after the earlier ones were taken unless all run in one batch."""
-        from gemmini.model import iter_runs, run
-        cases = self._cases()
-        inputs = [inp for inp, _ in cases]          # the model copies them, never writes
-        runs = iter_runs(fn, inputs, self.config) if self.batched else \
-            (run(fn, inp, self.config, timing=(i == 0)) for i, inp in enumerate(inputs))
-        return zip(runs, (expected for _, expected in cases))
-
-
-def _compare(outputs: dict, expected: dict, atol: float) -> str | None:
-    import numpy as np
-    for name, want in expected.items():
-        got = outputs.get(name)
-        if got is None:
-            return f"output {name} missing"
-        got = np.asarray(got).reshape(np.shape(want))
-        bad = np.abs(got.astype(np.float64) - np.asarray(want, dtype=np.float64)) > atol
-        if bad.any():
-            idx = tuple(int(i) for i in np.argwhere(bad)[0])
-            return (f"output {name}: {int(bad.sum())} of {bad.size} elements differ, first at "
-                    f"{list(idx)}: got {got[idx]}, expected {np.asarray(want)[idx]}")
-    return None

@@ -16,7 +16,7 @@ class Lineage:
         self.graph.add_node(key, cycles=cycles, ok=True, accepted=True, iteration=0, root=True)
 
     def add_child(self, parent: str, key: str, *, cycles: int | None, ok: bool,
-                  accepted: bool, iteration: int, menu_item: int, plan: str,
+                  accepted: bool, iteration: int, menu_item: str | None, plan: str,
                   planner: str, implementer: str, error: str | None = None) -> None:
         if key not in self.graph:
             self.graph.add_node(key, cycles=cycles, ok=ok, accepted=accepted,
@@ -29,7 +29,7 @@ class Lineage:
                                 accepted=accepted)
 
     def recipe(self, chain: list[str]) -> list[dict]:
-        """The ordered plans along ``chain`` (root ... best)."""
+        """The ordered plans along ``chain`` (root ... best); ``menu_item`` is the key."""
         steps = []
         for a, b in zip(chain, chain[1:]):
             e = self.graph.edges[a, b]

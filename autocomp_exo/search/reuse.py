@@ -6,9 +6,10 @@ import dataclasses
 
 from autocomp_exo.proposers.base import Candidate, MenuItem, Plan, Proposer, Rewrite
 from autocomp_exo.settings import SearchSettings
+from gemmini.errors import ConfigError
 
 
-def light_settings(base: SearchSettings, recipe: list[int]) -> SearchSettings:
+def light_settings(base: SearchSettings, recipe: list[str]) -> SearchSettings:
     """A small search that runs one iteration per recipe step (no dropout, no early stop)."""
     return dataclasses.replace(
         base, iterations=max(1, len(recipe)), beam_width=min(base.beam_width, 2),
@@ -17,13 +18,20 @@ def light_settings(base: SearchSettings, recipe: list[int]) -> SearchSettings:
 
 
 class RecipeProposer:
-    """Wraps a proposer so that iteration t offers only menu item ``recipe[t - 1]``."""
+    """Wraps a proposer so that iteration t offers only menu item ``recipe[t - 1]`` (a key;
+    None, an unnamed item of a recorded recipe, offers nothing)."""
 
-    def __init__(self, inner: Proposer, recipe: list[int], menu: list[MenuItem]):
+    def __init__(self, inner: Proposer, recipe: list[str | None], menu: list[MenuItem]):
         self.inner = inner
         self.recipe = list(recipe)
-        self.menu = {m.number: m for m in menu}
+        self.menu = {m.key: m for m in menu}
         self.name = inner.name
+        unknown = [k for k in self.recipe if k is not None and k not in self.menu]
+        if unknown:
+            hint = (" (recipes name menu items by key since menu numbers were dropped "
+                    "from recipes; see prompts/menu.toml)" if isinstance(unknown[0], int) else "")
+            raise ConfigError(f"recipe: unknown menu item {unknown[0]!r}{hint}; known: "
+                              f"{', '.join(self.menu)}")
 
     def plan(self, candidate: Candidate, menu: list[MenuItem], n: int, *, iteration: int,
              total_iterations: int, seed: int) -> list[Plan]:

@@ -1,4 +1,4 @@
-"""Arithmetic simplification and constant propagation (menu item 5).
+"""Arithmetic simplification and constant propagation (menu item simplify_arithmetic).
 
 const_prop  ``uint32_t b = 64; ... preload(b + 16 * k, ...)``  ->  ``preload(64 + 16 * k, ...)``
             (every scalar declared once with a constant and never assigned is inlined;
@@ -221,10 +221,12 @@ def find_strength(fn, config):
 
 
 TRANSFORMS = [
-    Transform("const_prop", (5,), "propagate constant scalars into their uses",
+    Transform("const_prop", ("simplify_arithmetic",), "propagate constant scalars into their uses",
               find_const_prop, const_prop, ("cpu",)),
-    Transform("simplify", (5,), "simplify address arithmetic", find_simplify, simplify_all,
+    Transform("simplify", ("simplify_arithmetic",),
+              "simplify address arithmetic", find_simplify, simplify_all,
               ("cpu",)),
-    Transform("strength", (5, 12, 16), "precompute loop-invariant address bases",
+    Transform("strength", ("simplify_arithmetic", "hoist", "loop_overhead"),
+              "precompute loop-invariant address bases",
               find_strength, strength, ("cpu",)),
 ]

@@ -55,7 +55,7 @@ class Application:
 @dataclass(frozen=True)
 class Transform:
     name: str
-    menu: tuple[int, ...]                      # menu items (method.md section 4) it serves
+    menu: tuple[str, ...]                      # keys of the menu items it serves
     summary: str                               # one sentence for plan text
     find: Callable[[Function, GemminiConfig], list[Application]]
     apply: Callable[[Function, Application, GemminiConfig], Function]

@@ -1,4 +1,5 @@
-"""Double buffering, bank placement and software pipelining (menu items 8, 10, 14).
+"""Double buffering, bank placement and software pipelining (menu items
+double_buffer, distinct_locations, pipeline).
 
 double_buffer  ``for i { mvin2(&A[16i..], a + 64ko, ...); ... compute(a + 64ko + 16k, ...) }``
             -> ``for i { mvin2(&A[16i..], a2 + 1024*(i % 2) + 64ko, ...); ... }``
@@ -495,14 +496,18 @@ def find_pipeline(fn: Function, config: GemminiConfig) -> list[Application]:
 
 
 TRANSFORMS = [
-    Transform("double_buffer", (8, 14), "double-buffer a load across a loop",
+    Transform("double_buffer", ("double_buffer", "pipeline"), "double-buffer a load across a loop",
               find_double_buffer, double_buffer, ("load", "overlap")),
-    Transform("bank", (10, 15), "move a buffer to another scratchpad bank",
+    Transform("bank", ("distinct_locations", "less_data_movement"),
+              "move a buffer to another scratchpad bank",
               find_bank, bank, ("execute", "conflict")),
-    Transform("interleave_all", (14, 8), "interleave at every loop where it applies",
+    Transform("interleave_all", ("pipeline", "double_buffer"),
+              "interleave at every loop where it applies",
               find_interleave_all, interleave_all, ("overlap", "load")),
-    Transform("interleave", (14, 8), "spread the next iteration's loads over the current "
+    Transform("interleave", ("pipeline", "double_buffer"),
+              "spread the next iteration's loads over the current "
               "computes", find_interleave, interleave, ("overlap", "load")),
-    Transform("pipeline", (14, 8), "issue the next iteration's loads before the current "
+    Transform("pipeline", ("pipeline", "double_buffer"),
+              "issue the next iteration's loads before the current "
               "computes", find_pipeline, pipeline, ("overlap",)),
 ]

@@ -52,6 +52,7 @@ def find_loop_ws(fn: Function, config: GemminiConfig) -> list[Application]:
 
 
 TRANSFORMS = [
-    Transform("loop_ws", (13, 17), "use the on-chip loop_ws state machine", find_loop_ws,
+    Transform("loop_ws", ("faster_equivalent", "other"),
+              "use the on-chip loop_ws state machine", find_loop_ws,
               to_loop_ws, ("cpu", "load", "execute")),
 ]

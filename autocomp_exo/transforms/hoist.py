@@ -1,4 +1,4 @@
-"""Hoisting loop-invariant work out of loops (menu items 12 and 16).
+"""Hoisting loop-invariant work out of loops (menu items hoist, loop_overhead).
 
 hoist   ``for i { config_ld(...); mvin3(&B[..k..], b + ..k.., ...); S(i) }``
      -> ``config_ld(...); mvin3(...); for i { S(i) }``
@@ -145,10 +145,12 @@ def find_drop_configs(fn, config):
 
 
 TRANSFORMS = [
-    Transform("hoist", (12, 16), "hoist a loop-invariant statement out of its loop",
+    Transform("hoist", ("hoist", "loop_overhead"),
+              "hoist a loop-invariant statement out of its loop",
               find_hoist, hoist, ("cpu", "load")),
-    Transform("hoist_decls", (12,), "move constant buffer declarations to the top",
+    Transform("hoist_decls", ("hoist",), "move constant buffer declarations to the top",
               find_hoist_decls, hoist_decls, ("cpu",)),
-    Transform("drop_configs", (12, 15), "remove repeated configs", find_drop_configs,
+    Transform("drop_configs", ("hoist", "less_data_movement"),
+              "remove repeated configs", find_drop_configs,
               drop_redundant_configs, ("cpu",)),
 ]

@@ -1,4 +1,5 @@
-"""Loop structure: split (tile), interchange, fusion, fission (menu items 1-4).
+"""Loop structure: split (tile), interchange, fusion, fission (menu items tiling,
+reorder_loops, split_loops, fuse_loops).
 
 split   ``for (j = 0; j < 8; j++) S(j)``
      -> ``for (jo = 0; jo < 2; jo++) for (ji = 0; ji < 4; ji++) S(4*jo + ji)``
@@ -234,12 +235,13 @@ def find_fission(fn: Function, config: GemminiConfig) -> list[Application]:
 
 
 TRANSFORMS = [
-    Transform("split", (1, 3), "split (tile) a loop into an outer and an inner loop",
+    Transform("split", ("tiling", "split_loops"),
+              "split (tile) a loop into an outer and an inner loop",
               find_split, split, ("tiling",)),
-    Transform("interchange", (2,), "interchange two perfectly nested loops",
+    Transform("interchange", ("reorder_loops",), "interchange two perfectly nested loops",
               find_interchange, interchange, ("order",)),
-    Transform("fuse", (4,), "fuse two adjacent loops with the same bounds",
+    Transform("fuse", ("fuse_loops",), "fuse two adjacent loops with the same bounds",
               find_fuse, fuse, ("cpu",)),
-    Transform("fission", (3,), "split a loop body into two loops",
+    Transform("fission", ("split_loops",), "split a loop body into two loops",
               find_fission, fission, ("order",)),
 ]

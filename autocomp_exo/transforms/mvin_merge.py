@@ -1,4 +1,5 @@
-"""Merging adjacent mvins into wider ones (menu items 13, 15, and "merge instructions").
+"""Merging adjacent mvins into wider ones (menu items
+faster_equivalent, less_data_movement, loop_overhead).
 
     for (j = 0; j < 4; j++) mvin(0, s + 16j, 16, 16);          (zero mvins, scratchpad)
  -> mvin(0, s, 64, 16);
@@ -97,6 +98,7 @@ def find_merge(fn: Function, config: GemminiConfig) -> list[Application]:
 
 
 TRANSFORMS = [
-    Transform("mvin_merge", (13, 15, 16), "merge adjacent mvins into wider ones",
+    Transform("mvin_merge", ("faster_equivalent", "less_data_movement", "loop_overhead"),
+              "merge adjacent mvins into wider ones",
               find_merge, merge, ("load", "cpu")),
 ]

@@ -1,4 +1,10 @@
-"""The catalogue: every transformation, and which menu items it serves."""
+"""The catalogue: every transformation, and which menu items (by key) it serves.
+
+Only `NotApplicable` (and its subclasses, e.g. `Dependent`) means "not applicable
+here". Any other exception raised inside a transformation is a bug and propagates:
+tests see it; the built-in proposer catches it at its boundary, logs it and counts it
+as a crash of that transformation.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +24,9 @@ TRANSFORMS: dict[str, Transform] = {
 }
 
 
-def by_menu_item(number: int) -> list[Transform]:
-    return [t for t in TRANSFORMS.values() if number in t.menu]
+def by_menu_item(key: str) -> list[Transform]:
+    """The transformations that serve the menu item ``key`` (e.g. ``"hoist"``)."""
+    return [t for t in TRANSFORMS.values() if key in t.menu]
 
 
 OPT_IN = ("loop_ws",)
@@ -38,16 +45,13 @@ def applications(fn: Function, config: GemminiConfig, names=None) -> list[Applic
 
 
 def apply(fn: Function, application: Application, config: GemminiConfig) -> Function:
-    """Apply one application (raises NotApplicable when it is illegal there)."""
+    """Apply one application (raises NotApplicable when it is illegal there; any other
+    exception is a bug of the transformation and propagates)."""
     try:
         t = TRANSFORMS[application.transform]
     except KeyError:
         raise NotApplicable(f"unknown transformation {application.transform!r}") from None
-    try:
-        new = t.apply(fn, application, config)
-    except (IndexError, KeyError, TypeError, AttributeError) as exc:
-        raise NotApplicable(f"{application.transform} does not fit this site: {exc}") from None
-    return normalize(new)
+    return normalize(t.apply(fn, application, config))
 
 
 def normalize(fn: Function) -> Function:

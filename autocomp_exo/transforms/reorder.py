@@ -1,4 +1,4 @@
-"""Statement reordering (menu item 6).
+"""Statement reordering (menu item reorder_statements).
 
     S1; LOAD;   ->   LOAD; S1;      when LOAD and S1 are independent
 
@@ -69,6 +69,7 @@ def find_move_up(fn: Function, config: GemminiConfig) -> list[Application]:
 
 
 TRANSFORMS = [
-    Transform("move_up", (6, 14), "move a statement earlier past independent work",
+    Transform("move_up", ("reorder_statements", "pipeline"),
+              "move a statement earlier past independent work",
               find_move_up, move_up, ("overlap",)),
 ]

@@ -1,4 +1,5 @@
-"""Keeping operands resident in the scratchpad (menu items 9, 11, 15).
+"""Keeping operands resident in the scratchpad (menu items keep_in_scratchpad,
+guarded_loads, less_data_movement).
 
 resident: a load whose source does not depend on an outer loop ``u`` is done only
 in the first iteration of ``u`` and guarded with ``if``; its buffer gets a distinct
@@ -15,7 +16,7 @@ tiled first (``tile=f``: split into jo x f and jo moved outside ``u``), so only 
 copies are kept. With no copies needed (e.g. the A row tile inside ``j``), the
 load is simply guarded: ``if (j == 0) mvin2(&A[...], a + 64ko, ...)``.
 
-distinct: the same relocation without the guard (menu item 10): every iteration of
+distinct: the same relocation without the guard (menu item distinct_locations): every iteration of
 a loop gets its own copy of a buffer, removing false write-after-read dependences.
 """
 
@@ -552,10 +553,13 @@ def find_resident_all(fn: Function, config: GemminiConfig) -> list[Application]:
 
 
 TRANSFORMS = [
-    Transform("resident_all", (9, 11, 15), "keep every re-loaded operand resident",
+    Transform("resident_all", ("keep_in_scratchpad", "guarded_loads", "less_data_movement"),
+              "keep every re-loaded operand resident",
               find_resident_all, resident_all, ("load",)),
-    Transform("resident", (9, 11, 15), "load a tile once and keep it resident, guarding the "
+    Transform("resident", ("keep_in_scratchpad", "guarded_loads", "less_data_movement"),
+              "load a tile once and keep it resident, guarding the "
               "load with if", find_resident, resident, ("load",)),
-    Transform("distinct", (10,), "place each iteration's data at a distinct scratchpad location",
+    Transform("distinct", ("distinct_locations",),
+              "place each iteration's data at a distinct scratchpad location",
               find_distinct, distinct, ("load", "overlap")),
 ]

@@ -1,4 +1,4 @@
-"""Loop unrolling, full and partial (menu items 7 and 16).
+"""Loop unrolling, full and partial (menu items unroll, loop_overhead).
 
 full     ``for (k = 0; k < 2; k++) S(k)``  ->  ``S(0) S(1)``
 partial  ``for (k = 0; k < 8; k++) S(k)``  ->  ``for (k = 0; k < 8; k += 2) { S(k) S(k + 1) }``
@@ -98,7 +98,8 @@ def unrolled_instruction_count(fn: Function) -> int:
 
 
 TRANSFORMS = [
-    Transform("unroll", (7, 16), "unroll a loop (fully or by a factor)", find_unroll, unroll,
+    Transform("unroll", ("unroll", "loop_overhead"),
+              "unroll a loop (fully or by a factor)", find_unroll, unroll,
               ("cpu",)),
 ]
 
@@ -142,5 +143,6 @@ def find_unroll_nest(fn: Function, config: GemminiConfig) -> list[Application]:
     return out
 
 
-TRANSFORMS.append(Transform("unroll_nest", (7, 16), "fully unroll the loops nested in a loop",
+TRANSFORMS.append(Transform("unroll_nest", ("unroll", "loop_overhead"),
+                            "fully unroll the loops nested in a loop",
                             find_unroll_nest, unroll_nest, ("cpu",)))

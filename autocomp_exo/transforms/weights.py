@@ -1,4 +1,5 @@
-"""Reusing weights across row tiles (menu items 13 and 15).
+"""Reusing weights across row tiles (menu items faster_equivalent,
+less_data_movement).
 
     for (ii = 0; ii < 4; ii++) {
       preload(b + 16k, c + 64ii | ACC, 16, 16, 16, 16);
@@ -59,6 +60,7 @@ def find_reuse_weights(fn: Function, config: GemminiConfig) -> list[Application]
 
 
 TRANSFORMS = [
-    Transform("reuse_weights", (13, 15), "reuse preloaded weights across row tiles",
+    Transform("reuse_weights", ("faster_equivalent", "less_data_movement"),
+              "reuse preloaded weights across row tiles",
               find_reuse_weights, reuse_weights, ("execute",)),
 ]

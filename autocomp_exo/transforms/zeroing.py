@@ -1,5 +1,5 @@
 """Drop zero-initializations that the first matmul can do itself ("remove unnecessary
-code", menu items 13 and 16).
+code", menu items faster_equivalent and loop_overhead).
 
     mvin(0, 0x80000000, 16, 16);                         (zero an accumulator block)
     ...                                                  (nothing touches those rows)
@@ -95,6 +95,7 @@ def find_fold_zeroing(fn: Function, config: GemminiConfig) -> list[Application]:
 
 
 TRANSFORMS = [
-    Transform("fold_zeroing", (13, 16), "let the first matmul overwrite instead of zeroing",
+    Transform("fold_zeroing", ("faster_equivalent", "loop_overhead"),
+              "let the first matmul overwrite instead of zeroing",
               find_fold_zeroing, fold_zeroing, ("cpu", "load")),
 ]
