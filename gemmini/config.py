@@ -27,7 +27,6 @@ class TimingParams:
     rs_store: int = 4
     # Load engine (DMA)
     dma_bytes_per_cycle: int = 16   # bus width
-    dma_max_request_bytes: int = 64
     mem_latency: int = 40           # DRAM round trip, an SoC property
     max_mvins_in_flight: int = 2
     zero_rows_per_cycle: int = 1    # zero mvins write one row per cycle, no DMA

@@ -33,11 +33,6 @@ from typing import Union
 # Expressions
 # ----------------------------------------------------------------------------
 
-BINARY_OPS = ("+", "-", "*", "/", "%", "<<", ">>", "|", "&", "^",
-              "==", "!=", "<", "<=", ">", ">=", "&&", "||")
-UNARY_OPS = ("-", "~", "!")
-
-
 @dataclass(frozen=True)
 class Const:
     """An integer literal (unsigned 32-bit values stay non-negative)."""
@@ -147,9 +142,6 @@ Stmt = Union[For, If, Decl, Assign, Instr]
 # ----------------------------------------------------------------------------
 # Functions
 # ----------------------------------------------------------------------------
-
-DTYPES = ("i8", "i32", "f32", "bool")
-
 
 @dataclass(frozen=True)
 class Param:

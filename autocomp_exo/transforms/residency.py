@@ -455,10 +455,6 @@ def _guarded_vars(fn, path) -> set[str]:
     return out
 
 
-def _inside_if(fn, path) -> bool:
-    return any(isinstance(get(fn.body, path[:n]), If) for n in range(1, len(path)))
-
-
 def distinct(fn: Function, a: Application, config: GemminiConfig) -> Function:
     """One copy of the load's buffer per iteration of the loops that select its source."""
     new = expand(fn, a.site, tuple(a.p["outer"]), config)

@@ -417,7 +417,7 @@ def conv_tile_body(cfg: GemminiConfig, shape: dict, sizes: list[int], bases: lis
     in_rows, w_rows = kcb * nb * irows * icols, ocb * nkr * nkc * nkch
     sp_in = sp_base
     sp_w = add(sp_base, cfg.sp_rows // 2 - w_rows)
-    b, r, px, cb, ob, kr, kc = (Var(v) for v in ("b", "r", "px", "cb", "ob", "kr", "kc"))
+    b, r, cb, ob, kr, kc = (Var(v) for v in ("b", "r", "cb", "ob", "kr", "kc"))
     max_sp_cols = d * cfg.max_mvin_blocks_sp
     assert in_rows + w_rows <= cfg.sp_rows // 2
 
