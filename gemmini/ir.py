@@ -15,7 +15,7 @@ Conventions every stage relies on:
   The literal ``0`` (a `Const`) in a DRAM position means "no DRAM" (zero mvin).
 * A local (scratchpad / accumulator) operand is an ordinary integer expression
   whose value is the 32-bit local address: row number plus the flag bits of
-  gemmini.md section 2 (bit 31 accumulator, bit 30 accumulate, bit 29 raw read);
+  hardware.md section 2 (bit 31 accumulator, bit 30 accumulate, bit 29 raw read);
   the garbage address is ``Const(0xFFFFFFFF)``.
 * `Instr.op` is the short (compact-dialect) instruction name and `Instr.args`
   holds the operands in the canonical order given by `gemmini.isa.SPECS`;
@@ -32,6 +32,7 @@ from typing import Union
 # ----------------------------------------------------------------------------
 # Expressions
 # ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Const:
@@ -142,6 +143,7 @@ Stmt = Union[For, If, Decl, Assign, Instr]
 # ----------------------------------------------------------------------------
 # Functions
 # ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Param:

@@ -10,7 +10,7 @@ import pytest
 
 from lowering.emulator.build import BuildError, run_c
 from gemmini.errors import HardwareError
-from numpy_reference import numpy_gemm
+from benchmarks.numpy_reference import numpy_gemm
 
 DATA = Path(__file__).parent / "data" / "emulator"
 EXO_C = Path(__file__).parent / "data" / "exo_c"

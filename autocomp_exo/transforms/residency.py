@@ -443,8 +443,6 @@ def _lo(u: For):
     return v if v is not None else "lo"
 
 
-
-
 def _guarded_vars(fn, path) -> set[str]:
     """Loop variables already tested by an enclosing ``if``."""
     out: set[str] = set()

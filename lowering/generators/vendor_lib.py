@@ -1,6 +1,6 @@
 """The *software library* baseline: Gemmini's C library (gemmini.h) re-implemented as IR.
 
-GEMM, ``tiled_matmul_auto`` (gemmini.md section 7): the tiler budgets half the
+GEMM, ``tiled_matmul_auto`` (hardware.md section 7): the tiler budgets half the
 scratchpad and half the accumulator (the other halves double-buffer), starts
 from square tiles of ``isqrt(acc_rows / 2 / DIM)`` DIM-blocks in I and J (5 x 5 for
 int8_16) and ``(sp_rows / 4 / DIM) // that`` blocks in K, then grows J, I and K by
