@@ -143,9 +143,6 @@ class RunDir:
     def write_config(self, config: dict) -> None:
         write_json(self.path / "config.json", config)
 
-    def read_config(self) -> dict | None:
-        return read_json(self.path / "config.json")
-
     def write_beam(self, iteration: int, beam: list[dict]) -> None:
         self.events.sync()
         write_json(self.path / "beam" / f"iter_{iteration:03d}.json", beam)

@@ -3,7 +3,7 @@
     python -m benchmarks.bench_baselines [--gemmini NAME] [--only NAME ...] [--check]
 
 Prints, per workload, the model's cycles and utilization of: the library with each
-tile through the loop FSM (``vendor``, gemmini.md section 7), the library's
+tile through the loop FSM (``vendor``, hardware.md section 7), the library's
 CPU-sequenced tiles (``vendor_cpu``, GEMMs only), and the FSM baseline (``fsm``),
 plus the fsm / vendor speedups. ``--check`` also runs each program on the host
 emulator and compares with numpy (slow for the big workloads).
@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from benchmarks.numpy_reference import inputs_and_expect
 from gemmini.config import DEFAULT_CONFIG
 from lowering.generators import fsm, vendor_lib
 from lowering.suite import SUITE
@@ -59,7 +60,6 @@ def main(argv=None) -> None:
             except Exception as e:  # report and go on with the next program
                 line = f"error: {type(e).__name__}: {e}"
             if args.check:
-                from tests.test_emulator_differential import inputs_and_expect
                 from lowering.emulator.build import run_ir
                 inputs, out, expect = inputs_and_expect(fn.params, 1, True)
                 ok = np.array_equal(run_ir(fn, inputs, args.config).outputs[out], expect)

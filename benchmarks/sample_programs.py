@@ -92,16 +92,3 @@ def basic_gemm(M: int, N: int, K: int, *, name: str | None = None) -> ir.Functio
             ir.For("j", Const(0), Const(N // 64), body_j, line=next(line)),), line=next(line)),
     )
     return ir.Function(name or f"gemm_{M}x{N}x{K}", gemm_params(M, N, K), body, "gemm_Context")
-
-
-def gemm_reference(A, B, scale: float, act: bool):
-    """numpy reference of the GEMM: round-half-even(float32 scale), saturate, ReLU."""
-    import numpy as np
-
-    acc = A.astype(np.int64) @ B.astype(np.int64)
-    acc = acc.astype(np.int32)
-    f = acc.astype(np.float32) * np.float32(scale)
-    out = np.clip(np.rint(f), -128, 127).astype(np.int8)
-    if act:
-        out = np.maximum(out, 0).astype(np.int8)
-    return out

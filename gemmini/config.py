@@ -1,7 +1,7 @@
 """Gemmini hardware configurations: every hardware number lives here.
 
 One frozen dataclass describes a configuration; `CONFIGS` holds the three of
-gemmini.md section 1. Timing parameters are documented where they are defined;
+hardware.md section 1. Timing parameters are documented where they are defined;
 `docs/calibration.md` explains how the defaults were chosen.
 """
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TimingParams:
-    """Cycle costs of the timing model (gemmini.md section 4). All in cycles unless noted."""
+    """Cycle costs of the timing model (hardware.md section 4). All in cycles unless noted."""
 
     # CPU (in-order Rocket core issuing RoCC commands)
     cpu_issue: int = 4              # issuing one instruction (RoCC command + operand setup)
@@ -27,7 +27,6 @@ class TimingParams:
     rs_store: int = 4
     # Load engine (DMA)
     dma_bytes_per_cycle: int = 16   # bus width
-    dma_max_request_bytes: int = 64
     mem_latency: int = 40           # DRAM round trip, an SoC property
     max_mvins_in_flight: int = 2
     zero_rows_per_cycle: int = 1    # zero mvins write one row per cycle, no DMA
@@ -109,7 +108,7 @@ class GemminiConfig:
         return dataclasses.replace(self, timing=dataclasses.replace(self.timing, **changes))
 
 
-# Local address bits (gemmini.md section 2); identical across configurations.
+# Local address bits (hardware.md section 2); identical across configurations.
 ACC_BIT = 1 << 31
 ACCUMULATE_BIT = 1 << 30
 RAW_READ_BIT = 1 << 29

@@ -1,4 +1,4 @@
-"""Bit-exact functional execution of a `Trace` (gemmini.md sections 2 and 3).
+"""Bit-exact functional execution of a `Trace` (hardware.md sections 2 and 3).
 
 State: the scratchpad (sp_rows x DIM, input type), the accumulator (acc_rows x DIM,
 int32 or float32), which local rows were ever written, the three load configs,

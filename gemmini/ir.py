@@ -16,7 +16,7 @@ Conventions every stage relies on:
   The literal ``0`` (a `Const`) in a DRAM position means "no DRAM" (zero mvin).
 * A local (scratchpad / accumulator) operand is an ordinary integer expression
   whose value is the 32-bit local address: row number plus the flag bits of
-  gemmini.md section 2 (bit 31 accumulator, bit 30 accumulate, bit 29 raw read);
+  hardware.md section 2 (bit 31 accumulator, bit 30 accumulate, bit 29 raw read);
   the garbage address is ``Const(0xFFFFFFFF)``.
 * `Instr.op` is the short (compact-dialect) instruction name and `Instr.args`
   holds the operands in the canonical order given by `gemmini.isa.SPECS`;
@@ -33,10 +33,6 @@ from typing import Union
 # ----------------------------------------------------------------------------
 # Expressions
 # ----------------------------------------------------------------------------
-
-BINARY_OPS = ("+", "-", "*", "/", "%", "<<", ">>", "|", "&", "^",
-              "==", "!=", "<", "<=", ">", ">=", "&&", "||")
-UNARY_OPS = ("-", "~", "!")
 
 
 @dataclass(frozen=True)
@@ -149,8 +145,6 @@ Stmt = Union[For, If, Decl, Assign, Instr]
 # ----------------------------------------------------------------------------
 # Functions
 # ----------------------------------------------------------------------------
-
-DTYPES = ("i8", "i32", "f32", "bool")
 
 
 @dataclass(frozen=True)

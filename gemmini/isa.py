@@ -27,7 +27,7 @@ FLOAT = "float"    # float value (scales)
 # An operand default that is the array size DIM of the configuration.
 DIM = "DIM"
 
-# Which engine queue an instruction enters (gemmini.md section 4); NONE: no queue.
+# Which engine queue an instruction enters (docs/hardware.md section 4); NONE: no queue.
 LOAD, EXECUTE, STORE, NONE = "load", "execute", "store", "none"
 QUEUES = (LOAD, EXECUTE, STORE, NONE)
 

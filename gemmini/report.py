@@ -41,22 +41,6 @@ class Report:
     stolen_cycles: int
     exposed_preloads: int
 
-    @property
-    def busy_cpu(self) -> int:
-        return self.busy["cpu"]
-
-    @property
-    def busy_load(self) -> int:
-        return self.busy["load"]
-
-    @property
-    def busy_execute(self) -> int:
-        return self.busy["execute"]
-
-    @property
-    def busy_store(self) -> int:
-        return self.busy["store"]
-
     def to_dict(self) -> dict:
         return asdict(self)
 

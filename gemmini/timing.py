@@ -1,4 +1,4 @@
-"""Cycle model of Gemmini (gemmini.md section 4), one deterministic pass over a `Trace`.
+"""Cycle model of Gemmini (docs/hardware.md section 4), one deterministic pass over a `Trace`.
 
 Every instruction is scheduled when the CPU issues it, in program order. `simulate`
 runs four steps:

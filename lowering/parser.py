@@ -32,13 +32,6 @@ def c_parser() -> Lark:
                      transformer=ToCTree(), cache=True)
 
 
-@lru_cache(maxsize=1)
-def c_grammar() -> Lark:
-    """The same grammar without the transformer (for tools and tests that want the tree)."""
-    return Lark.open(GRAMMAR, rel_to=__file__, parser="lalr",
-                     cache=True)
-
-
 def parse_c(text: str, *, filename: str = "<input>", function: str | None = None) -> Function:
     """Parse and normalize one kernel function of ``text``.
 

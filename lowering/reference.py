@@ -7,7 +7,7 @@ called through ctypes on numpy arrays.
 Rounding: Exo's algorithm C calls ``ACC_SCALE(x, scale)`` (a macro of Gemmini's
 ``gemmini.h``) and then clamps with ``select`` and a C cast. Exo's CPU build
 would truncate toward zero in that cast; we define ``ACC_SCALE`` ourselves as
-the hardware does it (gemmini.md section 3): float32 multiply, then round half to
+the hardware does it (docs/hardware.md section 3): float32 multiply, then round half to
 even (``nearbyintf`` under the default rounding mode), so the cast after the
 clamp is exact and the result is saturated to [-128, 127]. Accumulation wraps
 as int32 (built with ``-fwrapv``), as the accumulator does.

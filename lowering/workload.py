@@ -84,7 +84,7 @@ class Workload:
 
     ``signature`` is the C signature of the *given* proc (mapped or algorithm);
     ``algorithm`` is our algorithm proc of the same shape (reference semantics);
-    ``mapped`` is the user's mapped proc, or None (then `mapped_proc` builds the
+    ``mapped`` is the user's mapped proc, or None (then `mapped_c` compiles the
     basic mapping). ``acts`` lists the ReLU settings to test.
     """
     name: str
@@ -113,13 +113,6 @@ class Workload:
             if p.name == name:
                 return p
         raise KeyError(name)
-
-    def mapped_proc(self):
-        """The user's mapped proc, or the basic Gemmini mapping of the algorithm (slow)."""
-        if self.mapped is not None:
-            return self.mapped
-        from lowering.mapping import map_to_gemmini
-        return map_to_gemmini(self.algorithm)
 
     def mapped_c(self):
         """`lowering.exo_to_c.ExoC` of the mapped proc (disk-cached)."""

@@ -12,7 +12,7 @@ from lowering.suite import SUITE
 from gemmini.config import get_config
 from lowering.emulator.build import run_ir
 from gemmini import ir
-from numpy_reference import numpy_gemm, numpy_conv
+from benchmarks.numpy_reference import numpy_gemm, numpy_conv
 
 CFG = get_config("int8_16")
 

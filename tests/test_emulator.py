@@ -11,7 +11,7 @@ import pytest
 from lowering.emulator.build import run_c
 from lowering.gcc import CompileError
 from gemmini.errors import HardwareError
-from numpy_reference import numpy_gemm
+from benchmarks.numpy_reference import numpy_gemm
 
 DATA = Path(__file__).parent / "data" / "emulator"
 EXO_C = Path(__file__).parent / "data" / "exo_c"

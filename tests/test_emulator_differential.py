@@ -15,33 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.numpy_reference import inputs_and_expect
 from lowering.emulator.build import run_c, run_ir
-from numpy_reference import numpy_gemm, numpy_conv
 
 EXO_C = Path(__file__).parent / "data" / "exo_c"
-
-
-
-
-
-
-def inputs_and_expect(params, seed: int, act: bool):
-    """Random inputs for a GEMM or conv signature, and numpy's expected output."""
-    rng = np.random.default_rng(seed)
-    shapes = {p.name: p.shape for p in params}
-    if "A" in shapes:
-        (M, K), (_, N) = shapes["A"], shapes["B"]
-        A = rng.integers(-128, 128, (M, K), dtype=np.int8)
-        B = rng.integers(-128, 128, (K, N), dtype=np.int8)
-        scale = np.float32(1.0 / (K * 24))
-        return ({"A": A, "B": B, "scale": scale, "act": act}, "C",
-                numpy_gemm(A, B, scale, act))
-    inp = rng.integers(-128, 128, shapes["inp"], dtype=np.int8)
-    w = rng.integers(-128, 128, shapes["weights"], dtype=np.int8)
-    bias = rng.integers(-20000, 20000, shapes["bias"], dtype=np.int32)
-    scale = np.float32(1.0 / (shapes["inp"][3] * 200))
-    return ({"inp": inp, "weights": w, "bias": bias, "scale": scale, "act": act}, "output",
-            numpy_conv(inp, w, bias, scale, act))
 
 
 def check_exo_kernel(stem: str, act: bool, *, model: bool = True):

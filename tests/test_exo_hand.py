@@ -1,7 +1,7 @@
 """The Exo hand-optimized baseline (benchmarks/baselines/exo_hand.py).
 
 Expectations are independent of our code: the instruction-count fingerprint of
-Exo's published hand schedules (gemmini.md section 6), counts computed by hand
+Exo's published hand schedules (hardware.md section 6), counts computed by hand
 for the small fixtures, and numpy for the arithmetic. Instructions are counted
 by compiling Exo's C with gcc against a counting shim (benchmarks/count_instructions.py),
 not by our model.
@@ -19,10 +19,11 @@ from benchmarks.baselines.exo_hand import GemmPlan, gemm_plan, hand_c, hand_sche
 from gemmini.errors import UnsupportedConstruct
 from benchmarks.count_instructions import CountError, count_instructions
 from lowering.gcc import CompileError
+from benchmarks.numpy_reference import numpy_conv, numpy_gemm
 
 DATA = Path(__file__).resolve().parent / "data" / "exo_hand"
 
-# gemmini.md section 6: zero/bias mvin, mvin2 (A), mvin3 (B), preload = compute, mvout
+# hardware.md section 6: zero/bias mvin, mvin2 (A), mvin3 (B), preload = compute, mvout
 FINGERPRINT = {
     (512, 512, 512): (1024, 256, 512, 32768, 1024),
     (12544, 256, 64): (12544, 784, 16, 50176, 12544),
@@ -147,14 +148,6 @@ def test_small_fixture_counts(name):
             counts["mvout"]) == (zero, a, b, mm, out)
 
 
-def _numpy_gemm(A, B, scale, act):
-    acc = A.astype(np.int32) @ B.astype(np.int32)
-    out = np.clip(np.rint(acc.astype(np.float32) * np.float32(scale)), -128, 127)
-    if act:
-        out = np.maximum(out, 0)
-    return out.astype(np.int8)
-
-
 @pytest.mark.parametrize("name", sorted(SMALL))
 @pytest.mark.parametrize("act", [False, True])
 def test_small_fixture_matches_numpy_on_emulator(name, act):
@@ -167,7 +160,7 @@ def test_small_fixture_matches_numpy_on_emulator(name, act):
     scale = np.float32(1 / 700)
     r = run_c(c_text, {"scale": scale, "act": act, "A": A, "B": B,
                        "C": np.zeros((M, N), np.int8)}, h_text=h_text)
-    np.testing.assert_array_equal(r.outputs["C"], _numpy_gemm(A, B, scale, act))
+    np.testing.assert_array_equal(r.outputs["C"], numpy_gemm(A, B, scale, act))
 
 
 # --------------------------------------------------------------------------
@@ -210,7 +203,7 @@ def test_column_group_suite_gemm_matches_numpy_on_emulator(shape):
     scale = np.float32(1 / 2000)
     r = run_c(c_text, {"scale": scale, "act": True, "A": A, "B": B,
                        "C": np.zeros((M, N), np.int8)}, h_text=h_text)
-    np.testing.assert_array_equal(r.outputs["C"], _numpy_gemm(A, B, scale, True))
+    np.testing.assert_array_equal(r.outputs["C"], numpy_gemm(A, B, scale, True))
 
 
 # --------------------------------------------------------------------------
@@ -250,19 +243,6 @@ def test_conv_fixture_counts(name):
 BLOCK_MACS = 16 * 16 * 16
 
 
-def _numpy_conv(inp, w, bias, scale, act):
-    od = inp.shape[1] - 2
-    acc = np.zeros(inp.shape[:1] + (od, od, w.shape[3]), np.int64) + bias[0]
-    for kr in range(3):
-        for kc in range(3):
-            acc += np.einsum("brci,io->brco", inp[:, kr:kr + od, kc:kc + od].astype(np.int64),
-                             w[kr, kc].astype(np.int64))
-    out = np.clip(np.rint(acc.astype(np.int32).astype(np.float32) * np.float32(scale)), -128, 127)
-    if act:
-        out = np.maximum(out, 0)
-    return out.astype(np.int8)
-
-
 def _check_conv_on_emulator(name, act):
     run_c = importlib.import_module("lowering.emulator.build").run_c
     (batch, in_dim, in_ch, out_ch), _ = CONV_COUNTS[name]
@@ -275,7 +255,7 @@ def _check_conv_on_emulator(name, act):
     od = in_dim - 2
     r = run_c(c_text, {"output": np.zeros((batch, od, od, out_ch), np.int8), "bias": bias,
                        "inp": inp, "weights": w, "act": act, "scale": scale}, h_text=h_text)
-    np.testing.assert_array_equal(r.outputs["output"], _numpy_conv(inp, w, bias, scale, act))
+    np.testing.assert_array_equal(r.outputs["output"], numpy_conv(inp, w, bias, scale, act))
 
 
 @pytest.mark.parametrize("act", [False, True])

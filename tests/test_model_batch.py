@@ -12,11 +12,11 @@ from autocomp_exo.search.evaluator import WRONG
 from lowering.generators import fsm
 from gemmini import batch, model
 from gemmini.config import get_config
-from benchmarks.sample_programs import basic_gemm, gemm_reference
+from benchmarks.sample_programs import basic_gemm
 from gemmini.trace import build_trace
 from gemmini import ir
 from gemmini.errors import HardwareError
-from numpy_reference import numpy_conv, numpy_gemm
+from benchmarks.numpy_reference import numpy_conv, numpy_gemm
 from tests.model_helpers import ACC, GARBAGE, RAW, I, add, config_ex, config_ld, config_st, \
     dram, fn
 from tests.test_model_random import build, ops_strategy
@@ -67,7 +67,7 @@ def test_gemm_sets_with_their_own_scale_and_relu(machines):
     assert runs[0].report is not None and all(r.report is None for r in runs[1:])
     for st_, r in zip(sets, runs):
         np.testing.assert_array_equal(
-            r.outputs["C"], gemm_reference(st_["A"], st_["B"], st_["scale"], st_["act"]))
+            r.outputs["C"], numpy_gemm(st_["A"], st_["B"], st_["scale"], st_["act"]))
 
 
 def test_exo_conv_with_partial_blocks(machines):
@@ -268,7 +268,7 @@ def test_evaluator_batched_and_per_set_agree_and_name_the_set():
     for s, act in enumerate([False, True, True]):
         inputs = dict(A=rand((M, K), s), B=rand((K, N), s + 7), scale=np.float32(1 / 200),
                       act=np.asarray(act))
-        cases.append((inputs, {"C": gemm_reference(inputs["A"], inputs["B"], 1 / 200, act)}))
+        cases.append((inputs, {"C": numpy_gemm(inputs["A"], inputs["B"], 1 / 200, act)}))
     batched = ModelEvaluator.from_cases(cases)
     per_set = ModelEvaluator.from_cases(cases, batched=False)
     a, b = batched.evaluate(f), per_set.evaluate(f)

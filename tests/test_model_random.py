@@ -1,6 +1,6 @@
 """Random valid programs: the batched model against a plain one-instruction-at-a-time reference.
 
-The reference below is written from gemmini.md section 3 with Python integers and
+The reference below is written from hardware.md section 3 with Python integers and
 explicit loops, independently of gemmini.functional (which batches computes).
 """
 

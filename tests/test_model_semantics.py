@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from gemmini import model
-from benchmarks.sample_programs import basic_gemm, gemm_reference
+from benchmarks.numpy_reference import numpy_gemm
+from benchmarks.sample_programs import basic_gemm
 from tests.model_helpers import (ACC, ACCUMULATE, GARBAGE, RAW, I, add, config_ex, config_ld,
                                  config_st, dram, fn, loop, mul)
 from gemmini import ir
@@ -264,7 +265,7 @@ def test_basic_gemm_matches_numpy(shape, act):
     A, B = rand((M, K), 20), rand((K, N), 21)
     scale = np.float32(1 / 300)
     out = model.run(basic_gemm(M, N, K), dict(A=A, B=B, scale=scale, act=act)).outputs["C"]
-    np.testing.assert_array_equal(out, gemm_reference(A, B, scale, act))
+    np.testing.assert_array_equal(out, numpy_gemm(A, B, scale, act))
 
 
 def test_loop_ws_tiled_matmul_with_pads_bias_and_relu():

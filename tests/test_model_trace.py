@@ -111,7 +111,7 @@ def test_cpu_costs_are_attributed_to_the_next_instruction():
 
 def test_ints_columns_shared_by_the_execute_instructions():
     """The timing model reads a preload's B and C from the columns of a compute's A and D."""
-    # canonical operand order (gemmini.md): A/B address, D/C address, cols, rows, cols, rows
+    # canonical operand order (docs/hardware.md): A/B address, D/C address, cols, rows, cols, rows
     assert [int_column("preload", n) for n in ("B_addr", "C_addr", "B_rows", "C_rows")] == \
         [0, 1, 3, 5]
     for op in ("compute_preloaded", "compute_accumulated"):

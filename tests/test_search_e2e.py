@@ -13,7 +13,7 @@ from autocomp_exo.optimizer import optimize  # noqa: E402
 from autocomp_exo.proposers.base import Plan, Rewrite  # noqa: E402
 from autocomp_exo.evaluation import ModelEvaluator  # noqa: E402
 from autocomp_exo.settings import EvaluationSettings, SearchSettings, Settings  # noqa: E402
-from numpy_reference import numpy_gemm
+from benchmarks.numpy_reference import numpy_gemm
 
 FAST = (Path(__file__).parent / "data" / "search" / "gemm64_resident.c").read_text()
 VARIANTS = {

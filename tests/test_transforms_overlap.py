@@ -252,7 +252,7 @@ def _conv_case(seed=0, rows=3):
     import numpy as np
 
     from lowering.parser import parse_c
-    from numpy_reference import numpy_conv
+    from benchmarks.numpy_reference import numpy_conv
     text = (Path(__file__).parent / "data" / "exo_c" / "conv_1x22x22x16.c").read_text()
     assert "orow < 20;" in text
     fn = parse_c(text.replace("orow < 20;", f"orow < {rows};"))

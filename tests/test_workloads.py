@@ -18,7 +18,7 @@ def test_suite_names_and_macs():
     macs = {s.name: s.macs for s in wl.SUITE}
     assert macs["gemm_512x512x512"] == 512 ** 3
     assert macs["gemm_784x1024x256"] == 784 * 1024 * 256
-    # gemmini.md section 6: every suite convolution is 462,422,016 MACs
+    # hardware.md section 6: every suite convolution is 462,422,016 MACs
     for name in ("conv_58x58x64", "conv_30x30x128", "conv_16x16x256"):
         assert macs[name] == 462_422_016
 

@@ -91,7 +91,6 @@ class LLMClient:
         self._pool = ThreadPoolExecutor(max_workers=max(1, settings.concurrency))
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self.requests = 0          # HTTP requests sent (including failed attempts)
 
     def _client(self, model: ModelSettings):
         import openai
@@ -170,8 +169,6 @@ class LLMClient:
             self.usage.check()
             try:
                 with self._sem:
-                    with self._lock:
-                        self.requests += 1
                     resp = client.chat.completions.create(
                         model=model.name, messages=messages, **params)
                 text = resp.choices[0].message.content

@@ -316,15 +316,6 @@ def relocate(fn: Function, region: list[Extent], delta: Expr) -> Function:
     return fn
 
 
-def used_kib(fn: Function, config: GemminiConfig) -> tuple[float, float]:
-    """Scratchpad and accumulator KiB covered by operand extents (an upper bound)."""
-    ext = extents(fn, config) or []
-    out = []
-    for space, row_bytes in (("sp", config.sp_row_bytes), ("acc", config.acc_row_bytes)):
-        out.append(used_rows(ext, space) * row_bytes / 1024)
-    return out[0], out[1]
-
-
 def used_rows(ext, space: str) -> int:
     """Rows of ``space`` covered by the union of the extents ``ext``."""
     iv = sorted((e.lo, e.hi) for e in ext if e.space == space)
@@ -335,10 +326,3 @@ def used_rows(ext, space: str) -> int:
             rows += hi - lo
         end = max(end, hi)
     return rows
-
-
-def loops_at(fn: Function, path: Path) -> tuple[For, ...]:
-    for p, _, loops in walk(fn.body):
-        if p == path:
-            return loops
-    return ()

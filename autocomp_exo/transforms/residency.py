@@ -444,8 +444,6 @@ def _lo(u: For):
     return v if v is not None else "lo"
 
 
-
-
 def _guarded_vars(fn, path) -> set[str]:
     """Loop variables already tested by an enclosing ``if``."""
     out: set[str] = set()
@@ -454,10 +452,6 @@ def _guarded_vars(fn, path) -> set[str]:
         if isinstance(s, If):
             out |= expr_vars(s.cond)
     return out
-
-
-def _inside_if(fn, path) -> bool:
-    return any(isinstance(get(fn.body, path[:n]), If) for n in range(1, len(path)))
 
 
 def distinct(fn: Function, a: Application, config: GemminiConfig) -> Function:

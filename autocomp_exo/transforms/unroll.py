@@ -17,7 +17,7 @@ from gemmini.config import GemminiConfig
 from gemmini.ir import Const, Decl, For, Function, Var
 
 from .base import Application, NotApplicable, Transform, app
-from .ir_util import (Body, add, all_names, fresh, get, instrs, replace_fn, subst_body,
+from .ir_util import (Body, add, all_names, fresh, get, replace_fn, subst_body,
                       trip_count, walk)
 
 MAX_UNROLLED_INSTRS = 96
@@ -91,10 +91,6 @@ def find_unroll(fn: Function, config: GemminiConfig) -> list[Application]:
             if f < t and t % f == 0 and f * size <= MAX_UNROLLED_INSTRS:
                 out.append(app("unroll", path, f"unroll loop {s.var} by {f}", factor=f))
     return out
-
-
-def unrolled_instruction_count(fn: Function) -> int:
-    return sum(1 for _ in instrs(fn.body))
 
 
 TRANSFORMS = [

@@ -13,7 +13,7 @@ only (every step is checked by Exo; no unsafe flag is used for GEMMs):
 
 When B does not fit beside the A tiles (512x512x512, 784x1024x256) the columns
 are split into groups whose B part is loaded once per group of row tiles
-(`GemmPlan`); the dynamic instruction counts then match gemmini.md section 6.
+(`GemmPlan`); the dynamic instruction counts then match hardware.md section 6.
 Convolutions are scheduled in `benchmarks.baselines.exo_hand_conv`.
 
 Public API:

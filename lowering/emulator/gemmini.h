@@ -4,7 +4,7 @@
  * the host (x86-64, gcc): Exo's C (`#include <include/gemmini.h>`, see include/) and
  * our toolchain printer's C both build against it. The instructions act on a
  * row-addressed scratchpad and accumulator held in static arrays by emulator.c,
- * with the semantics of /work/shared/spec/gemmini.md section 3 (summarised below).
+ * with the semantics of docs/hardware.md section 3 (summarised below).
  *
  * Sizes come from macros; the defaults are the int8_16 configuration and
  * gemmini/emulator/build.py passes -D values taken from gemmini.config:

@@ -1,6 +1,6 @@
 """The *software library* baseline: Gemmini's C library (gemmini.h) re-implemented as IR.
 
-GEMM, ``tiled_matmul_auto`` (gemmini.md section 7): the tiler budgets half the
+GEMM, ``tiled_matmul_auto`` (hardware.md section 7): the tiler budgets half the
 scratchpad and half the accumulator (the other halves double-buffer), starts
 from square tiles of ``isqrt(acc_rows / 2 / DIM)`` DIM-blocks in I and J (5 x 5 for
 int8_16) and ``(sp_rows / 4 / DIM) // that`` blocks in K, then grows J, I and K by
@@ -414,7 +414,7 @@ def conv_tile_body(cfg: GemminiConfig, shape: dict, sizes: list[int], bases: lis
     in_rows, w_rows = kcb * nb * irows * icols, ocb * nkr * nkc * nkch
     sp_in = sp_base
     sp_w = add(sp_base, cfg.sp_rows // 2 - w_rows)
-    b, r, px, cb, ob, kr, kc = (Var(v) for v in ("b", "r", "px", "cb", "ob", "kr", "kc"))
+    b, r, cb, ob, kr, kc = (Var(v) for v in ("b", "r", "cb", "ob", "kr", "kc"))
     max_sp_cols = d * cfg.max_mvin_blocks_sp
     assert in_rows + w_rows <= cfg.sp_rows // 2
 
