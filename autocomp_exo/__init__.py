@@ -5,6 +5,7 @@ Public surface::
     optimize(proc, ...)          -> OptimizeResult   beam search over rewrites
     evaluate(proc_or_code, ...)  -> Evaluation       model report + reference check
     map_to_gemmini(proc)         -> proc             Exo's basic Gemmini mapping
+    gemm_algorithm(M, N, K)      -> proc             the bundled GEMM algorithm (also conv_algorithm)
     reuse_schedule(proc, recipe) -> OptimizeResult   replay a recorded schedule recipe
 
 Names are imported lazily so that ``import autocomp_exo`` stays cheap (Exo and
@@ -25,6 +26,8 @@ _EXPORTS = {
     "evaluate": "autocomp_exo.evaluation",
     "Evaluation": "autocomp_exo.evaluation",
     "map_to_gemmini": "lowering.mapping",
+    "gemm_algorithm": "lowering.suite",
+    "conv_algorithm": "lowering.suite",
     "Workload": "lowering.workload",
     "Settings": "autocomp_exo.settings",
     "load_settings": "autocomp_exo.settings",
