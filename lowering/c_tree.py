@@ -12,6 +12,8 @@ from typing import Union
 
 from lark import Token, Transformer
 
+from gemmini.errors import ParseError
+
 # ----------------------------------------------------------------------------
 # Nodes
 # ----------------------------------------------------------------------------
@@ -238,10 +240,16 @@ def _line(children) -> int:
 
 
 def _int_value(text: str) -> dict:
+    """Value and typing facts of a C integer literal: hex ``0x..``, octal ``0..``, decimal.
+    Octal and hex literals follow the same typing rule (they may become unsigned)."""
     body = text.rstrip("uUlL")
     suffix = text[len(body):].lower()
-    decimal = body[:2].lower() != "0x"
-    value = int(body, 10) if decimal else int(body, 16)
+    if body[:2].lower() == "0x":
+        value, decimal = int(body, 16), False
+    elif len(body) > 1 and body[0] == "0":
+        value, decimal = int(body, 8), False
+    else:
+        value, decimal = int(body, 10), True
     return dict(value=value, unsigned="u" in suffix, decimal=decimal, long="l" in suffix)
 
 
@@ -445,7 +453,11 @@ class ToCTree(Transformer):
 
     def int_lit(self, ch):
         tok: Token = ch[0]
-        return CInt(**_int_value(str(tok)), line=tok.line)
+        try:
+            return CInt(**_int_value(str(tok)), line=tok.line)
+        except ValueError:
+            raise ParseError(f"invalid octal literal {tok} (digits 8 and 9 are not octal)",
+                             line=tok.line, column=tok.column) from None
 
     def float_lit(self, ch):
         tok: Token = ch[0]
