@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import unicorn
-from unicorn import riscv_const as rc
 
 from gemmini.config import TimingParams
 from gemmini.errors import AutocompError
@@ -33,8 +31,7 @@ RETURN_ADDRESS = 0x1000  # a page of nops: the run stops when the kernel returns
 STACK_TOP = 0x7FF0_0000
 STACK_SIZE = 0x10_0000
 DATA_BASE = 0x8000_0000  # first array argument; the others follow, page aligned
-INT_ARG_REGS = tuple(rc.UC_RISCV_REG_X10 + i for i in range(8))      # a0-a7
-FLOAT_ARG_REGS = tuple(rc.UC_RISCV_REG_F10 + i for i in range(8))    # fa0-fa7
+A0, FA0 = 10, 10           # the first argument registers, x10 and f10
 RUN_TIMEOUT_US = 120_000_000
 
 
@@ -95,6 +92,12 @@ def _map(uc, address: int, size: int, data: bytes = b"") -> None:
 
 def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingParams) -> CoreLog:
     """Call the kernel (the ELF's entry point) with ``args`` and log its commands."""
+    try:    # imported here: only the compiled CPU cost needs the emulator
+        import unicorn
+        from unicorn import riscv_const as rc
+    except ImportError:
+        raise CoreRunError("the compiled CPU cost needs the unicorn emulator "
+                           "(pip install unicorn)") from None
     image = read_elf(elf)
     uc = unicorn.Uc(unicorn.UC_ARCH_RISCV, unicorn.UC_MODE_RISCV64)
     code: dict[int, int] = {}          # address -> 16-bit parcel, for the decoder
@@ -176,8 +179,8 @@ def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingPara
     uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block)
     for address in sites:
         uc.hook_add(unicorn.UC_HOOK_CODE, on_site, begin=address, end=address)
-    ints = iter(INT_ARG_REGS)
-    floats = iter(FLOAT_ARG_REGS)
+    ints = iter(range(rc.UC_RISCV_REG_X0 + A0, rc.UC_RISCV_REG_X0 + A0 + 8))
+    floats = iter(range(rc.UC_RISCV_REG_F0 + FA0, rc.UC_RISCV_REG_F0 + FA0 + 8))
     for a in args:
         if a.is_float:
             bits = int(np.float32(a.value).view(np.uint32))
