@@ -33,6 +33,7 @@ from gemmini.report import Report
 from lowering.exo_to_c import compile_proc
 from lowering.parser import parse_c
 from lowering.riscv import cpu_cost_hook
+from lowering.riscv.toolchain import KINDS as COMPILER_KINDS
 from lowering.reference import CheckResult, InputSet, check_sets, make_input_sets, run_reference
 from lowering.simplify import simplify_function
 from lowering.workload import Workload
@@ -60,7 +61,8 @@ class ModelEvaluator:
     ``batched`` runs the sets in one functional run where possible
     (`gemmini.model.iter_runs`; same outputs and errors); False runs them one by one.
     ``cpu_cost`` prices the CPU from the IR (``"ir"``) or from the program compiled
-    for RISC-V (``"compiled"``, `lowering.riscv`; the report names the compiler).
+    for RISC-V (``"compiled"``, `lowering.riscv`; ``"compiled-gcc"`` / ``"compiled-zig"``
+    ask for one compiler; the report names the compiler).
     """
     sets: tuple[InputSet, ...] = ()
     gemmini: str | GemminiConfig = DEFAULT_CONFIG
@@ -142,9 +144,11 @@ class ModelEvaluator:
     def _cpu_cost_hook(self, fn: ir.Function, inputs: dict):
         if self.cpu_cost == "ir":
             return None
-        if self.cpu_cost == "compiled":
-            return cpu_cost_hook(fn, inputs, self.gemmini)
-        raise ConfigError(f"unknown cpu_cost {self.cpu_cost!r}; known: ir, compiled")
+        kind = self.cpu_cost.partition("-")[2] or None
+        if self.cpu_cost.partition("-")[0] == "compiled" and kind in (None, *COMPILER_KINDS):
+            return cpu_cost_hook(fn, inputs, self.gemmini, kind)
+        raise ConfigError(f"unknown cpu_cost {self.cpu_cost!r}; known: ir, compiled, "
+                          + ", ".join(f"compiled-{k}" for k in COMPILER_KINDS))
 
 
 @dataclass(frozen=True)

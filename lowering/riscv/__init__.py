@@ -18,9 +18,12 @@ __all__ = ["CommandMismatch", "CompiledCost", "Compiler", "CoreRunError", "compi
 
 
 def cpu_cost_hook(fn: ir.Function, inputs: dict, gemmini: str | GemminiConfig | None = None,
-                  compiler: Compiler | None = None):
-    """The ``cpu_cost`` callable for `gemmini.model.run` of ``fn`` on ``inputs``."""
+                  compiler: Compiler | str | None = None):
+    """The ``cpu_cost`` callable for `gemmini.model.run` of ``fn`` on ``inputs``;
+    ``compiler`` a `Compiler`, a kind ("gcc", "zig") or None (the first found)."""
     cfg = get_config(gemmini)
+    if not isinstance(compiler, Compiler):
+        compiler = find_riscv_compiler(compiler)
 
     def hook(trace: Trace) -> CpuCost:
         return compiled_cpu_cost(fn, inputs, cfg, trace, compiler).cost

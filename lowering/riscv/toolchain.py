@@ -47,19 +47,27 @@ class Compiler:
     env: tuple[tuple[str, str], ...] = ()
 
 
-def find_riscv_compiler() -> Compiler:
-    """``riscv64-unknown-elf-gcc`` if on PATH, else the ``ziglang`` wheel's clang;
-    `CompileError` saying how to get one if neither is installed."""
-    gcc = shutil.which(GCC)
+KINDS = ("gcc", "zig")
+
+
+def find_riscv_compiler(kind: str | None = None) -> Compiler:
+    """``riscv64-unknown-elf-gcc`` if on PATH, else the ``ziglang`` wheel's clang (``kind``
+    "gcc" or "zig" asks for one of them); `CompileError` saying how to get one."""
+    if kind not in (None, *KINDS):
+        raise CompileError(f"unknown RISC-V compiler {kind!r}; known: {', '.join(KINDS)}")
+    gcc = shutil.which(GCC) if kind in (None, "gcc") else None
     if gcc:
         return Compiler(GCC, (gcc,), COMMON_FLAGS + GCC_FLAGS + ("-nostartfiles",))
-    if importlib.util.find_spec("ziglang") is not None:
+    if kind in (None, "zig") and importlib.util.find_spec("ziglang") is not None:
         zig_cache = str(cache_dir(CACHE) / "zig")
         return Compiler("zig cc (clang, ziglang wheel)", (sys.executable, "-m", "ziglang", "cc"),
                         COMMON_FLAGS + CLANG_FLAGS,
                         (("ZIG_GLOBAL_CACHE_DIR", zig_cache), ("ZIG_LOCAL_CACHE_DIR", zig_cache)))
-    raise CompileError(f"no RISC-V C compiler: install {GCC} (Debian package "
-                       "gcc-riscv64-unknown-elf) or the ziglang wheel (pip install ziglang)")
+    wanted = {None: f"{GCC} (Debian package gcc-riscv64-unknown-elf) or the ziglang wheel "
+                    "(pip install ziglang)",
+              "gcc": f"{GCC} (Debian package gcc-riscv64-unknown-elf)",
+              "zig": "the ziglang wheel (pip install ziglang)"}[kind]
+    raise CompileError(f"no RISC-V C compiler: install {wanted}")
 
 
 def compile_kernel(c_text: str, function: str, cfg: GemminiConfig,
