@@ -40,6 +40,9 @@ from lowering.workload import Workload
 
 SEARCH_INPUT_KINDS = EvaluationSettings.input_kinds    # what the search checks candidates on
 EVALUATE_INPUT_KINDS = ("uniform", "extreme", "ties")  # what `evaluate` checks a program on
+# where the CPU cost comes from: the IR estimate, or compiled code (first compiler found,
+# or the one named)
+CPU_COSTS = ("ir", "compiled", *(f"compiled-{k}" for k in COMPILER_KINDS))
 
 
 @dataclass(frozen=True)
@@ -141,14 +144,14 @@ class ModelEvaluator:
         return (run(fn, inp, self.gemmini, timing=(i == 0), macs=self.macs, cpu_cost=hook)
                 for i, inp in enumerate(inputs))
 
+    def __post_init__(self):
+        if self.cpu_cost not in CPU_COSTS:
+            raise ConfigError(f"unknown cpu_cost {self.cpu_cost!r}; known: {', '.join(CPU_COSTS)}")
+
     def _cpu_cost_hook(self, fn: ir.Function, inputs: dict):
         if self.cpu_cost == "ir":
             return None
-        kind = self.cpu_cost.partition("-")[2] or None
-        if self.cpu_cost.partition("-")[0] == "compiled" and kind in (None, *COMPILER_KINDS):
-            return cpu_cost_hook(fn, inputs, self.gemmini, kind)
-        raise ConfigError(f"unknown cpu_cost {self.cpu_cost!r}; known: ir, compiled, "
-                          + ", ".join(f"compiled-{k}" for k in COMPILER_KINDS))
+        return cpu_cost_hook(fn, inputs, self.gemmini, self.cpu_cost.partition("-")[2] or None)
 
 
 @dataclass(frozen=True)

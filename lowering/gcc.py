@@ -127,7 +127,7 @@ def build(sources: Mapping[str, str], *, cache: str, kind: str = SHARED, stem: s
     target = folder / f"{stem}-{key[:32]}{'.so' if kind == SHARED else ''}"
     if target.exists():
         return target
-    name = " ".join([Path(command[0]).name, *command[1:]])
+    compiler_name = " ".join([Path(command[0]).name, *command[1:]])
     with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp:
         work = Path(tmp)
         for name, text in {**headers, **sources}.items():
@@ -144,10 +144,10 @@ def build(sources: Mapping[str, str], *, cache: str, kind: str = SHARED, stem: s
                                   timeout=timeout,
                                   env={**os.environ, **(env or {}), "LC_ALL": "C"})
         except subprocess.TimeoutExpired:
-            raise CompileError(f"{name} took longer than {timeout} s on "
+            raise CompileError(f"{compiler_name} took longer than {timeout} s on "
                                f"{', '.join(sources)}") from None
         if proc.returncode != 0:
-            raise _compile_error(proc.stderr, name, work,
+            raise _compile_error(proc.stderr, compiler_name, work,
                                  {**headers, **sources}, next(iter(sources), None))
         os.replace(work / out, target)
     return target

@@ -6,9 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autocomp_exo.evaluation import ModelEvaluator
 from gemmini.config import TimingParams, get_config
+from gemmini.errors import ConfigError
 from gemmini.model import run
-from gemmini.trace import build_trace
+from gemmini.trace import OP_CODE, build_trace
+from lowering.generators.fsm import fsm_gemm
 from lowering.parser import parse_c
 from lowering.riscv import CommandMismatch, compiled_cpu_cost, cpu_cost_hook
 from lowering.riscv import decode as dec
@@ -154,3 +157,33 @@ def test_ir_cost_follows_the_spelling_a_known_difference():
     _, _, hoisted, ir_hoisted = _priced("hoisted")
     assert _rel(ir_nested, ir_hoisted) > 0.25
     assert abs(_rel(nested.cycles, hoisted.cycles)) < _rel(ir_nested, ir_hoisted)
+
+
+def test_loop_ws_is_six_commands_priced_as_one_instruction():
+    fn = fsm_gemm(64, 64, 64)
+    inputs = {"A": np.ones((64, 64), np.int8), "B": np.ones((64, 64), np.int8),
+              "scale": np.float32(1 / 64), "act": 0}
+    trace = build_trace(fn, inputs, CFG)
+    got = compiled_cpu_cost(fn, inputs, CFG, trace, COMPILER)
+    n_loops = int((trace.op == OP_CODE["loop_ws"]).sum())
+    assert n_loops >= 1
+    assert got.counts[dec.ROCC] == 6 * n_loops + (len(trace) - n_loops - 1)   # one fence
+    assert (got.cost.issue[trace.op == OP_CODE["loop_ws"]] >= 6).all()
+
+
+def test_evaluation_setting_chooses_the_cpu_cost():
+    fn = _program("nested")
+    cases = [({"A": A}, {"C": A})]
+    ir_ev = ModelEvaluator.from_cases(cases)
+    compiled = ModelEvaluator.from_cases(cases, cpu_cost="compiled")
+    assert ir_ev.run(fn).report.cpu_cost == "ir"
+    assert compiled.run(fn).report.cpu_cost == find_riscv_compiler().name
+    with pytest.raises(ConfigError, match="unknown cpu_cost 'asm'"):
+        ModelEvaluator.from_cases(cases, cpu_cost="asm")
+
+
+def test_rejected_c_is_a_compile_error_with_file_and_line():
+    with pytest.raises(CompileError) as info:
+        compile_kernel('#include "gemmini.h"\nvoid k(void) {\n  this is not C;\n}\n', "k", CFG,
+                       COMPILER)
+    assert (info.value.filename, info.value.line) == ("kernel.c", 3)

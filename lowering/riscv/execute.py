@@ -92,21 +92,25 @@ def _map(uc, address: int, size: int, data: bytes = b"") -> None:
         uc.mem_write(address, data)
 
 
-def _register_reader(uc, x0: int):
-    """``read(n)``: the value of integer register xn. Calls the engine's C function
-    directly where the binding exposes it (the Python wrapper costs most of the run);
-    else the public ``reg_read``."""
+def _register_pair_reader(uc, x0: int):
+    """``read(n, m)``: the values of integer registers xn and xm (x0 reads 0). Calls the
+    engine's C function directly where the binding exposes it (the Python wrapper of
+    ``reg_read`` would cost most of the run); else the public ``reg_read``."""
     lib = getattr(sys.modules.get(type(uc).__module__), "uclib", None)
     handle = getattr(uc, "_uch", None)
-    if lib is None or handle is None:
-        return lambda n: uc.reg_read(x0 + n)
-    value = ctypes.c_uint64()
-    ref = ctypes.byref(value)
-    c_read = lib.uc_reg_read
+    c_read = getattr(lib, "uc_reg_read_batch", None)
+    if c_read is None or handle is None:
+        return lambda n, m: (uc.reg_read(x0 + n) if n else 0, uc.reg_read(x0 + m) if m else 0)
+    values = (ctypes.c_uint64 * 2)()
+    pointers = (ctypes.c_void_p * 2)(ctypes.addressof(values), ctypes.addressof(values) + 8)
+    ids = {}
 
-    def read(n: int) -> int:
-        c_read(handle, x0 + n, ref)
-        return value.value
+    def read(n: int, m: int) -> tuple[int, int]:
+        regs = ids.get((n, m))
+        if regs is None:
+            regs = ids[(n, m)] = (ctypes.c_int * 2)(x0 + n, x0 + m)
+        c_read(handle, regs, pointers, 2)
+        return values[0] if n else 0, values[1] if m else 0
     return read
 
 
@@ -185,14 +189,16 @@ def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingPara
         state["t"] = t + cost
         state["branch"] = (last, last_pc, end) if last else None
 
-    read = _register_reader(uc, rc.UC_RISCV_REG_X0)
+    read = _register_pair_reader(uc, rc.UC_RISCV_REG_X0)
+    kinds, rs1, rs2, start = log.kinds.append, log.rs1.append, log.rs2.append, log.start.append
 
     def on_site(_uc, address, _size, _data):
         kind, r1, r2 = sites[address]
-        log.kinds.append(kind)
-        log.rs1.append(read(r1) if r1 else 0)
-        log.rs2.append(read(r2) if r2 else 0)
-        log.start.append(state["block_t"] + state["offsets"][address])
+        kinds(kind)
+        v1, v2 = read(r1, r2)
+        rs1(v1)
+        rs2(v2)
+        start(state["block_t"] + state["offsets"][address])
 
     uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block)
     for address in sites:
