@@ -14,7 +14,6 @@ called with the timed set's trace, it returns a `gemmini.trace.CpuCost` that rep
 the trace's own estimate from the IR (the report names its ``source``).
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
