@@ -51,11 +51,11 @@ def compilers() -> list[toolchain.Compiler]:
     return found
 
 
-def _program_c(workload: Workload, program: str) -> str:
+def _program_c(name: str, workload: Workload, program: str) -> str:
     if program == "unopt":
         return workload.mapped_c().c_text
     from benchmarks.baselines.exo_hand import hand_c   # Exo scheduling: slow, cached
-    return hand_c(workload.spec if hasattr(workload, "spec") else workload.name).c_text
+    return hand_c(name).c_text
 
 
 def _cold(fn):
@@ -87,7 +87,7 @@ def bench(name: str, program: str, kind: str, compiler: toolchain.Compiler,
           repeat: int) -> dict:
     workload = Workload.from_spec(by_name(name))
     ev_ir = ModelEvaluator.for_workload(workload)
-    fn, _ = ev_ir.normalize(parse_c(_program_c(workload, program)))
+    fn, _ = ev_ir.normalize(parse_c(_program_c(name, workload, program)))
     cfg = get_config(ev_ir.gemmini)
     inputs = ev_ir.sets[0].inputs
     trace = build_trace(fn, inputs, cfg)
