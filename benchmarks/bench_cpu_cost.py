@@ -97,7 +97,7 @@ def bench(name: str, program: str, kind: str, compiler: toolchain.Compiler,
     args, buffers, bases = riscv_cost._layout(fn, inputs)
 
     def execute_and_price():
-        log = execute.run_kernel(elf, args, buffers, cfg.timing)
+        log = execute.run_kernel(elf, args, buffers, cfg.timing, max_commands=len(trace) * 6)
         first = riscv_cost.check_commands(trace, log, bases)
         riscv_cost.price(trace, log, first, 1 + cfg.timing.core_rocc, compiler.name)
         return log

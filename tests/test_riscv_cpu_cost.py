@@ -50,9 +50,9 @@ def test_header_packs_operands_as_the_rocc_encoding():
       gemmini_extended_mvout(&A[128], 7, 16, 16);
       gemmini_fence();""")
     assert log.kinds == [2, 6, 5, 0, 0, 0, 3, -1]
-    assert log.rs1[:7] == [BASE + 3, 0x0010_0010_0000_0100, 0x0004_0010_0000_002A,
+    assert [int(v) for v in log.rs1[:7]] == [BASE + 3, 0x0010_0010_0000_0100, 0x0004_0010_0000_002A,
                            0x3F80_0000_0010_0111, 0x3F80_0000_0001_0004, 0x6, BASE + 128]
-    assert log.rs2[:7] == [0x0010_0040_8000_0010, 0x0010_0010_C000_0020,
+    assert [int(v) for v in log.rs2[:7]] == [0x0010_0040_8000_0010, 0x0010_0010_C000_0020,
                            0x0010_0010_FFFF_FFFF, 256, 0x0001_0000_0000_0000,
                            0x3F00_0000_0000_0040, 0x0010_0010_0000_0007]
 
@@ -74,7 +74,7 @@ def test_counts_and_cycles_of_a_hand_counted_kernel():
     assert log.instructions == 17
     assert log.counts[dec.ROCC] == 5 and log.counts[dec.BRANCH] == 5
     assert log.counts[dec.JUMP] == 1 and log.counts[dec.ALU] == 6
-    assert log.rs1 == [4, 3, 2, 1, 0]
+    assert [int(v) for v in log.rs1] == [4, 3, 2, 1, 0]
     # first bnez: taken against the initial not-taken guess; then 3 predicted taken;
     # the last falls through against the taken guess; the return jump
     assert log.cycles == 17 + 5 * tp.core_rocc + 2 * tp.core_mispredict \

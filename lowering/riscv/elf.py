@@ -1,4 +1,4 @@
-"""The loadable segments and entry point of a static ELF64 little-endian file."""
+"""The loadable segments, code ranges and entry point of a static ELF64 little-endian file."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 PT_LOAD = 1
 PF_X = 1
+SHF_ALLOC, SHF_EXECINSTR = 0x2, 0x4
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Segment:
 class Image:
     entry: int
     segments: tuple[Segment, ...]
+    code: tuple[tuple[int, int], ...]    # (address, size) of every executable section
 
 
 def read_elf(path: Path | str) -> Image:
@@ -37,4 +39,12 @@ def read_elf(path: Path | str) -> Image:
             "<IIQQQQQQ", d, phoff + i * phentsize)
         if p_type == PT_LOAD and memsz:
             segments.append(Segment(vaddr, d[off:off + filesz], memsz, bool(flags & PF_X)))
-    return Image(entry, tuple(segments))
+    shoff = struct.unpack_from("<Q", d, 40)[0]
+    shentsize, shnum = struct.unpack_from("<HH", d, 58)
+    code = []
+    for i in range(shnum):
+        _name, _type, flags, addr, _off, size = struct.unpack_from(
+            "<IIQQQQ", d, shoff + i * shentsize)
+        if flags & SHF_ALLOC and flags & SHF_EXECINSTR and size:
+            code.append((addr, size))
+    return Image(entry, tuple(segments), tuple(code))

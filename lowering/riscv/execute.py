@@ -1,11 +1,12 @@
 """Run a compiled kernel on the ``unicorn`` RV64 emulator and price its core cycles.
 
-Every custom-3 instruction (a Gemmini command) is replaced by a ``nop`` in the
-emulator's memory and watched by a code hook that records its funct7 and the
-values of rs1 and rs2; ``fence`` instructions are recorded the same way. A
-block hook prices every executed block (`price_block`) and the branch that led
-to it, so the log holds, for every recorded instruction, the core cycle at which
-it starts. The price of the in-order core (docs/cpu_cost.md): one cycle per
+Every custom-3 instruction (a Gemmini command) and every ``fence`` is replaced in
+the emulator's memory by a jump to a small trampoline that stores rs1 and rs2 at
+the address in tp (x4, which compiled C never uses) and jumps back, so the
+emulator logs the operands without calling Python. A block hook on the kernel's
+code prices every executed block (`_block_price`, from the original instruction
+words) and the branch that led to it, and notes the kind (funct7, or fence) and
+the start cycle of the commands in the block. The price of the in-order core (docs/cpu_cost.md): one cycle per
 instruction, plus `TimingParams` penalties for taken branches and jumps,
 mispredicted conditional branches (a 1-bit predictor per branch, first guess not
 taken), a load whose result the next instruction reads, multiplies, divides and
@@ -14,8 +15,6 @@ the command hand-off.
 
 from __future__ import annotations
 
-import ctypes
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +34,8 @@ STACK_SIZE = 0x10_0000
 DATA_BASE = 0x8000_0000  # first array argument; the others follow, page aligned
 A0, FA0 = 10, 10           # the first argument registers, x10 and f10
 RUN_TIMEOUT_US = 120_000_000
+LOG_BASE = 0x4000_0000   # the command log (rs1, rs2 of every command)
+TP = 4                   # tp (x4): the ABI's thread pointer, never allocated by compilers
 
 
 class CoreRunError(AutocompError):
@@ -92,30 +93,34 @@ def _map(uc, address: int, size: int, data: bytes = b"") -> None:
         uc.mem_write(address, data)
 
 
-def _register_pair_reader(uc, x0: int):
-    """``read(n, m)``: the values of integer registers xn and xm (x0 reads 0). Calls the
-    engine's C function directly where the binding exposes it (the Python wrapper of
-    ``reg_read`` would cost most of the run); else the public ``reg_read``."""
-    lib = getattr(sys.modules.get(type(uc).__module__), "uclib", None)
-    handle = getattr(uc, "_uch", None)
-    c_read = getattr(lib, "uc_reg_read_batch", None)
-    if c_read is None or handle is None:
-        return lambda n, m: (uc.reg_read(x0 + n) if n else 0, uc.reg_read(x0 + m) if m else 0)
-    values = (ctypes.c_uint64 * 2)()
-    pointers = (ctypes.c_void_p * 2)(ctypes.addressof(values), ctypes.addressof(values) + 8)
-    ids = {}
-
-    def read(n: int, m: int) -> tuple[int, int]:
-        regs = ids.get((n, m))
-        if regs is None:
-            regs = ids[(n, m)] = (ctypes.c_int * 2)(x0 + n, x0 + m)
-        c_read(handle, regs, pointers, 2)
-        return values[0] if n else 0, values[1] if m else 0
-    return read
+def _sd(rs2: int, rs1: int, imm: int) -> int:
+    """``sd rs2, imm(rs1)``."""
+    return ((imm >> 5) << 25) | (rs2 << 20) | (rs1 << 15) | (3 << 12) | ((imm & 31) << 7) | 0x23
 
 
-def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingParams) -> CoreLog:
-    """Call the kernel (the ELF's entry point) with ``args`` and log its commands."""
+def _addi(rd: int, rs1: int, imm: int) -> int:
+    return (imm << 20) | (rs1 << 15) | (rd << 7) | 0x13
+
+
+def _jal_x0(offset: int) -> int:
+    """``jal x0, offset`` (offset even, within +-1 MiB)."""
+    if not -(1 << 20) <= offset < (1 << 20):
+        raise CoreRunError(f"a jump of {offset} bytes does not fit in jal")
+    o = offset & ((1 << 21) - 1)
+    return (((o >> 20) & 1) << 31) | (((o >> 1) & 0x3FF) << 21) | (((o >> 11) & 1) << 20) \
+        | (((o >> 12) & 0xFF) << 12) | 0x6F
+
+
+def _trampoline(site: int, at: int, r1: int, r2: int) -> bytes:
+    """Log rs1 and rs2 at tp, advance tp, return after the site."""
+    words = (_sd(r1, TP, 0), _sd(r2, TP, 8), _addi(TP, TP, 16), _jal_x0(site + 4 - (at + 12)))
+    return b"".join(w.to_bytes(4, "little") for w in words)
+
+
+def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingParams,
+               max_commands: int = 1 << 20) -> CoreLog:
+    """Call the kernel (the ELF's entry point) with ``args`` and log its commands (at
+    most ``max_commands``, fences included)."""
     try:    # imported here: only the compiled CPU cost needs the emulator
         import unicorn
         from unicorn import riscv_const as rc
@@ -124,26 +129,37 @@ def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingPara
                            "(pip install unicorn)") from None
     image = read_elf(elf)
     uc = unicorn.Uc(unicorn.UC_ARCH_RISCV, unicorn.UC_MODE_RISCV64)
-    code: dict[int, int] = {}          # address -> 16-bit parcel, for the decoder
-    sites: dict[int, tuple[int, int, int]] = {}   # address -> (kind, rs1 reg, rs2 reg)
+    code: dict[int, int] = {}          # address -> instruction word, for the decoder
+    sites: dict[int, int] = {}         # address -> kind (funct7 or FENCE)
+    patches: list[tuple[int, int, int]] = []   # (site, rs1 reg, rs2 reg)
     for seg in image.segments:
         _map(uc, seg.vaddr, seg.memsz)
-        data = bytearray(seg.data)
-        if seg.executable:
-            off = 0
-            while off + 2 <= len(data):
-                half = int.from_bytes(data[off:off + 2], "little")
-                size = 2 if half & 3 != 3 else 4
-                word = int.from_bytes(data[off:off + size], "little")
-                ins = dec.decode(word)
-                if ins.cls == dec.ROCC:
-                    sites[seg.vaddr + off] = ((word >> 25) & 0x7F, *ins.reads)
-                    data[off:off + 4] = NOP.to_bytes(4, "little")
-                elif ins.cls == dec.FENCE:
-                    sites[seg.vaddr + off] = (FENCE, 0, 0)
-                code[seg.vaddr + off] = word
-                off += size
-        uc.mem_write(seg.vaddr, bytes(data))
+        uc.mem_write(seg.vaddr, seg.data)
+    for start, length in image.code:
+        data = bytes(uc.mem_read(start, length))
+        off = 0
+        while off + 2 <= length:
+            size = 2 if data[off] & 3 != 3 else 4
+            word = int.from_bytes(data[off:off + size], "little")
+            ins = dec.decode(word)
+            if TP in ins.reads or ins.rd == TP:
+                raise CoreRunError(f"the compiled kernel uses tp (x4) at {start + off:#x}; "
+                                   "the command log needs it")
+            if ins.cls in (dec.ROCC, dec.FENCE):
+                sites[start + off] = (word >> 25) & 0x7F if ins.cls == dec.ROCC else FENCE
+                patches.append((start + off, *(ins.reads or (0, 0))))
+            code[start + off] = word
+            off += size
+    text_lo = min(a for a, _ in image.code)
+    text_hi = max(a + n for a, n in image.code)
+    # every command (and fence) jumps to its trampoline, which logs rs1 and rs2 at tp
+    tramp = (max(seg.vaddr + seg.memsz for seg in image.segments) + PAGE - 1) & ~(PAGE - 1)
+    _map(uc, tramp, 16 * len(patches))
+    for i, (site, r1, r2) in enumerate(patches):
+        uc.mem_write(site, _jal_x0(tramp + 16 * i - site).to_bytes(4, "little"))
+        uc.mem_write(tramp + 16 * i, _trampoline(site, tramp + 16 * i, r1, r2))
+    log_size = 16 * (max_commands + 1)
+    _map(uc, LOG_BASE, log_size)
     for b in buffers:
         _map(uc, b.address, b.size, b.data)
     _map(uc, STACK_TOP - STACK_SIZE, STACK_SIZE)
@@ -151,58 +167,55 @@ def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingPara
 
     log = CoreLog()
     blocks: dict[tuple[int, int], tuple] = {}
-    state = {"t": 0, "block_t": 0, "offsets": {}, "branch": None, "end": None}
+    block_insns: list[list[dec.Insn]] = []      # block id -> its instructions
+    executed: list[int] = []                    # block ids in execution order
     history: dict[int, bool] = {}
-    runs: dict[tuple[int, int], int] = {}
+    kinds, starts = log.kinds.extend, log.start.extend
+    t_now = 0
+    pending = None          # the branch or jump that ended the previous block
+
+    def describe(address: int, size: int) -> tuple:
+        insns, pcs, pc = [], [], address
+        while pc < address + size:
+            ins = dec.decode(code[pc])
+            insns.append(ins)
+            pcs.append(pc)
+            pc += ins.size
+        cost, offs = _block_price(insns, tp)
+        at = [(o, sites[p]) for p, o in zip(pcs, offs) if p in sites]
+        ends = insns[-1].cls if insns[-1].cls in (dec.BRANCH, dec.JUMP) else None
+        block_insns.append(insns)
+        return (cost, tuple(o for o, _ in at), tuple(k for _, k in at),
+                (ends, pcs[-1], address + size) if ends else None, len(block_insns) - 1)
 
     def on_block(_uc, address, size, _data):
+        nonlocal t_now, pending
         info = blocks.get((address, size))
         if info is None:
-            insns, pcs, pc = [], [], address
-            while pc < address + size:
-                ins = dec.decode(code[pc])
-                insns.append(ins)
-                pcs.append(pc)
-                pc += ins.size
-            cost, offs = _block_price(insns, tp)
-            last = insns[-1].cls if insns[-1].cls in (dec.BRANCH, dec.JUMP) else None
-            info = blocks[(address, size)] = (cost, dict(zip(pcs, offs)), last, pcs[-1],
-                                              address + size, insns)
-        t = state["t"]
-        branch = state["branch"]
-        if branch is not None:
-            kind, pc, fallthrough = branch
+            info = blocks[(address, size)] = describe(address, size)
+        cost, offs, site_kinds, ends, bid = info
+        t = t_now
+        if pending is not None:
+            kind, pc, fallthrough = pending
             if kind == dec.JUMP:
-                t += tp.core_taken_branch
+                t += taken_cost
             else:
                 taken = address != fallthrough
                 if taken != history.get(pc, False):
-                    t += tp.core_mispredict
+                    t += mispredict_cost
                 elif taken:
-                    t += tp.core_taken_branch
+                    t += taken_cost
                 history[pc] = taken
-        cost, offs, last, last_pc, end, _insns = info
-        key = (address, size)
-        runs[key] = runs.get(key, 0) + 1
-        state["block_t"] = t
-        state["offsets"] = offs
-        state["t"] = t + cost
-        state["branch"] = (last, last_pc, end) if last else None
+        if offs:
+            kinds(site_kinds)
+            starts([t + o for o in offs])
+        executed.append(bid)
+        t_now = t + cost
+        pending = ends
 
-    read = _register_pair_reader(uc, rc.UC_RISCV_REG_X0)
-    kinds, rs1, rs2, start = log.kinds.append, log.rs1.append, log.rs2.append, log.start.append
-
-    def on_site(_uc, address, _size, _data):
-        kind, r1, r2 = sites[address]
-        kinds(kind)
-        v1, v2 = read(r1, r2)
-        rs1(v1)
-        rs2(v2)
-        start(state["block_t"] + state["offsets"][address])
-
-    uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block)
-    for address in sites:
-        uc.hook_add(unicorn.UC_HOOK_CODE, on_site, begin=address, end=address)
+    taken_cost, mispredict_cost = tp.core_taken_branch, tp.core_mispredict
+    uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block, begin=text_lo, end=text_hi - 1)
+    uc.reg_write(rc.UC_RISCV_REG_X0 + TP, LOG_BASE)
     ints = iter(range(rc.UC_RISCV_REG_X0 + A0, rc.UC_RISCV_REG_X0 + A0 + 8))
     floats = iter(range(rc.UC_RISCV_REG_F0 + FA0, rc.UC_RISCV_REG_F0 + FA0 + 8))
     for a in args:
@@ -216,19 +229,29 @@ def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingPara
     try:
         uc.emu_start(image.entry, RETURN_ADDRESS, timeout=RUN_TIMEOUT_US)
     except unicorn.UcError as e:
+        if uc.reg_read(rc.UC_RISCV_REG_X0 + TP) >= LOG_BASE + log_size - 16:
+            raise CoreRunError(f"the compiled kernel issues more than {max_commands} "
+                               "commands") from None
         pc = uc.reg_read(rc.UC_RISCV_REG_PC)
         raise CoreRunError(f"the compiled kernel stopped at pc {pc:#x}: {e}") from None
     pc = uc.reg_read(rc.UC_RISCV_REG_PC)
     if pc != RETURN_ADDRESS:
         raise CoreRunError(f"the compiled kernel did not return within "
                            f"{RUN_TIMEOUT_US // 1_000_000} s (stopped at pc {pc:#x})")
-    if state["branch"] is not None:        # the kernel's return jump
-        state["t"] += tp.core_taken_branch
-    log.cycles = state["t"]
+    if pending is not None:                # the kernel's return jump
+        t_now += tp.core_taken_branch
+    n = (uc.reg_read(rc.UC_RISCV_REG_X0 + TP) - LOG_BASE) // 16
+    if n != len(log.kinds):
+        raise CoreRunError(f"the command log holds {n} commands, the blocks ran "
+                           f"{len(log.kinds)}")
+    regs = np.frombuffer(bytes(uc.mem_read(LOG_BASE, 16 * n)), dtype=np.uint64).reshape(n, 2)
+    log.rs1, log.rs2 = regs[:, 0], regs[:, 1]
+    log.cycles = t_now
     counts = dict.fromkeys(dec.CLASSES, 0)
-    for key, n in runs.items():
-        for ins in blocks[key][5]:
-            counts[ins.cls] += n
+    for bid, n in enumerate(np.bincount(np.asarray(executed, dtype=np.int64),
+                                        minlength=len(block_insns))):
+        for ins in block_insns[bid]:
+            counts[ins.cls] += int(n)
     log.counts = counts
     log.instructions = sum(counts.values())
     return log
