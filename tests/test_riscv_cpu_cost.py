@@ -13,7 +13,7 @@ from gemmini.model import run
 from gemmini.trace import OP_CODE, build_trace
 from lowering.generators.fsm import fsm_gemm
 from lowering.parser import parse_c
-from lowering.riscv import CommandMismatch, compiled_cpu_cost, cpu_cost_hook
+from lowering.riscv import CommandMismatch, CoreRunError, compiled_cpu_cost, cpu_cost_hook
 from lowering.riscv import decode as dec
 from lowering.riscv.elf import read_elf
 from lowering.riscv.execute import Arg, Buffer, run_kernel
@@ -187,3 +187,13 @@ def test_rejected_c_is_a_compile_error_with_file_and_line():
         compile_kernel('#include "gemmini.h"\nvoid k(void) {\n  this is not C;\n}\n', "k", CFG,
                        COMPILER)
     assert (info.value.filename, info.value.line) == ("kernel.c", 3)
+
+
+def test_kernel_using_tp_or_issuing_too_many_commands_is_refused():
+    with pytest.raises(CoreRunError, match="uses tp"):
+        _run_c('asm volatile("addi tp, tp, 0");')
+    src = ('#include <stdint.h>\n#include "gemmini.h"\nvoid k(int8_t *A) {\n'
+           '  for (int i = 0; i < 5; i++) gemmini_extended_mvin(&A[i], i, 16, 16);\n}\n')
+    elf = compile_kernel(src, "k", CFG, COMPILER)
+    with pytest.raises(CoreRunError, match="more than 2 commands"):
+        run_kernel(elf, [Arg(BASE)], [Buffer(BASE, 4096)], TimingParams(), max_commands=2)

@@ -241,6 +241,8 @@ def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingPara
     if pending is not None:                # the kernel's return jump
         t_now += tp.core_taken_branch
     n = (uc.reg_read(rc.UC_RISCV_REG_X0 + TP) - LOG_BASE) // 16
+    if n > max_commands:
+        raise CoreRunError(f"the compiled kernel issues more than {max_commands} commands")
     if n != len(log.kinds):
         raise CoreRunError(f"the command log holds {n} commands, the blocks ran "
                            f"{len(log.kinds)}")
