@@ -6,8 +6,8 @@ the address in tp (x4, which compiled C never uses) and jumps back, so the
 emulator logs the operands without calling Python. A block hook on the kernel's
 code prices every executed block (`_block_price`, from the original instruction
 words) and the branch that led to it, and notes the kind (funct7, or fence) and
-the start cycle of the commands in the block. The price of the in-order core (docs/cpu_cost.md): one cycle per
-instruction, plus `TimingParams` penalties for taken branches and jumps,
+the start cycle of the commands in the block. The price of the in-order core
+(docs/cpu_cost.md): one cycle per instruction, plus `TimingParams` penalties for taken branches and jumps,
 mispredicted conditional branches (a 1-bit predictor per branch, first guess not
 taken), a load whose result the next instruction reads, multiplies, divides and
 the command hand-off.
@@ -32,7 +32,7 @@ RETURN_ADDRESS = 0x1000  # a page of nops: the run stops when the kernel returns
 STACK_TOP = 0x7FF0_0000
 STACK_SIZE = 0x10_0000
 DATA_BASE = 0x8000_0000  # first array argument; the others follow, page aligned
-A0, FA0 = 10, 10           # the first argument registers, x10 and f10
+A0, FA0 = 10, 10         # the first argument registers, x10 and f10
 RUN_TIMEOUT_US = 120_000_000
 LOG_BASE = 0x4000_0000   # the command log (rs1, rs2 of every command)
 TP = 4                   # tp (x4): the ABI's thread pointer, never allocated by compilers
@@ -61,10 +61,10 @@ class Buffer:
 class CoreLog:
     """What the core did: every recorded instruction (kind, rs1, rs2, start cycle) and
     the totals of the run."""
-    kinds: list = field(default_factory=list)
-    rs1: list = field(default_factory=list)
-    rs2: list = field(default_factory=list)
-    start: list = field(default_factory=list)
+    kinds: list = field(default_factory=list)       # funct7, or FENCE
+    rs1: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    rs2: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    start: list = field(default_factory=list)       # core cycle at which each starts
     cycles: int = 0
     instructions: int = 0
     counts: dict = field(default_factory=dict)   # instruction class -> executed count
