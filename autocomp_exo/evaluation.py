@@ -27,17 +27,22 @@ from autocomp_exo.search.evaluator import (HARDWARE, PARSE, WRONG, EvalResult, c
 from autocomp_exo.settings import EvaluationSettings
 from gemmini import ir
 from gemmini.config import DEFAULT_CONFIG, GemminiConfig
-from gemmini.errors import AutocompError, CheckError
+from gemmini.errors import AutocompError, CheckError, ConfigError
 from gemmini.model import ModelRun, iter_runs, run
 from gemmini.report import Report
 from lowering.exo_to_c import compile_proc
 from lowering.parser import parse_c
+from lowering.riscv import cpu_cost_hook
+from lowering.riscv.toolchain import KINDS as COMPILER_KINDS
 from lowering.reference import CheckResult, InputSet, check_sets, make_input_sets, run_reference
 from lowering.simplify import simplify_function
 from lowering.workload import Workload
 
 SEARCH_INPUT_KINDS = EvaluationSettings.input_kinds    # what the search checks candidates on
 EVALUATE_INPUT_KINDS = ("uniform", "extreme", "ties")  # what `evaluate` checks a program on
+# where the CPU cost comes from: the IR estimate, or compiled code (first compiler found,
+# or the one named)
+CPU_COSTS = ("ir", "compiled", *(f"compiled-{k}" for k in COMPILER_KINDS))
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,9 @@ class ModelEvaluator:
     ``macs`` sets the report's ideal cycles (None: the program's own computes).
     ``batched`` runs the sets in one functional run where possible
     (`gemmini.model.iter_runs`; same outputs and errors); False runs them one by one.
+    ``cpu_cost`` prices the CPU from the IR (``"ir"``) or from the program compiled
+    for RISC-V (``"compiled"``, `lowering.riscv`; ``"compiled-gcc"`` / ``"compiled-zig"``
+    ask for one compiler; the report names the compiler).
     """
     sets: tuple[InputSet, ...] = ()
     gemmini: str | GemminiConfig = DEFAULT_CONFIG
@@ -65,6 +73,7 @@ class ModelEvaluator:
     atol: float = 0.0
     macs: int | None = None
     batched: bool = True
+    cpu_cost: str = "ir"
 
     @classmethod
     def for_workload(cls, workload, gemmini: str | GemminiConfig = DEFAULT_CONFIG,
@@ -129,10 +138,20 @@ class ModelEvaluator:
         """The model's run of every set in order, the first timed; a set runs only after
         the earlier ones were taken unless all run in one batch."""
         inputs = [s.inputs for s in self.sets]      # the model copies them, never writes
+        hook = self._cpu_cost_hook(fn, inputs[0]) if inputs else None
         if self.batched:
-            return iter_runs(fn, inputs, self.gemmini, macs=self.macs)
-        return (run(fn, inp, self.gemmini, timing=(i == 0), macs=self.macs)
+            return iter_runs(fn, inputs, self.gemmini, macs=self.macs, cpu_cost=hook)
+        return (run(fn, inp, self.gemmini, timing=(i == 0), macs=self.macs, cpu_cost=hook)
                 for i, inp in enumerate(inputs))
+
+    def __post_init__(self):
+        if self.cpu_cost not in CPU_COSTS:
+            raise ConfigError(f"unknown cpu_cost {self.cpu_cost!r}; known: {', '.join(CPU_COSTS)}")
+
+    def _cpu_cost_hook(self, fn: ir.Function, inputs: dict):
+        if self.cpu_cost == "ir":
+            return None
+        return cpu_cost_hook(fn, inputs, self.gemmini, self.cpu_cost.partition("-")[2] or None)
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,8 @@ def _start_from(proc, s: Settings, evaluator) -> _Start:
     exo_c = workload.mapped_c()
     ev = ModelEvaluator.for_workload(workload, s.evaluation.gemmini,
                                      kinds=s.evaluation.input_kinds,
-                                     seeds=s.evaluation.input_seeds)
+                                     seeds=s.evaluation.input_seeds,
+                                     cpu_cost=s.evaluation.cpu_cost)
     return _Start(exo_c.c_text, ev, exo_c.name, kind=workload.kind, header=exo_c.h_text,
                   macs=workload.macs)
 

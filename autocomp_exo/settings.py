@@ -48,6 +48,7 @@ class EvaluationSettings:
     timeout: float = 300.0              # seconds per candidate
     input_kinds: tuple[str, ...] = ("uniform", "extreme")  # lowering.reference input sets
     input_seeds: tuple[int, ...] = (0,)
+    cpu_cost: str = "ir"                # ir | compiled | compiled-gcc | compiled-zig
 
 
 @dataclass(frozen=True)

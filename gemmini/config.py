@@ -21,6 +21,14 @@ class TimingParams:
     cpu_arith_op: int = 1           # one integer ALU op of address arithmetic
     cpu_local_assign: int = 1       # writing a scalar local
     cpu_branch: int = 1             # evaluating an if
+    # CPU cost from compiled code (`lowering.riscv`, docs/cpu_cost.md): the in-order core
+    # runs one RISC-V instruction per cycle plus these penalties (plausible range after #)
+    core_taken_branch: int = 1      # a taken branch or jump the BTB predicts (0-2)
+    core_mispredict: int = 3        # a conditional branch the 1-bit BHT mispredicts (3-5)
+    core_load_use: int = 1          # the next instruction reads a load's result (1-2)
+    core_mul: int = 4               # extra cycles of a multiply, not overlapped (2-9)
+    core_div: int = 32              # extra cycles of a divide or remainder (3-65)
+    core_rocc: int = 0              # extra cycles of handing a command to the accelerator (0-3)
     # Reservation station capacities (entries)
     rs_load: int = 8
     rs_execute: int = 16

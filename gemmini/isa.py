@@ -74,6 +74,32 @@ class Spelling:
     long: bool  # a gemmini.h name (toolchain C) rather than a compact-dialect one
 
 
+# RoCC encoding (docs/cpu_cost.md): gemmini.h emits every command as the R-type
+# instruction ``.insn r 0x7B, 3, funct7, x0, rs1, rs2``: opcode custom-3, funct3 3
+# (xs1 and xs2 read, no result register), rd x0. The fence is the core's own ``fence``.
+ROCC_OPCODE = 0x7B
+ROCC_FUNCT3 = 3
+ACC_SCALE_IDENTITY_BITS = 0x3F800000     # float 1.0, the config_ex accumulator scale
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a RoCC source register: ``source`` (a canonical operand name or an
+    integer constant) shifted left by ``shift``; ``width`` bits (64: the whole register).
+    A FLOAT operand is packed as its float32 bit pattern, a LOCAL one as 32 bits."""
+    source: str | int
+    shift: int
+    width: int
+
+
+@dataclass(frozen=True)
+class Command:
+    """One RoCC command: its funct7 and the fields packed into rs1 and rs2."""
+    funct7: int
+    rs1: tuple[Field, ...]
+    rs2: tuple[Field, ...]
+
+
 @dataclass(frozen=True)
 class InstrSpec:
     op: str                       # canonical short name, the IR's Instr.op
@@ -85,6 +111,8 @@ class InstrSpec:
     load_id: int | None = None    # the load state (config_ld id) a move-in uses
     # local memory it touches: (address operand, row-count operand, "r" or "w")
     local_ranges: tuple[tuple[int, int, str], ...] = ()
+    # the RoCC commands gemmini.h issues for it, in order (empty: the core's fence)
+    commands: tuple[Command, ...] = ()
 
     def spelling(self, name: str, nargs: int) -> Spelling | None:
         for s in self.spellings:
@@ -120,22 +148,31 @@ class InstrSpec:
         return f"{s.name}({', '.join(self.operands[i].name for i in s.slots)})"
 
 
-def _mv(op: str, long_name: str, queue: str, cost: str, summary: str,
+def _block(addr: str, cols: str, rows: str) -> tuple[Field, ...]:
+    """``rows << 48 | cols << 32 | addr``: a local address with its block size."""
+    return (Field(rows, 48, 16), Field(cols, 32, 16), Field(addr, 0, 32))
+
+
+def _mv(op: str, long_name: str, queue: str, cost: str, summary: str, funct7: int,
         load_id: int | None = None) -> InstrSpec:
     ops = (Operand("dram_addr", DRAM), Operand("local_addr", LOCAL),
            Operand("cols", INT), Operand("rows", INT))
     return InstrSpec(op, ops, (Spelling(op, (0, 1, 2, 3), False),
                                Spelling(long_name, (0, 1, 2, 3), True)), queue, cost, summary,
-                     load_id, ((1, 3, "r" if queue == STORE else "w"),))
+                     load_id, ((1, 3, "r" if queue == STORE else "w"),),
+                     (Command(funct7, (Field("dram_addr", 0, 64),),
+                              _block("local_addr", "cols", "rows")),))
 
 
-def _mm(op: str, long_name: str, cost: str, summary: str) -> InstrSpec:
+def _mm(op: str, long_name: str, cost: str, summary: str, funct7: int) -> InstrSpec:
     ops = (Operand("A_addr", LOCAL), Operand("D_addr", LOCAL),
            Operand("A_cols", INT), Operand("A_rows", INT),
            Operand("D_cols", INT), Operand("D_rows", INT))
     return InstrSpec(op, ops, (Spelling(op, tuple(range(6)), False),
                                Spelling(long_name, tuple(range(6)), True)), EXECUTE, cost,
-                     summary, local_ranges=((0, 3, "r"), (1, 5, "r")))
+                     summary, local_ranges=((0, 3, "r"), (1, 5, "r")),
+                     commands=(Command(funct7, _block("A_addr", "A_cols", "A_rows"),
+                                       _block("D_addr", "D_cols", "D_rows")),))
 
 
 SPECS: dict[str, InstrSpec] = {s.op: s for s in [
@@ -151,6 +188,12 @@ SPECS: dict[str, InstrSpec] = {s.op: s for s in [
         EXECUTE, DRAIN,
         "set the execute pipeline (dataflow WEIGHT_STATIONARY=1); waits for the execute "
         "pipeline to drain.",
+        # funct7 0, rs1[1:0] = 0; C_stride 1 and the identity accumulator scale as
+        # gemmini_extended_config_ex passes them, set_only_strides 0
+        commands=(Command(0, (Field(ACC_SCALE_IDENTITY_BITS, 32, 32), Field("A_stride", 16, 16),
+                              Field("B_transpose", 9, 1), Field("A_transpose", 8, 1),
+                              Field("act", 3, 4), Field("dataflow", 2, 1), Field(0, 0, 2)),
+                          (Field(1, 48, 16), Field("shift", 0, 32))),),
     ),
     InstrSpec(
         "config_ld",
@@ -165,6 +208,11 @@ SPECS: dict[str, InstrSpec] = {s.op: s for s in [
         LOAD, CONFIG,
         "configure load state id (0 mvin, 1 mvin2, 2 mvin3): DRAM row stride in bytes, "
         "scale, block stride in rows (default DIM).",
+        # funct7 0, rs1[1:0] = 1; pixel_repeats 1
+        commands=(Command(0, (Field("scale", 32, 32), Field("block_stride", 16, 16),
+                              Field(1, 8, 8), Field("id", 3, 2), Field("shrunk", 2, 1),
+                              Field(1, 0, 2)),
+                          (Field("dram_stride", 0, 64),)),),
     ),
     InstrSpec(
         "config_st",
@@ -176,16 +224,19 @@ SPECS: dict[str, InstrSpec] = {s.op: s for s in [
         STORE, CONFIG,
         "configure mvout: DRAM row stride in bytes, act (0 none, 1 ReLU), float32 scale "
         "applied to accumulator reads.",
+        # funct7 0, rs1[1:0] = 2; no pooling
+        commands=(Command(0, (Field("act", 2, 2), Field(2, 0, 2)),
+                          (Field("scale", 32, 32), Field("dram_stride", 0, 32))),),
     ),
     _mv("mvin", "gemmini_extended_mvin", LOAD, MOVE_IN,
-        "DRAM -> local, load state 0; dram_addr 0 writes zeros.", load_id=0),
+        "DRAM -> local, load state 0; dram_addr 0 writes zeros.", 2, load_id=0),
     _mv("mvin2", "gemmini_extended_mvin2", LOAD, MOVE_IN,
-        "like mvin with load state 1.", load_id=1),
+        "like mvin with load state 1.", 1, load_id=1),
     _mv("mvin3", "gemmini_extended_mvin3", LOAD, MOVE_IN,
-        "like mvin with load state 2.", load_id=2),
+        "like mvin with load state 2.", 14, load_id=2),
     _mv("mvout", "gemmini_extended_mvout", STORE, MOVE_OUT,
         "local -> DRAM; accumulator reads are scaled, rounded half-to-even, saturated and "
-        "optionally ReLU'd unless bit 29 is set."),
+        "optionally ReLU'd unless bit 29 is set.", 3),
     InstrSpec(
         "preload",
         (Operand("B_addr", LOCAL), Operand("C_addr", LOCAL),
@@ -197,11 +248,13 @@ SPECS: dict[str, InstrSpec] = {s.op: s for s in [
         "weights B for the next compute and its output C (bit 30 accumulates; garbage C "
         "discards).",
         local_ranges=((0, 3, "r"), (1, 5, "w")),
+        commands=(Command(6, _block("B_addr", "B_cols", "B_rows"),
+                          _block("C_addr", "C_cols", "C_rows")),),
     ),
     _mm("compute_preloaded", "gemmini_extended_compute_preloaded", COMPUTE,
-        "C (+)= D + A * B with the newly preloaded weights (D garbage = zeros)."),
+        "C (+)= D + A * B with the newly preloaded weights (D garbage = zeros).", 4),
     _mm("compute_accumulated", "gemmini_extended_compute_accumulated", COMPUTE_HELD,
-        "like compute_preloaded but keeps the weights already in the array."),
+        "like compute_preloaded but keeps the weights already in the array.", 5),
     InstrSpec("fence", (), (Spelling("fence", (), False), Spelling("gemmini_fence", (), True)),
               NONE, FENCE, "the CPU waits until the accelerator is idle."),
     InstrSpec(
@@ -216,6 +269,19 @@ SPECS: dict[str, InstrSpec] = {s.op: s for s in [
          Spelling("gemmini_loop_ws", tuple(range(20)), True)),
         EXECUTE, FSM,
         "the on-chip tiled matmul state machine (I, J, K in DIM blocks).",
+        # six commands: bounds, A/B addresses, D/C addresses, A/B strides, D/C strides,
+        # then the start command (no spad ids, no residual add)
+        commands=(
+            Command(9, (Field("pad_K", 32, 16), Field("pad_J", 16, 16), Field("pad_I", 0, 16)),
+                    (Field("K", 32, 16), Field("J", 16, 16), Field("I", 0, 16))),
+            Command(10, (Field("A", 0, 64),), (Field("B", 0, 64),)),
+            Command(11, (Field("D", 0, 64),), (Field("C", 0, 64),)),
+            Command(12, (Field("A_stride", 0, 64),), (Field("B_stride", 0, 64),)),
+            Command(13, (Field("D_stride", 0, 64),), (Field("C_stride", 0, 64),)),
+            Command(8, (Field("act", 8, 8), Field("low_D", 2, 1), Field("full_C", 1, 1),
+                        Field("ex_accumulate", 0, 1)),
+                    (Field("B_transpose", 1, 1), Field("A_transpose", 0, 1))),
+        ),
     ),
 ]}
 

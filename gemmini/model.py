@@ -8,11 +8,15 @@
 parameters (any shape whose size matches; they are copied, never modified) and
 python / 0-d numpy scalars for scalar parameters (``scale``, ``act``). Outputs are
 copies of the non-const array parameters after the run, in their declared shape.
+
+``cpu_cost`` (optional) prices the CPU side of the timed run from outside the model:
+called with the timed set's trace, it returns a `gemmini.trace.CpuCost` that replaces
+the trace's own estimate from the IR (the report names its ``source``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,10 +26,11 @@ from gemmini.config import GemminiConfig, get_config
 from gemmini.functional import Machine
 from gemmini.report import Report, build_report
 from gemmini.timing import simulate
-from gemmini.trace import build_trace
+from gemmini.trace import CpuCost, Trace, build_trace, with_cpu_cost
 from gemmini import ir
 from gemmini.errors import HardwareError
 
+CpuCostHook = Callable[[Trace], CpuCost]
 NP_DTYPES = {"i8": np.int8, "i32": np.int32, "f32": np.float32, "bool": np.bool_}
 
 
@@ -54,7 +59,8 @@ def _bind_arrays(fn: ir.Function, inputs: dict) -> list[np.ndarray]:
 
 
 def run(fn: ir.Function, inputs: dict, config: str | GemminiConfig | None = None, *,
-        timing: bool = True, macs: int | None = None) -> ModelRun:
+        timing: bool = True, macs: int | None = None,
+        cpu_cost: CpuCostHook | None = None) -> ModelRun:
     """Execute `fn` on the model; with `timing`, also count cycles and build a Report.
 
     `macs` (the workload's useful MACs) sets the ideal cycles; by default they come
@@ -63,23 +69,25 @@ def run(fn: ir.Function, inputs: dict, config: str | GemminiConfig | None = None
     cfg = get_config(config)
     arrays = _bind_arrays(fn, inputs)
     trace = build_trace(fn, inputs, cfg)
-    return _execute(fn, cfg, [trace], [arrays], timing, macs)[0]
+    return _execute(fn, cfg, [trace], [arrays], timing, macs, cpu_cost)[0]
 
 
 def run_batch(fn: ir.Function, inputs_list: list[dict],
               config: str | GemminiConfig | None = None, *, timing_first: bool = True,
-              macs: int | None = None) -> list[ModelRun]:
+              macs: int | None = None, cpu_cost: CpuCostHook | None = None) -> list[ModelRun]:
     """`run` on every input set, with one functional run for all of them when their
     traces differ only in scales and activations (`gemmini.batch`), else one run per
     set. Outputs are those of separate runs; only the first run has a report (with
     `timing_first`). Raises the HardwareError of the first set whose own run raises.
     """
-    return list(iter_runs(fn, inputs_list, config, timing_first=timing_first, macs=macs))
+    return list(iter_runs(fn, inputs_list, config, timing_first=timing_first, macs=macs,
+                          cpu_cost=cpu_cost))
 
 
 def iter_runs(fn: ir.Function, inputs_list: list[dict],
               config: str | GemminiConfig | None = None, *, timing_first: bool = True,
-              macs: int | None = None) -> Iterator[ModelRun]:
+              macs: int | None = None, cpu_cost: CpuCostHook | None = None
+              ) -> Iterator[ModelRun]:
     """`run_batch` as an iterator. Batched, every set has run before the first result;
     else each set runs when its result is asked for, so a consumer that stops at a bad
     result never runs (nor sees the errors of) the later sets, as with separate runs."""
@@ -89,17 +97,19 @@ def iter_runs(fn: ir.Function, inputs_list: list[dict],
         traces = [build_trace(fn, inputs, cfg) for inputs in inputs_list]
     except HardwareError:      # some set fails before running: run them as separate runs
         for i, inputs in enumerate(inputs_list):
-            yield run(fn, inputs, cfg, timing=timing_first and i == 0, macs=macs)
+            yield run(fn, inputs, cfg, timing=timing_first and i == 0, macs=macs,
+                      cpu_cost=cpu_cost)
         return
     if traces and batch.compatible(traces):
-        yield from _execute(fn, cfg, traces, arrays, timing_first, macs)
+        yield from _execute(fn, cfg, traces, arrays, timing_first, macs, cpu_cost)
         return
     for i, (trace, arrs) in enumerate(zip(traces, arrays)):
-        yield _execute(fn, cfg, [trace], [arrs], timing_first and i == 0, macs)[0]
+        yield _execute(fn, cfg, [trace], [arrs], timing_first and i == 0, macs, cpu_cost)[0]
 
 
 def _execute(fn: ir.Function, cfg: GemminiConfig, traces: list, arrays: list[list],
-             timing: bool, macs: int | None) -> list[ModelRun]:
+             timing: bool, macs: int | None,
+             cpu_cost: CpuCostHook | None = None) -> list[ModelRun]:
     """One functional run over compatible `traces` (one per set, with its `arrays`);
     the first set is timed when `timing`."""
     stacked = [np.stack(col) if len(col) > 1 else col[0][None]    # per parameter:
@@ -108,9 +118,13 @@ def _execute(fn: ir.Function, cfg: GemminiConfig, traces: list, arrays: list[lis
     machine.run()
     report = None
     if timing:
-        result = simulate(traces[0], cfg, machine.plan)
-        report = build_report(traces[0], result, cfg, macs if macs is not None else machine.macs,
-                              machine)
+        timed, source = traces[0], "ir"
+        if cpu_cost is not None:
+            cost = cpu_cost(timed)
+            timed, source = with_cpu_cost(timed, cost), cost.source
+        result = simulate(timed, cfg, machine.plan)
+        report = build_report(timed, result, cfg, macs if macs is not None else machine.macs,
+                              machine, cpu_cost=source)
     arr_params = [p for p in fn.params if p.is_array]
     runs = []
     for i in range(len(traces)):

@@ -40,6 +40,7 @@ class Report:
     bank_conflicts: int
     stolen_cycles: int
     exposed_preloads: int
+    cpu_cost: str = "ir"            # what priced the CPU: "ir", or the compiler of compiled code
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,7 +87,7 @@ def bound_of(busy: dict, cycles: int) -> str:
 
 
 def build_report(trace: Trace, timing: TimingResult, cfg: GemminiConfig, macs: int,
-                 machine) -> Report:
+                 machine, cpu_cost: str = "ir") -> Report:
     """Assemble the Report of a run (`machine`: the functional state after the run)."""
     ideal = macs / cfg.macs_per_cycle
     cycles = max(timing.cycles, 1)
@@ -110,4 +111,5 @@ def build_report(trace: Trace, timing: TimingResult, cfg: GemminiConfig, macs: i
         bank_conflicts=timing.bank_conflicts,
         stolen_cycles=timing.stolen_cycles,
         exposed_preloads=timing.exposed_preloads,
+        cpu_cost=cpu_cost,
     )

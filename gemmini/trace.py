@@ -16,6 +16,7 @@ needs no knowledge of the loop structure.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -76,6 +77,27 @@ class Trace:
         """`op (line N)` of trace row k, for error messages."""
         ins = self.instrs[int(self.sid[k])]
         return f"{ins.op} (line {ins.line})" if ins.line else ins.op
+
+
+@dataclass(frozen=True)
+class CpuCost:
+    """CPU cycles of a trace supplied from outside the model (e.g. priced from compiled
+    code): per row the scalar code before it (``pre``) and its own issue (``issue``),
+    the code after the last row (``tail``), and what priced it (``source``)."""
+    pre: np.ndarray
+    issue: np.ndarray
+    tail: int
+    source: str
+
+
+def with_cpu_cost(trace: Trace, cost: CpuCost) -> Trace:
+    """``trace`` with its CPU cost columns replaced by ``cost``."""
+    if len(cost.pre) != len(trace) or len(cost.issue) != len(trace):
+        raise ValueError(f"CPU cost for {len(cost.pre)} instructions, the trace has "
+                         f"{len(trace)}")
+    return dataclasses.replace(trace, cpu_pre=np.asarray(cost.pre, dtype=np.int64),
+                               cpu_issue=np.asarray(cost.issue, dtype=np.int64),
+                               cpu_tail=int(cost.tail))
 
 
 # ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The one C compiler driver: C text -> a cached shared library or program, loaded or run.
 
-`find_compiler` looks for ``gcc``, else ``cc``, on PATH. `build` writes the
+`find_compiler` looks for ``gcc``, else ``cc``, on PATH; `build` takes another
+compiler command instead (a cross compiler, ``python -m ziglang cc``). `build` writes the
 sources into a private folder inside its cache subfolder, compiles them there
 and renames the result into place, so a concurrent process sees either no file
 or the whole file. The file name is a hash of everything that affects the
@@ -53,27 +54,29 @@ def find_compiler() -> str:
                        "(install gcc)")
 
 
-def compiler_identity(compiler: str) -> str:
-    """The compiler's resolved path and ``--version`` line (part of every cache key)."""
-    real = os.path.realpath(compiler)
-    return _identity(real, os.stat(real).st_mtime_ns)
+def compiler_identity(compiler: str | Sequence[str]) -> str:
+    """The compiler command (its program's resolved path) and its ``--version`` line
+    (part of every cache key)."""
+    cmd = (compiler,) if isinstance(compiler, str) else tuple(compiler)
+    real = os.path.realpath(cmd[0])
+    return _identity((real, *cmd[1:]), os.stat(real).st_mtime_ns)
 
 
 @lru_cache(maxsize=8)
-def _identity(real: str, _mtime_ns: int) -> str:
+def _identity(cmd: tuple[str, ...], _mtime_ns: int) -> str:
     try:
-        proc = subprocess.run([real, "--version"], capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([*cmd, "--version"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise CompileError(f"cannot run the C compiler {real}: {e}") from None
+        raise CompileError(f"cannot run the C compiler {' '.join(cmd)}: {e}") from None
     lines = proc.stdout.splitlines()
-    return f"{real}\n{lines[0] if lines else ''}"
+    return f"{' '.join(cmd)}\n{lines[0] if lines else ''}"
 
 
 def _headers_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.h") if p.is_file())
 
 
-def _build_key(compiler: str, kind: str, sources: Mapping[str, str], headers: Mapping[str, str],
+def _build_key(compiler: Sequence[str], kind: str, sources: Mapping[str, str], headers: Mapping[str, str],
               files: Sequence[Path], include_dirs: Sequence[Path], defines: Mapping[str, object],
               flags: Sequence[str], libs: Sequence[str]) -> str:
     """Hash of everything that affects a build's output."""
@@ -103,43 +106,48 @@ def build(sources: Mapping[str, str], *, cache: str, kind: str = SHARED, stem: s
           headers: Mapping[str, str] | None = None, files: Sequence[Path] = (),
           include_dirs: Sequence[Path] = (), defines: Mapping[str, object] | None = None,
           flags: Sequence[str] = (), libs: Sequence[str] = (),
-          timeout: float | None = None) -> Path:
+          timeout: float | None = None, compiler: Sequence[str] | None = None,
+          env: Mapping[str, str] | None = None) -> Path:
     """Compile C given as text into a cached shared library or program; return its path.
 
     ``sources`` (file name -> C text) are compiled, ``headers`` (relative path ->
     text) written next to them, ``files`` (existing C files) compiled too;
     ``include_dirs`` follow the build folder on the include path. The result lives
-    in ``cache_dir(cache)``. Raises `CompileError` naming the file and line.
+    in ``cache_dir(cache)``. ``compiler`` is the compiler command (default:
+    `find_compiler`), ``env`` extra environment variables for it. Raises
+    `CompileError` naming the file and line.
     """
     if kind not in (SHARED, PROGRAM):
         raise ValueError(f"unknown build kind {kind!r}; known: {SHARED}, {PROGRAM}")
     headers = dict(headers or {})
     defines = dict(defines or {})
-    compiler = find_compiler()
-    key = _build_key(compiler, kind, sources, headers, files, include_dirs, defines, flags, libs)
+    command = (find_compiler(),) if compiler is None else tuple(compiler)
+    key = _build_key(command, kind, sources, headers, files, include_dirs, defines, flags, libs)
     folder = cache_dir(cache)
     target = folder / f"{stem}-{key[:32]}{'.so' if kind == SHARED else ''}"
     if target.exists():
         return target
+    compiler_name = " ".join([Path(command[0]).name, *command[1:]])
     with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp:
         work = Path(tmp)
         for name, text in {**headers, **sources}.items():
             (work / name).parent.mkdir(parents=True, exist_ok=True)
             (work / name).write_text(text)
         out = "out.so" if kind == SHARED else "out"
-        cmd = [compiler, *flags, *(f"-D{k}" if v is None else f"-D{k}={v}"
+        cmd = [*command, *flags, *(f"-D{k}" if v is None else f"-D{k}={v}"
                                    for k, v in defines.items()),
                f"-I{work}", *(f"-I{d}" for d in include_dirs),
                *(("-shared", "-fPIC") if kind == SHARED else ()), "-o", out,
                *sources, *map(str, files), *(f"-l{lib}" for lib in libs)]
         try:
             proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True,
-                                  timeout=timeout, env={**os.environ, "LC_ALL": "C"})
+                                  timeout=timeout,
+                                  env={**os.environ, **(env or {}), "LC_ALL": "C"})
         except subprocess.TimeoutExpired:
-            raise CompileError(f"{Path(compiler).name} took longer than {timeout} s on "
+            raise CompileError(f"{compiler_name} took longer than {timeout} s on "
                                f"{', '.join(sources)}") from None
         if proc.returncode != 0:
-            raise _compile_error(proc.stderr, Path(compiler).name, work,
+            raise _compile_error(proc.stderr, compiler_name, work,
                                  {**headers, **sources}, next(iter(sources), None))
         os.replace(work / out, target)
     return target

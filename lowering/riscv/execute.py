@@ -1,0 +1,259 @@
+"""Run a compiled kernel on the ``unicorn`` RV64 emulator and price its core cycles.
+
+Every custom-3 instruction (a Gemmini command) and every ``fence`` is replaced in
+the emulator's memory by a jump to a small trampoline that stores rs1 and rs2 at
+the address in tp (x4, which compiled C never uses) and jumps back, so the
+emulator logs the operands without calling Python. A block hook on the kernel's
+code prices every executed block (`_block_price`, from the original instruction
+words) and the branch that led to it, and notes the kind (funct7, or fence) and
+the start cycle of the commands in the block. The price of the in-order core
+(docs/cpu_cost.md): one cycle per instruction, plus `TimingParams` penalties for taken branches and jumps,
+mispredicted conditional branches (a 1-bit predictor per branch, first guess not
+taken), a load whose result the next instruction reads, multiplies, divides and
+the command hand-off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gemmini.config import TimingParams
+from gemmini.errors import AutocompError
+from lowering.riscv import decode as dec
+from lowering.riscv.elf import read_elf
+
+FENCE = -1              # the log's kind of a fence (RoCC commands: their funct7)
+NOP = 0x00000013        # addi x0, x0, 0
+PAGE = 0x1000
+RETURN_ADDRESS = 0x1000  # a page of nops: the run stops when the kernel returns here
+STACK_TOP = 0x7FF0_0000
+STACK_SIZE = 0x10_0000
+DATA_BASE = 0x8000_0000  # first array argument; the others follow, page aligned
+A0, FA0 = 10, 10         # the first argument registers, x10 and f10
+RUN_TIMEOUT_US = 120_000_000
+LOG_BASE = 0x4000_0000   # the command log (rs1, rs2 of every command)
+TP = 4                   # tp (x4): the ABI's thread pointer, never allocated by compilers
+
+
+class CoreRunError(AutocompError):
+    """The compiled kernel could not be run to its end on the emulator."""
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of the kernel call: an integer (pointers included) or a float."""
+    value: int | float
+    is_float: bool = False
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """Memory the kernel may touch: ``size`` bytes at ``address``, starting with ``data``."""
+    address: int
+    size: int
+    data: bytes = b""
+
+
+@dataclass
+class CoreLog:
+    """What the core did: every recorded instruction (kind, rs1, rs2, start cycle) and
+    the totals of the run."""
+    kinds: list = field(default_factory=list)       # funct7, or FENCE
+    rs1: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    rs2: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    start: list = field(default_factory=list)       # core cycle at which each starts
+    cycles: int = 0
+    instructions: int = 0
+    counts: dict = field(default_factory=dict)   # instruction class -> executed count
+
+
+def _block_price(insns: list[dec.Insn], tp: TimingParams) -> tuple[int, list[int]]:
+    """Cycles of a block without the branch into it, and the cycle offset of each
+    instruction within it."""
+    t = 0
+    offsets = []
+    extra = {dec.MUL: tp.core_mul, dec.DIV: tp.core_div, dec.ROCC: tp.core_rocc}
+    for i, ins in enumerate(insns):
+        offsets.append(t)
+        t += 1 + extra.get(ins.cls, 0)
+        if ins.cls == dec.LOAD and ins.rd is not None and i + 1 < len(insns) \
+                and ins.rd in insns[i + 1].reads:
+            t += tp.core_load_use
+    return t, offsets
+
+
+def _map(uc, address: int, size: int, data: bytes = b"") -> None:
+    lo = address & ~(PAGE - 1)
+    hi = (address + max(size, 1) + PAGE - 1) & ~(PAGE - 1)
+    uc.mem_map(lo, hi - lo)
+    if data:
+        uc.mem_write(address, data)
+
+
+def _sd(rs2: int, rs1: int, imm: int) -> int:
+    """``sd rs2, imm(rs1)``."""
+    return ((imm >> 5) << 25) | (rs2 << 20) | (rs1 << 15) | (3 << 12) | ((imm & 31) << 7) | 0x23
+
+
+def _addi(rd: int, rs1: int, imm: int) -> int:
+    return (imm << 20) | (rs1 << 15) | (rd << 7) | 0x13
+
+
+def _jal_x0(offset: int) -> int:
+    """``jal x0, offset`` (offset even, within +-1 MiB)."""
+    if not -(1 << 20) <= offset < (1 << 20):
+        raise CoreRunError(f"a jump of {offset} bytes does not fit in jal")
+    o = offset & ((1 << 21) - 1)
+    return (((o >> 20) & 1) << 31) | (((o >> 1) & 0x3FF) << 21) | (((o >> 11) & 1) << 20) \
+        | (((o >> 12) & 0xFF) << 12) | 0x6F
+
+
+def _trampoline(site: int, at: int, r1: int, r2: int) -> bytes:
+    """Log rs1 and rs2 at tp, advance tp, return after the site."""
+    words = (_sd(r1, TP, 0), _sd(r2, TP, 8), _addi(TP, TP, 16), _jal_x0(site + 4 - (at + 12)))
+    return b"".join(w.to_bytes(4, "little") for w in words)
+
+
+def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingParams,
+               max_commands: int = 1 << 20) -> CoreLog:
+    """Call the kernel (the ELF's entry point) with ``args`` and log its commands (at
+    most ``max_commands``, fences included)."""
+    try:    # imported here: only the compiled CPU cost needs the emulator
+        import unicorn
+        from unicorn import riscv_const as rc
+    except ImportError:
+        raise CoreRunError("the compiled CPU cost needs the unicorn emulator "
+                           "(pip install unicorn)") from None
+    image = read_elf(elf)
+    uc = unicorn.Uc(unicorn.UC_ARCH_RISCV, unicorn.UC_MODE_RISCV64)
+    code: dict[int, int] = {}          # address -> instruction word, for the decoder
+    sites: dict[int, int] = {}         # address -> kind (funct7 or FENCE)
+    patches: list[tuple[int, int, int]] = []   # (site, rs1 reg, rs2 reg)
+    for seg in image.segments:
+        _map(uc, seg.vaddr, seg.memsz)
+        uc.mem_write(seg.vaddr, seg.data)
+    for start, length in image.code:
+        data = bytes(uc.mem_read(start, length))
+        off = 0
+        while off + 2 <= length:
+            size = 2 if data[off] & 3 != 3 else 4
+            word = int.from_bytes(data[off:off + size], "little")
+            ins = dec.decode(word)
+            if TP in ins.reads or ins.rd == TP:
+                raise CoreRunError(f"the compiled kernel uses tp (x4) at {start + off:#x}; "
+                                   "the command log needs it")
+            if ins.cls in (dec.ROCC, dec.FENCE):
+                sites[start + off] = (word >> 25) & 0x7F if ins.cls == dec.ROCC else FENCE
+                patches.append((start + off, *(ins.reads or (0, 0))))
+            code[start + off] = word
+            off += size
+    text_lo = min(a for a, _ in image.code)
+    text_hi = max(a + n for a, n in image.code)
+    # every command (and fence) jumps to its trampoline, which logs rs1 and rs2 at tp
+    tramp = (max(seg.vaddr + seg.memsz for seg in image.segments) + PAGE - 1) & ~(PAGE - 1)
+    _map(uc, tramp, 16 * len(patches))
+    for i, (site, r1, r2) in enumerate(patches):
+        uc.mem_write(site, _jal_x0(tramp + 16 * i - site).to_bytes(4, "little"))
+        uc.mem_write(tramp + 16 * i, _trampoline(site, tramp + 16 * i, r1, r2))
+    log_size = 16 * (max_commands + 1)
+    _map(uc, LOG_BASE, log_size)
+    for b in buffers:
+        _map(uc, b.address, b.size, b.data)
+    _map(uc, STACK_TOP - STACK_SIZE, STACK_SIZE)
+    _map(uc, RETURN_ADDRESS, PAGE, NOP.to_bytes(4, "little") * (PAGE // 4))
+
+    log = CoreLog()
+    blocks: dict[tuple[int, int], tuple] = {}
+    block_insns: list[list[dec.Insn]] = []      # block id -> its instructions
+    executed: list[int] = []                    # block ids in execution order
+    history: dict[int, bool] = {}
+    kinds, starts = log.kinds.extend, log.start.extend
+    t_now = 0
+    pending = None          # the branch or jump that ended the previous block
+
+    def describe(address: int, size: int) -> tuple:
+        insns, pcs, pc = [], [], address
+        while pc < address + size:
+            ins = dec.decode(code[pc])
+            insns.append(ins)
+            pcs.append(pc)
+            pc += ins.size
+        cost, offs = _block_price(insns, tp)
+        at = [(o, sites[p]) for p, o in zip(pcs, offs) if p in sites]
+        ends = insns[-1].cls if insns[-1].cls in (dec.BRANCH, dec.JUMP) else None
+        block_insns.append(insns)
+        return (cost, tuple(o for o, _ in at), tuple(k for _, k in at),
+                (ends, pcs[-1], address + size) if ends else None, len(block_insns) - 1)
+
+    def on_block(_uc, address, size, _data):
+        nonlocal t_now, pending
+        info = blocks.get((address, size))
+        if info is None:
+            info = blocks[(address, size)] = describe(address, size)
+        cost, offs, site_kinds, ends, bid = info
+        t = t_now
+        if pending is not None:
+            kind, pc, fallthrough = pending
+            if kind == dec.JUMP:
+                t += taken_cost
+            else:
+                taken = address != fallthrough
+                if taken != history.get(pc, False):
+                    t += mispredict_cost
+                elif taken:
+                    t += taken_cost
+                history[pc] = taken
+        if offs:
+            kinds(site_kinds)
+            starts([t + o for o in offs])
+        executed.append(bid)
+        t_now = t + cost
+        pending = ends
+
+    taken_cost, mispredict_cost = tp.core_taken_branch, tp.core_mispredict
+    uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block, begin=text_lo, end=text_hi - 1)
+    uc.reg_write(rc.UC_RISCV_REG_X0 + TP, LOG_BASE)
+    ints = iter(range(rc.UC_RISCV_REG_X0 + A0, rc.UC_RISCV_REG_X0 + A0 + 8))
+    floats = iter(range(rc.UC_RISCV_REG_F0 + FA0, rc.UC_RISCV_REG_F0 + FA0 + 8))
+    for a in args:
+        if a.is_float:
+            bits = int(np.float32(a.value).view(np.uint32))
+            uc.reg_write(next(floats), 0xFFFFFFFF_00000000 | bits)   # NaN-boxed single
+        else:
+            uc.reg_write(next(ints), int(a.value) & (2**64 - 1))
+    uc.reg_write(rc.UC_RISCV_REG_SP, STACK_TOP - 16)
+    uc.reg_write(rc.UC_RISCV_REG_RA, RETURN_ADDRESS)
+    try:
+        uc.emu_start(image.entry, RETURN_ADDRESS, timeout=RUN_TIMEOUT_US)
+    except unicorn.UcError as e:
+        if uc.reg_read(rc.UC_RISCV_REG_X0 + TP) >= LOG_BASE + log_size - 16:
+            raise CoreRunError(f"the compiled kernel issues more than {max_commands} "
+                               "commands") from None
+        pc = uc.reg_read(rc.UC_RISCV_REG_PC)
+        raise CoreRunError(f"the compiled kernel stopped at pc {pc:#x}: {e}") from None
+    pc = uc.reg_read(rc.UC_RISCV_REG_PC)
+    if pc != RETURN_ADDRESS:
+        raise CoreRunError(f"the compiled kernel did not return within "
+                           f"{RUN_TIMEOUT_US // 1_000_000} s (stopped at pc {pc:#x})")
+    if pending is not None:                # the kernel's return jump
+        t_now += tp.core_taken_branch
+    n = (uc.reg_read(rc.UC_RISCV_REG_X0 + TP) - LOG_BASE) // 16
+    if n > max_commands:
+        raise CoreRunError(f"the compiled kernel issues more than {max_commands} commands")
+    if n != len(log.kinds):
+        raise CoreRunError(f"the command log holds {n} commands, the blocks ran "
+                           f"{len(log.kinds)}")
+    regs = np.frombuffer(bytes(uc.mem_read(LOG_BASE, 16 * n)), dtype=np.uint64).reshape(n, 2)
+    log.rs1, log.rs2 = regs[:, 0], regs[:, 1]
+    log.cycles = t_now
+    counts = dict.fromkeys(dec.CLASSES, 0)
+    for bid, n in enumerate(np.bincount(np.asarray(executed, dtype=np.int64),
+                                        minlength=len(block_insns))):
+        for ins in block_insns[bid]:
+            counts[ins.cls] += int(n)
+    log.counts = counts
+    log.instructions = sum(counts.values())
+    return log
