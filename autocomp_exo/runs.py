@@ -45,6 +45,14 @@ class RunDirError(ConfigError):
     """A run directory that cannot be used for this run (another run's, or in use)."""
 
 
+class RunDirMismatch(RunDirError):
+    """The run directory holds a different run."""
+
+
+class RunDirLocked(RunDirError):
+    """Another live process is using the run directory."""
+
+
 def _umask() -> int:
     """The process umask, read without changing it where the system allows."""
     try:
@@ -194,7 +202,7 @@ class RunDir:
             return
         diff = identity_difference(saved, identity)
         if diff:
-            raise RunDirError(f"holds a different run ({diff}); use a new --run-dir, or "
+            raise RunDirMismatch(f"holds a different run ({diff}); use a new --run-dir, or "
                               "--fresh to discard it", filename=str(self.path))
 
     def _take_lock(self) -> None:
@@ -205,7 +213,7 @@ class RunDir:
             except FileExistsError:
                 holder = lock_holder(self._lock_path)
                 if holder is not None and (holder == os.getpid() or pid_alive(holder)):
-                    raise RunDirError(f"in use by process {holder} (lock file "
+                    raise RunDirLocked(f"in use by process {holder} (lock file "
                                       f"{self._lock_path}); wait for it to finish or use "
                                       "another --run-dir", filename=str(self.path)) from None
                 try:
@@ -330,10 +338,12 @@ def pid_alive(pid: int) -> bool:
 
 
 def load_run(path: str | Path) -> dict:
-    """A summary of a run directory (for ``runs show`` and tests); raises FileNotFoundError."""
+    """A summary of a run directory (for ``runs show`` and tests); raises RunDirError."""
     path = Path(path)
+    if not path.is_dir():
+        raise RunDirError("no such directory", filename=str(path))
     if not (path / "events.jsonl").exists():
-        raise FileNotFoundError(f"{path}: not a run directory (no events.jsonl)")
+        raise RunDirError("not a run directory (no events.jsonl)", filename=str(path))
     events = list(read_jsonl(path / "events.jsonl"))
     beams = sorted((path / "beam").glob("iter_*.json")) if (path / "beam").exists() else []
     counts: dict[str, int] = {}
@@ -342,6 +352,7 @@ def load_run(path: str | Path) -> dict:
     return {
         "path": str(path),
         "config": read_json(path / "config.json", {}),
+        "identity": read_json(path / "identity.json", {}),
         "status": read_json(path / "status.json", {}),
         "best": read_json(path / "best.json", {}),
         "best_code": (path / "best.c").read_text() if (path / "best.c").exists() else None,

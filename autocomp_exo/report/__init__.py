@@ -1,0 +1,1 @@
+def write_report(d, out=None): raise NotImplementedError
