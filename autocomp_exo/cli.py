@@ -586,7 +586,9 @@ def main(argv: list[str] | None = None) -> int:
     except AutocompError as e:
         if verbose:
             traceback.print_exc()
-        _error(_one_line(str(e)))
+        target = getattr(args, "target", None)
+        where = f"{target}: " if target and not e.filename and target not in str(e) else ""
+        _error(_one_line(where + str(e)))
         return Exit.INPUT
     except OSError as e:
         if verbose:

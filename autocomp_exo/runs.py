@@ -158,7 +158,10 @@ class JsonlWriter:
     def sync(self) -> None:
         """fsync what was appended so far."""
         with self._lock:
-            os.fsync(self._f.fileno())
+            try:
+                os.fsync(self._f.fileno())
+            except OSError as e:
+                raise _write_error(e, self.path) from None
 
     def close(self) -> None:
         with self._lock:

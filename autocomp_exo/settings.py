@@ -201,6 +201,9 @@ def load_settings(path: str | Path | None = None, overrides: dict | None = None)
             data = tomllib.loads(Path(path).read_text())
         except OSError as e:
             raise ConfigError(f"cannot read settings: {e.strerror}", filename=where) from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"not a text file (byte {e.start} is not UTF-8)",
+                              filename=where) from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"invalid TOML: {e}", filename=where) from None
     for dotted, value in (overrides or {}).items():
