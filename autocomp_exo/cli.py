@@ -427,14 +427,11 @@ def _print_result(result, baselines: dict | None = None) -> None:
         s.add_row("run directory", result.run_dir)
     console.print(s)
     steps = step_lines(result.recipe, _kind_of(result), result.start_cycles)
-    console.print("steps applied:" if steps else "steps applied: none (the start was kept)",
-                  highlight=False)
+    print("steps applied:" if steps else "steps applied: none (the start was kept)")
     for line in steps:
-        console.print(f"  {line}", highlight=False, markup=False)
-    for line in baseline_lines(baselines or {}, result.cycles):
-        console.print(f"note: {line}", highlight=False, markup=False)
-    for note in result.notes:
-        console.print(f"note: {note}", highlight=False, markup=False)
+        print(f"  {line}")
+    for line in baseline_lines(baselines or {}, result.cycles) + result.notes:
+        print(f"note: {line}")
 
 
 def _kind_of(result) -> str:
@@ -572,8 +569,8 @@ def _sigterm(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     verbose = getattr(args, "verbose", False)
-    if not sys.stderr.isatty():          # progress as log lines (a bar on a terminal)
-        logging.basicConfig(level=logging.INFO, format="autocomp-exo: %(message)s")
+    # notes (resumed, stale lock) and, off a terminal, progress as log lines on stderr
+    logging.basicConfig(level=logging.INFO, format="autocomp-exo: %(message)s")
     commands = {"optimize": cmd_optimize, "evaluate": cmd_evaluate, "runs": cmd_runs_show,
                 "report": cmd_report, "quickstart": cmd_quickstart}
     old = signal.signal(signal.SIGTERM, _sigterm) if _main_thread() else None
