@@ -309,7 +309,11 @@ def _search_in(start: _Start, s: Settings, proposer: Proposer | None, run,
             client.close()
     usage = client.usage.to_json() if client is not None else {}
     result = _result(start, res, run, usage)
-    result.resumed, result.reused = bool(run and run.resumed), service.reused
+    result.resumed = bool(run and run.resumed)
+    result.reused = service.reused + search.restored_samples
+    if search.restored_iteration:
+        result.notes.append(f"resumed after iteration {search.restored_iteration} (its "
+                            f"{search.restored_samples} evaluations taken from the log)")
     if run:
         result.notes += run.notes
         _save(run, result, res, time.time() - t0)

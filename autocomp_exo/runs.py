@@ -10,6 +10,7 @@ Layout of a run directory::
     llm_cache.jsonl      finished LLM calls, keyed by (model, messages, parameters, sample)
     evals.jsonl          finished evaluations, keyed by the normalized IR
     beam/iter_NNN.json   the beam after each iteration
+    beam/state_NNN.json  the search's state after each iteration (a resume continues there)
     lineage.json         candidate lineage (networkx node-link JSON)
     candidates/KEY.c     compact C of every correct candidate
     best.c, best_toolchain.c, best.json   the best result so far
@@ -259,6 +260,10 @@ class RunDir:
     def write_beam(self, iteration: int, beam: list[dict]) -> None:
         self.events.sync()
         write_json(self.path / "beam" / f"iter_{iteration:03d}.json", beam)
+
+    def write_state(self, iteration: int, state: dict) -> None:
+        """What a resumed run needs to continue after ``iteration`` without replaying it."""
+        write_json(self.path / "beam" / f"state_{iteration:03d}.json", state)
 
     def write_candidate(self, key: str, code: str) -> None:
         p = self.path / "candidates" / f"{key}.c"

@@ -80,17 +80,21 @@ def _read(path: Path) -> str | None:
 
 
 def _last_search(events: list[dict]) -> list[dict]:
-    """The events of the last session that finished its search (else the last one): a
-    resumed session replays the whole search, cached evaluations included."""
-    sessions, current = [], []
-    for e in events:
-        if e.get("event") == "run_start" and current:
-            sessions.append(current)
-            current = []
-        current.append(e)
-    sessions.append(current)
-    done = [s for s in sessions if any(e.get("event") == "search_end" for e in s)]
-    return (done or sessions)[-1]
+    """The search's events, one copy per iteration: a resumed session continues after the
+    last saved iteration or replays from the start, so each iteration's events are taken
+    from the last session that logged it."""
+    by_iteration: dict[int, list[dict]] = {}
+    session: dict[int, list[dict]] = {}
+    for e in events + [{"event": "run_start"}]:
+        if e.get("event") == "run_start":
+            by_iteration.update(session)
+            session = {}
+            continue
+        if e.get("event") == "search_start":
+            session[0] = [e]
+        elif "iteration" in e and e.get("event") in ("candidate", "beam"):
+            session.setdefault(int(e["iteration"]), []).append(e)
+    return [e for it in sorted(by_iteration) for e in by_iteration[it]]
 
 
 def _samples(events: list[dict]) -> list[tuple[int, int | None]]:
