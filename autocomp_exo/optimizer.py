@@ -298,6 +298,8 @@ def _search_in(start: _Start, s: Settings, proposer: Proposer | None, run,
         search = BeamSearch(proposer, service, menu, s.search, run=run, progress=progress)
         if client is not None:
             search.token_counter = lambda: client.usage.total().tokens
+            # an LLM budget counts the cached calls of a replay: skip no iteration then
+            search.may_restore = s.llm.max_tokens_total is None and s.llm.max_usd is None
         res = search.run_search(start.item)
     except BaseException as e:
         if run:

@@ -101,6 +101,7 @@ class BeamSearch:
         self._t0 = time.monotonic()
         self._stop: str | None = None
         self.restored_iteration = 0      # iterations taken from a saved state on resume
+        self.may_restore = True          # False: a resume replays from the start
         self.restored_samples = 0
 
     # -- helpers -----------------------------------------------------------
@@ -161,7 +162,8 @@ class BeamSearch:
         self.state.start_cycles = self.state.best_cycles = root.cycles
         beam, best = [root], root
         trajectory = [root.cycles]
-        restored = self._restore(root) if self.run is not None and self.run.resumed else None
+        restored = (self._restore(root) if self.may_restore and self.run is not None
+                    and self.run.resumed else None)
         if restored is None:
             self._snapshot(0, beam, best, trajectory)
         else:
