@@ -415,7 +415,7 @@ def _print_result(result, baselines: dict | None = None) -> None:
     console.print(t)
     s = Table(show_header=False, box=None)
     if result.resumed:
-        s.add_row("resumed", f"yes: reused {result.reused} finished evaluations from the log")
+        s.add_row("resumed", f"yes ({result.reused} evaluations reused)")
     s.add_row("candidates evaluated", str(result.samples))
     s.add_row("stopped", result.stop_reason)
     tokens = sum(v["prompt_tokens"] + v["completion_tokens"] for v in result.usage.values())

@@ -291,7 +291,8 @@ def _search_in(start: _Start, s: Settings, proposer: Proposer | None, run,
                                                           error_kind=r.error_kind))
                           if run else None)
     if run and run.resumed:
-        log.info("%s: resuming (%d finished evaluations saved)", run.path, len(service.cache))
+        log.info("%s: resuming (%d distinct programs' evaluations saved)", run.path,
+                 len(service.cache))
     t0 = time.time()
     search = None
     try:
