@@ -78,3 +78,20 @@ def test_report_renders_in_a_browser(report, tmp_path):
         assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     finally:
         browser.quit()
+
+
+def test_runs_show_names_the_steps_in_words_and_the_faster_baselines(report, capsys):
+    import json
+    run = report.parent
+    assert main(["runs", "show", str(run)]) == 0
+    out = " ".join(capsys.readouterr().out.split())        # rich wraps table cells
+    best = json.loads((run / "best.json").read_text())
+    menu = (ROOT / "autocomp_exo" / "prompts" / "menu.toml").read_text()
+    first = best["recipe"][0]["menu_item"]
+    sentence = re.search(rf'key = "{first}"\s*\ntext = "([^"]+)"', menu)
+    assert sentence, f"menu.toml layout: no text after key {first!r}"
+    assert f"1. {first}: " in out and " ".join(sentence.group(1).split()[:4]) in out
+    baselines = json.loads((run / "baselines.json").read_text())
+    for cycles in baselines.values():
+        if cycles < best["cycles"]:
+            assert f"is faster: {cycles:,} cycles" in out
