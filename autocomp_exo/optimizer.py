@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from autocomp_exo.deprecation import renamed
+from autocomp_exo.progress import reporter
 from autocomp_exo.proposers.base import Proposer
 from autocomp_exo.settings import Settings, from_dict, load_settings, to_dict
 from gemmini import ir
 from gemmini.config import DEFAULT_CONFIG, GemminiConfig
 from gemmini.errors import ConfigError, ParseError
 from lowering.signature import read_signature
+
+log = logging.getLogger("autocomp_exo")
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,9 @@ class OptimizeResult:
     run_dir: str | None = None
     usage: dict = field(default_factory=dict)
     header: str | None = None
+    resumed: bool = False                # continued a run directory's earlier run
+    reused: int = 0                      # evaluations taken from that run's log
+    notes: list[str] = field(default_factory=list)   # what a person should be told
 
     @property
     def speedup(self) -> float:
@@ -187,31 +196,78 @@ def _builtin(gemmini: str | GemminiConfig = DEFAULT_CONFIG) -> Proposer:
 
 def optimize(proc, *, settings=None, proposer: Proposer | None = None,
              budget: Budget | None = None, run_dir: str | Path | None = None,
-             evaluator=None, progress: Callable | None = None, config=None) -> OptimizeResult:
+             evaluator=None, progress: Callable | bool | None = None, fresh: bool = False,
+             config=None) -> OptimizeResult:
     """Search for faster, correct code for ``proc`` (an Exo proc mapped to Gemmini, or,
     with ``evaluator``, anything that evaluator accepts). ``settings``: `Settings`, a TOML
     path or a dict (the Gemmini configuration is ``settings.evaluation.gemmini``).
     ``run_dir`` makes the run resumable: run again with the same directory to continue
-    after a kill. ``config=`` is the deprecated name of ``settings=``."""
+    after a kill; a directory holding a different run is refused unless ``fresh``.
+    ``progress``: None shows a progress bar on a terminal and logs (logger
+    ``autocomp_exo.progress``) otherwise, False is silent, a callable gets every
+    `SearchState`. ``config=`` is the deprecated name of ``settings=``."""
     settings = renamed("optimize", "config", config, "settings", settings)
     s = _apply_budget(_resolve_settings(settings), budget)
     start = _start_from(proc, s, evaluator)
-    return _search_once(start, s, proposer, run_dir, progress)
+    with reporter(progress, s.search.iterations) as update:
+        return _search_once(start, s, proposer, run_dir, update, fresh=fresh)
+
+
+# settings that do not change what a run finds (budgets, parallelism); the rest do
+_NOT_IDENTITY = {"search": ("iterations", "patience", "max_samples", "max_seconds",
+                            "parallel_requests"),
+                 "evaluation": ("engine", "workers", "timeout"),
+                 "llm": ("concurrency", "timeout", "retries", "backoff_base", "backoff_max",
+                         "max_tokens_total", "max_usd", "cache_dir")}
+
+
+def run_identity(start: _Start, s: Settings) -> dict:
+    """What a run is: its start program, name, Gemmini configuration and every setting
+    that changes its results (budgets and parallelism may differ between sessions)."""
+    from autocomp_exo.search.evaluator import ir_key
+    item = start.item
+    text = ir_key(item) if isinstance(item, ir.Function) else str(item)
+    settings = json.loads(json.dumps(to_dict(s)))       # tuples as lists, as saved
+    for table, keys in _NOT_IDENTITY.items():
+        for k in keys:
+            settings[table].pop(k, None)
+    for m in settings["llm"]["models"]:           # where a model is served is not what it is
+        m.pop("base_url", None)
+        m.pop("api_key_env", None)
+    return {"name": start.name, "kind": start.kind,
+            "gemmini": s.evaluation.gemmini,
+            "start": hashlib.sha256(text.encode()).hexdigest()[:16],
+            "settings": settings}
 
 
 def _search_once(start: _Start, s: Settings, proposer: Proposer | None,
                  run_dir: str | Path | None, progress: Callable | None,
-                 wrap: Callable[[Proposer, list], Proposer] | None = None) -> OptimizeResult:
+                 wrap: Callable[[Proposer, list], Proposer] | None = None,
+                 fresh: bool = False) -> OptimizeResult:
+    from autocomp_exo.runs import RunDir
+
+    run = RunDir(run_dir, run_identity(start, s), fresh=fresh) if run_dir is not None else None
+    if run is None:
+        return _search_in(start, s, proposer, None, progress, wrap)
+    try:
+        for note in run.notes:
+            log.warning("%s: %s", run.path, note)
+        return _search_in(start, s, proposer, run, progress, wrap)
+    finally:
+        run.close()
+
+
+def _search_in(start: _Start, s: Settings, proposer: Proposer | None, run,
+               progress: Callable | None,
+               wrap: Callable[[Proposer, list], Proposer] | None) -> OptimizeResult:
     from autocomp_exo.llm.cache import LLMCache
     from autocomp_exo.llm.client import LLMClient
     from autocomp_exo.prompts.builder import load_menu
-    from autocomp_exo.runs import RunDir
     from autocomp_exo.search.beam import BeamSearch
     from autocomp_exo.search.engine import make_engine
     from autocomp_exo.search.service import EvalService
 
-    run = RunDir(run_dir) if run_dir is not None else None
-    log = run.log if run else None
+    log_event = run.log if run else None
     if run:
         run.write_config(to_dict(s))
         run.write_status({"state": "running"})
@@ -222,7 +278,7 @@ def _search_once(start: _Start, s: Settings, proposer: Proposer | None,
     if proposer is None and s.proposer in ("llm", "ensemble"):
         cache_path = (Path(s.llm.cache_dir) / "llm_cache.jsonl" if s.llm.cache_dir
                       else run.llm_cache_path if run else None)
-        client = LLMClient(s.llm, cache=LLMCache(cache_path), log=log)
+        client = LLMClient(s.llm, cache=LLMCache(cache_path), log=log_event)
     if proposer is None:
         proposer = build_proposer(s, client, menu)
     if wrap is not None:
@@ -235,18 +291,21 @@ def _search_once(start: _Start, s: Settings, proposer: Proposer | None,
                                                           cycles=r.cycles,
                                                           error_kind=r.error_kind))
                           if run else None)
+    if run and run.resumed:
+        log.info("%s: resuming (%d distinct programs' evaluations saved)", run.path,
+                 len(service.cache))
     t0 = time.time()
+    search = None
     try:
         search = BeamSearch(proposer, service, menu, s.search, run=run, progress=progress)
         if client is not None:
             search.token_counter = lambda: client.usage.total().tokens
+            # an LLM budget counts the cached calls of a replay: skip no iteration then
+            search.may_restore = s.llm.max_tokens_total is None and s.llm.max_usd is None
         res = search.run_search(start.item)
     except BaseException as e:
         if run:
-            state = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-            run.write_status({"state": state, "error": f"{type(e).__name__}: {e}"})
-            run.log("run_end", state=state, error=f"{type(e).__name__}: {e}")
-            run.close()
+            _save_after_error(run, start, search, e, time.time() - t0)
         raise
     finally:
         service.close()
@@ -254,10 +313,49 @@ def _search_once(start: _Start, s: Settings, proposer: Proposer | None,
             client.close()
     usage = client.usage.to_json() if client is not None else {}
     result = _result(start, res, run, usage)
+    result.resumed = bool(run and run.resumed)
+    result.reused = service.reused + search.restored_samples
+    if search.restored_iteration:
+        result.notes.append(f"resumed after iteration {search.restored_iteration} (its "
+                            f"{search.restored_samples} evaluations taken from the log)")
     if run:
+        result.notes += run.notes
         _save(run, result, res, time.time() - t0)
-        run.close()
     return result
+
+
+def _save_after_error(run, start: _Start, search, e: BaseException, seconds: float) -> None:
+    """Status of a run that stopped on an error or Ctrl-C, and its best so far (a failing
+    disk may refuse these writes too: the original error is the one to report)."""
+    state = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+    error = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+    try:
+        partial = _partial(search)
+        if partial is not None:
+            result = _result(start, partial, run, {})
+            _save(run, result, partial, seconds, state=state, error=error)
+        else:
+            run.write_status({"state": state, "error": error})
+            run.log("run_end", state=state, error=error)
+    except OSError:
+        pass
+
+
+def _partial(search):
+    """A `SearchResult` of the best candidate accepted so far (None before the start)."""
+    from autocomp_exo.search.beam import SearchResult
+    if search is None or not search.accepted:
+        return None
+    cands = search.accepted
+    root = next(c for c in cands.values() if c.parent is None)
+    best = min(cands.values(), key=lambda c: (c.cycles, c.iteration, c.id))
+    chain = [best.id]
+    while cands[chain[-1]].parent is not None:
+        chain.append(cands[chain[-1]].parent)
+    return SearchResult(start=root, best=best, beam=[best], trajectory=[root.cycles, best.cycles],
+                        recipe=search.lineage.recipe(chain[::-1]), lineage=search.lineage,
+                        stop_reason="interrupted", samples=search.state.samples,
+                        iterations=search.state.iteration)
 
 
 def _result(start: _Start, res, run, usage: dict) -> OptimizeResult:
@@ -281,25 +379,32 @@ def _result(start: _Start, res, run, usage: dict) -> OptimizeResult:
         header=start.header)
 
 
-def _save(run, result: OptimizeResult, res, seconds: float) -> None:
+def _save(run, result: OptimizeResult, res, seconds: float, state: str = "finished",
+          error: str | None = None) -> None:
     info = {"name": result.name, "key": res.best.id, "cycles": result.cycles,
             "start_cycles": result.start_cycles, "speedup": result.speedup,
             "utilization": result.utilization, "trajectory": result.trajectory,
             "recipe": result.recipe, "recipe_items": result.recipe_items,
             "samples": result.samples}
-    run.write_best(info, result.code, result.toolchain_code)
-    run.write_status({"state": "finished", "stop_reason": result.stop_reason,
-                      "iterations": res.iterations, "seconds": round(seconds, 3),
-                      "usage": result.usage})
-    run.log("run_end", stop_reason=result.stop_reason, best_cycles=result.cycles,
-            usage=result.usage)
+    kept = run.write_best(info, result.code, result.toolchain_code)
+    if kept is not None:
+        result.notes.append(f"kept the earlier best in {run.path / 'best.c'} ({kept['cycles']:,}"
+                            f" cycles); this run's best is slower ({result.cycles:,} cycles)")
+    status = {"state": state, "stop_reason": result.stop_reason,
+              "iterations": res.iterations, "seconds": round(seconds, 3),
+              "usage": result.usage}
+    if error:
+        status["error"] = error
+    run.write_status(status)
+    run.log("run_end", state=state, stop_reason=result.stop_reason, best_cycles=result.cycles,
+            usage=result.usage, kept_earlier=kept["cycles"] if kept else None)
 
 
 def reuse_schedule(proc, recipe: list[str], *, settings=None,
                    proposer: Proposer | None = None, budget: Budget | None = None,
                    run_dir: str | Path | None = None, evaluator=None,
-                   progress: Callable | None = None, refine_iterations: int = 2,
-                   config=None) -> OptimizeResult:
+                   progress: Callable | bool | None = None, refine_iterations: int = 2,
+                   fresh: bool = False, config=None) -> OptimizeResult:
     """Schedule reuse (method.md section 7): a light search that applies the menu items of
     ``recipe`` (menu item keys, e.g. a recorded `OptimizeResult.recipe_items`) one per
     iteration, then a short full search from its best. Run directories ``run_dir/light``
@@ -309,17 +414,20 @@ def reuse_schedule(proc, recipe: list[str], *, settings=None,
     s = _apply_budget(_resolve_settings(settings), budget)
     start = _start_from(proc, s, evaluator)
     sub = (lambda name: Path(run_dir) / name) if run_dir is not None else (lambda name: None)
-    light = _search_once(start, dataclasses.replace(s, search=light_settings(s.search, recipe)),
-                         proposer, sub("light"), progress,
-                         wrap=lambda p, menu: RecipeProposer(p, recipe, menu))
-    refine_start = dataclasses.replace(start, item=light.fn)
-    refine_search = dataclasses.replace(s.search, iterations=refine_iterations)
-    refined = _search_once(refine_start, dataclasses.replace(s, search=refine_search), proposer,
-                           sub("refine"), progress)
+    with reporter(progress, len(recipe) + refine_iterations) as update:
+        light = _search_once(start, dataclasses.replace(
+                             s, search=light_settings(s.search, recipe)),
+                             proposer, sub("light"), update,
+                             wrap=lambda p, menu: RecipeProposer(p, recipe, menu), fresh=fresh)
+        refine_start = dataclasses.replace(start, item=light.fn)
+        refine_search = dataclasses.replace(s.search, iterations=refine_iterations)
+        refined = _search_once(refine_start, dataclasses.replace(s, search=refine_search),
+                               proposer, sub("refine"), update, fresh=fresh)
     usage = {f"light/{k}": v for k, v in light.usage.items()}
     usage.update({f"refine/{k}": v for k, v in refined.usage.items()})
     return dataclasses.replace(
         refined, start_cycles=light.start_cycles, recipe=light.recipe + refined.recipe,
         trajectory=light.trajectory + refined.trajectory[1:], usage=usage,
-        samples=light.samples + refined.samples,
+        samples=light.samples + refined.samples, notes=light.notes + refined.notes,
+        resumed=light.resumed or refined.resumed, reused=light.reused + refined.reused,
         run_dir=str(run_dir) if run_dir is not None else None)

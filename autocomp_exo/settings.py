@@ -17,11 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gemmini.config import DEFAULT_CONFIG
+from gemmini.config import CONFIGS, DEFAULT_CONFIG
 from gemmini.errors import ConfigError
 
 RENAMED = {"evaluation.config": "evaluation.gemmini"}
 """Old dotted keys still read (with a DeprecationWarning) -> their new names."""
+
+
+def _at_least(obj, low, *names: str) -> None:
+    """A ConfigError naming the first of ``names`` (None allowed) below ``low``."""
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None and not isinstance(value, bool) and value < low:
+            raise ConfigError(f"{name}: must be at least {low}, got {value}")
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,13 @@ class SearchSettings:
     repair_attempts: int = 1            # feed a parse/check failure back this many times
     parallel_requests: int = 8          # proposer calls in flight at once
 
+    def __post_init__(self):
+        _at_least(self, 1, "beam_width", "plans_per_candidate", "impls_per_plan",
+                  "parallel_requests", "patience", "max_samples")
+        _at_least(self, 0, "iterations", "repair_attempts", "max_seconds")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout: must be at least 0 and below 1, got {self.dropout}")
+
 
 @dataclass(frozen=True)
 class EvaluationSettings:
@@ -49,6 +64,17 @@ class EvaluationSettings:
     input_kinds: tuple[str, ...] = ("uniform", "extreme")  # lowering.reference input sets
     input_seeds: tuple[int, ...] = (0,)
     cpu_cost: str = "ir"                # ir | compiled | compiled-gcc | compiled-zig
+
+    def __post_init__(self):
+        if self.gemmini not in CONFIGS:
+            raise ConfigError(f"gemmini: unknown Gemmini configuration {self.gemmini!r} "
+                              f"(known: {', '.join(CONFIGS)})")
+        if self.engine not in ("process", "inline"):
+            raise ConfigError(f"engine: unknown evaluation engine {self.engine!r} "
+                              "(known: process, inline)")
+        _at_least(self, 1, "workers")
+        if self.timeout <= 0:
+            raise ConfigError(f"timeout: must be above 0, got {self.timeout}")
 
 
 @dataclass(frozen=True)
@@ -94,6 +120,12 @@ class Settings:
     llm: LLMSettings = LLMSettings()
     prompts: PromptSettings = PromptSettings()
 
+    def __post_init__(self):
+        if self.proposer not in ("builtin", "llm", "ensemble"):
+            raise ConfigError(f"proposer: unknown proposer {self.proposer!r} "
+                              "(known: builtin, llm, ensemble)")
+
+
 
 def to_dict(obj) -> dict:
     """Plain (JSON/TOML-friendly) form of a settings object."""
@@ -117,7 +149,10 @@ def from_dict(cls, data: dict, *, where: str = "<settings>", prefix: str = ""):
         if key not in names:
             raise ConfigError(f"unknown setting {path!r}", filename=where)
         kwargs[key] = _convert(hints[key], value, where, path)
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as e:       # a range check of __post_init__: say where
+        raise ConfigError(f"{prefix}{e.message}", filename=where) from None
 
 
 def _convert(tp, value, where: str, path: str):
@@ -167,6 +202,9 @@ def load_settings(path: str | Path | None = None, overrides: dict | None = None)
             data = tomllib.loads(Path(path).read_text())
         except OSError as e:
             raise ConfigError(f"cannot read settings: {e.strerror}", filename=where) from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"not a text file (byte {e.start} is not UTF-8)",
+                              filename=where) from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"invalid TOML: {e}", filename=where) from None
     for dotted, value in (overrides or {}).items():

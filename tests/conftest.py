@@ -1,13 +1,20 @@
 """Test set-up shared by every test module."""
 
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import configuration as hypothesis_configuration
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# Hypothesis keeps its example database under the system's temporary directory, not in the
+# clone (tests never write into the repository).
+hypothesis_configuration.set_hypothesis_home_dir(
+    Path(tempfile.gettempdir()) / "autocomp-exo-hypothesis")
 
 
 @pytest.fixture(autouse=True, scope="session")

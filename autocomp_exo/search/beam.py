@@ -15,12 +15,12 @@ import hashlib
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol, runtime_checkable
 
 from autocomp_exo.prompts.builder import dropout
 from autocomp_exo.proposers.base import Candidate, MenuItem, Plan, Proposer, Rewrite
-from autocomp_exo.runs import RunDir
+from autocomp_exo.runs import RunDir, read_json
 from autocomp_exo.search.evaluator import PARSE, SLOWER, EvalResult
 from autocomp_exo.search.lineage import Lineage
 from autocomp_exo.search.service import EvalService, Evaluated
@@ -100,6 +100,9 @@ class BeamSearch:
         self.accepted: dict[str, Candidate] = {}
         self._t0 = time.monotonic()
         self._stop: str | None = None
+        self.restored_iteration = 0      # iterations taken from a saved state on resume
+        self.may_restore = True          # False: a resume replays from the start
+        self.restored_samples = 0
 
     # -- helpers -----------------------------------------------------------
     def progress(self, state: SearchState) -> None:
@@ -159,10 +162,17 @@ class BeamSearch:
         self.state.start_cycles = self.state.best_cycles = root.cycles
         beam, best = [root], root
         trajectory = [root.cycles]
-        stale = 0
-        it = 0
-        self._snapshot(0, beam, best)
-        for it in range(1, self.s.iterations + 1):
+        restored = (self._restore(root) if self.may_restore and self.run is not None
+                    and self.run.resumed else None)
+        if restored is None:
+            self._snapshot(0, beam, best, trajectory)
+        else:
+            beam, best, trajectory = restored
+        it = first = len(trajectory) - 1
+        stale = _stale(trajectory)
+        if first and self.s.patience is not None and stale >= self.s.patience:
+            self._stop = f"no improvement in {stale} iterations"
+        for it in range(first + 1, self.s.iterations + 1):
             if self._stop or self._out_of_time():
                 self._stop = self._stop or "time budget"
                 it -= 1
@@ -178,7 +188,7 @@ class BeamSearch:
             best = beam[0] if improved else best
             trajectory.append(best.cycles)
             self.state.best_cycles = best.cycles
-            self._snapshot(it, beam, best)
+            self._snapshot(it, beam, best, trajectory)
             self.progress(self.state)
             stale = 0 if improved else stale + 1
             if self._stop:
@@ -333,14 +343,71 @@ class BeamSearch:
                 out.append(_Attempt(a.parent, a.plan, rw, a.index))
         return out
 
-    def _snapshot(self, it: int, beam: list[Candidate], best: Candidate) -> None:
+    def _snapshot(self, it: int, beam: list[Candidate], best: Candidate,
+                  trajectory: list[int]) -> None:
         if self.run is None:
             return
+        self.run.write_state(it, {
+            "iteration": it, "beam": [c.id for c in beam], "best": best.id,
+            "trajectory": trajectory, "samples": self.state.samples,
+            "accepted": {k: [c.parent, c.iteration] for k, c in self.accepted.items()},
+            "lineage": self.lineage.to_json()})
         self.run.write_beam(it, [{"key": c.id, "cycles": c.cycles, "parent": c.parent,
                                   "iteration": c.iteration} for c in beam])
         self.run.write_lineage(self.lineage.to_json())
         self._log("beam", iteration=it, beam=[[c.id, c.cycles] for c in beam],
                   best=best.id, best_cycles=best.cycles)
+
+    def _restore(self, root: Candidate):
+        """(beam, best, trajectory) of the last iteration a killed run saved (at most this
+        run's ``iterations``), with every accepted candidate rebuilt from its saved code and
+        logged evaluation; None (replay from the start) when anything does not match."""
+        states = [read_json(f) for f in self.run.path.glob("beam/state_*.json")]
+        states = sorted((st for st in states if st and 0 < st.get("iteration", 0)
+                         <= self.s.iterations), key=lambda st: st["iteration"])
+        if not states:
+            return None
+        st = states[-1]
+        accepted: dict[str, Candidate] = {}
+        for key, (parent, iteration) in st["accepted"].items():
+            if key == root.id:
+                accepted[key] = root
+                continue
+            cand = self._saved_candidate(key, parent, iteration)
+            if cand is None:
+                return None
+            accepted[key] = cand
+        if root.id not in accepted or any(k not in accepted for k in st["beam"]):
+            return None
+        self.accepted = accepted
+        self.lineage = Lineage.from_json(st["lineage"])
+        self.state.samples = self.restored_samples = st["samples"]
+        self.state.iteration = self.restored_iteration = st["iteration"]
+        beam = [accepted[k] for k in st["beam"]]
+        best = accepted[st["best"]]
+        self.state.best_cycles = best.cycles
+        self._log("restored", iteration=st["iteration"], samples=st["samples"])
+        return beam, best, list(st["trajectory"])
+
+    def _saved_candidate(self, key: str, parent: str | None, iteration: int):
+        rec = self.service.cache.get(key)
+        try:
+            code = (self.run.path / "candidates" / f"{key}.c").read_text()
+        except OSError:
+            return None
+        norm = self.service.normalize(code)
+        if rec is None or isinstance(norm, EvalResult) or norm[1] != key or not rec.get("ok"):
+            return None
+        res = EvalResult.from_json(rec, fn=norm[0])
+        return self._candidate(replace(res, key=key, code=code), parent, iteration)
+
+
+def _stale(trajectory: list[int]) -> int:
+    """Iterations since the best last improved."""
+    stale = 0
+    for a, b in zip(trajectory, trajectory[1:]):
+        stale = 0 if b < a else stale + 1
+    return stale
 
 
 def _proposer_stats(proposer) -> dict:

@@ -35,10 +35,12 @@ class EvalService:
         self.writer = None
         self.on_evaluated = on_evaluated
         self.simulated = 0
+        self.reused = 0                    # results taken from an earlier run's log
         if cache_path is not None:
             for rec in read_jsonl(cache_path):
                 self.cache[rec["key"]] = rec
             self.writer = JsonlWriter(cache_path)
+        self._logged = set(self.cache)
 
     def normalize(self, item) -> tuple[object, str] | EvalResult:
         try:
@@ -62,6 +64,9 @@ class EvalService:
             fn, key = norm
             if key in self.cache:
                 out[i] = Evaluated(self._from_cache(key, fn), True)
+                if key in self._logged:
+                    self.reused += 1
+                    self._logged.discard(key)
             else:
                 todo.setdefault(key, []).append(i)
                 fns[key] = fn
