@@ -33,7 +33,8 @@ from exo.stdlib.scheduling import (
     lift_alloc, remove_loop, reorder_loops, replace, set_memory, simplify,
 )
 
-from lowering.workload import OUTPUTS, is_mapped, kind_of, proc_signature
+from lowering.semantics import READ, arg_roles, proc_signature
+from lowering.workload import is_mapped
 from gemmini.errors import UnsupportedConstruct
 
 MAPPING_VERSION = 2
@@ -41,8 +42,28 @@ BLOCK = 16          # Exo's Gemmini platform is written for DIM = 16
 MAX_BLOCK_COLS = 4  # a block mvin moves at most 4 * DIM columns
 
 
-def _shapes(proc, kind: str) -> dict[str, tuple[int, ...]]:
-    return {p.name: p.shape for p in proc_signature(proc, OUTPUTS[kind])}
+GEMM_PARAMS = ("scale", "act", "A", "B", "C")
+CONV_PARAMS = ("output", "bias", "inp", "weights", "act", "scale")
+
+
+def _kind(proc) -> str:
+    """``"gemm"`` or ``"conv"``: which of the mappings below handles ``proc``."""
+    names = {str(a.name()) for a in proc.args()}
+    if names == set(GEMM_PARAMS):
+        return "gemm"
+    if names == set(CONV_PARAMS):
+        return "conv"
+    raise UnsupportedConstruct(
+        f"cannot map proc {proc.name()!r} to Gemmini: map_to_gemmini maps the GEMM "
+        f"{GEMM_PARAMS} and convolution {CONV_PARAMS} algorithms of lowering.suite, "
+        f"not parameters {sorted(names)}; map it with Exo's Gemmini instructions and "
+        "pass the mapped proc")
+
+
+def _shapes(proc) -> dict[str, tuple[int, ...]]:
+    roles = arg_roles(proc)
+    return {p.name: p.shape for p in proc_signature(
+        proc, tuple(n for n, r in roles.items() if r != READ))}
 
 
 def map_to_gemmini(proc):
@@ -52,10 +73,10 @@ def map_to_gemmini(proc):
     / ``conv_algorithm``; the loop and buffer names matter). For a user's proc of
     the same signature map ``Workload.from_proc(proc).algorithm`` instead.
     """
-    kind = kind_of(proc)
     if is_mapped(proc):
         raise UnsupportedConstruct(f"proc {proc.name()!r} is already mapped to Gemmini")
-    shapes = _shapes(proc, kind)
+    kind = _kind(proc)
+    shapes = _shapes(proc)
     try:
         if kind == "gemm":
             M, K = shapes["A"]
