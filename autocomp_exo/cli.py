@@ -37,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     def target_args(p):
         p.add_argument("target", help="an Exo proc as FILE.py:NAME, or a C file")
         p.add_argument("--workload", help="for a C file: gemm:MxNxK, conv:BxDIMxCINxCOUT "
-                                          "or a suite name")
+                                          "(+bias) or a suite name")
+        p.add_argument("--reference", metavar="FILE.py:PROC",
+                       help="for a C file: check it against this Exo proc's semantics")
         _settings_flags(p)
 
     p = sub.add_parser("optimize", help="search for faster code")
@@ -152,16 +154,17 @@ def load_proc(spec: str):
 def _target(args, settings):
     """(item to optimize, evaluator or None, settings) for a target argument."""
     import dataclasses
-    if args.target.endswith(".c") or args.workload:
-        if not args.workload:
-            raise ConfigError("a C file needs --workload (e.g. gemm:64x64x64)")
+    reference = getattr(args, "reference", None)
+    if args.target.endswith(".c") or args.workload or reference:
         from autocomp_exo.evaluation import ModelEvaluator
+        from lowering.workload_spec import workload_for_c
         path = Path(args.target)
         try:
             text = path.read_text()
         except OSError as e:
             raise ConfigError(f"cannot read: {e.strerror}", filename=str(path)) from None
-        w = parse_workload(args.workload)
+        w = workload_for_c(text, str(path), args.workload,
+                           load_proc(reference) if reference else None)
         ev = ModelEvaluator.for_workload(w, settings.evaluation.gemmini,
                                          kinds=settings.evaluation.input_kinds,
                                          seeds=settings.evaluation.input_seeds)
@@ -245,6 +248,8 @@ def _print_result(result) -> None:
 def cmd_evaluate(args) -> int:
     from rich.console import Console
     from rich.table import Table
+
+    from autocomp_exo.search.evaluator import WRONG, feedback_from_report
     settings = _settings(args)
     item, evaluator, settings = _target(args, settings)
     if evaluator is None:
@@ -256,13 +261,15 @@ def cmd_evaluate(args) -> int:
                                                 seeds=settings.evaluation.input_seeds)
         item = w.mapped_c().c_text
     res = evaluator.evaluate(item)
+    fb = res.feedback
+    if res.error_kind == WRONG and res.fn is not None:    # wrong, but it ran: time it
+        fb = feedback_from_report(evaluator.run(res.fn).report)
     t = Table(title="model report")
     t.add_column("metric")
     t.add_column("value", justify="right")
     t.add_row("correct", "yes" if res.ok else f"no ({res.error_kind})")
     if not res.ok:
         t.add_row("error", res.error_message or "")
-    fb = res.feedback
     if fb is not None:
         t.add_row("cycles", f"{fb.cycles:,}")
         t.add_row("utilization", f"{100 * fb.utilization:.1f}%")

@@ -64,8 +64,11 @@ def _int8_arrays(kind: str, rng: np.random.Generator, shapes, red: float):
             arrays[name] = rng.integers(-3, 4, shape, dtype=np.int8)
         scale = 0.5   # odd sums land exactly on .5: tests round half to even
     elif kind == "unit":
-        # scale 1.0: values whose products sum to about +-TARGET_STD
-        bound = max(1, int(np.sqrt(TARGET_STD * 3.0 / np.sqrt(red))))
+        # scale 1.0: the widest range [-b, b] whose products sum to at most 3/4 of
+        # TARGET_STD (a sum of uniform products has std b(b+1)/3 * sqrt(red))
+        bound = 1
+        while (bound + 1) * (bound + 2) / 3.0 * np.sqrt(red) <= 0.75 * TARGET_STD:
+            bound += 1
         for name, shape in shapes:
             arrays[name] = rng.integers(-bound, bound + 1, shape, dtype=np.int8)
         scale = 1.0

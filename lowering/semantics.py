@@ -3,7 +3,8 @@
 ``reference_proc(proc)`` turns a proc mapped to Gemmini into the same computation on
 the CPU: every call of an instruction (or any sub-proc) is replaced by the callee's
 body with Exo's own ``inline``, until no call is left but the instructions whose
-semantics the host defines (`HOST_DEFINED`); configuration writes nobody reads any
+semantics the host defines (`HOST_DEFINED`), and every window by the buffer it
+views; configuration writes nobody reads any
 more are deleted with Exo's ``delete_config`` (the stride fields only fed the
 instructions' preconditions); configuration reads passed to a remaining call are
 bound to a local; and every buffer is moved to DRAM. Nothing is pattern-matched: the
@@ -23,9 +24,9 @@ writes it, or both (through windows and calls too).
 from __future__ import annotations
 
 from exo import DRAM, SchedulingError
-from exo.API_cursors import AssignConfigCursor, CallCursor, InvalidCursor
+from exo.API_cursors import AssignConfigCursor, CallCursor, InvalidCursor, WindowStmtCursor
 from exo.core.LoopIR import LoopIR
-from exo.stdlib.scheduling import bind_expr, delete_config, inline, set_memory
+from exo.stdlib.scheduling import bind_expr, delete_config, inline, inline_window, set_memory
 
 from gemmini import ir
 from gemmini.errors import UnsupportedConstruct
@@ -71,13 +72,18 @@ def check_host_defined() -> None:
 
 
 def reference_proc(proc):
-    """``proc`` with every instruction call replaced by its Exo definition, on DRAM only."""
+    """``proc`` with every instruction call replaced by its Exo definition, on DRAM only.
+
+    Windows are replaced by the buffers they view (Exo's ``inline_window``), so that
+    Exo's C writes outputs through non-const pointers."""
     name = proc.name()
     try:
         while (call := _first(proc, _inlinable)) is not None:
             proc = inline(proc, call)
-        proc = _drop_unread_configs(proc)
+        while (window := _first(proc, lambda s: isinstance(s, WindowStmtCursor))) is not None:
+            proc = inline_window(proc, window)
         proc = _bind_config_args(proc)
+        proc = _drop_unread_configs(proc)
         for alloc in [s for s in _stmts(proc.body()) if hasattr(s, "mem")]:
             if alloc.mem() is not DRAM:
                 proc = set_memory(proc, proc.forward(alloc), DRAM)
@@ -89,16 +95,34 @@ def reference_proc(proc):
 
 
 def _drop_unread_configs(proc):
-    """Delete every configuration write whose value nothing reads (Exo checks that)."""
+    """Delete every configuration write of a field that nothing reads (Exo checks it)."""
+    read = _config_reads(proc._loopir_proc)
     skip = 0
     while True:
-        writes = [s for s in _stmts(proc.body()) if isinstance(s, AssignConfigCursor)]
+        writes = [s for s in _stmts(proc.body()) if isinstance(s, AssignConfigCursor)
+                  and (s._impl._node.config, s._impl._node.field) not in read]
         if skip >= len(writes):
             return proc
         try:
             proc = delete_config(proc, writes[skip])
         except SchedulingError:
-            skip += 1       # observed later (e.g. the store's scale and act): keep it
+            skip += 1
+
+
+def _config_reads(ir_proc) -> set:
+    """(config, field) pairs read anywhere in ``ir_proc``."""
+    found = set()
+
+    def visit(node):
+        if isinstance(node, LoopIR.ReadConfig):
+            found.add((node.config, node.field))
+        for value in getattr(node, "__dict__", {}).values():
+            for item in (value if isinstance(value, list) else [value]):
+                if isinstance(item, (LoopIR.expr, LoopIR.stmt, LoopIR.w_access)):
+                    visit(item)
+    for s in ir_proc.body:
+        visit(s)
+    return found
 
 
 def _bind_config_args(proc):

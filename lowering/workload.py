@@ -15,7 +15,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from exo.stdlib.scheduling import rename
+
 from gemmini import ir
+from gemmini.errors import CheckError, UnsupportedConstruct
+from lowering import exo_to_c
 from lowering.reference import check_same_semantics
 from lowering.semantics import (READ, WRITTEN, arg_roles, proc_error, proc_signature,
                                 reference_proc)
@@ -83,11 +87,28 @@ class Workload:
         raise KeyError(name)
 
     def mapped_c(self):
-        """`lowering.exo_to_c.ExoC` of the mapped proc (disk-cached)."""
-        from lowering import exo_to_c
+        """`lowering.exo_to_c.ExoC` of the mapped proc (disk-cached).
+
+        An unmapped proc is mapped with `lowering.mapping.map_to_gemmini`; when that
+        fails (other loop or buffer names) and the proc has the signature of a bundled
+        GEMM or convolution, the bundled algorithm's mapping is used if it computes
+        what the proc computes on random inputs (`check_same_semantics`)."""
         if self.mapped is not None:
             return exo_to_c.compile_proc(self.mapped)
-        return exo_to_c.mapped_c(self.algorithm)
+        try:
+            return exo_to_c.mapped_c(self.algorithm)
+        except UnsupportedConstruct as e:
+            twin = bundled_twin(self)
+            if twin is None:
+                raise
+            failure = str(e)
+        try:   # the bundled algorithm of this signature, if it computes the same
+            check_same_semantics(self, twin)
+        except CheckError as e:
+            raise UnsupportedConstruct(
+                f"{failure}; the bundled {twin.kind} of this signature computes something "
+                f"else ({str(e).split(': ', 1)[-1]})", filename=f"proc {self.name}") from None
+        return exo_to_c.mapped_c(rename(twin.algorithm, self.name))
 
     # -- constructors -------------------------------------------------------
 
@@ -130,3 +151,24 @@ class Workload:
         if algorithm is not None:
             check_same_semantics(w, cls.from_proc(algorithm))
         return w
+
+
+def bundled_twin(workload) -> "Workload | None":
+    """The bundled GEMM or convolution workload with ``workload``'s exact signature, if any."""
+    from lowering import suite
+    sig = {p.name: (p.dtype, p.shape) for p in workload.signature}
+    scalars = sig.get("scale") == ("f32", ()) and sig.get("act") == ("bool", ())
+    if not scalars:
+        return None
+    if set(sig) == {"scale", "act", "A", "B", "C"} and len(sig["A"][1]) == 2:
+        (M, K), N = sig["A"][1], sig["B"][1][-1]
+        spec = suite.gemm(M, N, K)
+    elif set(sig) == {"scale", "act", "output", "bias", "inp", "weights"} and \
+            len(sig["inp"][1]) == 4 and len(sig["output"][1]) == 4:
+        batch, in_dim, _, in_ch = sig["inp"][1]
+        spec = suite.conv(batch, in_dim, in_ch, sig["output"][1][3])
+    else:
+        return None
+    twin = Workload.from_spec(spec)
+    mine = {p.name: (p.dtype, p.shape) for p in twin.signature}
+    return twin if mine == sig else None
