@@ -40,6 +40,8 @@ from gemmini.errors import UnsupportedConstruct
 MAPPING_VERSION = 2
 BLOCK = 16          # Exo's Gemmini platform is written for DIM = 16
 MAX_BLOCK_COLS = 4  # a block mvin moves at most 4 * DIM columns
+Z3_UNKNOWN = "unknown result from z3"   # Exo's solver gave up on a query
+SOLVER_ATTEMPTS = 3
 
 
 GEMM_PARAMS = ("scale", "act", "A", "B", "C")
@@ -77,20 +79,32 @@ def map_to_gemmini(proc):
         raise UnsupportedConstruct(f"proc {proc.name()!r} is already mapped to Gemmini")
     kind = _kind(proc)
     shapes = _shapes(proc)
-    try:
-        if kind == "gemm":
-            M, K = shapes["A"]
-            N = shapes["B"][1]
-            if M % BLOCK == 0 and N % (BLOCK * MAX_BLOCK_COLS) == 0 \
-                    and K % (BLOCK * MAX_BLOCK_COLS) == 0:
-                return _map_gemm_exo(proc)
-            return _map_gemm_edges(proc, M, N, K)
-        return _map_conv(proc, shapes["inp"][3], shapes["output"][3])
-    except (SchedulingError, UnificationError, TypeError) as e:  # Exo: pattern not found
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UnsupportedConstruct(
-            f"cannot map proc {proc.name()!r} to Gemmini ({first}); map_to_gemmini expects "
-            "the algorithm procs of lowering.suite") from None
+    for attempt in range(SOLVER_ATTEMPTS):
+        try:
+            return _map(proc, kind, shapes)
+        except (SchedulingError, UnificationError, TypeError) as e:  # Exo: pattern not found
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            if first == Z3_UNKNOWN and attempt + 1 < SOLVER_ATTEMPTS:
+                continue
+            if first == Z3_UNKNOWN:
+                raise UnsupportedConstruct(
+                    f"cannot map proc {proc.name()!r} to Gemmini: Exo's solver (z3) could "
+                    f"not decide a scheduling step, {SOLVER_ATTEMPTS} times (this happens "
+                    "on a heavily loaded machine); try again") from None
+            raise UnsupportedConstruct(
+                f"cannot map proc {proc.name()!r} to Gemmini ({first}); map_to_gemmini "
+                "expects the algorithm procs of lowering.suite") from None
+
+
+def _map(proc, kind: str, shapes):
+    if kind == "gemm":
+        M, K = shapes["A"]
+        N = shapes["B"][1]
+        if M % BLOCK == 0 and N % (BLOCK * MAX_BLOCK_COLS) == 0 \
+                and K % (BLOCK * MAX_BLOCK_COLS) == 0:
+            return _map_gemm_exo(proc)
+        return _map_gemm_edges(proc, M, N, K)
+    return _map_conv(proc, shapes["inp"][3], shapes["output"][3])
 
 
 # ---------------------------------------------------------------------------

@@ -334,3 +334,42 @@ def renamed_gemm(scale: f32, act: bool, A: i8[32, 64] @ DRAM, B: i8[64, 64] @ DR
 
 def expect_gemm(i):
     return {"C": requant(mm(i["A"], i["B"]), i["scale"], i["act"])}
+
+
+@proc
+def broken_renamed_gemm(scale: f32, act: bool, A: i8[32, 64] @ DRAM, B: i8[64, 64] @ DRAM,
+                        C: i8[32, 64] @ DRAM):
+    for row in seq(0, 32):
+        for col in seq(0, 64):
+            total: i32
+            total = 0.0
+            for red in seq(0, 64):
+                x: i8
+                x = A[row, red]
+                y: i8
+                y = B[col, red]      # B transposed: not the GEMM its signature suggests
+                x2: i32
+                y2: i32
+                x2 = x
+                y2 = y
+                total += x2 * y2
+            t: f32
+            acc_scale(total, t, scale)
+            o: i8
+            clamp(t, o)
+            if act == True:
+                o = relu(o)
+            C[row, col] = o
+
+
+def without_scale_and_act(c_text: str, name: str) -> str:
+    """Exo's C of a mapped kernel turned into a kernel without ``scale`` and ``act``
+    (scale 1.0, no activation), as the Autocomp harness writes them."""
+    head = c_text.index(f"// {name}(")
+    text = c_text[head:]
+    for old, new in (("//     scale : f32 @DRAM,\n", ""), ("//     act : bool,\n", ""),
+                     ("const float* scale, bool act, ", ""),
+                     ("(act), (scale)[0]", "(0), 1.0f")):
+        assert old in text, old
+        text = text.replace(old, new)
+    return text
