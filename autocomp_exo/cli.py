@@ -156,6 +156,9 @@ def _target(args, settings):
     import dataclasses
     reference = getattr(args, "reference", None)
     if args.target.endswith(".c") or args.workload or reference:
+        if not args.workload and not reference:
+            raise ConfigError("a C file needs --workload (e.g. gemm:64x64x64) or "
+                              "--reference FILE.py:PROC")
         from autocomp_exo.evaluation import ModelEvaluator
         from lowering.workload_spec import workload_for_c
         path = Path(args.target)
