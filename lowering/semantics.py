@@ -24,8 +24,10 @@ writes it, or both (through windows and calls too).
 from __future__ import annotations
 
 from exo import DRAM, SchedulingError
-from exo.API_cursors import AssignConfigCursor, CallCursor, InvalidCursor, WindowStmtCursor
+from exo.API_cursors import (AllocCursor, AssignConfigCursor, CallCursor, InvalidCursor,
+                             WindowStmtCursor)
 from exo.core.LoopIR import LoopIR
+from exo.platforms import gemmini as exo_gemmini
 from exo.stdlib.scheduling import bind_expr, delete_config, inline, inline_window, set_memory
 
 from gemmini import ir
@@ -63,9 +65,8 @@ def _inlinable(s) -> bool:
 
 def check_host_defined() -> None:
     """Raise if an instruction of `HOST_DEFINED` no longer has the body noted there."""
-    from exo.platforms import gemmini as gp
     for name, body in HOST_DEFINED.items():
-        text = str(getattr(gp, name)).strip().splitlines()[-1].strip()
+        text = str(getattr(exo_gemmini, name)).strip().splitlines()[-1].strip()
         if text != body:
             raise UnsupportedConstruct(f"Exo's {name} body is {text!r}, expected {body!r}: "
                                        "the host definition of ACC_SCALE must be reviewed")
@@ -77,6 +78,7 @@ def reference_proc(proc):
     Windows are replaced by the buffers they view (Exo's ``inline_window``), so that
     Exo's C writes outputs through non-const pointers."""
     name = proc.name()
+    check_host_defined()
     try:
         while (call := _first(proc, _inlinable)) is not None:
             proc = inline(proc, call)
@@ -84,7 +86,7 @@ def reference_proc(proc):
             proc = inline_window(proc, window)
         proc = _bind_config_args(proc)
         proc = _drop_unread_configs(proc)
-        for alloc in [s for s in _stmts(proc.body()) if hasattr(s, "mem")]:
+        for alloc in [s for s in _stmts(proc.body()) if isinstance(s, AllocCursor)]:
             if alloc.mem() is not DRAM:
                 proc = set_memory(proc, proc.forward(alloc), DRAM)
     except (SchedulingError, TypeError, ValueError) as e:

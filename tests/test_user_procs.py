@@ -150,3 +150,16 @@ def test_fc_bias_kernel_without_scale_by_spec(tmp_path, capsys):
                                               "broken_fc_bias"))
     assert main(["evaluate", str(broken), "--workload", "gemm:32x32x32+bias"]) == 1
     assert "cycles" in capsys.readouterr().out
+
+
+def test_reference_of_instructions_rounds_half_to_even():
+    """acc_scale stays the hardware's read-out in the inlined reference (Exo's body alone
+    would truncate in the cast after clamp: 1.5 -> 1)."""
+    from lowering.reference import run_reference
+    w = Workload.from_proc(map_to_gemmini(suite.gemm_algorithm(16, 16, 16)))
+    a = np.zeros((16, 16), np.int8)
+    b = np.zeros((16, 16), np.int8)
+    a[0, 0] = 1
+    b[0, :4] = [3, 5, -3, -5]
+    out = run_reference(w, {"A": a, "B": b, "scale": np.float32(0.5), "act": False})["C"]
+    assert out[0, :4].tolist() == [2, 2, -2, -2]
