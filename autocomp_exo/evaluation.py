@@ -148,10 +148,10 @@ def _to_function(proc_or_code, workload):
         return proc_or_code, workload
     if isinstance(proc_or_code, str):
         return parse_c(proc_or_code, filename="<input>"), workload
-    # an Exo proc
-    if workload is None:
-        workload = Workload.from_proc(proc_or_code)
-    c = compile_proc(proc_or_code)
+    # an Exo proc: its own C when mapped, else its Gemmini mapping
+    own = Workload.from_proc(proc_or_code)
+    workload = workload or own
+    c = compile_proc(proc_or_code) if own.mapped is not None else own.mapped_c()
     return parse_c(c.c_text, filename=f"{c.name}.c", function=c.name), workload
 
 

@@ -26,14 +26,14 @@ from __future__ import annotations
 from exo.libs.memories import GEMM_ACCUM, GEMM_SCRATCH
 from exo.platforms import gemmini as gp
 from exo import SchedulingError
-from exo.API_cursors import AssignCursor
+from exo.API_cursors import AllocCursor, AssignCursor, ForCursor
 from exo.rewrite.LoopIR_unification import UnificationError
 from exo.stdlib.scheduling import (
     call_eqv, delete_config, divide_loop, expand_dim, fission, inline, inline_window,
     lift_alloc, remove_loop, reorder_loops, replace, set_memory, simplify,
 )
 
-from lowering.semantics import READ, arg_roles, proc_signature
+from lowering.semantics import READ, arg_roles, proc_signature, stmts
 from lowering.workload import is_mapped
 from gemmini.errors import UnsupportedConstruct
 
@@ -62,6 +62,32 @@ def _kind(proc) -> str:
         "pass the mapped proc")
 
 
+# the loops and staging buffers of the lowering.suite algorithm each mapping follows
+_STRUCTURE = {
+    "gemm": (("i", "j", "k"), ("res", "a", "b"),
+             "C[i, j] = clamp(scale * sum over k of A[i, k] * B[k, j])"),
+    "conv": (("b", "orow", "ocol", "och", "krow", "kcol", "kch"), ("res", "i_s", "w_s"),
+             "output[b, orow, ocol, och] = clamp(scale * (bias[0, och] + sum of "
+             "inp[b, orow + krow, ocol + kcol, kch] * weights[krow, kcol, kch, och]))"),
+}
+
+
+def _check_structure(proc, kind: str) -> None:
+    """One line naming the first loop or buffer of the followed algorithm that is missing."""
+    loops, buffers, what = _STRUCTURE[kind]
+    found = {(type(s).__name__, s.name()) for s in stmts(proc.body())
+             if isinstance(s, (ForCursor, AllocCursor))}
+    for kind_name, names in (("ForCursor", loops), ("AllocCursor", buffers)):
+        for name in names:
+            if (kind_name, name) not in found:
+                noun = "loop" if kind_name == "ForCursor" else "buffer"
+                raise UnsupportedConstruct(
+                    f"cannot map proc {proc.name()!r} to Gemmini: it has no {noun} {name!r}; "
+                    f"map_to_gemmini follows lowering.suite's {kind} algorithm (loops "
+                    f"{', '.join(loops)}; buffers {', '.join(buffers)}; {what}); map it "
+                    "with Exo's Gemmini instructions instead")
+
+
 def _shapes(proc) -> dict[str, tuple[int, ...]]:
     roles = arg_roles(proc)
     return {p.name: p.shape for p in proc_signature(
@@ -78,6 +104,7 @@ def map_to_gemmini(proc):
     if is_mapped(proc):
         raise UnsupportedConstruct(f"proc {proc.name()!r} is already mapped to Gemmini")
     kind = _kind(proc)
+    _check_structure(proc, kind)
     shapes = _shapes(proc)
     for attempt in range(SOLVER_ATTEMPTS):
         try:

@@ -38,7 +38,7 @@ HOST_DEFINED = {"acc_scale": "dst = scale * src"}
 READ, WRITTEN, BOTH = "read", "written", "both"
 
 
-def _stmts(block):
+def stmts(block):
     """Every statement cursor under ``block``, depth first, in program order."""
     for s in block:
         yield s
@@ -49,11 +49,11 @@ def _stmts(block):
                 except (AttributeError, TypeError, ValueError):
                     continue
                 if not isinstance(sub, InvalidCursor):
-                    yield from _stmts(sub)
+                    yield from stmts(sub)
 
 
 def _first(proc, want):
-    for s in _stmts(proc.body()):
+    for s in stmts(proc.body()):
         if want(s):
             return s
     return None
@@ -86,7 +86,7 @@ def reference_proc(proc):
             proc = inline_window(proc, window)
         proc = _bind_config_args(proc)
         proc = _drop_unread_configs(proc)
-        for alloc in [s for s in _stmts(proc.body()) if isinstance(s, AllocCursor)]:
+        for alloc in [s for s in stmts(proc.body()) if isinstance(s, AllocCursor)]:
             if alloc.mem() is not DRAM:
                 proc = set_memory(proc, proc.forward(alloc), DRAM)
     except (SchedulingError, TypeError, ValueError) as e:
@@ -101,7 +101,7 @@ def _drop_unread_configs(proc):
     read = _config_reads(proc._loopir_proc)
     skip = 0
     while True:
-        writes = [s for s in _stmts(proc.body()) if isinstance(s, AssignConfigCursor)
+        writes = [s for s in stmts(proc.body()) if isinstance(s, AssignConfigCursor)
                   and (s._impl._node.config, s._impl._node.field) not in read]
         if skip >= len(writes):
             return proc
@@ -132,7 +132,7 @@ def _bind_config_args(proc):
     n = 0
     while True:
         target = None
-        for s in _stmts(proc.body()):
+        for s in stmts(proc.body()):
             if isinstance(s, CallCursor):
                 for arg in s.args():
                     if isinstance(arg._impl._node, LoopIR.ReadConfig):
