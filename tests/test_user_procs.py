@@ -163,3 +163,27 @@ def test_reference_of_instructions_rounds_half_to_even():
     b[0, :4] = [3, 5, -3, -5]
     out = run_reference(w, {"A": a, "B": b, "scale": np.float32(0.5), "act": False})["C"]
     assert out[0, :4].tolist() == [2, 2, -2, -2]
+
+
+def test_array_read_and_written_gets_inputs_and_is_checked():
+    w = Workload.from_proc(U.accumulate_i32)
+    assert w.roles == {"A": "read", "B": "read", "C": "both"} and w.outputs == ("C",)
+    for s in make_input_sets(w, kinds=KINDS):
+        c_in = np.asarray(s.inputs["C"]).astype(np.int64)
+        assert s.inputs["C"].dtype == np.int32 and np.any(c_in != 0)
+        want = c_in + U.mm(s.inputs["A"], s.inputs["B"])
+        np.testing.assert_array_equal(s.expected["C"], want.astype(np.int32), err_msg=s.name)
+
+
+def test_float_arrays_and_every_bool_value():
+    w = Workload.from_proc(U.axpy_f32)
+    assert w.roles == {"x": "read", "y": "both"}
+    sets = make_input_sets(w, kinds=("uniform", "unit"))
+    assert sorted(s.name for s in sets) == ["uniform_s0", "uniform_s0_flip", "unit_s0",
+                                            "unit_s0_flip"]
+    for s in sets:
+        x, y, alpha = (np.asarray(s.inputs[k], np.float32) for k in ("x", "y", "alpha"))
+        assert x.dtype == np.float32 and x.std() > 0.5 and s.saturation is None
+        want = y - alpha * x if s.inputs["flip"] else y + alpha * x
+        np.testing.assert_array_equal(s.expected["y"], want, err_msg=s.name)
+    assert {float(s.inputs["alpha"]) for s in sets if s.name.startswith("unit")} == {1.0}

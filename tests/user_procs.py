@@ -373,3 +373,28 @@ def without_scale_and_act(c_text: str, name: str) -> str:
         assert old in text, old
         text = text.replace(old, new)
     return text
+
+
+# ---------------------------------------------------------------------------
+# Roles and element types: an int32 array read and written, float arrays
+# ---------------------------------------------------------------------------
+
+@proc
+def accumulate_i32(A: i8[8, 16] @ DRAM, B: i8[16, 4] @ DRAM, C: i32[8, 4] @ DRAM):
+    for i in seq(0, 8):
+        for j in seq(0, 4):
+            for k in seq(0, 16):
+                a: i32
+                b: i32
+                a = A[i, k]
+                b = B[k, j]
+                C[i, j] += a * b
+
+
+@proc
+def axpy_f32(alpha: f32, x: f32[32] @ DRAM, y: f32[32] @ DRAM, flip: bool):
+    for i in seq(0, 32):
+        if flip == True:
+            y[i] = y[i] - alpha * x[i]
+        else:
+            y[i] = y[i] + alpha * x[i]
