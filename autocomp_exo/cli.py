@@ -61,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     def target_args(p):
         p.add_argument("target", help="an Exo proc as FILE.py:NAME, or a C file")
         p.add_argument("--workload", help="for a C file: gemm:MxNxK, conv:BxDIMxCINxCOUT "
-                                          "or a suite name")
+                                          "(+bias) or a suite name")
+        p.add_argument("--reference", metavar="FILE.py:PROC",
+                       help="for a C file: check it against this Exo proc's semantics")
         _settings_flags(p)
         verbose(p)
 
@@ -187,24 +189,14 @@ def _settings(args):
 
 
 def parse_workload(text: str):
-    """A `Workload` from ``gemm:MxNxK``, ``conv:BxDIMxCINxCOUT`` or a suite name."""
+    """The bundled `Workload` of ``gemm:MxNxK``, ``conv:BxDIMxCINxCOUT`` or a suite name
+    (the spec's grammar is `lowering.workload_spec.parse_spec`)."""
+    from lowering import suite
     from lowering.workload import Workload
-    from lowering import suite as workloads
-    m = re.fullmatch(r"(gemm|conv):(\d+(?:x\d+)*)", text.strip())
-    if m:
-        dims = [int(x) for x in m.group(2).split("x")]
-        if 0 in dims:
-            raise ConfigError(f"workload {text!r}: every size must be at least 1")
-        if m.group(1) == "gemm" and len(dims) == 3:
-            return Workload.from_spec(workloads.gemm(*dims))
-        if m.group(1) == "conv" and len(dims) == 4:
-            return Workload.from_spec(workloads.conv(*dims))
-        raise ConfigError(f"workload {text!r}: gemm takes MxNxK, conv takes BxDIMxCINxCOUT")
-    try:
-        return Workload.from_spec(text)
-    except (KeyError, ValueError):
-        raise ConfigError(f"unknown workload {text!r} (use gemm:MxNxK, conv:BxDIMxCINxCOUT "
-                          "or a suite name)") from None
+    from lowering.workload_spec import parse_spec
+    request = parse_spec(text)
+    make = suite.gemm if request.kind == "gemm" else suite.conv
+    return Workload.from_spec(make(*request.dims))
 
 
 def load_proc(spec: str):
@@ -262,15 +254,19 @@ def read_c_file(path: Path) -> str:
 def _target(args, settings):
     """(item to optimize, evaluator or None, settings) for a target argument."""
     import dataclasses
-    if args.target.endswith(".c") or args.workload:
-        if not args.workload:
-            raise ConfigError("a C file needs --workload (e.g. gemm:64x64x64)")
+    reference = getattr(args, "reference", None)
+    if args.target.endswith(".c") or args.workload or reference:
+        if not args.workload and not reference:
+            raise ConfigError("a C file needs --workload (e.g. gemm:64x64x64) or "
+                              "--reference FILE.py:PROC")
         from autocomp_exo.evaluation import ModelEvaluator
         from lowering.parser import parse_c
+        from lowering.workload_spec import workload_for_c
         path = Path(args.target)
         text = read_c_file(path)
         parse_c(text, filename=str(path))          # a syntax error names the file and line
-        w = parse_workload(args.workload)
+        w = workload_for_c(text, str(path), args.workload,
+                           load_proc(reference) if reference else None)
         ev = ModelEvaluator.for_workload(w, settings.evaluation.gemmini,
                                          kinds=settings.evaluation.input_kinds,
                                          seeds=settings.evaluation.input_seeds)
@@ -442,6 +438,8 @@ def _kind_of(result) -> str:
 def cmd_evaluate(args) -> int:
     from rich.console import Console
     from rich.table import Table
+
+    from autocomp_exo.search.evaluator import WRONG, feedback_from_report
     settings = _settings(args)
     item, evaluator, settings = _target(args, settings)
     if evaluator is None:
@@ -453,11 +451,13 @@ def cmd_evaluate(args) -> int:
                                                 seeds=settings.evaluation.input_seeds)
         item = w.mapped_c().c_text
     res = evaluator.evaluate(item)
+    fb = res.feedback
+    if res.error_kind == WRONG and res.fn is not None:    # wrong, but it ran: time it
+        fb = feedback_from_report(evaluator.run(res.fn).report)
     t = Table(title=f"model report: {args.target}")
     t.add_column("metric")
     t.add_column("value", justify="right")
     t.add_row("correct", "yes" if res.ok else f"no ({res.error_kind})")
-    fb = res.feedback
     if fb is not None:
         t.add_row("cycles", f"{fb.cycles:,}")
         t.add_row("utilization", f"{100 * fb.utilization:.1f}%")

@@ -36,7 +36,7 @@ from lowering.riscv import cpu_cost_hook
 from lowering.riscv.toolchain import KINDS as COMPILER_KINDS
 from lowering.reference import CheckResult, InputSet, check_sets, make_input_sets, run_reference
 from lowering.simplify import simplify_function
-from lowering.workload import Workload
+from lowering.workload import Workload, is_mapped
 
 SEARCH_INPUT_KINDS = EvaluationSettings.input_kinds    # what the search checks candidates on
 EVALUATE_INPUT_KINDS = ("uniform", "extreme", "ties")  # what `evaluate` checks a program on
@@ -167,10 +167,14 @@ def _to_function(proc_or_code, workload):
         return proc_or_code, workload
     if isinstance(proc_or_code, str):
         return parse_c(proc_or_code, filename="<input>"), workload
-    # an Exo proc
-    if workload is None:
-        workload = Workload.from_proc(proc_or_code)
-    c = compile_proc(proc_or_code)
+    # an Exo proc: its own C when mapped, else its Gemmini mapping
+    if is_mapped(proc_or_code):
+        workload = workload or Workload.from_proc(proc_or_code)
+        c = compile_proc(proc_or_code)
+    else:
+        own = Workload.from_proc(proc_or_code)
+        workload = workload or own
+        c = own.mapped_c()
     return parse_c(c.c_text, filename=f"{c.name}.c", function=c.name), workload
 
 

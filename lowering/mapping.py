@@ -26,23 +26,72 @@ from __future__ import annotations
 from exo.libs.memories import GEMM_ACCUM, GEMM_SCRATCH
 from exo.platforms import gemmini as gp
 from exo import SchedulingError
-from exo.API_cursors import AssignCursor
+from exo.API_cursors import AllocCursor, AssignCursor, ForCursor
 from exo.rewrite.LoopIR_unification import UnificationError
 from exo.stdlib.scheduling import (
     call_eqv, delete_config, divide_loop, expand_dim, fission, inline, inline_window,
     lift_alloc, remove_loop, reorder_loops, replace, set_memory, simplify,
 )
 
-from lowering.workload import OUTPUTS, is_mapped, kind_of, proc_signature
+from lowering.semantics import READ, arg_roles, proc_signature, stmts
+from lowering.workload import is_mapped
 from gemmini.errors import UnsupportedConstruct
 
 MAPPING_VERSION = 2
 BLOCK = 16          # Exo's Gemmini platform is written for DIM = 16
 MAX_BLOCK_COLS = 4  # a block mvin moves at most 4 * DIM columns
+Z3_UNKNOWN = "unknown result from z3"   # Exo's solver gave up on a query
+SOLVER_ATTEMPTS = 3
 
 
-def _shapes(proc, kind: str) -> dict[str, tuple[int, ...]]:
-    return {p.name: p.shape for p in proc_signature(proc, OUTPUTS[kind])}
+GEMM_PARAMS = ("scale", "act", "A", "B", "C")
+CONV_PARAMS = ("output", "bias", "inp", "weights", "act", "scale")
+
+
+def _kind(proc) -> str:
+    """``"gemm"`` or ``"conv"``: which of the mappings below handles ``proc``."""
+    names = {str(a.name()) for a in proc.args()}
+    if names == set(GEMM_PARAMS):
+        return "gemm"
+    if names == set(CONV_PARAMS):
+        return "conv"
+    raise UnsupportedConstruct(
+        f"cannot map proc {proc.name()!r} to Gemmini: map_to_gemmini maps the GEMM "
+        f"{GEMM_PARAMS} and convolution {CONV_PARAMS} algorithms of lowering.suite, "
+        f"not parameters {sorted(names)}; map it with Exo's Gemmini instructions and "
+        "pass the mapped proc")
+
+
+# the loops and staging buffers of the lowering.suite algorithm each mapping follows
+_STRUCTURE = {
+    "gemm": (("i", "j", "k"), ("res", "a", "b"),
+             "C[i, j] = clamp(scale * sum over k of A[i, k] * B[k, j])"),
+    "conv": (("b", "orow", "ocol", "och", "krow", "kcol", "kch"), ("res", "i_s", "w_s"),
+             "output[b, orow, ocol, och] = clamp(scale * (bias[0, och] + sum of "
+             "inp[b, orow + krow, ocol + kcol, kch] * weights[krow, kcol, kch, och]))"),
+}
+
+
+def _check_structure(proc, kind: str) -> None:
+    """One line naming the first loop or buffer of the followed algorithm that is missing."""
+    loops, buffers, what = _STRUCTURE[kind]
+    found = {(type(s).__name__, s.name()) for s in stmts(proc.body())
+             if isinstance(s, (ForCursor, AllocCursor))}
+    for kind_name, names in (("ForCursor", loops), ("AllocCursor", buffers)):
+        for name in names:
+            if (kind_name, name) not in found:
+                noun = "loop" if kind_name == "ForCursor" else "buffer"
+                raise UnsupportedConstruct(
+                    f"cannot map proc {proc.name()!r} to Gemmini: it has no {noun} {name!r}; "
+                    f"map_to_gemmini follows lowering.suite's {kind} algorithm (loops "
+                    f"{', '.join(loops)}; buffers {', '.join(buffers)}; {what}); map it "
+                    "with Exo's Gemmini instructions instead")
+
+
+def _shapes(proc) -> dict[str, tuple[int, ...]]:
+    roles = arg_roles(proc)
+    return {p.name: p.shape for p in proc_signature(
+        proc, tuple(n for n, r in roles.items() if r != READ))}
 
 
 def map_to_gemmini(proc):
@@ -52,24 +101,37 @@ def map_to_gemmini(proc):
     / ``conv_algorithm``; the loop and buffer names matter). For a user's proc of
     the same signature map ``Workload.from_proc(proc).algorithm`` instead.
     """
-    kind = kind_of(proc)
     if is_mapped(proc):
         raise UnsupportedConstruct(f"proc {proc.name()!r} is already mapped to Gemmini")
-    shapes = _shapes(proc, kind)
-    try:
-        if kind == "gemm":
-            M, K = shapes["A"]
-            N = shapes["B"][1]
-            if M % BLOCK == 0 and N % (BLOCK * MAX_BLOCK_COLS) == 0 \
-                    and K % (BLOCK * MAX_BLOCK_COLS) == 0:
-                return _map_gemm_exo(proc)
-            return _map_gemm_edges(proc, M, N, K)
-        return _map_conv(proc, shapes["inp"][3], shapes["output"][3])
-    except (SchedulingError, UnificationError, TypeError) as e:  # Exo: pattern not found
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UnsupportedConstruct(
-            f"cannot map proc {proc.name()!r} to Gemmini ({first}); map_to_gemmini expects "
-            "the algorithm procs of lowering.suite") from None
+    kind = _kind(proc)
+    _check_structure(proc, kind)
+    shapes = _shapes(proc)
+    for attempt in range(SOLVER_ATTEMPTS):
+        try:
+            return _map(proc, kind, shapes)
+        except (SchedulingError, UnificationError, TypeError) as e:  # Exo: pattern not found
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            if first == Z3_UNKNOWN and attempt + 1 < SOLVER_ATTEMPTS:
+                continue
+            if first == Z3_UNKNOWN:
+                raise UnsupportedConstruct(
+                    f"cannot map proc {proc.name()!r} to Gemmini: Exo's solver (z3) could "
+                    f"not decide a scheduling step, {SOLVER_ATTEMPTS} times (this happens "
+                    "on a heavily loaded machine); try again") from None
+            raise UnsupportedConstruct(
+                f"cannot map proc {proc.name()!r} to Gemmini ({first}); map_to_gemmini "
+                "expects the algorithm procs of lowering.suite") from None
+
+
+def _map(proc, kind: str, shapes):
+    if kind == "gemm":
+        M, K = shapes["A"]
+        N = shapes["B"][1]
+        if M % BLOCK == 0 and N % (BLOCK * MAX_BLOCK_COLS) == 0 \
+                and K % (BLOCK * MAX_BLOCK_COLS) == 0:
+            return _map_gemm_exo(proc)
+        return _map_gemm_edges(proc, M, N, K)
+    return _map_conv(proc, shapes["inp"][3], shapes["output"][3])
 
 
 # ---------------------------------------------------------------------------

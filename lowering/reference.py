@@ -1,10 +1,13 @@
 """Reference semantics of a workload, its input sets and the output check.
 
-The reference is Exo's own C of the workload's *algorithm* proc, compiled by
-`lowering.gcc` into a shared library (cached under ``<cache root>/reflib``) and
-called through ctypes on numpy arrays.
+The reference is Exo's own C of the workload's *reference proc* (the proc itself
+with every Gemmini instruction replaced by Exo's definition of it,
+`lowering.semantics.reference_proc`), compiled by `lowering.gcc` into a shared
+library (cached under ``<cache root>/reflib``) and called through ctypes on numpy
+arrays, with a zeroed Exo context for any configuration state the inlined
+instructions keep.
 
-Rounding: Exo's algorithm C calls ``ACC_SCALE(x, scale)`` (a macro of Gemmini's
+Rounding: the reference C calls ``ACC_SCALE(x, scale)`` (a macro of Gemmini's
 ``gemmini.h``) and then clamps with ``select`` and a C cast. Exo's CPU build
 would truncate toward zero in that cast; we define ``ACC_SCALE`` ourselves as
 the hardware does it (docs/hardware.md section 3): float32 multiply, then round half to
@@ -15,7 +18,8 @@ as int32 (built with ``-fwrapv``), as the accumulator does.
 Public API:
 
 * ``run_reference(workload, inputs) -> dict[str, np.ndarray]``
-* ``raw_accumulation(workload, inputs) -> np.ndarray`` (int32, numpy)
+* ``run_reference_stats(workload, inputs) -> (outputs, AccStats)`` (what the
+  accumulator read-outs saw: calls, saturated results, spread)
 * ``make_input_sets(workload, seeds=(0,), kinds=None, acts=None) -> list[InputSet]``
 * ``check(outputs, ref_outputs, sets=None, *, atol=0.0) -> CheckResult``
 * ``check_sets(outputs, sets, *, atol=0.0) -> CheckResult`` (``outputs`` may be lazy)
@@ -25,7 +29,6 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -33,43 +36,88 @@ import numpy as np
 from gemmini.errors import AutocompError, CheckError
 from lowering import gcc
 from lowering.exo_to_c import compile_proc, header_name
+from lowering.inputs import (INPUT_KINDS, bool_settings, kind_inputs, reduction_from_std,
+                             setting_suffix)
+from lowering.semantics import WRITTEN, proc_signature
 
 HOST_PRELUDE = """\
-/* autocomp-exo host definitions for Exo's algorithm C (reference semantics). */
+/* autocomp-exo host definitions for Exo's plain C (reference semantics). */
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
-/* Gemmini's accumulator read-out: float32 multiply, round half to even. */
+/* Gemmini's accumulator read-out: float32 multiply, round half to even. Each call is
+   counted (calls, saturated results, sum of squared accumulator values) for
+   autocomp_stats. */
+static long long autocomp_n_calls, autocomp_n_saturated;
+static double autocomp_sum_sq;
 static inline float autocomp_acc_scale(int32_t x, float scale) {
-    return nearbyintf((float)x * scale);
+    float y = nearbyintf((float)x * scale);
+    autocomp_n_calls++;
+    autocomp_sum_sq += (double)x * (double)x;
+    if (y > 127.0f || y < -128.0f) autocomp_n_saturated++;
+    return y;
 }
 #define ACC_SCALE(x, scale) autocomp_acc_scale((x), (scale))
+void autocomp_stats(double *out) {
+    out[0] = (double)autocomp_n_calls;
+    out[1] = (double)autocomp_n_saturated;
+    out[2] = autocomp_sum_sq;
+    autocomp_n_calls = autocomp_n_saturated = 0;
+    autocomp_sum_sq = 0.0;
+}
 """
 
 GCC_FLAGS = ("-O2", "-fwrapv", "-ffp-contract=off", "-fno-fast-math")
-INT8_MIN, INT8_MAX = -128, 127
 _NP_DTYPES = {"i8": np.int8, "i32": np.int32, "f32": np.float32, "bool": np.bool_}
 _CT_SCALARS = {"f32": ctypes.c_float, "bool": ctypes.c_bool, "i32": ctypes.c_int32,
                "i8": ctypes.c_int8}
-# What a set's inputs look like; see make_input_sets.
-INPUT_KINDS = ("uniform", "saturating", "extreme", "sparse", "small", "ties")
+PROBE_SEED = 2 ** 20
+MAX_SATURATED = 0.05        # at least one input set saturates fewer read-outs than this        # inputs of the run that measures a proc's accumulation
 
 
 class ReferenceRunError(AutocompError):
     """Running the reference failed (bad inputs); building it raises `gcc.CompileError`."""
 
 
+@dataclass(frozen=True)
+class AccStats:
+    """What the accumulator read-outs (``ACC_SCALE``) of one run saw."""
+    calls: int
+    saturated: int
+    sum_sq: float
+
+    @property
+    def saturated_share(self) -> float | None:
+        return self.saturated / self.calls if self.calls else None
+
+    @property
+    def std(self) -> float | None:
+        return float(np.sqrt(self.sum_sq / self.calls)) if self.calls else None
+
+
 # ---------------------------------------------------------------------------
 # Building and calling the reference library
 # ---------------------------------------------------------------------------
 
-def _build_library(name: str, c_text: str, h_text: str) -> Path:
-    return gcc.build({f"{name}.c": HOST_PRELUDE + c_text}, headers={header_name(name): h_text},
-                     cache="reflib", stem=name, flags=GCC_FLAGS, libs=("m",))
+def _context_size_function(exo_c) -> str:
+    """C of ``autocomp_context_size()``: the size of Exo's context struct (configuration
+    state of a proc whose instructions were inlined), 0 if there is none."""
+    ctx = f"{exo_c.header_name[:-2]}_Context"
+    size = f"sizeof({ctx})" if ctx in exo_c.h_text else "0"
+    return f"\nsize_t autocomp_context_size(void) {{ return {size}; }}\n"
+
+
+def _library(workload):
+    exo_c = compile_proc(workload.algorithm)
+    path = gcc.build({f"{exo_c.name}.c": HOST_PRELUDE + exo_c.c_text +
+                      _context_size_function(exo_c)},
+                     headers={header_name(exo_c.name): exo_c.h_text}, cache="reflib",
+                     stem=exo_c.name, flags=GCC_FLAGS, libs=("m",))
+    return exo_c.name, gcc.load_library(path)
 
 
 def algorithm_signature(workload):
-    """C signature (ir.Params) of the workload's algorithm proc."""
-    from lowering.workload import proc_signature
+    """C signature (ir.Params) of the workload's reference proc."""
     return proc_signature(workload.algorithm, workload.outputs)
 
 
@@ -90,25 +138,35 @@ def _as_array(name: str, value, param) -> np.ndarray:
 
 
 def run_reference(workload, inputs: Mapping[str, object]) -> dict[str, np.ndarray]:
-    """Run the reference on ``inputs`` (every input array plus ``scale`` and ``act``).
+    """Run the reference on ``inputs`` (every array read and every scalar).
 
     Returns the output arrays (shaped as the parameters, e.g. ``{"C": int8[M, N]}``).
     """
-    exo_c = compile_proc(workload.algorithm)
-    lib = gcc.load_library(_build_library(exo_c.name, exo_c.c_text, exo_c.h_text))
-    fn = getattr(lib, exo_c.name)
-    args: list = [None]                      # Exo's context pointer, unused here
+    return run_reference_stats(workload, inputs)[0]
+
+
+def run_reference_stats(workload, inputs: Mapping[str, object]
+                        ) -> tuple[dict[str, np.ndarray], AccStats]:
+    """`run_reference` and what its accumulator read-outs saw."""
+    name, lib = _library(workload)
+    fn = getattr(lib, name)
+    lib.autocomp_context_size.restype = ctypes.c_size_t
+    ctx = np.zeros(max(1, lib.autocomp_context_size()), dtype=np.uint8)
+    args: list = [ctx.ctypes.data_as(ctypes.c_void_p)]   # Exo's context (configuration)
     argtypes: list = [ctypes.c_void_p]
     outputs: dict[str, np.ndarray] = {}
-    keep = []
+    keep = [ctx]
     for p in algorithm_signature(workload):
-        if p.name in workload.outputs:
+        if p.name in workload.outputs and p.name not in inputs:
             arr = np.zeros(p.shape, dtype=_NP_DTYPES[p.dtype])
             outputs[p.name] = arr
         elif p.name not in inputs:
             raise ReferenceRunError(f"reference of {workload.name}: no value for {p.name!r}")
         elif p.is_array:
             arr = _as_array(p.name, inputs[p.name], p)
+            if p.name in workload.outputs:   # read and written: a copy it may update
+                arr = arr.copy()
+                outputs[p.name] = arr
         else:
             value = np.asarray(inputs[p.name]).reshape(-1)
             if value.size != 1:
@@ -127,45 +185,11 @@ def run_reference(workload, inputs: Mapping[str, object]) -> dict[str, np.ndarra
         argtypes.append(ctypes.c_void_p)
     fn.argtypes = argtypes
     fn.restype = None
+    stats = np.zeros(3, dtype=np.float64)
+    lib.autocomp_stats(stats.ctypes.data_as(ctypes.c_void_p))    # reset the counters
     fn(*args)
-    return outputs
-
-
-# ---------------------------------------------------------------------------
-# Raw int32 accumulation (numpy, independent of Exo)
-# ---------------------------------------------------------------------------
-
-def _wrap32(x: np.ndarray) -> np.ndarray:
-    return x.astype(np.int64).astype(np.uint32).view(np.int32) if x.size else \
-        x.astype(np.int32)
-
-
-def raw_accumulation(workload, inputs: Mapping[str, object]) -> np.ndarray:
-    """int32 accumulator values before scaling (GEMM ``A @ B``; conv incl. bias)."""
-    s = workload.shape
-    if workload.kind == "gemm":
-        a = np.asarray(inputs["A"]).reshape(s["M"], s["K"]).astype(np.int64)
-        b = np.asarray(inputs["B"]).reshape(s["K"], s["N"]).astype(np.int64)
-        return _wrap32(a @ b)
-    from lowering.suite import KERNEL_DIM
-    batch, d, ci, co = s["batch"], s["in_dim"], s["in_ch"], s["out_ch"]
-    od = d - KERNEL_DIM + 1
-    x = np.asarray(inputs["inp"]).reshape(batch, d, d, ci).astype(np.int64)
-    w = np.asarray(inputs["weights"]).reshape(KERNEL_DIM, KERNEL_DIM, ci, co).astype(np.int64)
-    acc = np.broadcast_to(np.asarray(inputs["bias"]).reshape(co).astype(np.int64),
-                          (batch, od, od, co)).copy()
-    for kr in range(KERNEL_DIM):
-        for kc in range(KERNEL_DIM):
-            acc += x[:, kr:kr + od, kc:kc + od, :] @ w[kr, kc]
-    return _wrap32(acc)
-
-
-def saturated_share(raw: np.ndarray, scale: float) -> float:
-    """Share of outputs whose scaled, rounded value lies outside [-128, 127]."""
-    if raw.size == 0:
-        return 0.0
-    pre = np.rint(raw.astype(np.float32) * np.float32(scale))
-    return float(np.mean((pre > INT8_MAX) | (pre < INT8_MIN)))
+    lib.autocomp_stats(stats.ctypes.data_as(ctypes.c_void_p))
+    return outputs, AccStats(int(stats[0]), int(stats[1]), float(stats[2]))
 
 
 # ---------------------------------------------------------------------------
@@ -182,108 +206,89 @@ class InputSet:
 
     @property
     def act(self) -> bool:
-        return bool(self.inputs["act"])
+        return bool(self.inputs.get("act", False))
 
     @property
     def scale(self) -> float:
-        return float(self.inputs["scale"])
+        return float(self.inputs.get("scale", 1.0))
 
 
-def _reduction_len(workload) -> int:
-    s = workload.shape
-    if workload.kind == "gemm":
-        return s["K"]
-    return 9 * s["in_ch"]
+def _outputs_only(workload) -> tuple[str, ...]:
+    roles = workload.roles or {}
+    return tuple(name for name in workload.outputs if roles.get(name, WRITTEN) == WRITTEN)
 
 
-def _operands(workload) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    return tuple((p.name, p.shape) for p in algorithm_signature(workload)
-                 if p.is_array and p.name not in workload.outputs and p.dtype == "i8")
-
-
-def _f32(x: float) -> np.float32:
-    """A float32 scale with a short mantissa (exactly representable, reproducible)."""
-    if x <= 0:
-        return np.float32(x)
-    e = np.floor(np.log2(x))
-    return np.float32(np.round(x / 2.0 ** e * 64) / 64 * 2.0 ** e)
-
-
-def _kind_arrays(kind: str, rng: np.random.Generator, operands, red: int):
-    """Int8 operand arrays and the scale for one kind of input set."""
-    arrays = {}
-    target_std = 48.0   # spread outputs over the int8 range with few saturations
-    if kind in ("uniform", "saturating"):
-        for name, shape in operands:
-            arrays[name] = rng.integers(INT8_MIN, INT8_MAX + 1, shape, dtype=np.int8)
-        std = (128.0 ** 2 / 3.0) * np.sqrt(red)
-        scale = target_std / std if kind == "uniform" else 512.0 / std
-    elif kind == "extreme":
-        for name, shape in operands:
-            arrays[name] = rng.choice(np.array([INT8_MIN, INT8_MAX], np.int8), shape)
-        scale = 1.0 / (128.0 * np.sqrt(red))
-    elif kind == "sparse":
-        for name, shape in operands:
-            vals = rng.integers(INT8_MIN, INT8_MAX + 1, shape, dtype=np.int8)
-            arrays[name] = np.where(rng.random(shape) < 0.1, vals, 0).astype(np.int8)
-        std = (128.0 ** 2 / 3.0) * np.sqrt(red) * 0.1
-        scale = target_std / std
-    elif kind == "small":
-        for name, shape in operands:
-            arrays[name] = rng.integers(-4, 5, shape, dtype=np.int8)
-        std = (20.0 / 3.0) * np.sqrt(red)
-        scale = target_std / std
-    elif kind == "ties":
-        for name, shape in operands:
-            arrays[name] = rng.integers(-3, 4, shape, dtype=np.int8)
-        scale = 0.5   # odd sums land exactly on .5: tests round half to even
-    else:
-        raise ValueError(f"unknown input kind {kind!r}; known: {INPUT_KINDS}")
-    return arrays, _f32(scale)
-
-
-def _bias(workload, kind: str, rng: np.random.Generator, scale: float):
-    """Conv bias worth up to about +-32 output units (+-64 for "extreme")."""
-    if workload.kind != "conv":
-        return {}
-    shape = (1, workload.shape["out_ch"])
-    if kind == "extreme":
-        b = int(64 / scale)
-        return {"bias": rng.choice(np.array([-b, b - 1], np.int32), shape)}
-    b = max(1, int(32 / scale))
-    return {"bias": rng.integers(-b, b + 1, shape, dtype=np.int32)}
+def reduction_length(workload) -> float:
+    """The workload's accumulation length, or, when unknown, the length whose uniform int8
+    products have the spread its accumulator read-outs show on uniform inputs."""
+    if workload.reduction:
+        return workload.reduction
+    params = algorithm_signature(workload)
+    probe = kind_inputs("uniform", np.random.default_rng(PROBE_SEED), params,
+                        _outputs_only(workload), 1.0)
+    for p in params:
+        if not p.is_array and p.dtype == "f32":
+            probe[p.name] = np.asarray(1.0, dtype=np.float32)
+    probe.update({k: np.asarray(v) for k, v in bool_settings(params, (False,))[0].items()})
+    std = run_reference_stats(workload, probe)[1].std
+    return reduction_from_std(std) if std else 1.0
 
 
 def make_input_sets(workload, seeds: Sequence[int] = (0,), kinds: Sequence[str] | None = None,
                     acts: Sequence[bool] | None = None) -> list[InputSet]:
-    """Input sets with their reference outputs, for every seed x kind x act.
+    """Input sets with their reference outputs, for every seed x kind x bool setting.
 
-    Kinds (`INPUT_KINDS`): ``uniform`` full-range int8 with a scale that spreads
-    outputs over int8 (few saturated); ``saturating`` full range, large scale;
-    ``extreme`` only -128 / 127; ``sparse`` 90% zeros; ``small`` values in
-    [-4, 4] with a scale that spreads outputs; ``ties`` small values with scale
-    0.5 (exact .5 ties). Each set records its share of saturated outputs.
+    Inputs come from the reference proc's signature (`lowering.inputs`). Kinds
+    (`INPUT_KINDS`): ``uniform`` full-range int8 with a scale that spreads outputs
+    over int8 (few saturated); ``saturating`` full range, large scale; ``extreme``
+    only -128 / 127; ``sparse`` 90% zeros; ``small`` values in [-4, 4] with a scale
+    that spreads outputs; ``ties`` small values with scale 0.5 (exact .5 ties);
+    ``unit`` scale 1.0 with small values. Bool scalars take both values (``act``:
+    those in ``acts``, default the workload's). Each set records its share of
+    saturated accumulator read-outs (None when the proc has none); when every set
+    saturates `MAX_SATURATED` or more (e.g. a kernel without a scale parameter, whose
+    scale is 1.0), the ``unit`` sets are added.
     """
     kinds = tuple(kinds) if kinds is not None else INPUT_KINDS
     acts = tuple(acts) if acts is not None else tuple(workload.acts)
-    operands = _operands(workload)
-    red = _reduction_len(workload)
-    sets = []
+    params = algorithm_signature(workload)
+    only_written = _outputs_only(workload)
+    red = reduction_length(workload)
+    sets: list[InputSet] = []
+
+    def add(seed: int, ki: int, kind: str) -> None:
+        rng = np.random.default_rng([seed, ki])
+        arrays = kind_inputs(kind, rng, params, only_written, red)
+        for setting in bool_settings(params, acts):
+            inputs = dict(arrays)
+            inputs.update({k: np.asarray(v) for k, v in setting.items()})
+            expected, stats = run_reference_stats(workload, inputs)
+            name = f"{kind}_s{seed}{setting_suffix(setting)}"
+            sets.append(InputSet(name, inputs, expected, stats.saturated_share))
     for seed in seeds:
         for ki, kind in enumerate(kinds):
-            rng = np.random.default_rng([seed, ki])
-            arrays, scale = _kind_arrays(kind, rng, operands, red)
-            arrays.update(_bias(workload, kind, rng, float(scale)))
-            raw = raw_accumulation(workload, arrays)
-            share = saturated_share(raw, float(scale))
-            for act in acts:
-                inputs = dict(arrays)
-                inputs["scale"] = np.asarray(scale, dtype=np.float32)
-                inputs["act"] = np.asarray(bool(act))
-                expected = run_reference(workload, inputs)
-                name = f"{kind}_s{seed}{'_relu' if act else ''}"
-                sets.append(InputSet(name, inputs, expected, share))
+            add(seed, ki, kind)
+    shares = [s.saturation for s in sets if s.saturation is not None]
+    if shares and min(shares) >= MAX_SATURATED and "unit" not in kinds:
+        add(seeds[0] if seeds else 0, INPUT_KINDS.index("unit"), "unit")
     return sets
+
+
+def check_same_semantics(workload, algorithm, kinds: Sequence[str] = ("uniform", "extreme"),
+                         seeds: Sequence[int] = (0,)) -> None:
+    """Raise `CheckError` unless ``workload``'s reference computes what ``algorithm``'s
+    (another workload, e.g. of the unscheduled proc) computes on random inputs."""
+    mine = [(p.name, p.dtype, p.shape) for p in algorithm_signature(workload)]
+    theirs = [(p.name, p.dtype, p.shape) for p in algorithm_signature(algorithm)]
+    if sorted(mine) != sorted(theirs):
+        raise CheckError(f"{workload.name} and the algorithm {algorithm.name} have different "
+                         f"parameters: {mine} vs {theirs}")
+    sets = make_input_sets(algorithm, seeds=seeds, kinds=kinds)
+    result = check([run_reference(workload, s.inputs) for s in sets], [s.expected for s in sets],
+                   sets)
+    if not result.ok:
+        raise CheckError(f"{workload.name} does not compute what the algorithm "
+                         f"{algorithm.name} computes: {result.message}")
 
 
 # ---------------------------------------------------------------------------

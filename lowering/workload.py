@@ -1,9 +1,12 @@
-"""One workload: what is computed, on which shapes, with which C signature.
+"""One workload: what is computed (a reference proc), on which C signature.
 
-``Workload.from_proc(proc)`` recognizes a user's GEMM or convolution proc
-(algorithm or already mapped to Gemmini) from its parameters and shapes and
-pairs it with our algorithm proc of the same shape (`lowering.suite`),
-whose Exo C is the reference semantics (`lowering.reference`).
+``Workload.from_proc(proc)`` accepts any Exo proc whose sizes are constants. A proc
+mapped to Gemmini is its own reference: `lowering.semantics.reference_proc` replaces
+every instruction by Exo's definition of it. An unmapped proc (an algorithm) is its
+own reference and is mapped with `lowering.mapping.map_to_gemmini` when its C is
+needed. ``algorithm=`` (the unscheduled proc) is checked against the mapped proc's
+semantics on random inputs. ``Workload.from_spec`` builds the bundled GEMM and
+convolution workloads (`lowering.suite`).
 """
 
 from __future__ import annotations
@@ -12,64 +15,22 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from gemmini import ir
-from gemmini.errors import UnsupportedConstruct
+from exo.stdlib.scheduling import rename
 
-_DTYPES = {"I8": "i8", "I32": "i32", "F32": "f32", "BOOL": "bool"}
-GEMM_PARAMS = ("scale", "act", "A", "B", "C")
-CONV_PARAMS = ("output", "bias", "inp", "weights", "act", "scale")
-OUTPUTS = {"gemm": ("C",), "conv": ("output",)}
+from gemmini import ir
+from gemmini.errors import CheckError, UnsupportedConstruct
+from lowering import exo_to_c
+from lowering.reference import check_same_semantics
+from lowering.semantics import (READ, WRITTEN, arg_roles, proc_error, proc_signature,
+                                reference_proc)
+
 _MAPPED_MARKERS = ("GEMM_SCRATCH", "GEMM_ACCUM", "config_", "mvin", "gemmini")
 
 
-def _error(proc, message: str) -> UnsupportedConstruct:
-    return UnsupportedConstruct(message, filename=f"proc {proc.name()}")
-
-
-def proc_signature(proc, outputs: tuple[str, ...]) -> tuple[ir.Param, ...]:
-    """The C signature of Exo's compiled ``proc`` as `ir.Param`s (context pointer excluded).
-
-    Arrays are flat pointers, ``const`` unless listed in ``outputs``; ``f32``
-    scalars are passed as ``const float*`` (``by_pointer``), ``bool`` by value.
-    """
-    params = []
-    for arg in proc.args():
-        name = str(arg.name())
-        type_name = arg.type().name.upper()
-        if type_name not in _DTYPES:
-            raise _error(proc, f"parameter {name!r} has unsupported type {arg.type()}")
-        dtype = _DTYPES[type_name]
-        if arg.is_tensor():
-            shape = []
-            for d in arg.shape():
-                value = d.value() if hasattr(d, "value") else None
-                if not isinstance(value, int):
-                    raise _error(proc, f"parameter {name!r}: sizes must be constants "
-                                       "(partial_eval the proc first)")
-                shape.append(value)
-            params.append(ir.Param(name, dtype, tuple(shape), const=name not in outputs))
-        elif dtype == "f32":
-            params.append(ir.Param(name, dtype, (), const=True, by_pointer=True))
-        elif dtype == "bool":
-            params.append(ir.Param(name, dtype, ()))
-        else:
-            raise _error(proc, f"scalar parameter {name!r} of type {dtype} is not supported")
-    return tuple(params)
-
-
-def _arg_names(proc) -> set[str]:
-    return {str(a.name()) for a in proc.args()}
-
-
-def kind_of(proc) -> str:
-    """``"gemm"`` or ``"conv"`` from the proc's parameter names."""
-    names = _arg_names(proc)
-    if names == set(GEMM_PARAMS):
-        return "gemm"
-    if names == set(CONV_PARAMS):
-        return "conv"
-    raise _error(proc, f"parameters {sorted(names)} are neither a GEMM "
-                       f"{GEMM_PARAMS} nor a convolution {CONV_PARAMS}")
+def guess_kind(params) -> str:
+    """``"conv"`` when an array has four dimensions (NHWC), else ``"gemm"``: which menu
+    and prompts the search uses; it never changes the semantics."""
+    return "conv" if any(len(p.shape) == 4 for p in params) else "gemm"
 
 
 def is_mapped(proc) -> bool:
@@ -78,14 +39,21 @@ def is_mapped(proc) -> bool:
     return any(marker in text for marker in _MAPPED_MARKERS)
 
 
+def _outputs(roles: dict[str, str]) -> tuple[str, ...]:
+    return tuple(name for name, role in roles.items() if role != READ)
+
+
 @dataclass(frozen=True)
 class Workload:
-    """A GEMM or convolution workload.
+    """What a kernel must compute, and its C signature.
 
-    ``signature`` is the C signature of the *given* proc (mapped or algorithm);
-    ``algorithm`` is our algorithm proc of the same shape (reference semantics);
-    ``mapped`` is the user's mapped proc, or None (then `mapped_c` compiles the
-    basic mapping). ``acts`` lists the ReLU settings to test.
+    ``algorithm`` is the reference proc: its plain C is the reference semantics
+    (`lowering.reference`). ``signature`` is the C signature of the *given* proc;
+    ``outputs`` the arrays it writes (``roles``: read, written or both).
+    ``mapped`` is the user's mapped proc, or None (then `mapped_c` maps
+    ``algorithm``). ``acts`` lists the ReLU settings to test (a bool ``act``);
+    ``reduction`` the accumulation length (None: measured on the reference).
+    ``kind`` picks the search's menu. ``macs`` (None: unknown) sets ideal cycles.
     """
     name: str
     kind: str
@@ -93,20 +61,24 @@ class Workload:
     algorithm: Any = field(compare=False, hash=False, repr=False)
     signature: tuple[ir.Param, ...]
     outputs: tuple[str, ...]
-    macs: int
+    macs: int | None
     acts: tuple[bool, ...] = (False, True)
     mapped: Any = field(default=None, compare=False, hash=False, repr=False)
     shape_key: tuple[tuple[str, int], ...] = ()
+    roles: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    reduction: int | None = None
 
     @property
     def settings(self) -> list[dict[str, Any]]:
         """Scalar settings to test, e.g. ``[{"act": False}, {"act": True}]``."""
-        return [{"act": a} for a in self.acts]
+        from lowering.inputs import bool_settings
+        return bool_settings(self.signature, self.acts)
 
     @property
     def inputs(self) -> tuple[ir.Param, ...]:
-        """Array parameters that are inputs."""
-        return tuple(p for p in self.signature if p.is_array and p.name not in self.outputs)
+        """Array parameters that are read."""
+        return tuple(p for p in self.signature
+                     if p.is_array and self.roles.get(p.name, READ) != WRITTEN)
 
     def param(self, name: str) -> ir.Param:
         for p in self.signature:
@@ -115,11 +87,28 @@ class Workload:
         raise KeyError(name)
 
     def mapped_c(self):
-        """`lowering.exo_to_c.ExoC` of the mapped proc (disk-cached)."""
-        from lowering import exo_to_c
+        """`lowering.exo_to_c.ExoC` of the mapped proc (disk-cached).
+
+        An unmapped proc is mapped with `lowering.mapping.map_to_gemmini`; when that
+        fails (other loop or buffer names) and the proc has the signature of a bundled
+        GEMM or convolution, the bundled algorithm's mapping is used if it computes
+        what the proc computes on random inputs (`check_same_semantics`)."""
         if self.mapped is not None:
             return exo_to_c.compile_proc(self.mapped)
-        return exo_to_c.mapped_c(self.algorithm)
+        try:
+            return exo_to_c.mapped_c(self.algorithm)
+        except UnsupportedConstruct as e:
+            twin = bundled_twin(self)
+            if twin is None:
+                raise
+            failure = str(e)
+        try:   # the bundled algorithm of this signature, if it computes the same
+            check_same_semantics(self, twin)
+        except CheckError as e:
+            raise UnsupportedConstruct(
+                f"{failure}; the bundled {twin.kind} of this signature computes something "
+                f"else ({str(e).split(': ', 1)[-1]})", filename=f"proc {self.name}") from None
+        return exo_to_c.mapped_c(rename(twin.algorithm, self.name))
 
     # -- constructors -------------------------------------------------------
 
@@ -130,71 +119,56 @@ class Workload:
         if isinstance(spec, str):
             spec = workloads.by_name(spec)
         algorithm = spec.algorithm()
-        return cls._build(spec.name, spec.kind, spec.shape_dict, algorithm, algorithm, None)
+        s = spec.shape_dict
+        reduction = s["K"] if spec.kind == "gemm" else \
+            workloads.KERNEL_DIM * workloads.KERNEL_DIM * s["in_ch"]
+        roles = arg_roles(algorithm)
+        return cls(name=spec.name, kind=spec.kind, shape=s, algorithm=algorithm,
+                   signature=proc_signature(algorithm, _outputs(roles)),
+                   outputs=_outputs(roles), macs=spec.macs, shape_key=spec.shape,
+                   roles=roles, reduction=reduction)
 
     @classmethod
-    def from_proc(cls, proc) -> "Workload":
-        """Recognize a GEMM or convolution proc (algorithm or mapped) by its signature."""
-        from lowering import suite as workloads
-        kind = kind_of(proc)
-        sig = {p.name: p for p in proc_signature(proc, OUTPUTS[kind])}
-        if kind == "gemm":
-            shape = _gemm_shape(proc, sig)
-            spec = workloads.gemm(shape["M"], shape["N"], shape["K"])
-        else:
-            shape = _conv_shape(proc, sig)
-            spec = workloads.conv(shape["batch"], shape["in_dim"], shape["in_ch"],
-                                  shape["out_ch"])
-        algorithm = spec.algorithm()
+    def from_proc(cls, proc, algorithm=None) -> "Workload":
+        """The workload of any Exo proc: mapped to Gemmini (its reference is the proc with
+        every instruction inlined) or not (it is its own reference). ``algorithm``, the
+        unscheduled proc, is checked against it on random inputs (`CheckError` if they
+        differ)."""
+        roles = arg_roles(proc)
+        outputs = _outputs(roles)
+        signature = proc_signature(proc, outputs)
+        if not outputs:
+            raise proc_error(proc, "writes no array argument: nothing to check")
         mapped = proc if is_mapped(proc) else None
-        name = proc.name() if re.fullmatch(r"[A-Za-z_]\w*", proc.name()) else spec.name
-        return cls._build(name, kind, spec.shape_dict, algorithm, proc, mapped)
-
-    @classmethod
-    def _build(cls, name, kind, shape, algorithm, given, mapped) -> "Workload":
-        from lowering.suite import WorkloadSpec
-        outputs = OUTPUTS[kind]
-        macs = WorkloadSpec(name, kind, tuple(shape.items())).macs
-        return cls(name=name, kind=kind, shape=dict(shape), algorithm=algorithm,
-                   signature=proc_signature(given, outputs), outputs=outputs, macs=macs,
-                   mapped=mapped, shape_key=tuple(shape.items()))
-
-
-def _expect(proc, sig, name, dtype, rank):
-    p = sig[name]
-    if p.dtype != dtype or len(p.shape) != rank:
-        want = f"{dtype}[{rank}-d]" if rank else dtype
-        got = f"{p.dtype}{list(p.shape)}" if p.shape else p.dtype
-        raise _error(proc, f"parameter {name!r} should be {want}, got {got}")
-    return p.shape
+        reference = reference_proc(proc) if mapped is not None else proc
+        name = proc.name() if re.fullmatch(r"[A-Za-z_]\w*", proc.name()) else "kernel"
+        shape = {p.name: p.size for p in signature if p.is_array}
+        acts = (False, True) if any(p.name == "act" and p.dtype == "bool"
+                                    for p in signature) else ()
+        w = cls(name=name, kind=guess_kind(signature), shape=shape, algorithm=reference,
+                signature=signature, outputs=outputs, macs=None, acts=acts, mapped=mapped,
+                shape_key=tuple(shape.items()), roles=roles)
+        if algorithm is not None:
+            check_same_semantics(w, cls.from_proc(algorithm))
+        return w
 
 
-def _gemm_shape(proc, sig) -> dict[str, int]:
-    _expect(proc, sig, "scale", "f32", 0)
-    _expect(proc, sig, "act", "bool", 0)
-    M, K = _expect(proc, sig, "A", "i8", 2)
-    K2, N = _expect(proc, sig, "B", "i8", 2)
-    shape_c = _expect(proc, sig, "C", "i8", 2)
-    if K2 != K or shape_c != (M, N):
-        raise _error(proc, f"GEMM shapes do not agree: A {[M, K]}, B {[K2, N]}, "
-                           f"C {list(shape_c)} (want A[M,K], B[K,N], C[M,N])")
-    return {"M": M, "N": N, "K": K}
-
-
-def _conv_shape(proc, sig) -> dict[str, int]:
-    from lowering.suite import KERNEL_DIM
-    _expect(proc, sig, "scale", "f32", 0)
-    _expect(proc, sig, "act", "bool", 0)
-    batch, in_dim, in_dim2, in_ch = _expect(proc, sig, "inp", "i8", 4)
-    kr, kc, in_ch2, out_ch = _expect(proc, sig, "weights", "i8", 4)
-    bias = _expect(proc, sig, "bias", "i32", 2)
-    out = _expect(proc, sig, "output", "i8", 4)
-    out_dim = in_dim - KERNEL_DIM + 1
-    if (in_dim2 != in_dim or (kr, kc) != (KERNEL_DIM, KERNEL_DIM) or in_ch2 != in_ch
-            or bias != (1, out_ch) or out != (batch, out_dim, out_dim, out_ch)):
-        raise _error(proc, "convolution shapes do not agree: want inp[b,D,D,ci], "
-                           "weights[3,3,ci,co], bias[1,co], output[b,D-2,D-2,co]; got "
-                           f"inp {[batch, in_dim, in_dim2, in_ch]}, "
-                           f"weights {[kr, kc, in_ch2, out_ch]}, "
-                           f"bias {list(bias)}, output {list(out)}")
-    return {"batch": batch, "in_dim": in_dim, "in_ch": in_ch, "out_ch": out_ch}
+def bundled_twin(workload) -> "Workload | None":
+    """The bundled GEMM or convolution workload with ``workload``'s exact signature, if any."""
+    from lowering import suite
+    sig = {p.name: (p.dtype, p.shape) for p in workload.signature}
+    scalars = sig.get("scale") == ("f32", ()) and sig.get("act") == ("bool", ())
+    if not scalars:
+        return None
+    if set(sig) == {"scale", "act", "A", "B", "C"} and len(sig["A"][1]) == 2:
+        (M, K), N = sig["A"][1], sig["B"][1][-1]
+        spec = suite.gemm(M, N, K)
+    elif set(sig) == {"scale", "act", "output", "bias", "inp", "weights"} and \
+            len(sig["inp"][1]) == 4 and len(sig["output"][1]) == 4:
+        batch, in_dim, _, in_ch = sig["inp"][1]
+        spec = suite.conv(batch, in_dim, in_ch, sig["output"][1][3])
+    else:
+        return None
+    twin = Workload.from_spec(spec)
+    mine = {p.name: (p.dtype, p.shape) for p in twin.signature}
+    return twin if mine == sig else None

@@ -75,7 +75,7 @@ CASES = {
     "kernel breaks a hardware rule": (["evaluate", "{t}/badaddr.c", *WL], Exit.KERNEL_WRONG,
                                       ["badaddr.c", "hardware"]),
     "zero-size workload": (["evaluate", str(KERNEL), "--workload", "gemm:0x64x64"],
-                           Exit.INPUT, ["gemm:0x64x64", "at least 1"]),
+                           Exit.INPUT, ["gemm:0x64x64", "must be positive"]),
     "workload with two sizes": (["evaluate", str(KERNEL), "--workload", "gemm:1x2"],
                                 Exit.INPUT, ["gemm takes MxNxK"]),
     "unknown workload": (["evaluate", str(KERNEL), "--workload", "fft:8"], Exit.INPUT,

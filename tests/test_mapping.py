@@ -182,5 +182,29 @@ def test_foreign_or_mapped_procs_are_rejected_clearly():
             for y in seq(0, 16):
                 C[x, y] = A[x, y]
 
-    with pytest.raises(UnsupportedConstruct, match="expects the algorithm procs"):
+    with pytest.raises(UnsupportedConstruct, match="has no loop 'i'") as e:
         mapping.map_to_gemmini(my_gemm)
+    assert "\n" not in str(e.value)
+
+    @proc
+    def transposed(scale: f32, act: bool, A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM,
+                   C: i8[16, 16] @ DRAM):
+        for i in seq(0, 16):
+            for j in seq(0, 16):
+                res: i32
+                res = 0.0
+                for k in seq(0, 16):
+                    a: i8
+                    a = A[i, k]
+                    b: i8
+                    b = B[j, k]
+                    a2: i32
+                    b2: i32
+                    a2 = a
+                    b2 = b
+                    res += a2 * b2
+                C[i, j] = res
+
+    with pytest.raises(UnsupportedConstruct, match="expects the algorithm procs") as e:
+        mapping.map_to_gemmini(transposed)
+    assert "\n" not in str(e.value)

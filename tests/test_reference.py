@@ -81,17 +81,18 @@ def test_conv_matches_numpy():
         np.testing.assert_array_equal(s.expected["output"], want, err_msg=s.name)
 
 
-def test_raw_accumulation_of_conv_matches_loops():
+def test_saturation_share_is_measured_on_the_accumulator():
+    """The share recorded per set is that of numpy's int32 accumulation, scaled, rounded
+    half to even, outside [-128, 127] (conv: bias included)."""
     w = Workload.from_spec(wl.conv(1, 4, 16, 16))
-    rng = np.random.default_rng(5)
-    inp = rng.integers(-128, 128, (1, 4, 4, 16), dtype=np.int8)
-    weights = rng.integers(-128, 128, (3, 3, 16, 16), dtype=np.int8)
-    bias = rng.integers(-1000, 1000, (1, 16), dtype=np.int32)
-    raw = ref.raw_accumulation(w, {"inp": inp, "weights": weights, "bias": bias})
-    b, r, c, o = 0, 1, 0, 7
-    want = int(bias[0, o]) + sum(int(inp[b, r + kr, c + kc, i]) * int(weights[kr, kc, i, o])
-                                 for kr in range(3) for kc in range(3) for i in range(16))
-    assert raw[b, r, c, o] == want
+    for s in ref.make_input_sets(w, kinds=("uniform", "saturating"), acts=(False,)):
+        inp, wt = s.inputs["inp"].astype(np.int64), s.inputs["weights"].astype(np.int64)
+        acc = np.zeros((1, 2, 2, 16), np.int64) + s.inputs["bias"].reshape(16)
+        for kr in range(3):
+            for kc in range(3):
+                acc += inp[:, kr:kr + 2, kc:kc + 2, :] @ wt[kr, kc]
+        pre = np.rint(acc.astype(np.int32).astype(np.float32) * np.float32(s.scale))
+        assert s.saturation == pytest.approx(np.mean((pre > 127) | (pre < -128)))
 
 
 def test_input_sets_cover_the_required_cases():
@@ -99,6 +100,7 @@ def test_input_sets_cover_the_required_cases():
     sets = ref.make_input_sets(w, seeds=(0, 1))
     names = [s.name for s in sets]
     assert len(names) == len(set(names)) == 2 * len(ref.INPUT_KINDS) * 2
+    assert ref.INPUT_KINDS[-1] == "unit" and any(s.scale == 1.0 for s in sets)
     assert {s.act for s in sets} == {False, True}
     assert any(s.saturation < 0.05 for s in sets)
     assert any(s.saturation > 0.5 for s in sets)

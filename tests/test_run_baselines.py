@@ -34,8 +34,8 @@ def test_every_baseline_correct(small_run):
     assert [r.baseline for r in results] == list(rb.BASELINES)
     for r in results:
         assert r.status == "ok", (r.baseline, r.message)
-        # 64^3 is small: every input set (6 kinds x ReLU off/on) is checked
-        assert r.sets_checked == 12
+        # 64^3 is small: every input set (7 kinds x ReLU off/on) is checked
+        assert r.sets_checked == 14
         assert r.cycles > 0
     rows = list(csv.DictReader((out / "results.csv").open()))
     assert {(row["workload"], row["baseline"], row["status"]) for row in rows} == \
@@ -59,7 +59,7 @@ def test_table_lists_every_cell(small_run):
     _, results, text = small_run
     for b in rb.BASELINES:
         assert b in text
-    assert text.count("ok (12 sets)") == 4
+    assert text.count("ok (14 sets)") == 4
 
 
 def test_missing_or_failing_baseline_is_reported_not_raised(tmp_path, monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lowering.workload import Workload, is_mapped, kind_of, proc_signature
+from lowering.workload import Workload, guess_kind, is_mapped, proc_signature
 from lowering import suite as wl
 from gemmini import ir
 from gemmini.errors import UnsupportedConstruct
@@ -42,7 +42,7 @@ def test_gemm_algorithm_signature():
         ir.Param("B", "i8", (36, 24), const=True),
         ir.Param("C", "i8", (20, 24)),
     )
-    assert kind_of(p) == "gemm" and not is_mapped(p)
+    assert guess_kind(sig) == "gemm" and not is_mapped(p)
 
 
 def test_conv_algorithm_signature():
@@ -61,41 +61,48 @@ def test_bad_sizes_are_rejected():
         wl.conv_algorithm(1, 2, 16, 16)
 
 
-def test_workload_from_proc_recognizes_algorithm():
-    w = Workload.from_proc(wl.gemm_algorithm(20, 24, 36))
-    assert (w.name, w.kind, w.shape, w.macs) == \
-        ("gemm_20x24x36", "gemm", {"M": 20, "N": 24, "K": 36}, 20 * 24 * 36)
-    assert w.outputs == ("C",) and w.mapped is None
-    assert [p.name for p in w.inputs] == ["A", "B"]
+def test_workload_from_proc_takes_the_proc_itself_as_reference():
+    p = wl.gemm_algorithm(20, 24, 36)
+    w = Workload.from_proc(p)
+    # an unmapped proc is its own reference; nothing substitutes a bundled algorithm
+    assert w.algorithm is p and w.mapped is None
+    assert (w.name, w.kind, w.macs) == ("gemm_20x24x36", "gemm", None)
+    assert w.outputs == ("C",) and w.roles == {"A": "read", "B": "read", "C": "written"}
+    assert [q.name for q in w.inputs] == ["A", "B"]
     assert w.settings == [{"act": False}, {"act": True}]
     wc = Workload.from_proc(wl.conv_algorithm(2, 6, 16, 32))
-    assert wc.kind == "conv" and wc.shape == {"batch": 2, "in_dim": 6, "in_ch": 16,
-                                              "out_ch": 32}
-    assert wc.macs == 2 * 4 * 4 * 32 * 9 * 16
+    assert wc.kind == "conv" and wc.outputs == ("output",)
 
 
-def test_workload_from_proc_rejects_other_procs():
+def test_workload_from_proc_accepts_any_proc_and_rejects_no_output():
     from exo import DRAM, proc  # noqa: F401  (DRAM is read by the @proc parser)
 
     @proc
-    def not_a_gemm(n: size, x: i8[n] @ DRAM):
+    def zero(n: size, x: i8[n] @ DRAM):
         for i in seq(0, n):
             x[i] = 0.0
 
-    with pytest.raises(UnsupportedConstruct, match="neither a GEMM"):
-        Workload.from_proc(not_a_gemm.partial_eval(4))
+    w = Workload.from_proc(zero.partial_eval(4))
+    assert w.outputs == ("x",) and w.settings == [{}]
+
+    @proc
+    def reads_only(x: i8[4] @ DRAM):
+        pass
+
+    with pytest.raises(UnsupportedConstruct, match="writes no array"):
+        Workload.from_proc(reads_only)
 
 
-def test_workload_from_proc_rejects_inconsistent_shapes():
+def test_workload_from_proc_needs_constant_sizes():
     from exo import DRAM, proc  # noqa: F401  (DRAM is read by the @proc parser)
 
     @proc
-    def bad(scale: f32, act: bool, A: i8[4, 8] @ DRAM, B: i8[9, 4] @ DRAM,
-            C: i8[4, 4] @ DRAM):
-        pass
+    def sized(n: size, x: i8[n] @ DRAM):
+        for i in seq(0, n):
+            x[i] = 0.0
 
-    with pytest.raises(UnsupportedConstruct, match="do not agree"):
-        Workload.from_proc(bad)
+    with pytest.raises(UnsupportedConstruct, match="partial_eval"):
+        Workload.from_proc(sized)
 
 
 def test_workload_from_spec_name():
