@@ -267,9 +267,7 @@ def _target(args, settings):
         parse_c(text, filename=str(path))          # a syntax error names the file and line
         w = workload_for_c(text, str(path), args.workload,
                            load_proc(reference) if reference else None)
-        ev = ModelEvaluator.for_workload(w, settings.evaluation.gemmini,
-                                         kinds=settings.evaluation.input_kinds,
-                                         seeds=settings.evaluation.input_seeds)
+        ev = ModelEvaluator.from_settings(w, settings.evaluation)
         settings = dataclasses.replace(settings, prompts=dataclasses.replace(
             settings.prompts, workload_kind=w.kind))
         args.workload_obj = w
@@ -343,9 +341,7 @@ def _baselines(run_dir, workload, item, evaluator, settings) -> dict:
     if workload is None:
         return {}
     if evaluator is None:
-        evaluator = ModelEvaluator.for_workload(workload, settings.evaluation.gemmini,
-                                                kinds=settings.evaluation.input_kinds,
-                                                seeds=settings.evaluation.input_seeds)
+        evaluator = ModelEvaluator.from_settings(workload, settings.evaluation)
     found = workload_baselines(workload, settings.evaluation.gemmini, evaluator)
     if run_dir:
         write_json(Path(run_dir) / "baselines.json", found)
@@ -446,9 +442,7 @@ def cmd_evaluate(args) -> int:
         from autocomp_exo.evaluation import ModelEvaluator
         from lowering.workload import Workload
         w = Workload.from_proc(item)
-        evaluator = ModelEvaluator.for_workload(w, settings.evaluation.gemmini,
-                                                kinds=settings.evaluation.input_kinds,
-                                                seeds=settings.evaluation.input_seeds)
+        evaluator = ModelEvaluator.from_settings(w, settings.evaluation)
         item = w.mapped_c().c_text
     res = evaluator.evaluate(item)
     fb = res.feedback
@@ -535,9 +529,7 @@ def cmd_quickstart(args) -> int:
     args.run_dir = args.run_dir or str(QUICKSTART_DIR)
     settings = _settings(args)
     w = parse_workload(QUICKSTART_WORKLOAD)
-    ev = ModelEvaluator.for_workload(w, settings.evaluation.gemmini,
-                                     kinds=settings.evaluation.input_kinds,
-                                     seeds=settings.evaluation.input_seeds)
+    ev = ModelEvaluator.from_settings(w, settings.evaluation)
     exo_c = w.mapped_c()
     args.target = QUICKSTART_WORKLOAD
     return cmd_optimize(args, item=exo_c.c_text, evaluator=ev, settings=settings,

@@ -86,6 +86,14 @@ class ModelEvaluator:
         return cls(sets=tuple(sets), gemmini=gemmini, **fields)
 
     @classmethod
+    def from_settings(cls, workload, evaluation) -> "ModelEvaluator":
+        """Evaluator of ``workload`` as the search settings' ``[evaluation]`` table
+        (`autocomp_exo.settings.EvaluationSettings`) asks: configuration, input sets and
+        CPU cost source. Every caller that starts from settings uses this."""
+        return cls.for_workload(workload, evaluation.gemmini, kinds=evaluation.input_kinds,
+                                seeds=evaluation.input_seeds, cpu_cost=evaluation.cpu_cost)
+
+    @classmethod
     def from_cases(cls, cases, **fields) -> "ModelEvaluator":
         """Evaluator of (inputs, expected outputs) pairs, named ``set0``, ``set1``, ..."""
         return cls(sets=tuple(InputSet(f"set{i}", inputs, expected)

@@ -159,10 +159,7 @@ def _start_from(proc, s: Settings, evaluator) -> _Start:
     from lowering.workload import Workload
     workload = Workload.from_proc(proc)
     exo_c = workload.mapped_c()
-    ev = ModelEvaluator.for_workload(workload, s.evaluation.gemmini,
-                                     kinds=s.evaluation.input_kinds,
-                                     seeds=s.evaluation.input_seeds,
-                                     cpu_cost=s.evaluation.cpu_cost)
+    ev = ModelEvaluator.from_settings(workload, s.evaluation)
     return _Start(exo_c.c_text, ev, exo_c.name, kind=workload.kind, header=exo_c.h_text,
                   macs=workload.macs)
 

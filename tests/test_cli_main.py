@@ -107,3 +107,22 @@ def test_example_settings_file_loads():
     # the shipped example runs as is: the built-in proposer, the LLM parts commented out
     s = load_settings(Path(__file__).parent.parent / "docs" / "settings.example.toml")
     assert s.proposer == "builtin" and s == Settings()
+
+
+def test_every_evaluator_from_settings_takes_the_cpu_cost_source(monkeypatch, tmp_path, capsys):
+    """The CLI builds its evaluators from the settings' [evaluation] table: a settings file
+    asking for the compiled CPU cost reaches the evaluator (the run fails loudly if no
+    RISC-V compiler is found rather than silently pricing from the IR)."""
+    from autocomp_exo import evaluation
+    seen = []
+    real = evaluation.ModelEvaluator.for_workload.__func__
+
+    def spy(cls, workload, gemmini, **fields):
+        seen.append(fields.get("cpu_cost"))
+        return real(cls, workload, gemmini, **fields)
+    monkeypatch.setattr(evaluation.ModelEvaluator, "for_workload", classmethod(spy))
+    toml = tmp_path / "s.toml"
+    toml.write_text('[evaluation]\ncpu_cost = "compiled-zig"\n')
+    kernel = Path(__file__).parent / "data" / "search" / "gemm64_resident.c"
+    main(["evaluate", str(kernel), "--workload", "gemm:64x64x64", "--settings", str(toml)])
+    assert seen == ["compiled-zig"]
