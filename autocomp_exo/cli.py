@@ -303,7 +303,12 @@ def cmd_runs_show(args) -> int:
     t.add_row("events", ", ".join(f"{k} {v}" for k, v in sorted(run["event_counts"].items())))
     for key, u in sorted(status.get("usage", {}).items()):
         t.add_row(f"tokens {key}", f"{u['prompt_tokens'] + u['completion_tokens']:,} "
-                                   f"({u['calls']} calls, {u['cached_calls']} cached)")
+                                   f"({u['calls']} calls, {u['cached_calls']} cached, "
+                                   f"{u.get('failed_calls', 0)} failed)")
+    fails = run["llm_failures"]
+    if any(fails.values()):
+        t.add_row("LLM failures", f"{fails['failed_calls']} calls failed, "
+                                  f"{fails['retried_attempts']} attempts retried")
     Console().print(t)
     return 0
 

@@ -255,7 +255,13 @@ def _search_once(start: _Start, s: Settings, proposer: Proposer | None,
     result = _result(start, res, run, usage)
     if run:
         _save(run, result, res, time.time() - t0)
+        if res.error is not None:      # results so far are saved; the run still failed
+            run.write_status({"state": "failed", "error": str(res.error),
+                              "stop_reason": result.stop_reason, "usage": usage})
+            run.log("run_end", state="failed", error=str(res.error))
         run.close()
+    if res.error is not None:
+        raise res.error
     return result
 
 
