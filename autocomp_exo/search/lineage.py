@@ -63,7 +63,7 @@ class Lineage:
         if key != parent and not self.graph.has_edge(parent, key):
             self.graph.add_edge(parent, key, menu_item=menu_item, plan=plan, planner=planner,
                                 implementer=implementer, iteration=iteration,
-                                accepted=accepted)
+                                accepted=accepted, outcome=outcome or error, detail=detail)
 
     def recipe(self, chain: list[str]) -> list[dict]:
         """The ordered plans along ``chain`` (root ... best); ``menu_item`` is the key."""
