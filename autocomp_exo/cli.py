@@ -1,4 +1,4 @@
-"""Command line: ``autocomp-exo optimize | evaluate | runs show | quickstart``.
+"""Command line: ``autocomp-exo optimize | evaluate | runs show | exchange pending | quickstart``.
 
 Settings come from ``--settings FILE.toml`` and are overridden by flags; the Gemmini
 configuration is ``--gemmini NAME``. The old flag names ``--config`` (settings file) and
@@ -26,6 +26,7 @@ _FLAG_KEYS = {
     "gemmini": "evaluation.gemmini", "engine": "evaluation.engine",
     "workers": "evaluation.workers", "timeout": "evaluation.timeout",
     "max_tokens": "llm.max_tokens_total", "max_usd": "llm.max_usd",
+    "exchange_dir": "llm.exchange_dir",
 }
 
 
@@ -52,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     rs = p.add_subparsers(dest="runs_command", required=True)
     show = rs.add_parser("show", help="summary of a run directory")
     show.add_argument("dir")
+    p = sub.add_parser("exchange", help="inspect an exchange directory (--proposer exchange)")
+    ex = p.add_subparsers(dest="exchange_command", required=True)
+    pend = ex.add_parser("pending", help="list the requests still waiting for an answer")
+    pend.add_argument("dir")
     p = sub.add_parser("quickstart", help="optimize a bundled small GEMM")
     _settings_flags(p, gemmini_help=argparse.SUPPRESS)
     _search_flags(p)
@@ -83,7 +88,9 @@ def _old_flags(args) -> None:
 def _search_flags(p) -> None:
     p.add_argument("--run-dir", help="run directory (resumable; run again to continue)")
     p.add_argument("--out", help="write NAME.c and NAME.h of the best code here")
-    p.add_argument("--proposer", choices=("builtin", "llm", "ensemble"))
+    p.add_argument("--proposer", choices=("builtin", "llm", "ensemble", "exchange"))
+    p.add_argument("--exchange-dir", help="answer the LLM requests by files in this directory "
+                                          "(with --proposer exchange, or ensemble)")
     p.add_argument("--model", action="append", dest="models", metavar="NAME",
                    help="LLM model name (repeat for an ensemble)")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint for --model")
@@ -313,6 +320,18 @@ def cmd_runs_show(args) -> int:
     return 0
 
 
+def cmd_exchange_pending(args) -> int:
+    """One line per unanswered request: number, phase, request file, answer file."""
+    from autocomp_exo.llm.exchange import pending
+    if not (Path(args.dir) / "requests").is_dir():
+        raise ConfigError("not an exchange directory (no requests/)", filename=args.dir)
+    waiting = pending(args.dir)
+    for p in waiting:
+        print(f"{p.number:04d} {p.phase:9s} {p.request} -> {p.answer}")
+    print(f"{len(waiting)} request(s) waiting", file=sys.stderr)
+    return 0
+
+
 QUICKSTART_WORKLOAD = "gemm:64x64x64"
 QUICKSTART_DIR = Path("runs") / "quickstart"
 
@@ -343,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_runs_show(args)
         if args.command == "quickstart":
             return cmd_quickstart(args)
+        if args.command == "exchange":
+            return cmd_exchange_pending(args)
     except (AutocompError, FileNotFoundError) as e:
         print(f"autocomp-exo: error: {e}", file=sys.stderr)
         return 2
