@@ -171,7 +171,8 @@ def request_text(stem: str, data: dict) -> str:
         "",
         f"Format: {data['format']}",
         "Reply exactly as the chat model would: the messages below are the whole "
-        "conversation.",
+        "conversation. The same prompt may be asked several times (samples); answer each "
+        "on its own.",
         "",
     ]
     body = []
