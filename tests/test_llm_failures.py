@@ -99,8 +99,8 @@ def model(srv):
 def test_a_timed_out_prompt_is_sent_at_most_twice():
     with FakeLLM(transient_every=0, hang_seconds=1.0) as srv:
         srv.transient = lambda key: "timeout"
-        c = LLMClient(LLMSettings(timeout=0.3, retries=5, backoff_base=0.01,
-                                  max_consecutive_failures=0), sleep=lambda s: None)
+        c = LLMClient(LLMSettings(timeout=0.3, retries=5, backoff_base=0.01),
+                      sleep=lambda s: None)
         got = c.complete_many(model(srv), MSG, 1, phase="plan", seeds=[1])
         assert isinstance(got[0], Exception)
         assert len(srv.log) == 2                    # the first try and one retry, not 6
