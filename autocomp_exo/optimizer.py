@@ -274,6 +274,7 @@ def _search_once(start: _Start, s: Settings, proposer: Proposer | None,
             run.log("run_end", state="failed", error=str(res.error))
         run.close()
     if res.error is not None:
+        res.error.result = result
         raise res.error
     return result
 

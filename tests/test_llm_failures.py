@@ -55,6 +55,8 @@ def test_an_outage_stops_the_run_with_an_error_naming_the_endpoint(tmp_path):
     message = str(info.value)
     assert url in message and "m1" in message and "\n" not in message
     assert "3 calls in a row" in message and "Connection" in message
+    assert info.value.result.cycles == 2500 and info.value.result.stop_reason.startswith(
+        "aborted: LLM endpoint")
     run = load_run(tmp_path / "run")
     assert run["status"]["state"] == "failed" and url in run["status"]["error"]
     assert run["best"]["cycles"] == 2500                   # results so far are saved

@@ -9,4 +9,7 @@ class BudgetExhausted(Exception):
 
 class SearchAborted(AutocompError):
     """Something the search cannot go on without failed (an unreachable LLM endpoint).
-    The search stops, the results so far are saved, and then this error is raised."""
+    The search stops, the results so far are saved, and then this error is raised;
+    `optimize` sets ``result`` to the `OptimizeResult` reached before the failure."""
+
+    result = None
