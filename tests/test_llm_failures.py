@@ -76,6 +76,9 @@ def test_an_outage_exits_non_zero_from_the_command_line(tmp_path, monkeypatch, c
     assert code != 0
     assert any(url in line and "m9" in line for line in err)
     assert load_run(tmp_path / "run")["best"]["cycles"] > 0
+    assert main(["runs", "show", str(tmp_path / "run")]) == 0
+    shown = capsys.readouterr().out
+    assert "LLM failures" in shown and "calls failed" in shown
 
 
 def test_resuming_with_more_iterations_repays_no_plan_call(tmp_path):
