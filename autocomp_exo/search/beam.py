@@ -6,10 +6,10 @@ rewrites are evaluated (deduplicated by normalized IR); those correct and strict
 faster than their parent survive (with ``accept_equal_busier_drop``, also those
 with equal cycles whose busiest engine is less busy); survivors merge with the
 beam, duplicates go, the B fastest stay. A `SearchAborted` error from a proposer
-(an unreachable LLM endpoint) stops the search; the result carries it. The search is deterministic for a seed
-(given deterministic proposers), which is what lets a killed run resume: it
-replays from the start and every finished LLM call and evaluation comes back
-from the run's caches.
+(an unreachable LLM endpoint) stops the search; the result carries it. The search
+is deterministic for a seed (given deterministic proposers), which is what lets a
+killed run resume: it replays from the start and every finished LLM call and
+evaluation comes back from the run's caches.
 """
 
 from __future__ import annotations
@@ -308,26 +308,27 @@ class BeamSearch:
             None if faster else EQUAL if equal else SLOWER)
         busy = _busy(res.feedback)
         parent_busy = _busy(a.parent.feedback)
-        if equal and self.s.accept_equal_busier_drop and busy and parent_busy:
-            faster = busiest(busy)[1] < busiest(parent_busy)[1]
-        outcome = "accepted" if faster else kind
+        accepted = faster or bool(
+            equal and self.s.accept_equal_busier_drop and busy and parent_busy
+            and busiest(busy)[1] < busiest(parent_busy)[1])
+        outcome = "accepted" if accepted else kind
         detail = describe_outcome(outcome, res.cycles, a.parent.cycles, busy, parent_busy,
                                   res.error_message)
         self._log("candidate", iteration=it, parent=a.parent.id, key=res.key, ok=res.ok,
-                  cycles=res.cycles, parent_cycles=a.parent.cycles, accepted=faster,
+                  cycles=res.cycles, parent_cycles=a.parent.cycles, accepted=accepted,
                   error_kind=kind, error=res.error_message, cached=ev.cached,
                   plan_item=a.plan.menu_item, planner=a.plan.proposer,
                   transform=(a.plan.data or {}).get("transform"),
                   implementer=a.rewrite.proposer, repair_round=repair_round)
         if res.key is not None:
             self.lineage.add_child(a.parent.id, res.key, cycles=res.cycles, ok=res.ok,
-                                   accepted=faster, iteration=it, menu_item=a.plan.menu_item,
+                                   accepted=accepted, iteration=it, menu_item=a.plan.menu_item,
                                    plan=a.plan.text, planner=a.plan.proposer,
                                    implementer=a.rewrite.proposer, error=kind,
                                    outcome=outcome, detail=detail)
         if not res.ok and res.error_kind in REPAIRABLE:
             to_repair.append((a, res))
-        if not faster:
+        if not accepted:
             return []
         if res.key in self.accepted:
             return [self.accepted[res.key]]
