@@ -26,7 +26,7 @@ _FLAG_KEYS = {
     "gemmini": "evaluation.gemmini", "engine": "evaluation.engine",
     "workers": "evaluation.workers", "timeout": "evaluation.timeout",
     "max_tokens": "llm.max_tokens_total", "max_usd": "llm.max_usd",
-    "exchange_dir": "llm.exchange_dir",
+    "exchange_dir": "llm.exchange_dir", "exchange_timeout": "llm.exchange_timeout",
 }
 
 
@@ -91,6 +91,8 @@ def _search_flags(p) -> None:
     p.add_argument("--proposer", choices=("builtin", "llm", "ensemble", "exchange"))
     p.add_argument("--exchange-dir", help="answer the LLM requests by files in this directory "
                                           "(with --proposer exchange, or ensemble)")
+    p.add_argument("--exchange-timeout", type=float,
+                   help="seconds to wait for one answer file (default 3600)")
     p.add_argument("--model", action="append", dest="models", metavar="NAME",
                    help="LLM model name (repeat for an ensemble)")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint for --model")
