@@ -1,4 +1,4 @@
-"""Command line: ``autocomp-exo optimize | evaluate | runs show | report | quickstart``.
+"""Command line: ``autocomp-exo optimize | evaluate | runs show | report | exchange pending | quickstart``.
 
 Settings come from ``--settings FILE.toml`` and are overridden by flags; the Gemmini
 configuration is ``--gemmini NAME``. The old flag names ``--config`` (settings file) and
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from autocomp_exo import __version__
 from autocomp_exo.exitcodes import Exit
+from autocomp_exo.llm.client import EndpointError
 from autocomp_exo.runs import RunDirMismatch, read_json, write_json
 from gemmini.config import CONFIGS, DEFAULT_CONFIG
 from gemmini.errors import AutocompError, ConfigError
@@ -35,6 +36,7 @@ _FLAG_KEYS = {
     "gemmini": "evaluation.gemmini", "engine": "evaluation.engine",
     "workers": "evaluation.workers", "timeout": "evaluation.timeout",
     "max_tokens": "llm.max_tokens_total", "max_usd": "llm.max_usd",
+    "exchange_dir": "llm.exchange_dir", "exchange_timeout": "llm.exchange_timeout",
 }
 
 
@@ -84,6 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="the run directory")
     p.add_argument("--out", help="the HTML file to write (default: DIR/report.html)")
     verbose(p)
+    p = sub.add_parser("exchange", help="inspect an exchange directory (--proposer exchange)")
+    ex = p.add_subparsers(dest="exchange_command", required=True)
+    pend = ex.add_parser("pending", help="list the requests still waiting for an answer")
+    pend.add_argument("dir", help="the exchange directory")
+    verbose(pend)
     p = sub.add_parser("quickstart", help="optimize a bundled small GEMM")
     _settings_flags(p, gemmini_help=argparse.SUPPRESS)
     _search_flags(p)
@@ -150,8 +157,13 @@ def _search_flags(p) -> None:
                    help="discard what the run directory holds and start over")
     p.add_argument("--out", help="write NAME.c and NAME.h of the best code here "
                                  "(default RUN_DIR/out)")
-    p.add_argument("--proposer", choices=("builtin", "llm", "ensemble"),
-                   help="who plans and rewrites: the built-in engine (default), LLMs, or both")
+    p.add_argument("--proposer", choices=("builtin", "llm", "ensemble", "exchange"),
+                   help="who plans and rewrites: the built-in engine (default), LLMs, both "
+                        "(ensemble), or answers written to files (exchange)")
+    p.add_argument("--exchange-dir", help="answer the LLM requests by files in this directory "
+                                          "(with --proposer exchange, or ensemble)")
+    p.add_argument("--exchange-timeout", type=float,
+                   help="seconds to wait for one answer file (default 3600)")
     p.add_argument("--model", action="append", dest="models", metavar="NAME",
                    help="LLM model name (repeat for an ensemble)")
     p.add_argument("--base-url", help="OpenAI-compatible endpoint for --model")
@@ -504,7 +516,12 @@ def cmd_runs_show(args) -> int:
     t.add_row("events", ", ".join(f"{k} {v}" for k, v in sorted(run["event_counts"].items())))
     for key, u in sorted(status.get("usage", {}).items()):
         t.add_row(f"tokens {key}", f"{u['prompt_tokens'] + u['completion_tokens']:,} "
-                                   f"({u['calls']} calls, {u['cached_calls']} cached)")
+                                   f"({u['calls']} calls, {u['cached_calls']} cached, "
+                                   f"{u.get('failed_calls', 0)} failed)")
+    fails = run["llm_failures"]
+    if any(fails.values()):
+        t.add_row("LLM failures", f"{fails['failed_calls']} calls failed, "
+                                  f"{fails['retried_attempts']} attempts retried")
     Console().print(t)
     if best:
         for line in baseline_lines(baselines, best["cycles"]):
@@ -517,6 +534,18 @@ def cmd_report(args) -> int:
     path = write_report(args.dir, args.out)
     print(f"wrote {path}")
     return Exit.OK
+
+
+def cmd_exchange_pending(args) -> int:
+    """One line per unanswered request: number, phase, request file, answer file."""
+    from autocomp_exo.llm.exchange import pending
+    if not (Path(args.dir) / "requests").is_dir():
+        raise ConfigError("not an exchange directory (no requests/)", filename=args.dir)
+    waiting = pending(args.dir)
+    for p in waiting:
+        print(f"{p.number:04d} {p.phase:9s} {p.request} -> {p.answer}")
+    print(f"{len(waiting)} request(s) waiting", file=sys.stderr)
+    return 0
 
 
 QUICKSTART_WORKLOAD = "gemm:64x64x64"
@@ -564,7 +593,8 @@ def main(argv: list[str] | None = None) -> int:
     # notes (resumed, stale lock) and, off a terminal, progress as log lines on stderr
     logging.basicConfig(level=logging.INFO, format="autocomp-exo: %(message)s")
     commands = {"optimize": cmd_optimize, "evaluate": cmd_evaluate, "runs": cmd_runs_show,
-                "report": cmd_report, "quickstart": cmd_quickstart}
+                "report": cmd_report, "quickstart": cmd_quickstart,
+                "exchange": cmd_exchange_pending}
     old = signal.signal(signal.SIGTERM, _sigterm) if _main_thread() else None
     try:
         return int(commands[args.command](args))
@@ -572,6 +602,11 @@ def main(argv: list[str] | None = None) -> int:
         if verbose:
             traceback.print_exc()
         return _interrupted(args)
+    except EndpointError as e:
+        if verbose:
+            traceback.print_exc()
+        _error(_one_line(str(e)) + " (the results so far are saved)")
+        return Exit.ENDPOINT
     except AutocompError as e:
         if verbose:
             traceback.print_exc()

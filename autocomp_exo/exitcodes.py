@@ -12,4 +12,5 @@ class Exit(IntEnum):
     INPUT = 3             # an input was rejected: file, settings, workload, proc, run directory
     OUTPUT = 4            # a file could not be written (disk full, permissions)
     INTERNAL = 5          # a bug in autocomp-exo (rerun with --verbose and report it)
+    ENDPOINT = 6          # the LLM endpoint kept failing; the results so far are saved
     INTERRUPTED = 130     # Ctrl-C (SIGINT) or SIGTERM; the best so far is saved

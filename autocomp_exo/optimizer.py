@@ -164,18 +164,27 @@ def _start_from(proc, s: Settings, evaluator) -> _Start:
                   macs=workload.macs)
 
 
+LLM_PROPOSERS = ("llm", "ensemble", "exchange")
+
+
 def build_proposer(s: Settings, client, menu) -> Proposer:
-    """The proposer named by ``s.proposer`` (builtin, llm or ensemble)."""
+    """The proposer named by ``s.proposer`` (builtin, llm, ensemble or exchange; with
+    ``llm.exchange_dir`` set, the LLM members answer through that directory)."""
     members: list = []
     if s.proposer in ("builtin", "ensemble"):
         members.append(_builtin(s.evaluation.gemmini))
-    if s.proposer in ("llm", "ensemble"):
+    if s.proposer in LLM_PROPOSERS:
+        from autocomp_exo.proposers import exchange
         from autocomp_exo.proposers.llm import LLMProposer
-        client.check_models(s.llm.models)
-        members += [LLMProposer(client, m, menu, gemmini=s.evaluation.gemmini, prompts=s.prompts)
-                    for m in s.llm.models]
+        models, cls = s.llm.models, LLMProposer
+        if exchange.uses_exchange(s.proposer, s.llm):
+            models, cls = exchange.exchange_models(s.llm), exchange.ExchangeProposer
+        client.check_models(models)
+        members += [cls(client, m, menu, gemmini=s.evaluation.gemmini, prompts=s.prompts)
+                    for m in models]
     if not members:
-        raise ConfigError(f"unknown proposer {s.proposer!r} (known: builtin, llm, ensemble)")
+        raise ConfigError(f"unknown proposer {s.proposer!r} "
+                          "(known: builtin, llm, ensemble, exchange)")
     if len(members) == 1:
         return members[0]
     from autocomp_exo.proposers.ensemble import EnsembleProposer
@@ -260,6 +269,7 @@ def _search_in(start: _Start, s: Settings, proposer: Proposer | None, run,
     from autocomp_exo.llm.cache import LLMCache
     from autocomp_exo.llm.client import LLMClient
     from autocomp_exo.prompts.builder import load_menu
+    from autocomp_exo.proposers import exchange
     from autocomp_exo.search.beam import BeamSearch
     from autocomp_exo.search.engine import make_engine
     from autocomp_exo.search.service import EvalService
@@ -272,10 +282,14 @@ def _search_in(start: _Start, s: Settings, proposer: Proposer | None, run,
     kind = start.kind
     menu = load_menu(kind, s.prompts.menu_file)
     client = None
-    if proposer is None and s.proposer in ("llm", "ensemble"):
+    if proposer is None and s.proposer in LLM_PROPOSERS:
         cache_path = (Path(s.llm.cache_dir) / "llm_cache.jsonl" if s.llm.cache_dir
                       else run.llm_cache_path if run else None)
-        client = LLMClient(s.llm, cache=LLMCache(cache_path), log=log_event)
+        transport = None
+        if exchange.uses_exchange(s.proposer, s.llm):
+            transport = exchange.exchange_transport(s.llm, log_event)
+        client = LLMClient(s.llm, cache=LLMCache(cache_path), log=log_event,
+                           transport=transport)
     if proposer is None:
         proposer = build_proposer(s, client, menu)
     if wrap is not None:
@@ -317,7 +331,11 @@ def _search_in(start: _Start, s: Settings, proposer: Proposer | None, run,
                             f"{search.restored_samples} evaluations taken from the log)")
     if run:
         result.notes += run.notes
-        _save(run, result, res, time.time() - t0)
+        failed = {"state": "failed", "error": str(res.error)} if res.error is not None else {}
+        _save(run, result, res, time.time() - t0, **failed)
+    if res.error is not None:      # the results so far are saved; the run still failed
+        res.error.result = result
+        raise res.error
     return result
 
 

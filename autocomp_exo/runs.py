@@ -368,4 +368,7 @@ def load_run(path: str | Path) -> dict:
         "beams": [read_json(b, []) for b in beams],
         "event_counts": counts,
         "events": events,
+        # LLM calls that failed for good, and failed attempts that were retried
+        "llm_failures": {"failed_calls": counts.get("llm_failed", 0),
+                         "retried_attempts": counts.get("llm_retry", 0)},
     }

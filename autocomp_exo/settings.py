@@ -46,6 +46,8 @@ class SearchSettings:
     max_seconds: float | None = None    # wall-clock budget
     repair_attempts: int = 1            # feed a parse/check failure back this many times
     parallel_requests: int = 8          # proposer calls in flight at once
+    history_limit: int = 6              # earlier attempts shown to a plan (candidate + ancestors)
+    accept_equal_busier_drop: bool = False  # equal cycles but a less busy busiest engine survives
 
     def __post_init__(self):
         _at_least(self, 1, "beam_width", "plans_per_candidate", "impls_per_plan",
@@ -95,13 +97,18 @@ class ModelSettings:
 class LLMSettings:
     models: tuple[ModelSettings, ...] = (ModelSettings(),)
     concurrency: int = 8
-    timeout: float = 300.0              # seconds per request
-    retries: int = 5
+    timeout: float = 900.0              # seconds per request: reasoning models may think minutes
+    retries: int = 5                    # retries of connection errors, 429 and 5xx
+    timeout_retries: int = 1            # a timed-out request is sent again at most this often
+    max_consecutive_failures: int = 3   # failed calls in a row to one endpoint stop the run
     backoff_base: float = 1.0           # seconds; doubled on every retry
     backoff_max: float = 60.0
     max_tokens_total: int | None = None
     max_usd: float | None = None
     cache_dir: str | None = None        # default: the run directory
+    exchange_dir: str | None = None     # answer requests by files instead of HTTP (exchange)
+    exchange_poll: float = 1.0          # seconds between looks for an answer file
+    exchange_timeout: float | None = 3600.0  # seconds to wait for one answer (None: forever)
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ class PromptSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    proposer: str = "builtin"           # builtin | llm | ensemble (builtin + llm)
+    proposer: str = "builtin"           # builtin | llm | ensemble (builtin + llm) | exchange
     search: SearchSettings = SearchSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     llm: LLMSettings = LLMSettings()

@@ -144,8 +144,20 @@ class InstrSpec:
 
     def signature(self) -> str:
         """``name(operand, ...)`` of the first compact spelling."""
-        s = next(s for s in self.spellings if not s.long)
-        return f"{s.name}({', '.join(self.operands[i].name for i in s.slots)})"
+        return self.signatures()[0]
+
+    def signatures(self) -> list[str]:
+        """``name(operand, ...)`` of every compact spelling, in table order."""
+        return [f"{s.name}({', '.join(self.operands[i].name for i in s.slots)})"
+                for s in self.spellings if not s.long]
+
+    def omitted_defaults(self) -> list[tuple[str, object]]:
+        """(operand, value) of the operands some compact spelling leaves out: what an
+        omitted operand means (``DIM`` for the array size)."""
+        written = [set(s.slots) for s in self.spellings if not s.long]
+        return [(o.name, o.default) for i, o in enumerate(self.operands)
+                if o.default is not None and any(i not in w for w in written)
+                and any(i in w for w in written)]
 
 
 def _block(addr: str, cols: str, rows: str) -> tuple[Field, ...]:
@@ -199,8 +211,10 @@ SPECS: dict[str, InstrSpec] = {s.op: s for s in [
         "config_ld",
         (Operand("dram_stride", INT), Operand("scale", FLOAT, 1.0), Operand("shrunk", INT, 0),
          Operand("block_stride", INT, DIM), Operand("id", INT, 0)),
-        (Spelling("config_ld", (0, 1, 3, 4), False),
-         Spelling("config_ld", (0, 1, 4), False),
+        # the 3-operand form first: it is what the printers write for the default block
+        # stride, so the prompt's first signature matches the code the model reads
+        (Spelling("config_ld", (0, 1, 4), False),
+         Spelling("config_ld", (0, 1, 3, 4), False),
          Spelling("config_ld", (0, 1), False),
          Spelling("config_ld", (0,), False),
          Spelling("gemmini_extended3_config_ld", (0, 1, 2, 4), True),

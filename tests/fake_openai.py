@@ -6,7 +6,7 @@ code with its tile doubled, or (chosen deterministically from the request) one
 of the bad answers: no code, code that does not parse, wrong code, slower code,
 or a bare function without a fence. A repair request gets a correct doubling.
 Some requests first fail transiently (429 with Retry-After, 500, a timeout,
-malformed JSON) and succeed when retried.
+malformed JSON, a reply without content) and succeed when retried.
 """
 
 from __future__ import annotations
@@ -112,7 +112,8 @@ class FakeLLM:
                 key = hashlib.sha256(raw).hexdigest()
                 mode = outer.transient(key)
                 with outer.lock:
-                    outer.log.append({"key": key, "mode": mode, "time": time.time()})
+                    outer.log.append({"key": key, "mode": mode, "time": time.time(),
+                                      "kind": _kind(body)})
                 if outer.delay:
                     time.sleep(outer.delay)
                 if mode == "429":
@@ -125,6 +126,15 @@ class FakeLLM:
                     return self._send(500, {"error": {"message": "late"}})
                 if mode == "badjson":
                     return self._send_raw(200, b'{"id": "x", "choices": [ {"mess')
+                if mode == "nocontent":           # no text, but the usage is reported
+                    return self._send(200, {
+                        "id": "chatcmpl-0", "object": "chat.completion", "created": 0,
+                        "model": body["model"],
+                        "choices": [{"index": 0, "finish_reason": "length",
+                                     "message": {"role": "assistant", "content": None}}],
+                        "usage": {"prompt_tokens": outer.usage_tokens,
+                                  "completion_tokens": outer.usage_tokens // 2,
+                                  "total_tokens": outer.usage_tokens * 3 // 2}})
                 text = outer.answer(body)
                 return self._send(200, {
                     "id": "chatcmpl-1", "object": "chat.completion", "created": 0,
@@ -151,6 +161,14 @@ class FakeLLM:
                     pass
 
         return Handler
+
+
+def _kind(body: dict) -> str:
+    """plan, implement or repair: what a request asks for."""
+    user = body["messages"][-1]["content"]
+    if "was rejected" in user:
+        return "repair"
+    return "plan" if "Choose exactly one optimization" in user else "implement"
 
 
 def _first_block(text: str) -> str:

@@ -63,8 +63,11 @@ class ToyEvaluator:
         if v.get("value") != 42:
             return failure("wrong", f"value {v.get('value')} != 42", fn=fn, code=code, key=key)
         cycles = 10000 // v.get("tile", 1) + v.get("pad", 0)
+        # engine numbers: a ``noop`` declaration keeps the cycles but unloads the load engine
+        busy = {"cpu": cycles // 2, "load": cycles - v.get("noop", 0)}
         fb = Feedback(cycles=cycles, utilization=1000 / cycles, sp_kib_used=4.0,
-                      sp_kib_total=256.0, acc_kib_used=1.0, acc_kib_total=64.0, bound="load")
+                      sp_kib_total=256.0, acc_kib_used=1.0, acc_kib_total=64.0, bound="load",
+                      details={"busy": busy})
         return EvalResult(ok=True, cycles=cycles, feedback=fb, fn=fn, code=code, key=key,
                           utilization=fb.utilization)
 
@@ -81,9 +84,11 @@ class DoublingProposer:
     def __init__(self, variants: tuple[str, ...] = ("double",)):
         self.variants = variants
         self.calls = 0
+        self.seen = []          # the candidates planned, with their history
 
     def plan(self, candidate, menu, n, *, iteration, total_iterations, seed):
         self.calls += 1
+        self.seen.append(candidate)
         item = menu[0].key
         return [Plan(item, f"double the tile (plan {i})", self.name) for i in range(n)]
 
@@ -100,6 +105,8 @@ class DoublingProposer:
                 w["tile"], w["value"] = v["tile"] * 4, 41
             elif kind == "slower":
                 w["pad"] = w.get("pad", 0) + 7
+            elif kind == "equal":
+                w["noop"] = w.get("noop", 0) + 1
             elif kind == "garbage":
                 out.append(Rewrite(self.name, "this is not code"))
                 continue

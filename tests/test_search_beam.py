@@ -250,3 +250,51 @@ def test_a_narrow_beam_plans_each_candidate_with_several_menus():
     calls.clear()
     search(Recorder(("double",)), iterations=1, beam_width=1, dropout=0.7, seed=3)
     assert len(calls) == 1
+
+
+def test_equal_cycles_are_called_equal_and_later_plans_see_the_attempts():
+    from autocomp_exo.runs import load_run
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        from autocomp_exo.runs import RunDir
+        ev = ToyEvaluator()
+        svc = EvalService(ev, InlineEngine(ev))
+        prop = DoublingProposer(("equal", "slower", "wrong"))
+        run = RunDir(d)
+        BeamSearch(prop, svc, MENU, SearchSettings(iterations=2, beam_width=2, patience=None,
+                                                   plans_per_candidate=1, impls_per_plan=3,
+                                                   repair_attempts=0),
+                   run=run).run_search(toy_code(tile=4, value=42))
+        run.close()
+        kinds = {e["error_kind"] for e in load_run(d)["events"] if e["event"] == "candidate"}
+    assert kinds == {"equal", "slower", "wrong"}               # equal is not "slower"
+    first, later = prop.seen[0], prop.seen[-1]
+    assert first.history == ()
+    outcomes = {a.outcome for a in later.history}
+    assert outcomes == {"equal", "slower", "wrong"}
+    equal = next(a for a in later.history if a.outcome == "equal")
+    assert equal.on == "this code" and equal.iteration == 1
+    assert equal.detail == "2,500 cycles (parent 2,500); busiest engine load 2,499 (parent 2,500)"
+    slower = next(a for a in later.history if a.outcome == "slower")
+    assert slower.detail.startswith("2,507 cycles (parent 2,500)")
+    assert next(a for a in later.history if a.outcome == "wrong").detail == "value 41 != 42"
+
+
+def test_history_reaches_descendants_and_is_bounded():
+    prop = DoublingProposer(("double", "slower", "equal"))
+    search(prop, iterations=3, beam_width=1, plans_per_candidate=1, impls_per_plan=3,
+           history_limit=4, patience=None)
+    last = prop.seen[-1]                     # planned at iteration 3: a grandchild of the start
+    assert 0 < len(last.history) <= 4
+    assert {a.on for a in last.history} >= {"its parent"}
+    assert any(a.outcome == "accepted" for a in last.history)
+
+
+def test_equal_cycles_with_a_less_busy_busiest_engine_survive_when_enabled():
+    base = dict(iterations=1, beam_width=4, patience=None, plans_per_candidate=1,
+                impls_per_plan=1)
+    off, _ = search(DoublingProposer(("equal",)), **base)
+    on, _ = search(DoublingProposer(("equal",)), accept_equal_busier_drop=True, **base)
+    assert len(off.beam) == 1
+    assert len(on.beam) == 2 and {parse_toy(c.code).get("noop", 0) for c in on.beam} == {0, 1}
+    assert on.best.cycles == off.best.cycles == 2500

@@ -135,7 +135,12 @@ def test_llm_proposer_over_http_on_the_real_gemm(gemm64, tmp_path, monkeypatch):
     assert res.recipe_items == ["keep_in_scratchpad"] and res.cycles < res.start_cycles
     plan_prompt = seen[0]
     assert "mvin3(" in plan_prompt and "KB out of 256 KB" in plan_prompt   # real code + feedback
-    assert f"{res.start_cycles} cycles" in plan_prompt
+    assert f"{res.start_cycles:,} cycles" in plan_prompt
+    # the model's diagnostics reach the prompt: engines ranked with margins, the causes
+    assert "Busy cycles per engine, busiest first" in plan_prompt
+    for cause in ("Bank conflicts:", "Stolen cycles:", "Exposed preloads:", "CPU stalls:",
+                  "Instructions executed: "):
+        assert cause in plan_prompt, cause
 
 
 def test_builtin_search_logs_transformations_and_legality_counts(gemm64, tmp_path):

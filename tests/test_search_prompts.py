@@ -2,6 +2,7 @@
 
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -40,59 +41,146 @@ def test_isa_lines_are_the_table_signatures_and_summaries():
     text = builder.isa_text("int8_16", exclude=())
     # the compact spellings, written out by hand (config_ex's shortest form omits shift)
     for sig in ("config_ex(dataflow, act, A_stride, A_transpose, B_transpose)",
-                "config_ld(dram_stride, scale, block_stride, id)",
+                "config_ld(dram_stride, scale, id)",
                 "config_st(dram_stride, act, scale)",
                 "mvin(dram_addr, local_addr, cols, rows)",
                 "mvout(dram_addr, local_addr, cols, rows)",
                 "preload(B_addr, C_addr, B_cols, B_rows, C_cols, C_rows)",
                 "compute_accumulated(A_addr, D_addr, A_cols, A_rows, D_cols, D_rows)",
                 "fence()"):
-        assert re.search(rf"^- {re.escape(sig)}: \S", text, re.M), sig
+        assert re.search(rf"^- {re.escape(sig)}[: ]", text, re.M), sig
     lines = [ln for ln in text.splitlines() if ln.startswith("- ") and "(" in ln.split()[1]]
     assert len(lines) == len(SPECS)
     for line, spec in zip(lines, SPECS.values()):
-        assert line.endswith(": " + spec.summary)
+        assert line.startswith("- " + " or ".join(spec.signatures()) + ": " + spec.summary)
 
 
-def test_plan_prompt_sections_in_method_order():
+def test_config_ld_is_documented_as_the_printers_write_it():
+    """The issue's arity mismatch: the prompt showed config_ld with 4 operands while the
+    code shows 3. Every arity the printed suite code uses must be a documented form,
+    and the first documented form must be the one the code uses."""
+    text = builder.isa_text("int8_16")
+    line = next(ln for ln in text.splitlines() if ln.startswith("- config_ld("))
+    forms = re.findall(r"config_ld\(([^)]*)\)", line.split(":")[0])
+    arities = [len(f.split(", ")) for f in forms]
+    assert arities[0] == 3 and sorted(arities) == [1, 2, 3, 4]
+    assert "config_ld(dram_stride, scale, block_stride, id)" in line
+    assert "block_stride = 16" in line and "id = 0" in line
+    golden = (Path(__file__).parent / "data" / "golden" / "gemm_64x64x64.compact.c").read_text()
+    used = {len(call.split(",")) for call in re.findall(r"config_ld\(([^;]*)\);", golden)}
+    assert used and used <= set(arities) and 3 in used
+
+
+def test_prompts_are_static_first_and_volatile_last():
     menu = builder.load_menu("gemm")[:3]
-    (system, user) = builder.plan_messages(CAND, menu, config="int8_16", iteration=3,
-                                           total_iterations=8)
+    (system, user) = builder.plan_messages(CAND, menu, config="int8_16")
     assert system["role"] == "system" and user["role"] == "user"
-    text = user["content"]
-    marks = ["## The accelerator", "## Current code", "## Performance of the current code",
-             "## Optimization menu", "## Hardware parameters", "## Rules", "## Your task",
-             "iteration 3 of 8"]
-    positions = [text.index(m) for m in marks]
+    static = ["## The accelerator", "## Instructions", "## Hardware parameters",
+              "## What things cost", "## The accepted C subset", "## Rules",
+              "## Worked example: computing with the weights already in the array"]
+    positions = [system["content"].index(m) for m in static]
     assert positions == sorted(positions)
-    assert "fence();" in text
-    offered = text.split("## Optimization menu")[1].split("##")[0]
+    volatile = ["## Current code", "## Performance of the current code",
+                "## Optimization menu", "## Your task"]
+    positions = [user["content"].index(m) for m in volatile]
+    assert positions == sorted(positions)
+    assert "fence();" in user["content"] and "fence();" not in system["content"]
+    offered = user["content"].split("## Optimization menu")[1].split("##")[0]
     assert "1. Change the loop tiling" in offered and "4. " not in offered
+    # the system message is the same for planning and implementing, and for any code
+    other = Candidate(id="x", fn=None, code="void j() {\n}\n", cycles=1, feedback=FB)
+    (sys2, _) = builder.implement_messages(other, Plan("tiling", "t", "x"), menu[0],
+                                           config="int8_16")
+    assert sys2 == system
 
 
-def test_feedback_memory_lines_and_nudge():
-    text = builder.feedback_text(FB)
-    assert "12345 cycles" in text
+def test_nothing_in_the_plan_prompt_counts_iterations():
+    menu = builder.load_menu("gemm")
+    (_, user) = builder.plan_messages(CAND, menu, config="int8_16")
+    assert not re.search(r"iteration \d+ of \d+", user["content"], re.I)
+
+
+def test_feedback_ranks_engines_and_names_the_causes():
+    fb = Feedback(cycles=1000, utilization=0.5, sp_kib_used=8.0, sp_kib_total=256.0,
+                  acc_kib_used=60.0, acc_kib_total=64.0, bound="execute",
+                  details={"busy": {"cpu": 700, "load": 300, "execute": 900, "store": 10},
+                           "bank_conflicts": 12, "stolen_cycles": 34, "exposed_preloads": 5,
+                           "cpu_stall": 67, "ideal_cycles": 500,
+                           "counts": {"mvin": 8, "preload": 4, "fence": 0}})
+    text = builder.feedback_text(fb, "int8_16")
+    assert "1,000 cycles" in text and "the ideal is 500 cycles" in text
+    assert "bounded by execute" in text
+    ranked = re.findall(r"^  - (\w+): ([\d,]+) \(margin ([\d,]+), ([\d.]+)%", text, re.M)
+    assert ranked == [("execute", "900", "100", "10.0"), ("cpu", "700", "300", "30.0"),
+                      ("load", "300", "700", "70.0"), ("store", "10", "990", "99.0")]
+    assert "Bank conflicts: 12 computes" in text and "(28 instead of 16 cycles each)" in text
+    assert "Stolen cycles: 34 execute cycles" in text
+    assert "Exposed preloads: 5 preloads" in text and "CPU stalls: 67 cycles" in text
+    assert "- Instructions executed: mvin 8, preload 4." in text      # zero counts left out
     assert "8 KB out of 256 KB" in text and "60 KB out of 64 KB" in text
-    assert "scratchpad is far from full" in text          # 8 of 256: nudge
-    assert "accumulator is far from full" not in text     # 60 of 64: no nudge
-    assert "bounded by load" in text
-    busy = Feedback(**{**FB.__dict__, "details": {"busy": {"cpu": 10, "load": 20}}})
-    assert "- Busy cycles per engine: cpu 10, load 20.\n" in builder.feedback_text(busy)
+
+
+def test_hints_only_for_offered_menu_items():
+    menu = {m.key: m for m in builder.load_menu("gemm")}
+    # 8 KB of 256 used: the scratchpad hint; 60 of 64: no accumulator hint
+    with_tiling = builder.hints_text(FB, [menu["tiling"], menu["unroll"]])
+    assert with_tiling == ("The scratchpad is far from full: keeping more data on chip for "
+                           f"reuse may help (item {menu['tiling'].number}).\n")
+    assert builder.hints_text(FB, [menu["unroll"], menu["hoist"]]) == ""
+    empty_acc = Feedback(**{**FB.__dict__, "acc_kib_used": 1.0})
+    hint = builder.hints_text(empty_acc, [menu["unroll"], menu["tiling"]])
+    assert "larger output tiles may help (item 1)" in hint
+    assert "larger output tiles" not in builder.hints_text(empty_acc, [menu["unroll"]])
+
+
+def test_cost_table_comes_from_the_timing_parameters():
+    from gemmini.config import get_config
+    text = builder.cost_text("int8_16")
+    assert "issuing one instruction: 4; one loop iteration (compare, increment, branch): 4" \
+        in text
+    assert "Queues hold load 8, execute 16 and store 4 instructions" in text
+    assert "a 16x16 int8 block: 16;" in text          # 256 bytes / 16 bytes per cycle
+    assert "a 16x16 int32 block into the\n  accumulator: 64" in text   # 1024 / 16
+    assert "16 cycles per 16x16x16 block; 28 when" in text               # 16 * 1.75
+    assert "(16 rows of int8: 24)" in text                                # 8 + max(16, 16)
+    changed = get_config("int8_16").with_timing(cpu_issue=9, rs_load=3, block_cycles=20)
+    text = builder.cost_text(changed)
+    assert "issuing one instruction: 9;" in text and "Queues hold load 3," in text
+    assert "20 cycles per 16x16x16 block; 35 when" in text
+    assert "32 cycles per 32x32x32 block" in builder.cost_text("int8_32")
 
 
 def test_implement_prompt_order_and_example():
     plan = Plan("tiling", "Tile i and j by 2.", "x")
     menu = {m.key: m for m in builder.load_menu("gemm")}
-    (_, user) = builder.implement_messages(CAND, plan, menu["tiling"], config="int8_32", example=True)
+    (system, user) = builder.implement_messages(CAND, plan, menu["tiling"], config="int8_32",
+                                                example=True)
     text = user["content"]
-    marks = ["## The accelerator", "## Current code", "## Plan to apply",
-             "## Example of the transformation", "## Rules", "## Your task"]
+    marks = ["## Current code", "## Plan to apply", "## Your task"]
     positions = [text.index(m) for m in marks]
     assert positions == sorted(positions)
-    assert "Tile i and j by 2." in text and "mvin(0, acc + (ii * 2 + jj) * 32, 32, 32)" in text
-    (_, plain) = builder.implement_messages(CAND, plan, menu["tiling"])
-    assert "## Example" not in plain["content"]
+    assert "Tile i and j by 2." in text
+    assert "one optimization plus the changes it strictly\nrequires" in text
+    assert "mvin(0, acc + (ii * 2 + jj) * 32, 32, 32)" in system["content"]
+    (plain_system, _) = builder.implement_messages(CAND, plan, menu["tiling"])
+    assert "## Example of the transformation" not in plain_system["content"]
+
+
+def test_rules_allow_the_changes_an_optimization_requires():
+    rules = builder.template("rules").template
+    assert "Apply one optimization plus the changes it strictly requires" in rules
+    assert "Apply only the chosen optimization" not in rules
+
+
+def test_reuse_example_promises_no_speedup():
+    text = builder.render("example_reuse", dim=16).lower()
+    assert "compute_accumulated" in text and "preload(~((uint32_t)0)" in text
+    for word in ("faster", "saves cycles", "speed"):
+        assert word not in text
+    menu_text = " ".join(m.text for m in builder.load_menu("gemm")).lower()
+    isa = builder.isa_text("int8_16").lower()
+    for text in (menu_text, isa):
+        assert "faster" not in text.split("compute_accumulated")[0][-80:]
 
 
 def test_menu_kinds_and_errors(tmp_path):
@@ -113,3 +201,29 @@ def test_dropout_rate_and_never_empty():
     kept = [len(builder.dropout(menu, 0.7, rng)) for _ in range(2000)]
     assert 0.27 < sum(kept) / (2000 * len(menu)) < 0.33
     assert all(len(builder.dropout(menu, 1.0, rng)) == 1 for _ in range(20))
+
+
+def test_the_reuse_example_computes_what_it_says():
+    """The worked example, put into a kernel: two A blocks times one B block, with the
+    weights preloaded once, must give both products (numpy, raw accumulator values)."""
+    import numpy as np
+
+    from gemmini import model
+    from lowering.parser import parse_c
+    fragment = builder.render("example_reuse", dim=16).split("```c\n")[1].split("```")[0]
+    src = ("void k(int8_t A[32][16], int8_t B[16][16], int32_t C[32][16]) {\n"
+           "  config_ex(WEIGHT_STATIONARY, NO_ACTIVATION, 1, false, false);\n"
+           "  config_ld(16, 1.0f, 0);\n  config_st(64);\n"
+           "  uint32_t a_sp = 0;\n  uint32_t b_sp = 64;\n  uint32_t acc = 1u << 31;\n"
+           "  mvin(&A[0][0], a_sp, 16, 16);\n  mvin(&A[16][0], a_sp + 16, 16, 16);\n"
+           "  mvin(&B[0][0], b_sp, 16, 16);\n"
+           "  mvin(0, acc, 16, 16);\n  mvin(0, acc + 16, 16, 16);\n"
+           + fragment +
+           "  mvout(&C[0][0], acc | (1u << 29), 16, 16);\n"
+           "  mvout(&C[16][0], (acc + 16) | (1u << 29), 16, 16);\n  fence();\n}\n")
+    rng = np.random.default_rng(3)
+    a = rng.integers(-128, 128, (32, 16), dtype=np.int8)
+    b = rng.integers(-128, 128, (16, 16), dtype=np.int8)
+    out = model.run(parse_c(src), {"A": a, "B": b, "C": np.zeros((32, 16), np.int32)},
+                    timing=False).outputs["C"]
+    np.testing.assert_array_equal(out, a.astype(np.int64) @ b.astype(np.int64))

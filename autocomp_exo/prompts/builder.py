@@ -1,9 +1,19 @@
 """Planning, implementation and repair prompts, rendered from the template files here.
 
-All prose lives in the ``*.txt`` templates and ``menu.toml`` next to this module;
-this module only fills in the fields (``string.Template`` syntax, ``${name}``).
-The ISA section is generated from `gemmini.isa.SPECS` and the active
-`GemminiConfig`, so it is right for every configuration.
+All prose lives in the ``*.txt`` templates, ``feedback.toml``, ``c_subset.toml`` and
+``menu.toml`` next to this module; this module only fills in the fields
+(``string.Template`` syntax, ``${name}``). Every fact is generated: the ISA section
+from `gemmini.isa.SPECS`, the hardware parameters and the cost table from the active
+`GemminiConfig` and its `TimingParams`, the C subset from the grammar (checked by the
+parser, `c_subset`), the feedback from the model's report.
+
+Static text comes first and volatile text last, so that provider prompt caches hit:
+the system message (role, ISA, hardware parameters, cost table, C subset, rules,
+worked examples) depends only on the configuration and the prompt settings and is the
+same for planning, implementation and repair; the user message holds what changes
+(code, feedback, earlier attempts, the menu after dropout, the plan). Nothing in a
+prompt depends on the iteration count, so a resumed run with other limits hits the
+LLM cache. docs/prompts.md describes every section.
 """
 
 from __future__ import annotations
@@ -14,14 +24,16 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from autocomp_exo.proposers.base import Candidate, Feedback, MenuItem, Plan
+from autocomp_exo.prompts import c_subset
+from autocomp_exo.proposers.base import Attempt, Candidate, Feedback, MenuItem, Plan
 from gemmini.config import GemminiConfig, get_config
-from gemmini.isa import SPECS
 from gemmini.errors import ConfigError
+from gemmini.isa import SPECS
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("gemm", "conv", "linalg")
 DEFAULT_ISA_EXCLUDE = ("loop_ws",)
+ENGINES = ("cpu", "load", "execute", "store")
 
 
 @lru_cache(maxsize=None)
@@ -30,9 +42,19 @@ def template(name: str) -> string.Template:
     return string.Template((HERE / f"{name}.txt").read_text())
 
 
+@lru_cache(maxsize=None)
+def prose() -> dict:
+    """``feedback.toml``: the prose of feedback, history and hint lines."""
+    return tomllib.loads((HERE / "feedback.toml").read_text())
+
+
 def render(name: str, **fields) -> str:
     """Render template ``name``; a missing field is an error (KeyError naming it)."""
     return template(name).substitute(fields)
+
+
+def _fill(text: str, **fields) -> str:
+    return string.Template(text).substitute(fields)
 
 
 def load_menu(kind: str = "gemm", path: str | Path | None = None) -> list[MenuItem]:
@@ -64,17 +86,31 @@ def menu_text(menu: list[MenuItem]) -> str:
     return "\n".join(f"{m.number}. {m.text}" for m in menu)
 
 
+# -- the static part ---------------------------------------------------------
+
+
 def isa_text(config: GemminiConfig | str | None = None,
              exclude: tuple[str, ...] = DEFAULT_ISA_EXCLUDE) -> str:
     """The ISA section for ``config``: memory layout numbers and one line per instruction
-    (its signature and summary from `gemmini.isa.SPECS`)."""
+    (every compact spelling, what omitted operands mean, and the summary, all from
+    `gemmini.isa.SPECS`)."""
     cfg = get_config(config)
-    lines = [f"- {spec.signature()}: {spec.summary}" for op, spec in SPECS.items()
-             if op not in exclude]
-    return render("isa", instructions="\n".join(lines), **_hw_fields(cfg))
+    lines = []
+    for op, spec in SPECS.items():
+        if op in exclude:
+            continue
+        sigs = spec.signatures()
+        line = f"- {' or '.join(sigs)}: {spec.summary}"
+        defaults = spec.omitted_defaults()
+        if len(sigs) > 1 and defaults:
+            line += " Omitted operands: " + ", ".join(
+                f"{name} = {cfg.dim if value == 'DIM' else value}" for name, value in defaults) + "."
+        lines.append(line)
+    return render("isa", instructions="\n".join(lines), **hw_fields(cfg))
 
 
-def _hw_fields(cfg: GemminiConfig) -> dict:
+def hw_fields(cfg: GemminiConfig) -> dict:
+    """The configuration's numbers the templates quote."""
     return dict(
         dim=cfg.dim, in_type=cfg.in_dtype, acc_type=cfg.acc_dtype,
         in_bytes=cfg.in_bytes, acc_bytes=cfg.acc_bytes,
@@ -88,51 +124,162 @@ def _hw_fields(cfg: GemminiConfig) -> dict:
     )
 
 
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def cost_fields(cfg: GemminiConfig) -> dict:
+    """The timing parameters and the costs derived from them (one block moved, a
+    conflicting compute), as the cost table shows them."""
+    tp = cfg.timing
+    fields = {f: getattr(tp, f) for f in tp.__dataclass_fields__}
+    fields["bank_conflict_factor"] = f"{tp.bank_conflict_factor:g}"
+    block = cfg.dim * cfg.dim
+    fields.update(
+        conflict_cycles=int(round(tp.block_cycles * tp.bank_conflict_factor)),
+        sp_block_cycles=_ceil(block * cfg.in_bytes, tp.dma_bytes_per_cycle),
+        acc_block_cycles=_ceil(block * cfg.acc_bytes, tp.dma_bytes_per_cycle),
+        store_block_cycles=tp.store_pipeline + max(
+            _ceil(cfg.dim, tp.store_rows_per_cycle),
+            _ceil(block * cfg.in_bytes, tp.dma_bytes_per_cycle)),
+    )
+    return fields
+
+
+def cost_text(config: GemminiConfig | str | None = None) -> str:
+    """The cost table: what the model charges for each kind of work (``costs.txt``)."""
+    cfg = get_config(config)
+    return render("costs", **cost_fields(cfg), **hw_fields(cfg))
+
+
+def c_subset_text() -> str:
+    """The accepted C subset (``c_subset.txt``, lists from `c_subset.fields`)."""
+    return render("c_subset", **c_subset.fields())
+
+
+def system_text(config: GemminiConfig | str | None = None, *, example: bool = False,
+                isa_exclude: tuple[str, ...] = DEFAULT_ISA_EXCLUDE) -> str:
+    """The static system message shared by every prompt of a run (module doc)."""
+    cfg = get_config(config)
+    parts = [template("system").template.strip(), isa_text(cfg, isa_exclude).strip(),
+             render("hardware", **hw_fields(cfg)).strip(), cost_text(cfg).strip(),
+             c_subset_text().strip(), template("rules").template.strip(),
+             render("example_reuse", dim=cfg.dim).strip()]
+    if example:
+        parts.append(render("example_tiling", dim=cfg.dim).strip())
+    return "\n\n".join(parts)
+
+
 def _kib(x: float) -> str:
     return f"{x:.0f}" if abs(x - round(x)) < 1e-9 else f"{x:.1f}"
 
 
-def feedback_text(fb: Feedback, nudge_below: float = 0.5) -> str:
-    """Hardware feedback: cycles, memory use "X KB out of Y KB", nudges, bounding resource."""
-    extra = []
-    if fb.sp_kib_total and fb.sp_kib_used < nudge_below * fb.sp_kib_total:
-        extra.append(template("nudge_scratchpad").template.strip())
-    if fb.acc_kib_total and fb.acc_kib_used < nudge_below * fb.acc_kib_total:
-        extra.append(template("nudge_accumulator").template.strip())
-    busy = fb.details.get("busy") if isinstance(fb.details, dict) else None
-    if isinstance(busy, dict) and busy:
-        extra.insert(0, render("feedback_busy", busy=", ".join(
-            f"{k} {v}" for k, v in busy.items())).rstrip())
-    return render("feedback", cycles=fb.cycles,
-                  utilization=f"{100 * fb.utilization:.1f}",
-                  bound=fb.bound or "unknown", sp_used=_kib(fb.sp_kib_used),
+# -- the volatile part -------------------------------------------------------
+
+
+def _n(x) -> str:
+    return f"{int(x):,}"
+
+
+def feedback_text(fb: Feedback, config: GemminiConfig | str | None = None) -> str:
+    """Hardware feedback: cycles against the ideal, the engines ranked by busy cycles with
+    their margins to the total, the causes of lost cycles, the instruction mix, and the
+    memory use "X KB out of Y KB". Parts the report lacks are left out."""
+    cfg = get_config(config)
+    p = prose()
+    d = fb.details if isinstance(fb.details, dict) else {}
+    busy = d.get("busy") if isinstance(d.get("busy"), dict) else {}
+    engines = ""
+    if busy:
+        ranked = sorted(busy, key=lambda e: (-busy[e], ENGINES.index(e) if e in ENGINES else 9))
+        lines = [p["engines_head"]] + [
+            _fill(p["engine"], engine=e, busy=_n(busy[e]), margin=_n(fb.cycles - busy[e]),
+                  margin_pct=f"{100 * (fb.cycles - busy[e]) / max(fb.cycles, 1):.1f}")
+            for e in ranked]
+        engines = "\n".join(lines) + "\n"
+    causes = "".join(
+        _fill(text, n=_n(d[name]), **cost_fields(cfg)) + "\n"
+        for name, text in p["causes"].items() if d.get(name) is not None)
+    counts = d.get("counts") if isinstance(d.get("counts"), dict) else {}
+    count_line = ""
+    if counts:
+        shown = ", ".join(f"{k} {_n(v)}" for k, v in counts.items() if v)
+        count_line = _fill(p["counts"], counts=shown or "none") + "\n"
+    ideal = d.get("ideal_cycles")
+    return render("feedback", cycles=_n(fb.cycles), utilization=f"{100 * fb.utilization:.1f}",
+                  ideal=_n(ideal) if ideal is not None else "unknown",
+                  bound=fb.bound or "unknown", engines=engines, causes=causes,
+                  counts=count_line, sp_used=_kib(fb.sp_kib_used),
                   sp_total=_kib(fb.sp_kib_total), acc_used=_kib(fb.acc_kib_used),
-                  acc_total=_kib(fb.acc_kib_total), extra="\n".join(extra)).rstrip()
+                  acc_total=_kib(fb.acc_kib_total)).rstrip()
+
+
+def history_text(history: tuple[Attempt, ...], numbers: dict[str, int] | None = None) -> str:
+    """The earlier attempts on a candidate and its ancestors (empty when there are none)."""
+    if not history:
+        return ""
+    p = prose()
+    numbers = numbers or {}
+    lines = []
+    for a in history:
+        item = (f"{numbers[a.menu_item]} ({a.menu_item})" if a.menu_item in numbers
+                else a.menu_item or "none")
+        lines.append(_fill(p["outcomes"]["attempt"], on=a.on.capitalize(),
+                           iteration=a.iteration, item=item,
+                           outcome=p["outcomes"].get(a.outcome, a.outcome),
+                           detail=f": {a.detail}" if a.detail else "",
+                           plan=a.plan or "-"))
+    return render("history", attempts="\n".join(lines)).rstrip() + "\n\n"
+
+
+HINT_CONDITIONS = {
+    "scratchpad_mostly_free": lambda fb, below: bool(fb.sp_kib_total)
+    and fb.sp_kib_used < below * fb.sp_kib_total,
+    "accumulator_mostly_free": lambda fb, below: bool(fb.acc_kib_total)
+    and fb.acc_kib_used < below * fb.acc_kib_total,
+}
+
+
+def hints_text(fb: Feedback, menu: list[MenuItem], nudge_below: float = 0.5) -> str:
+    """Hints for the offered menu: each hint of ``feedback.toml`` whose condition holds and
+    whose menu items include an offered one, naming the offered ones by number."""
+    offered = {m.key: m.number for m in menu}
+    lines = []
+    for hint in prose().get("hint", []):
+        cond = HINT_CONDITIONS.get(hint["when"])
+        if cond is None:
+            raise ConfigError(f"unknown hint condition {hint['when']!r}",
+                              filename=str(HERE / "feedback.toml"))
+        numbers = sorted(offered[k] for k in hint["keys"] if k in offered)
+        if numbers and cond(fb, nudge_below):
+            label = "item" if len(numbers) == 1 else "items"
+            lines.append(_fill(hint["text"], items=f"{label} {', '.join(map(str, numbers))}"))
+    return "".join(line + "\n" for line in lines)
 
 
 def plan_messages(candidate: Candidate, menu: list[MenuItem], *, config=None,
-                  iteration: int, total_iterations: int,
-                  isa_exclude: tuple[str, ...] = DEFAULT_ISA_EXCLUDE) -> list[dict]:
-    """Chat messages of the planning prompt (method.md section 2, in order)."""
+                  example: bool = False, isa_exclude: tuple[str, ...] = DEFAULT_ISA_EXCLUDE,
+                  numbers: dict[str, int] | None = None) -> list[dict]:
+    """Chat messages of the planning prompt: the static system message, then the code,
+    its feedback, the earlier attempts, the offered menu with its hints, the task.
+    ``numbers``: menu key -> number of the full menu (to name earlier attempts' items)."""
     cfg = get_config(config)
-    user = render("plan", isa=isa_text(cfg, isa_exclude), code=candidate.code.strip(),
-                  feedback=feedback_text(candidate.feedback), menu=menu_text(menu),
-                  rules=template("rules").template.strip(), iteration=iteration,
-                  total_iterations=total_iterations, **_hw_fields(cfg))
-    return [_system(), {"role": "user", "content": user}]
+    user = render("plan", code=candidate.code.strip(),
+                  feedback=feedback_text(candidate.feedback, cfg),
+                  history=history_text(candidate.history, numbers),
+                  menu=menu_text(menu), hints=hints_text(candidate.feedback, menu))
+    return [_system(cfg, example, isa_exclude), {"role": "user", "content": user}]
 
 
 def implement_messages(candidate: Candidate, plan: Plan, menu_item: MenuItem | None, *,
                        config=None, example: bool = False,
                        isa_exclude: tuple[str, ...] = DEFAULT_ISA_EXCLUDE) -> list[dict]:
-    """Chat messages of the implementation prompt (method.md section 3, in order)."""
+    """Chat messages of the implementation prompt: the static system message, then the
+    code, the plan and the task."""
     cfg = get_config(config)
-    example_text = render("example_tiling", dim=cfg.dim) if example else ""
-    user = render("implement", isa=isa_text(cfg, isa_exclude), code=candidate.code.strip(),
-                  menu_text=menu_item.text if menu_item else "",
-                  plan=plan.text.strip(), example=example_text,
-                  rules=template("rules").template.strip())
-    return [_system(), {"role": "user", "content": user}]
+    user = render("implement", code=candidate.code.strip(),
+                  menu_text=menu_item.text if menu_item else "", plan=plan.text.strip())
+    return [_system(cfg, example, isa_exclude), {"role": "user", "content": user}]
 
 
 def repair_messages(messages: list[dict], answer: str, error: str) -> list[dict]:
@@ -141,5 +288,6 @@ def repair_messages(messages: list[dict], answer: str, error: str) -> list[dict]
             {"role": "user", "content": render("repair", error=error.strip())}]
 
 
-def _system() -> dict:
-    return {"role": "system", "content": template("system").template.strip()}
+def _system(cfg: GemminiConfig, example: bool, isa_exclude: tuple[str, ...]) -> dict:
+    return {"role": "system",
+            "content": system_text(cfg, example=example, isa_exclude=tuple(isa_exclude))}

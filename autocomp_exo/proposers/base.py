@@ -44,6 +44,18 @@ class Feedback:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """An earlier rewrite of a candidate or of one of its ancestors, and how it ended
+    (what later plans for that candidate are told; see `search.lineage`)."""
+    on: str                          # "this code" or "an ancestor (N steps back)"
+    iteration: int
+    menu_item: str | None
+    plan: str                        # the plan's first words
+    outcome: str                     # accepted, slower, equal, wrong, parse, hardware, ...
+    detail: str                      # cycles and engine numbers, or the error's first line
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A correct program in the beam."""
     id: str                          # stable id (hash of the normalized IR)
@@ -53,6 +65,7 @@ class Candidate:
     feedback: Feedback
     parent: str | None = None
     iteration: int = 0
+    history: tuple[Attempt, ...] = ()  # set by the search before planning
 
 
 @dataclass(frozen=True)

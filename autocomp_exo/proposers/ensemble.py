@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from autocomp_exo.proposers.base import Candidate, MenuItem, Plan, Proposer, Rewrite
 from autocomp_exo.search.beam import derive_seed
-from autocomp_exo.search.stop import BudgetExhausted
+from autocomp_exo.search.stop import BudgetExhausted, SearchAborted
 
 
 def split(count: int, members: int, seed: int) -> list[int]:
@@ -41,6 +41,8 @@ class EnsembleProposer:
             for f in futures:
                 try:
                     out.extend(f.result())
+                except SearchAborted:
+                    raise              # a dead endpoint stops the search, not just a share
                 except BudgetExhausted as e:
                     stop = e
                 except Exception:  # noqa: BLE001 - a failing member loses only its share

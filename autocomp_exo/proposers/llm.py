@@ -30,9 +30,12 @@ class LLMProposer:
 
     def plan(self, candidate: Candidate, menu: list[MenuItem], n: int, *, iteration: int,
              total_iterations: int, seed: int) -> list[Plan]:
+        # the iteration numbers stay out of the prompt: a resumed run with another
+        # iteration limit must hit the LLM cache (docs/prompts.md)
         messages = builder.plan_messages(candidate, menu, config=self.gemmini,
-                                         iteration=iteration, total_iterations=total_iterations,
-                                         isa_exclude=self.prompts.isa_exclude)
+                                         example=self.prompts.example,
+                                         isa_exclude=self.prompts.isa_exclude,
+                                         numbers={m.key: m.number for m in self.menu.values()})
         by_number = {m.number: m.key for m in menu}       # the numbers the prompt shows
         plans = []
         for i, got in enumerate(self._sample(messages, n, "plan", seed)):

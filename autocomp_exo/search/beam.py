@@ -1,16 +1,20 @@
 """The plan-then-implement beam search (method.md section 1).
 
-Each iteration: every beam candidate gets N plans (menu with dropout), every
-plan K rewrites; rewrites are evaluated (deduplicated by normalized IR); those
-correct and strictly faster than their parent survive; survivors merge with the
-beam, duplicates go, the B fastest stay. The search is deterministic for a seed
-(given deterministic proposers), which is what lets a killed run resume: it
-replays from the start and every finished LLM call and evaluation comes back
-from the run's caches.
+Each iteration: every beam candidate gets N plans (menu with dropout, and the
+short history of what was tried on it and its ancestors), every plan K rewrites;
+rewrites are evaluated (deduplicated by normalized IR); those correct and strictly
+faster than their parent survive (with ``accept_equal_busier_drop``, also those
+with equal cycles whose busiest engine is less busy); survivors merge with the
+beam, duplicates go, the B fastest stay. A `SearchAborted` error from a proposer
+(an unreachable LLM endpoint) stops the search; the result carries it. The search
+is deterministic for a seed (given deterministic proposers), which is what lets a
+killed run resume: it replays from the start and every finished LLM call and
+evaluation comes back from the run's caches.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 import time
@@ -21,10 +25,10 @@ from typing import Callable, Protocol, runtime_checkable
 from autocomp_exo.prompts.builder import dropout
 from autocomp_exo.proposers.base import Candidate, MenuItem, Plan, Proposer, Rewrite
 from autocomp_exo.runs import RunDir, read_json
-from autocomp_exo.search.evaluator import PARSE, SLOWER, EvalResult
-from autocomp_exo.search.lineage import Lineage
+from autocomp_exo.search.evaluator import EQUAL, PARSE, SLOWER, EvalResult
+from autocomp_exo.search.lineage import Lineage, busiest, describe_outcome
 from autocomp_exo.search.service import EvalService, Evaluated
-from autocomp_exo.search.stop import BudgetExhausted
+from autocomp_exo.search.stop import BudgetExhausted, SearchAborted
 from autocomp_exo.settings import SearchSettings
 from gemmini.errors import AutocompError
 
@@ -72,6 +76,7 @@ class SearchResult:
     samples: int
     iterations: int
     candidates: dict[str, Candidate] = field(default_factory=dict)
+    error: SearchAborted | None = None    # why the search was aborted (results still valid)
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,7 @@ class BeamSearch:
         self.restored_iteration = 0      # iterations taken from a saved state on resume
         self.may_restore = True          # False: a resume replays from the start
         self.restored_samples = 0
+        self._abort: SearchAborted | None = None
 
     # -- helpers -----------------------------------------------------------
     def progress(self, state: SearchState) -> None:
@@ -136,6 +142,11 @@ class BeamSearch:
             return list(pool.map(guard, calls))
 
     def _check_call(self, value, what: str) -> list:
+        if isinstance(value, SearchAborted):
+            self._abort = self._abort or value
+            self._stop = self._stop or f"aborted: {value}"
+            self._log("proposer_error", what=what, error=f"{type(value).__name__}: {value}")
+            return []
         if isinstance(value, BudgetExhausted):
             self._stop = self._stop or f"budget: {value}"
             return []
@@ -205,7 +216,7 @@ class BeamSearch:
         return SearchResult(start=root, best=best, beam=beam, trajectory=trajectory,
                             recipe=recipe, lineage=self.lineage, stop_reason=stop,
                             samples=self.state.samples, iterations=it,
-                            candidates=dict(self.accepted))
+                            candidates=dict(self.accepted), error=self._abort)
 
     def _chain(self, best: Candidate) -> list[str]:
         chain = [best.id]
@@ -222,6 +233,8 @@ class BeamSearch:
         # A beam narrower than beam_width (the first iterations) plans each candidate
         # several times, each with its own menu dropout, so every iteration gets the same
         # planning budget.
+        beam = [dataclasses.replace(c, history=self.lineage.history(
+            self._chain(c)[::-1], s.history_limit)) for c in beam]
         slots = [(c, r) for r in range(max(1, s.beam_width // len(beam))) for c in beam]
         menus = [dropout(self.menu, s.dropout,
                          random.Random(derive_seed(s.seed, it, c.id, "menu", *([r] if r else []))))
@@ -300,21 +313,32 @@ class BeamSearch:
                to_repair: list) -> list[Candidate]:
         res = ev.result
         faster = res.ok and res.cycles < a.parent.cycles
-        kind = res.error_kind if not res.ok else (None if faster else SLOWER)
+        equal = res.ok and res.cycles == a.parent.cycles
+        kind = res.error_kind if not res.ok else (
+            None if faster else EQUAL if equal else SLOWER)
+        busy = _busy(res.feedback)
+        parent_busy = _busy(a.parent.feedback)
+        accepted = faster or bool(
+            equal and self.s.accept_equal_busier_drop and busy and parent_busy
+            and busiest(busy)[1] < busiest(parent_busy)[1])
+        outcome = "accepted" if accepted else kind
+        detail = describe_outcome(outcome, res.cycles, a.parent.cycles, busy, parent_busy,
+                                  res.error_message)
         self._log("candidate", iteration=it, parent=a.parent.id, key=res.key, ok=res.ok,
-                  cycles=res.cycles, parent_cycles=a.parent.cycles, accepted=faster,
+                  cycles=res.cycles, parent_cycles=a.parent.cycles, accepted=accepted,
                   error_kind=kind, error=res.error_message, cached=ev.cached,
                   plan_item=a.plan.menu_item, planner=a.plan.proposer,
                   transform=(a.plan.data or {}).get("transform"),
                   implementer=a.rewrite.proposer, repair_round=repair_round)
         if res.key is not None:
             self.lineage.add_child(a.parent.id, res.key, cycles=res.cycles, ok=res.ok,
-                                   accepted=faster, iteration=it, menu_item=a.plan.menu_item,
+                                   accepted=accepted, iteration=it, menu_item=a.plan.menu_item,
                                    plan=a.plan.text, planner=a.plan.proposer,
-                                   implementer=a.rewrite.proposer, error=kind)
+                                   implementer=a.rewrite.proposer, error=kind,
+                                   outcome=outcome, detail=detail)
         if not res.ok and res.error_kind in REPAIRABLE:
             to_repair.append((a, res))
-        if not faster:
+        if not accepted:
             return []
         if res.key in self.accepted:
             return [self.accepted[res.key]]
@@ -408,6 +432,12 @@ def _stale(trajectory: list[int]) -> int:
     for a, b in zip(trajectory, trajectory[1:]):
         stale = 0 if b < a else stale + 1
     return stale
+
+
+def _busy(feedback) -> dict | None:
+    details = getattr(feedback, "details", None)
+    busy = details.get("busy") if isinstance(details, dict) else None
+    return busy if isinstance(busy, dict) and busy else None
 
 
 def _proposer_stats(proposer) -> dict:

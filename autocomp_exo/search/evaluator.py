@@ -25,8 +25,8 @@ from autocomp_exo.proposers.base import Feedback
 from gemmini import ir
 
 # Error kinds of an EvalResult
-PARSE, HARDWARE, WRONG, TIMEOUT, CRASH, SLOWER = (
-    "parse", "hardware", "wrong", "timeout", "crash", "slower")
+PARSE, HARDWARE, WRONG, TIMEOUT, CRASH, SLOWER, EQUAL = (
+    "parse", "hardware", "wrong", "timeout", "crash", "slower", "equal")
 
 
 @dataclass(frozen=True)

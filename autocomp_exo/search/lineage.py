@@ -1,9 +1,45 @@
-"""Candidate lineage as a networkx DiGraph; its path to the best is the schedule recipe."""
+"""Candidate lineage as a networkx DiGraph; its path to the best is the schedule recipe.
+
+Every edge also records how the rewrite ended (``outcome``, ``detail``): `history`
+turns the attempts made on a candidate and its ancestors into the short memory
+that later plans for that candidate are shown.
+"""
 
 from __future__ import annotations
 
 import networkx as nx
 from networkx.readwrite import json_graph
+
+from autocomp_exo.proposers.base import Attempt
+
+PLAN_WORDS = 160      # characters of a plan quoted in the history
+
+
+def busiest(busy: dict | None) -> tuple[str, int] | None:
+    """The engine with the most busy cycles, and its cycles."""
+    if not busy:
+        return None
+    name = max(busy, key=lambda e: busy[e])
+    return name, int(busy[name])
+
+
+def describe_outcome(outcome: str, cycles: int | None, parent_cycles: int,
+                     busy: dict | None, parent_busy: dict | None,
+                     error: str | None = None) -> str:
+    """One line on how a rewrite ended: cycles against its parent and where the busiest
+    engine went (for correct code), or the error's first line."""
+    if cycles is None or outcome not in ("accepted", "slower", "equal"):
+        first = (error or "").strip().splitlines()[0] if (error or "").strip() else ""
+        return first[:200]
+    text = f"{cycles:,} cycles (parent {parent_cycles:,})"
+    now, before = busiest(busy), busiest(parent_busy)
+    if now and before:
+        if now[0] == before[0]:
+            text += f"; busiest engine {now[0]} {now[1]:,} (parent {before[1]:,})"
+        else:
+            text += (f"; busiest engine moved from {before[0]} ({before[1]:,}) to "
+                     f"{now[0]} ({now[1]:,})")
+    return text
 
 
 class Lineage:
@@ -17,7 +53,8 @@ class Lineage:
 
     def add_child(self, parent: str, key: str, *, cycles: int | None, ok: bool,
                   accepted: bool, iteration: int, menu_item: str | None, plan: str,
-                  planner: str, implementer: str, error: str | None = None) -> None:
+                  planner: str, implementer: str, error: str | None = None,
+                  outcome: str | None = None, detail: str = "") -> None:
         if key not in self.graph:
             self.graph.add_node(key, cycles=cycles, ok=ok, accepted=accepted,
                                 iteration=iteration, error=error)
@@ -26,7 +63,7 @@ class Lineage:
         if key != parent and not self.graph.has_edge(parent, key):
             self.graph.add_edge(parent, key, menu_item=menu_item, plan=plan, planner=planner,
                                 implementer=implementer, iteration=iteration,
-                                accepted=accepted)
+                                accepted=accepted, outcome=outcome or error, detail=detail)
 
     def recipe(self, chain: list[str]) -> list[dict]:
         """The ordered plans along ``chain`` (root ... best); ``menu_item`` is the key."""
@@ -37,6 +74,27 @@ class Lineage:
                           "planner": e["planner"], "implementer": e["implementer"],
                           "from": a, "to": b, "cycles": self.graph.nodes[b].get("cycles")})
         return steps
+
+    def history(self, chain: list[str], limit: int) -> tuple[Attempt, ...]:
+        """The latest ``limit`` attempts on ``chain[0]`` and its ancestors (``chain``:
+        the candidate, its parent, ... the root), newest first, the candidate's own
+        before its ancestors'. The step that led to the candidate counts as accepted."""
+        out: list[tuple[int, int, Attempt]] = []
+        for depth, node in enumerate(chain):
+            if node not in self.graph:
+                continue
+            on = "this code" if depth == 0 else (
+                "its parent" if depth == 1 else f"an ancestor {depth} steps back")
+            for _parent, _child, e in self.graph.out_edges(node, data=True):
+                outcome = e.get("outcome") or ("accepted" if e.get("accepted") else "rejected")
+                plan = " ".join((e.get("plan") or "").split())
+                if len(plan) > PLAN_WORDS:
+                    plan = plan[:PLAN_WORDS].rsplit(" ", 1)[0] + " ..."
+                out.append((depth, -int(e.get("iteration", 0)), Attempt(
+                    on=on, iteration=int(e.get("iteration", 0)), menu_item=e.get("menu_item"),
+                    plan=plan, outcome=outcome, detail=e.get("detail", ""))))
+        out.sort(key=lambda t: (t[0], t[1]))
+        return tuple(a for _, _, a in out[:max(0, limit)])
 
     def to_json(self) -> dict:
         return json_graph.node_link_data(self.graph, edges="edges")
