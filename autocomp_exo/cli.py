@@ -23,6 +23,7 @@ from autocomp_exo import __version__
 from autocomp_exo.exitcodes import Exit
 from autocomp_exo.llm.client import EndpointError
 from autocomp_exo.runs import RunDirMismatch, read_json, write_json
+from autocomp_exo.settings import PROPOSERS
 from gemmini.config import CONFIGS, DEFAULT_CONFIG
 from gemmini.errors import AutocompError, ConfigError
 
@@ -157,7 +158,7 @@ def _search_flags(p) -> None:
                    help="discard what the run directory holds and start over")
     p.add_argument("--out", help="write NAME.c and NAME.h of the best code here "
                                  "(default RUN_DIR/out)")
-    p.add_argument("--proposer", choices=("builtin", "llm", "ensemble", "exchange"),
+    p.add_argument("--proposer", choices=PROPOSERS,
                    help="who plans and rewrites: the built-in engine (default), LLMs, both "
                         "(ensemble), or answers written to files (exchange)")
     p.add_argument("--exchange-dir", help="answer the LLM requests by files in this directory "

@@ -119,6 +119,9 @@ class PromptSettings:
     isa_exclude: tuple[str, ...] = ("loop_ws",)
 
 
+PROPOSERS = ("builtin", "llm", "ensemble", "exchange")
+
+
 @dataclass(frozen=True)
 class Settings:
     proposer: str = "builtin"           # builtin | llm | ensemble (builtin + llm) | exchange
@@ -128,9 +131,9 @@ class Settings:
     prompts: PromptSettings = PromptSettings()
 
     def __post_init__(self):
-        if self.proposer not in ("builtin", "llm", "ensemble"):
+        if self.proposer not in PROPOSERS:
             raise ConfigError(f"proposer: unknown proposer {self.proposer!r} "
-                              "(known: builtin, llm, ensemble)")
+                              f"(known: {', '.join(PROPOSERS)})")
 
 
 

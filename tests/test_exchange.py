@@ -5,6 +5,7 @@ import threading
 
 import pytest
 
+from autocomp_exo.exitcodes import Exit
 from autocomp_exo.cli import main
 from autocomp_exo.llm.client import EndpointError
 from autocomp_exo.llm.exchange import pending
@@ -118,7 +119,7 @@ def test_the_pending_command_lists_waiting_requests(tmp_path, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert out and out[0].startswith("0001 plan") and " -> " in out[0]
     assert out[0].endswith(".md") and "/answers/0001_plan_" in out[0]
-    assert main(["exchange", "pending", str(tmp_path / "nothing")]) == 2
+    assert main(["exchange", "pending", str(tmp_path / "nothing")]) == Exit.INPUT
 
 
 def test_exchange_without_a_directory_is_a_config_error():

@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from autocomp_exo.cli import main
+from autocomp_exo.exitcodes import Exit
 from autocomp_exo.llm.client import EndpointError, LLMClient
 from autocomp_exo.optimizer import optimize
 from autocomp_exo.runs import load_run
@@ -73,8 +74,10 @@ def test_an_outage_exits_non_zero_from_the_command_line(tmp_path, monkeypatch, c
                  "--proposer", "llm", "--model", "m9", "--base-url", url,
                  "--engine", "inline", "--iterations", "2"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code != 0
-    assert any(url in line and "m9" in line for line in err)
+    assert code == Exit.ENDPOINT
+    errors = [line for line in err if line.startswith("autocomp-exo: error:")]
+    assert len(errors) == 1 and url in errors[0] and "m9" in errors[0]
+    assert not any("Traceback" in line for line in err)
     assert load_run(tmp_path / "run")["best"]["cycles"] > 0
     assert main(["runs", "show", str(tmp_path / "run")]) == 0
     shown = capsys.readouterr().out
