@@ -119,7 +119,9 @@ def _bind(request: WorkloadRequest, name: str, params) -> dict[str, ir.Param]:
         elif p.is_array and p.dtype == "i8" and p.const:
             reads.append(p)
         elif p.is_array and p.dtype == "i32" and p.const and "bias" not in roles:
-            if "bias" not in request.extras:
+            # a convolution's int32 array is its bias by definition (docs/method.md);
+            # a GEMM's must be named, e.g. gemm:MxNxK+bias
+            if "bias" not in request.extras and request.kind != "conv":
                 raise ConfigError(f"{where}: parameter {p.name!r} (const int32_t array) is "
                                   f"not in the spec; name it: {request.kind}:"
                                   f"{'x'.join(map(str, request.dims))}+bias")

@@ -187,3 +187,14 @@ def test_float_arrays_and_every_bool_value():
         want = y - alpha * x if s.inputs["flip"] else y + alpha * x
         np.testing.assert_array_equal(s.expected["y"], want, err_msg=s.name)
     assert {float(s.inputs["alpha"]) for s in sets if s.name.startswith("unit")} == {1.0}
+
+
+def test_exo_convolution_c_needs_no_bias_in_the_spec(tmp_path, capsys):
+    """A convolution's const int32 array is its bias by definition: Exo's own C of a
+    bundled-style convolution checks against ``conv:BxDIMxCINxCOUT`` as written."""
+    from lowering.exo_to_c import mapped_c
+    from lowering.suite import conv_algorithm
+    path = tmp_path / "conv.c"
+    path.write_text(mapped_c(conv_algorithm(1, 6, 16, 16)).c_text)
+    assert main(["evaluate", str(path), "--workload", "conv:1x6x16x16"]) == 0
+    assert "yes" in capsys.readouterr().out
