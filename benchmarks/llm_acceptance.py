@@ -10,7 +10,8 @@ implementation answers (first tries and repairs):
 * ``correct``: it also matched the reference on every input set;
 * ``faster``: it was also strictly faster than its parent.
 
-Plans are counted apart (a plan "chose" when it named a menu item). The last columns are
+Plans are counted apart: "plans used" are the plans that named a menu item and reached an
+implementation request. The last columns are
 the start and best cycles of the run.
 """
 
@@ -45,7 +46,7 @@ class Acceptance:
                 f"{self.best_cycles:,}"]
 
 
-HEADER = ["run", "plan requests", "plans with a choice", "implementation requests", "parsed",
+HEADER = ["run", "plan requests", "plans used", "implementation requests", "parsed",
           "hardware ok", "correct", "faster", "start cycles", "best cycles"]
 
 
