@@ -273,7 +273,7 @@ def test_equal_cycles_are_called_equal_and_later_plans_see_the_attempts():
     outcomes = {a.outcome for a in later.history}
     assert outcomes == {"equal", "slower", "wrong"}
     equal = next(a for a in later.history if a.outcome == "equal")
-    assert equal.on == "this code" and equal.iteration == 1
+    assert equal.on == "tried on this code" and equal.iteration == 1
     assert equal.detail == "2,500 cycles (parent 2,500); busiest engine load 2,499 (parent 2,500)"
     slower = next(a for a in later.history if a.outcome == "slower")
     assert slower.detail.startswith("2,507 cycles (parent 2,500)")
@@ -286,7 +286,7 @@ def test_history_reaches_descendants_and_is_bounded():
            history_limit=4, patience=None)
     last = prop.seen[-1]                     # planned at iteration 3: a grandchild of the start
     assert 0 < len(last.history) <= 4
-    assert {a.on for a in last.history} >= {"its parent"}
+    assert {a.on for a in last.history} & {"the step that made this code", "tried on its parent instead"}
     assert any(a.outcome == "accepted" for a in last.history)
 
 
@@ -298,3 +298,33 @@ def test_equal_cycles_with_a_less_busy_busiest_engine_survive_when_enabled():
     assert len(off.beam) == 1
     assert len(on.beam) == 2 and {parse_toy(c.code).get("noop", 0) for c in on.beam} == {0, 1}
     assert on.best.cycles == off.best.cycles == 2500
+
+
+def test_history_tells_the_step_that_made_a_candidate_from_its_siblings():
+    """A model read every attempt on the parent as "its parent" (a sibling looked like the
+    step that made the code): the step on the candidate's own path is named as such."""
+    from autocomp_exo.search.lineage import Lineage
+    lin = Lineage()
+    lin.add_root("root", 100)
+    common = dict(ok=True, accepted=True, plan="p", planner="x", implementer="x", iteration=1)
+    lin.add_child("root", "a", cycles=90, menu_item="tiling", outcome="accepted", **common)
+    lin.add_child("root", "b", cycles=95, menu_item="hoist", outcome="accepted", **common)
+    lin.add_child("a", "c", cycles=91, menu_item="unroll", outcome="slower",
+                  **{**common, "accepted": False, "iteration": 2})
+    on = {a.menu_item: a.on for a in lin.history(["a", "root"], limit=10)}
+    assert on == {"unroll": "tried on this code", "tiling": "the step that made this code",
+                  "hoist": "tried on its parent instead"}
+    deep = {a.menu_item: a.on for a in lin.history(["c", "a", "root"], limit=10)}
+    assert deep["tiling"] == "a step on this code's path, 2 steps back"
+    assert deep["hoist"] == "tried on an ancestor 2 steps back"
+
+
+def test_history_quotes_the_plan_without_its_choice_label():
+    from autocomp_exo.search.lineage import Lineage
+    lin = Lineage()
+    lin.add_root("root", 100)
+    lin.add_child("root", "a", cycles=90, ok=True, accepted=True, iteration=1,
+                  menu_item="tiling", plan="CHOICE: 1\n\nDiagnosis. Taller row tiles.",
+                  planner="x", implementer="x", outcome="accepted")
+    (attempt,) = lin.history(["a", "root"], limit=5)
+    assert attempt.plan == "Diagnosis. Taller row tiles."

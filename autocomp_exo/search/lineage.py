@@ -7,12 +7,15 @@ that later plans for that candidate are shown.
 
 from __future__ import annotations
 
+import re
+
 import networkx as nx
 from networkx.readwrite import json_graph
 
 from autocomp_exo.proposers.base import Attempt
 
-PLAN_WORDS = 160      # characters of a plan quoted in the history
+PLAN_WORDS = 240      # characters of a plan quoted in the history
+_CHOICE = re.compile(r"^\**CHOICE\s*[:=]\s*\**\s*#?\d+\**\s*", re.I)   # the plan's own label
 
 
 def busiest(busy: dict | None) -> tuple[str, int] | None:
@@ -40,6 +43,18 @@ def describe_outcome(outcome: str, cycles: int | None, parent_cycles: int,
             text += (f"; busiest engine moved from {before[0]} ({before[1]:,}) to "
                      f"{now[0]} ({now[1]:,})")
     return text
+
+
+def _relation(depth: int, on_path: bool) -> str:
+    """How an attempt made on the node ``depth`` steps up the chain relates to the
+    candidate: one of its own, a step that led to it, or a sibling attempt."""
+    if depth == 0:
+        return "tried on this code"
+    if on_path:
+        return "the step that made this code" if depth == 1 else \
+            f"a step on this code's path, {depth} steps back"
+    return "tried on its parent instead" if depth == 1 else \
+        f"tried on an ancestor {depth} steps back"
 
 
 class Lineage:
@@ -83,11 +98,10 @@ class Lineage:
         for depth, node in enumerate(chain):
             if node not in self.graph:
                 continue
-            on = "this code" if depth == 0 else (
-                "its parent" if depth == 1 else f"an ancestor {depth} steps back")
-            for _parent, _child, e in self.graph.out_edges(node, data=True):
+            for _parent, child, e in self.graph.out_edges(node, data=True):
+                on = _relation(depth, on_path=depth > 0 and child == chain[depth - 1])
                 outcome = e.get("outcome") or ("accepted" if e.get("accepted") else "rejected")
-                plan = " ".join((e.get("plan") or "").split())
+                plan = _CHOICE.sub("", " ".join((e.get("plan") or "").split()), count=1)
                 if len(plan) > PLAN_WORDS:
                     plan = plan[:PLAN_WORDS].rsplit(" ", 1)[0] + " ..."
                 out.append((depth, -int(e.get("iteration", 0)), Attempt(
