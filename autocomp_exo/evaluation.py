@@ -31,6 +31,7 @@ from gemmini.errors import AutocompError, CheckError, ConfigError
 from gemmini.model import ModelRun, iter_runs, run
 from gemmini.report import Report
 from lowering.exo_to_c import compile_proc
+from lowering.inputs import bool_settings, kind_inputs
 from lowering.parser import parse_c
 from lowering.riscv import cpu_cost_hook
 from lowering.riscv.toolchain import KINDS as COMPILER_KINDS
@@ -40,6 +41,7 @@ from lowering.workload import Workload, is_mapped
 
 SEARCH_INPUT_KINDS = EvaluationSettings.input_kinds    # what the search checks candidates on
 EVALUATE_INPUT_KINDS = ("uniform", "extreme", "ties")  # what `evaluate` checks a program on
+DEFAULT_REDUCTION = 64.0   # assumed accumulation length when no workload says (scale 1/64-ish)
 # where the CPU cost comes from: the IR estimate, or compiled code (first compiler found,
 # or the one named)
 CPU_COSTS = ("ir", "compiled", *(f"compiled-{k}" for k in COMPILER_KINDS))
@@ -187,19 +189,13 @@ def _to_function(proc_or_code, workload):
 
 
 def default_inputs(fn: ir.Function, seed: int = 0) -> dict:
-    """Random int8 operands, scale 1/64 and no ReLU, for a run without a workload."""
+    """Inputs for a run without a workload: ``uniform`` arrays and scales from the
+    signature (`lowering.inputs`, the same generator as the reference input sets), every
+    bool False."""
     rng = np.random.default_rng(seed)
-    inputs: dict = {}
-    for p in fn.params:
-        if not p.is_array:
-            inputs[p.name] = np.float32(1 / 64) if p.dtype == "f32" else 0
-        elif p.const:
-            if p.dtype == "i8":
-                inputs[p.name] = rng.integers(-128, 128, p.shape, dtype=np.int8)
-            elif p.dtype == "i32":
-                inputs[p.name] = rng.integers(-1000, 1000, p.shape, dtype=np.int32)
-            else:
-                inputs[p.name] = rng.standard_normal(p.shape).astype(np.float32)
+    written = [p.name for p in fn.params if p.is_array and not p.const]
+    inputs = kind_inputs("uniform", rng, fn.params, written, DEFAULT_REDUCTION)
+    inputs.update(bool_settings(fn.params)[0])
     return inputs
 
 
