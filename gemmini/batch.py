@@ -27,6 +27,7 @@ class SetScalars:
     """Per-set values of the fields in which batched traces may differ (B sets, n rows)."""
     floats: np.ndarray   # (B, n) float64: config scale of each row
     acts: np.ndarray     # (B, n) int64: act of config_st / config_ex / loop_ws rows, else 0
+    params: tuple = ()   # per set: the scalar parameters ((name, value), ...) CPU code reads
 
 
 def _act_rows(trace: Trace) -> np.ndarray:
@@ -43,7 +44,8 @@ def _acts(trace: Trace) -> np.ndarray:
 def set_scalars(traces: list[Trace]) -> SetScalars:
     """The per-set fields of compatible `traces`, stacked (set i = row i)."""
     return SetScalars(np.stack([t.floats for t in traces]),
-                      np.stack([_acts(t) for t in traces]))
+                      np.stack([_acts(t) for t in traces]),
+                      tuple(t.cpu_params for t in traces))
 
 
 def _shared_ints(trace: Trace) -> np.ndarray:
@@ -71,7 +73,8 @@ def compatible(traces: list[Trace]) -> bool:
                 and all(a is b for a, b in zip(t.instrs, t0.instrs))
                 and np.array_equal(t.op, t0.op) and np.array_equal(t.sid, t0.sid)
                 and np.array_equal(t.dram, t0.dram) and np.array_equal(t.cpu_pre, t0.cpu_pre)
-                and np.array_equal(t.cpu_issue, t0.cpu_issue)):
+                and np.array_equal(t.cpu_issue, t0.cpu_issue)
+                and t.cpu_events == t0.cpu_events):
             return False
         if ints0 is None:
             ints0, loops0 = _shared_ints(t0), _shared_loops(t0)

@@ -86,6 +86,12 @@ LONG = CType("long", 64, True)
 ULONG = CType("unsigned long", 64, False)
 UNTYPED = LONG
 """The type of a variable without a known declaration (see the module docstring)."""
+INT8 = CType("int8_t", 8, True)
+UINT8 = CType("uint8_t", 8, False)
+INT16 = CType("int16_t", 16, True)
+UINT16 = CType("uint16_t", 16, False)
+"""Narrow types of CPU code (array elements, locals): held like the others, promoted to
+``int`` by every operator (`promote`)."""
 
 CTYPES = {
     "int": INT, "int32_t": INT, "signed": INT, "signed int": INT,
@@ -94,6 +100,9 @@ CTYPES = {
     "int_fast64_t": LONG, "intptr_t": LONG, "ptrdiff_t": LONG,
     "uint64_t": ULONG, "size_t": ULONG, "unsigned long": ULONG, "unsigned long long": ULONG,
     "uint_fast32_t": ULONG, "uint_fast64_t": ULONG, "uintptr_t": ULONG,
+    "int8_t": INT8, "signed char": INT8, "char": INT8, "uint8_t": UINT8,
+    "unsigned char": UINT8, "int16_t": INT16, "short": INT16, "uint16_t": UINT16,
+    "unsigned short": UINT16,
 }
 """C spellings (LP64 with glibc's <stdint.h>) of the four types."""
 
@@ -138,8 +147,14 @@ def const_type(value: int) -> CType:
     return INT if -value <= INT.max else LONG
 
 
+def promote(t: CType) -> CType:
+    """C's integer promotion: types narrower than int become int."""
+    return INT if t.bits < 32 else t
+
+
 def common_type(a: CType, b: CType) -> CType:
-    """The usual arithmetic conversions of C on LP64 (both types already promoted)."""
+    """The usual arithmetic conversions of C on LP64 (integer promotion first)."""
+    a, b = promote(a), promote(b)
     if a == b:
         return a
     if a.signed == b.signed:
@@ -160,6 +175,9 @@ def convert(x, t: CType):
         if isinstance(x, int) and not _I64_MIN <= x <= _I64_MAX:
             return ((x - _I64_MIN) & _M64) + _I64_MIN
         return x
+    if t.bits < 32:
+        mask, half = (1 << t.bits) - 1, 1 << (t.bits - 1)
+        return ((x + half) & mask) - half if t.signed else x & mask
     if t.signed:
         return ((x + _H32) & _M32) - _H32
     return x & _M32
@@ -213,7 +231,7 @@ def result_type(op: str, lhs: CType, rhs: CType) -> CType:
     if op in _COMPARE or op in _LOGICAL:
         return INT
     if op in _SHIFTS:
-        return lhs
+        return promote(lhs)
     return common_type(lhs, rhs)
 
 
@@ -225,7 +243,7 @@ def binary(op: str, lhs: CType, rhs: CType, strict: bool = True) -> tuple[Callab
         f = operator.and_ if op == "&&" else operator.or_
         return (lambda a, b: _as_int(f(a != 0, b != 0))), INT
     if op in _SHIFTS:
-        return _shift(op, lhs, strict), lhs
+        return _shift(op, promote(lhs), strict), promote(lhs)
     t = common_type(lhs, rhs)
     core = _arith(op, t, strict)
     ca, cb = _converter(lhs, t), _converter(rhs, t)
@@ -299,6 +317,7 @@ def _shift(op: str, t: CType, strict: bool) -> Callable:
 
 def unary(op: str, t: CType) -> tuple[Callable, CType]:
     """``(f, type)`` of ``op a`` for a held value of type ``t``."""
+    t = promote(t)
     if op == "-":
         return (lambda a: convert(-a, t)), t
     if op == "~":

@@ -21,6 +21,11 @@ class TimingParams:
     cpu_arith_op: int = 1           # one integer ALU op of address arithmetic
     cpu_local_assign: int = 1       # writing a scalar local
     cpu_branch: int = 1             # evaluating an if
+    # scalar CPU code on arrays (IR estimate; docs/model.md "CPU code")
+    cpu_load: int = 2               # an element load (load-use latency included)
+    cpu_store: int = 1              # an element store
+    cpu_fp_op: int = 4              # a float add / multiply / compare / conversion (latency)
+    cpu_div_op: int = 20            # an integer or float division / remainder / sqrt
     # CPU cost from compiled code (`lowering.riscv`, docs/cpu_cost.md): the in-order core
     # runs one RISC-V instruction per cycle plus these penalties (plausible range after #)
     core_taken_branch: int = 1      # a taken branch or jump the BTB predicts (0-2)

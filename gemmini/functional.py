@@ -29,6 +29,7 @@ from gemmini.trace import (COMPUTE_A, COMPUTE_P, CONFIG_EX, CONFIG_LD, CONFIG_ST
                            MVIN_LOAD_ID, MVIN_OPS, MVOUT, PRELOAD, Trace)
 from gemmini import loop_ws as loop_ws_mod
 from gemmini.batch import SetScalars, set_scalars
+from gemmini.cpu_events import CpuRunner
 from gemmini.moves import plan_moves
 from gemmini.stores import DeferredStores, deferrable
 from gemmini.errors import HardwareError
@@ -94,6 +95,8 @@ class Machine:
         self.loops_run = 0                         # loop_ws issued so far (scratchpad half)
         self.loop_acc_half = 0                     # accumulator half of the next loop_ws
         self.ar = np.arange(self.dim)
+        self.stores = None
+        self.cpu = CpuRunner(self, sets.params) if trace.cpu_events else None
         self.work = {}                             # reusable scratch arrays (see _work)
         # sp_blocks[:, r] = the DIM x DIM block at scratchpad row r, flat (a read-only view)
         dim, isz = self.dim, self.in_dt.itemsize
@@ -185,8 +188,13 @@ class Machine:
         p_arr, p_acc, p_row = t.dram.tolist(), plan.to_acc.tolist(), plan.row.tolist()
         p_nb, p_stride, p_shrunk = plan.nblocks.tolist(), plan.stride.tolist(), \
             plan.shrunk.tolist()
+        cpu = self.cpu
+        cpu_row = cpu.next_row if cpu else n + 1
         k = 0
         while k < n:
+            if k >= cpu_row:          # CPU blocks due before row k (gemmini.cpu_events)
+                cpu.run_until(k)
+                cpu_row = cpu.next_row
             o = ops[k]
             if o == PRELOAD or o == COMPUTE_P or o == COMPUTE_A:
                 end = run_end[k]
@@ -219,9 +227,14 @@ class Machine:
             elif o == LOOP_WS:
                 stores.flush()
                 loop_ws_mod.execute(self, k, t.loop_ws[k])
-            elif o != FENCE:
+            elif o == FENCE:
+                if cpu:
+                    cpu.fence(k)
+            else:
                 self.fail(k, "unknown instruction")
             k += 1
+        if cpu:
+            cpu.run_until(n)
         stores.flush()
 
     def _plan_batches(self, run_end: np.ndarray, is_exec: np.ndarray) -> dict:

@@ -44,8 +44,11 @@ class Const:
 
 @dataclass(frozen=True)
 class FloatConst:
-    """A floating-point literal, e.g. a load or store scale."""
+    """A floating-point literal, e.g. a load or store scale. ``double`` marks a literal
+    written without the ``f`` suffix (C type double) in CPU code; scales and every
+    ``f`` literal are float (CPU code rounds ``value`` to float32 where it reads one)."""
     value: float
+    double: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,36 @@ class DramAddr:
     index: "Expr"
 
 
-Expr = Union[Const, FloatConst, Var, BinOp, UnOp, Cond]
+@dataclass(frozen=True)
+class Load:
+    """Element ``index`` (flat, in elements) of array ``array`` read by the CPU: an array
+    parameter (DRAM) or a local array (`ArrayDecl`). An element of an int8 / int32 array
+    is an ``int`` value (C's integer promotion), of a float array a ``float``."""
+    array: str
+    index: "Expr"
+
+
+@dataclass(frozen=True)
+class Cast:
+    """``(ctype) operand`` in CPU code: a conversion to ``float``, ``double`` or an
+    integer type of `gemmini.cint` (the parser drops casts in pure integer address
+    arithmetic, whose values never need them)."""
+    ctype: str
+    operand: "Expr"
+
+
+@dataclass(frozen=True)
+class Call:
+    """``func(args)`` of a C math function the model knows (`MATH_FUNCS`)."""
+    func: str
+    args: tuple["Expr", ...]
+
+
+MATH_FUNCS = {"fminf": 2, "fmaxf": 2, "fabsf": 1, "sqrtf": 1, "fmin": 2, "fmax": 2,
+              "fabs": 1, "sqrt": 1, "abs": 1}
+"""Math functions CPU code may call (name -> argument count); ``<math.h>`` / ``<stdlib.h>``."""
+
+Expr = Union[Const, FloatConst, Var, BinOp, UnOp, Cond, Load, Cast, Call]
 Operand = Union[Expr, DramAddr, None]
 
 # ----------------------------------------------------------------------------
@@ -92,6 +124,10 @@ Operand = Union[Expr, DramAddr, None]
 # ----------------------------------------------------------------------------
 
 SCALAR_TYPES = ("int", "int32_t", "int_fast32_t", "uint32_t", "uint64_t", "size_t")
+CPU_SCALAR_TYPES = ("float", "double", "int8_t", "uint8_t", "int16_t", "uint16_t", "int64_t")
+"""Further types of scalar locals in CPU code (`Decl`)."""
+ARRAY_TYPES = ("int8_t", "int32_t", "int", "float")
+"""Element types of local arrays (`ArrayDecl`)."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +176,40 @@ class Instr:
     line: int = field(default=0, compare=False)
 
 
-Stmt = Union[For, If, Decl, Assign, Instr]
+@dataclass(frozen=True)
+class Store:
+    """``array[index] op value;`` by the CPU (op ``=``, ``+=``, ...): an element of an array
+    parameter or a local array, flat index as in `Load`. The value is converted to the
+    element type (int8 wraps, as gcc does)."""
+    array: str
+    index: Expr
+    op: str
+    value: Expr
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class ArrayDecl:
+    """A local array ``[static] ctype name[d0][d1]... [= {init}];`` (``init``: the flat list
+    of constant initial values, zero-filled to the size as C does; None: no initializer).
+    A ``static`` array is initialized once per run and keeps its values; a plain one
+    is (re)created each time the declaration executes, uninitialized without ``init``."""
+    name: str
+    ctype: str
+    shape: tuple[int, ...]
+    init: tuple[Expr, ...] | None = None
+    static: bool = False
+    line: int = field(default=0, compare=False)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+Stmt = Union[For, If, Decl, Assign, Instr, Store, ArrayDecl]
 
 # ----------------------------------------------------------------------------
 # Functions
@@ -196,3 +265,62 @@ class Function:
 
 
 GARBAGE_ADDR = 0xFFFFFFFF
+
+
+def expr_children(e) -> tuple:
+    """The direct subexpressions of expression (or `DramAddr`) ``e``."""
+    if isinstance(e, BinOp):
+        return e.lhs, e.rhs
+    if isinstance(e, (UnOp, Cast)):
+        return (e.operand,)
+    if isinstance(e, Cond):
+        return e.cond, e.then, e.orelse
+    if isinstance(e, (Load, DramAddr)):
+        return (e.index,)
+    if isinstance(e, Call):
+        return e.args
+    return ()
+
+
+def stmt_exprs(s) -> tuple:
+    """The expressions a statement reads directly (not those of nested statements)."""
+    if isinstance(s, For):
+        return s.lo, s.hi
+    if isinstance(s, If):
+        return (s.cond,)
+    if isinstance(s, Decl):
+        return () if s.init is None else (s.init,)
+    if isinstance(s, Assign):
+        return (s.value,)
+    if isinstance(s, Instr):
+        return tuple(a for a in s.args if a is not None)
+    if isinstance(s, Store):
+        return s.index, s.value
+    if isinstance(s, ArrayDecl):
+        return s.init or ()
+    return ()
+
+
+def stmt_children(s) -> tuple:
+    """The statements nested directly in ``s``."""
+    if isinstance(s, For):
+        return s.body
+    if isinstance(s, If):
+        return s.then + s.orelse
+    return ()
+
+
+def walk_stmts(stmts):
+    """Every statement of ``stmts``, nested ones included (pre-order)."""
+    for s in stmts:
+        yield s
+        yield from walk_stmts(stmt_children(s))
+
+
+def walk_exprs(stmts):
+    """Every expression node read in ``stmts`` (subexpressions included)."""
+    stack = [e for s in walk_stmts(stmts) for e in stmt_exprs(s)]
+    while stack:
+        e = stack.pop()
+        yield e
+        stack.extend(expr_children(e))

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from gemmini import cint, isa
+from gemmini import cint, cpu_code, isa
 from gemmini.config import GemminiConfig, TimingParams
 from gemmini import ir
 from gemmini.errors import HardwareError
@@ -69,6 +69,9 @@ class Trace:
     instrs: tuple[ir.Instr, ...]
     arrays: tuple[str, ...]
     loop_ws: dict
+    cpu_blocks: tuple = ()      # CpuBlock: CPU code the machine runs (gemmini.cpu_code)
+    cpu_events: tuple = ()      # (row, block, control values): run block before row, in order
+    cpu_params: tuple = ()      # (name, value) of the scalar parameters (CPU code reads them)
 
     def __len__(self) -> int:
         return len(self.op)
@@ -77,6 +80,19 @@ class Trace:
         """`op (line N)` of trace row k, for error messages."""
         ins = self.instrs[int(self.sid[k])]
         return f"{ins.op} (line {ins.line})" if ins.line else ins.op
+
+
+@dataclass(frozen=True)
+class CpuBlock:
+    """A maximal run of CPU statements of one block (`gemmini.cpu_code`), the control
+    variables it reads (``names``) and their C types."""
+    stmts: tuple
+    names: tuple[str, ...]
+    types: tuple
+
+    @property
+    def line(self) -> int:
+        return next((s.line for s in self.stmts if s.line), 0)
 
 
 @dataclass(frozen=True)
@@ -230,6 +246,10 @@ class _Compiler:
         self.expr_cache: dict[tuple, tuple] = {}   # -> (evaluator, type, op count)
         self.names: dict[int, tuple[str, ...]] = {}
         self.items_emitted = 0
+        self.part = cpu_code.partition(fn)
+        self.cpu_blocks: list[CpuBlock] = []
+        self.cpu_block_ids: dict[tuple, int] = {}
+        self.cpu_cost = cpu_code.CostEstimator(self.tp, self.part.data_vars, self.float_params)
 
     # -- errors ---------------------------------------------------------------
     def _fail(self, stmt, msg: str):
@@ -346,7 +366,14 @@ class _Compiler:
         local_types = dict(types)
         declared: set[str] = set()
         tp = self.tp
+        pending: list = []           # consecutive CPU statements not yet emitted
         for s in stmts:
+            if self.part.is_cpu(s):
+                pending.append(s)
+                continue
+            if pending:
+                self._cpu_block(pending, local_env, local_types, n, cursor, out)
+                pending = []
             if isinstance(s, ir.Instr):
                 self._instr(s, local_env, local_types, n, cursor, out)
             elif isinstance(s, ir.Decl):
@@ -382,10 +409,36 @@ class _Compiler:
                 self._for(s, local_env, local_types, n, cursor, out)
             else:
                 self._fail(s, "unsupported statement")
+        if pending:
+            self._cpu_block(pending, local_env, local_types, n, cursor, out)
         # propagate assignments to variables of enclosing scopes
         for name in env:
             if name not in declared:
                 env[name] = local_env[name]
+
+    def _cpu_block(self, stmts, env, types, n, cursor, out):
+        """Emit CPU statements ``stmts`` as one CPU block event (after its cost item)."""
+        key = tuple(id(s) for s in stmts)
+        bid = self.cpu_block_ids.get(key)
+        if bid is None:
+            names = cpu_code.block_names(stmts, self.part.data_vars)
+            missing = [x for x in names if x not in env and x not in self.float_params]
+            if missing:
+                self._fail(stmts[0], f"undefined variable {missing[0]!r}")
+            names = tuple(x for x in names if x in env and x not in self.float_params)
+            bid = self.cpu_block_ids[key] = len(self.cpu_blocks)
+            self.cpu_blocks.append(CpuBlock(tuple(stmts), names,
+                                            tuple(types.get(x, cint.UNTYPED) for x in names)))
+        block = self.cpu_blocks[bid]
+        cost = self.cpu_cost.block(stmts, {x: env[x] for x in block.names},
+                                   {x: t for x, t in zip(block.names, block.types)}, n)
+        ctx = np.arange(n)
+        self._count(n, stmts[0])
+        out.append(_Group(ctx, cursor.copy(), -1, None, cost))
+        cursor += 1
+        values = [np.broadcast_to(np.asarray(env[x], dtype=np.int64), (n,)) for x in block.names]
+        out.append(_Group(ctx, cursor.copy(), -2 - bid, values, 0))
+        cursor += 1
 
     def _instr(self, s, env, types, n, cursor, out):
         sid, _op, evs, cost = self._plan(s, types)
@@ -464,7 +517,7 @@ class _Compiler:
         # loop entry: initialise the variable and run the final (failing) compare
         self._emit_cost(tp.cpu_local_assign + lo_ops * tp.cpu_arith_op + iter_cost,
                         None, cursor, out, s)
-        free = _free_assigns(s.body)
+        free = _free_assigns(s.body) - self.part.data_vars
         inductions = _inductions(s, free)
         sequential = (s.var in _vars_of(s.hi) or _assigns(s.body, s.var)
                       or (free and inductions is None) or not free <= set(env))
@@ -555,7 +608,8 @@ def build_trace(fn: ir.Function, inputs: dict, cfg: GemminiConfig) -> Trace:
     comp = _Compiler(fn, cfg, _scalar_env(fn, inputs))
     groups = comp.run()
     instr_groups = [g for g in groups if g.sid >= 0]
-    cost_groups = [g for g in groups if g.sid < 0]
+    cost_groups = [g for g in groups if g.sid == -1]
+    cpu_groups = [g for g in groups if g.sid <= -2]
     n = sum(len(g.pos) for g in instr_groups)
     op = np.empty(n, dtype=np.int8)
     sid = np.empty(n, dtype=np.int32)
@@ -605,7 +659,25 @@ def build_trace(fn: ir.Function, inputs: dict, cfg: GemminiConfig) -> Trace:
                     for v in vals)
     cpu_pre, tail = _fold_costs(pos, cost_groups, n)
     return Trace(op, sid, ints, floats, dram, cpu_pre, issue, tail, tuple(comp.instrs),
-                 comp.arrays, loop_ws)
+                 comp.arrays, loop_ws, tuple(comp.cpu_blocks), _cpu_events(pos, cpu_groups),
+                 tuple(sorted(comp.scalars.items())))
+
+
+def _cpu_events(instr_pos: np.ndarray, cpu_groups) -> tuple:
+    """(row, block, control values) of every CPU block run, in program order: the block
+    runs before trace row ``row`` (``len(trace)``: after the last instruction)."""
+    if not cpu_groups:
+        return ()
+    pos = np.concatenate([g.pos for g in cpu_groups])
+    which = np.concatenate([np.full(len(g.pos), j) for j, g in enumerate(cpu_groups)])
+    within = np.concatenate([np.arange(len(g.pos)) for g in cpu_groups])
+    order = np.argsort(pos, kind="stable")
+    rows = np.searchsorted(instr_pos, pos[order])
+    events = []
+    for row, j, w in zip(rows.tolist(), which[order].tolist(), within[order].tolist()):
+        g = cpu_groups[j]
+        events.append((row, -2 - g.sid, tuple(int(v[w]) for v in g.values)))
+    return tuple(events)
 
 
 def _bcast(v, m):
@@ -621,7 +693,8 @@ def _fold_costs(instr_pos: np.ndarray, cost_groups, n: int):
     if not cost_groups:
         return np.zeros(n, dtype=np.int64), 0
     cpos = np.concatenate([g.pos for g in cost_groups])
-    cval = np.concatenate([np.full(len(g.pos), g.cost, dtype=np.int64) for g in cost_groups])
+    cval = np.concatenate([np.broadcast_to(np.asarray(g.cost, dtype=np.int64), g.pos.shape)
+                           for g in cost_groups])
     csort = np.argsort(cpos, kind="stable")
     cpos, cval = cpos[csort], cval[csort]
     csum = np.concatenate([[0], np.cumsum(cval)])

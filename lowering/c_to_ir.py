@@ -18,14 +18,15 @@ from lowering import c_tree as C
 from lowering.alloc import AllocError, Allocators
 from gemmini.errors import ArityError, ParseError, UnknownInstruction, UnsupportedConstruct
 from gemmini.ir import (
-    SCALAR_TYPES, Assign, BinOp, Cond, Const, Decl, DramAddr, FloatConst, For, Function, If,
-    Instr, Param, UnOp, Var,
+    ARRAY_TYPES, CPU_SCALAR_TYPES, MATH_FUNCS, SCALAR_TYPES, ArrayDecl, Assign, BinOp, Call,
+    Cast, Cond, Const, Decl, DramAddr, FloatConst, For, Function, If, Instr, Load, Param, Store,
+    UnOp, Var,
 )
 from lowering.simplify import simplify
 
 DTYPE_OF = {"int8_t": "i8", "int32_t": "i32", "float": "f32", "bool": "bool", "_Bool": "bool",
             "int": "i32"}
-SCALAR_CTYPE = {t: t for t in SCALAR_TYPES}
+SCALAR_CTYPE = {t: t for t in SCALAR_TYPES + CPU_SCALAR_TYPES}
 SCALAR_CTYPE.update({"unsigned": "uint32_t", "unsigned int": "uint32_t"})
 SIZEOF = {"char": 1, "bool": 1, "_Bool": 1, "int8_t": 1, "uint8_t": 1, "int16_t": 2,
           "uint16_t": 2, "short": 2, "int": 4, "unsigned": 4, "unsigned int": 4, "float": 4,
@@ -35,6 +36,9 @@ SIZEOF = {"char": 1, "bool": 1, "_Bool": 1, "int8_t": 1, "uint8_t": 1, "int16_t"
 ALLOCATORS = {"gemm_malloc": "sp", "gemm_acc_malloc": "acc"}
 FREES = {"gemm_free": "sp", "gemm_acc_free": "acc"}
 IGNORED_CALLS = ("EXO_ASSUME",)
+FLOAT_TYPES = ("float", "double")
+FLOAT_OPS = ("+", "-", "*", "/")
+COMPARE_OPS = ("<", "<=", ">", ">=", "==", "!=", "&&", "||")
 
 
 # Values an expression can denote while lowering.
@@ -91,9 +95,35 @@ class _FloatPtr:
 
 @dataclass
 class _Sym:
-    kind: str          # "loop", "scalar", "buffer", "param"
+    kind: str          # "loop", "scalar", "buffer", "param", "array" (a local array)
     addr: int = 0      # buffers: the address the allocator returned
     alloc: str = ""    # buffers: "sp" or "acc"
+    ctype: str = ""    # scalars and arrays: the declared C type
+
+
+_DATA_NODES = (Load, Cast, Call, FloatConst)
+
+
+def _vars(e, out: set) -> set:
+    if isinstance(e, Var):
+        out.add(e.name)
+    for child in _children(e):
+        _vars(child, out)
+    return out
+
+
+def _children(e) -> tuple:
+    if isinstance(e, BinOp):
+        return e.lhs, e.rhs
+    if isinstance(e, (UnOp, Cast)):
+        return (e.operand,)
+    if isinstance(e, Cond):
+        return e.cond, e.then, e.orelse
+    if isinstance(e, Load):
+        return (e.index,)
+    if isinstance(e, Call):
+        return e.args
+    return ()
 
 
 class Lowerer:
@@ -107,6 +137,8 @@ class Lowerer:
         self.dims: dict[str, tuple[int, ...]] = {}   # indexing shape (flat params: (size,))
         self.scopes: list[dict[str, _Sym]] = []
         self.alloc = Allocators()
+        self.float_names: set[str] = set()      # float scalars (locals, parameters)
+        self.local_arrays: dict[str, str] = {}   # name -> element C type
 
     # ------------------------------------------------------------------ errors
     def _err(self, cls, msg: str, node=None):
@@ -131,6 +163,7 @@ class Lowerer:
         if context is not None:  # Exo's signature: arrays are flat pointers, whatever was written
             params = [replace(p, flat=True) if p.is_array else p for p in params]
         self.params = {p.name: p for p in params}
+        self.float_names = {p.name for p in params if not p.is_array and p.dtype == "f32"}
         self.scopes = [{p.name: _Sym("param") for p in params}]
         body = self.block(f.body.stmts)
         return Function(f.name, tuple(params), tuple(body), context)
@@ -209,9 +242,9 @@ class Lowerer:
             return self.expr_stmt(s.expr)
         raise self._err(UnsupportedConstruct, f"statement {type(s).__name__}", s)
 
-    def decl(self, ctype: C.CType, d: C.CDeclarator) -> Decl:
+    def decl(self, ctype: C.CType, d: C.CDeclarator):
         if d.dims:
-            raise self._err(UnsupportedConstruct, f"local array '{d.name}'", d)
+            return self.array_decl(ctype, d)
         alloc = self._allocation(d.init)
         if alloc is not None:
             kind, nbytes = alloc
@@ -230,9 +263,67 @@ class Lowerer:
                             f"(use one of {', '.join(SCALAR_TYPES)})", d)
         if isinstance(d.init, C.CInitList):
             raise self._err(UnsupportedConstruct, f"initializer list for '{d.name}'", d)
-        init = None if d.init is None else simplify(self.int_expr(d.init))
-        self.declare(d.name, _Sym("scalar"))
+        if ctype.static:
+            raise self._err(UnsupportedConstruct, f"static scalar '{d.name}' (static locals "
+                            "must be arrays)", d)
+        init = None if d.init is None else self.canon(self.scalar_value(d.init, "initializer"))
+        self.declare(d.name, _Sym("scalar", ctype=ctype_name))
+        if ctype_name in FLOAT_TYPES:
+            self.float_names.add(d.name)
+        else:
+            self.float_names.discard(d.name)
         return Decl(d.name, ctype_name, init, d.line)
+
+    def array_decl(self, ctype: C.CType, d: C.CDeclarator) -> ArrayDecl:
+        """A local array (CPU code); its elements are read and written like a parameter's."""
+        base = "int32_t" if ctype.base == "int" else ctype.base
+        if d.pointers or base not in ARRAY_TYPES:
+            raise self._err(UnsupportedConstruct, f"local array '{d.name}' of type "
+                            f"'{ctype.base}{' *' * d.pointers}' (element types: "
+                            f"{', '.join(ARRAY_TYPES)})", d)
+        if d.name in self.local_arrays or d.name in self.params:
+            raise self._err(UnsupportedConstruct, f"local array '{d.name}' declared twice "
+                            "(local array names must be unique in the function)", d)
+        shape = tuple(self._const_int(x, f"dimension of '{d.name}'") for x in d.dims)
+        if any(n <= 0 for n in shape):
+            raise self._err(ParseError, f"dimension of '{d.name}' must be positive", d)
+        init = None
+        if d.init is not None:
+            if not isinstance(d.init, C.CInitList):
+                raise self._err(ParseError, f"array '{d.name}' needs a {{...}} initializer", d)
+            flat = []
+            self._flatten_init(d.init, flat)
+            size = 1
+            for n in shape:
+                size *= n
+            if len(flat) > size:
+                raise self._err(ParseError, f"too many initializers for '{d.name}' ({len(flat)} "
+                                f"for {size} elements)", d)
+            init = tuple(self._const_init(x, base) for x in flat)
+        self.dims[d.name] = shape
+        self.local_arrays[d.name] = base
+        self.declare(d.name, _Sym("array", ctype=base))
+        return ArrayDecl(d.name, base, shape, init, ctype.static, d.line)
+
+    def _flatten_init(self, init, out: list) -> None:
+        for x in init.items:
+            if isinstance(x, C.CInitList):
+                self._flatten_init(x, out)
+            else:
+                out.append(x)
+
+    def _const_init(self, x, base: str):
+        v = self._deref(self.value(x), x)
+        e = v.expr if isinstance(v, (_Int, _Float)) else None
+        if isinstance(e, UnOp) and e.op == "-" and isinstance(e.operand, FloatConst):
+            e = FloatConst(-e.operand.value, e.operand.double)
+        if isinstance(v, _Int):
+            e = simplify(e)
+        if base == "float" and isinstance(e, Const):
+            return FloatConst(float(e.value))
+        if isinstance(e, (Const, FloatConst)):
+            return e
+        raise self._err(ParseError, "array initializers must be constants", x)
 
     def _allocation(self, init) -> tuple[str, int] | None:
         e = init
@@ -299,7 +390,7 @@ class Lowerer:
                         "constant", s)
 
     def if_stmt(self, s: C.CIf) -> If:
-        cond = simplify(self.int_expr(s.cond))
+        cond = self.canon(self.scalar_value(s.cond, "condition"))
         before = self.alloc.state()
         then = self._branch(s.then)
         orelse = () if s.orelse is None else self._branch(s.orelse)
@@ -316,17 +407,33 @@ class Lowerer:
         if isinstance(e, C.CAssign):
             return [self.assign(e)]
         if isinstance(e, C.CIncDec):
+            op = "+=" if e.op == "++" else "-="
             if isinstance(e.operand, C.CName):
                 self._check_assignable(e.operand, e)
-                return [Assign(e.operand.name, "+=" if e.op == "++" else "-=", Const(1), e.line)]
+                return [Assign(e.operand.name, op, Const(1), e.line)]
+            target = self.value(e.operand) if isinstance(e.operand, (C.CIndex, C.CUn)) \
+                else None
+            if isinstance(target, _Dram) and target.element:
+                return [self._store(target, op, Const(1), e)]
             raise self._err(UnsupportedConstruct, self._write_what(e.operand), e)
         raise self._err(UnsupportedConstruct, "expression statement without effect", e)
 
-    def assign(self, e: C.CAssign) -> Assign:
+    def assign(self, e: C.CAssign):
         if not isinstance(e.target, C.CName):
+            target = self.value(e.target) if isinstance(e.target, (C.CIndex, C.CUn)) else None
+            if isinstance(target, _Dram) and target.element:
+                value = self.canon(self.scalar_value(e.value, "stored value"))
+                return self._store(target, e.op, value, e)
             raise self._err(UnsupportedConstruct, self._write_what(e.target), e)
         self._check_assignable(e.target, e)
-        return Assign(e.target.name, e.op, simplify(self.int_expr(e.value)), e.line)
+        return Assign(e.target.name, e.op, self.canon(self.scalar_value(e.value, "value")),
+                      e.line)
+
+    def _store(self, target: _Dram, op: str, value, node) -> Store:
+        p = self.params.get(target.array)
+        if p is not None and p.const:
+            raise self._err(UnsupportedConstruct, f"writing const array '{p.name}'", node)
+        return Store(target.array, simplify(target.index), op, value, node.line)
 
     def _write_what(self, target) -> str:
         base = target
@@ -345,6 +452,9 @@ class Lowerer:
         if sym.kind == "loop":
             raise self._err(UnsupportedConstruct, f"assignment to loop variable '{name.name}'",
                             node)
+        if sym.kind in ("array", "buffer"):
+            raise self._err(UnsupportedConstruct, f"assignment to array '{name.name}' (assign "
+                            "its elements)", node)
 
     # ------------------------------------------------------------------ calls
     def call(self, e: C.CCall) -> list:
@@ -389,6 +499,10 @@ class Lowerer:
         where = f"argument {pos} ({op.name}) of {fname}"
         if op.role == isa.DRAM:
             if isinstance(v, _Dram):
+                if v.array in self.local_arrays:
+                    raise self._err(UnsupportedConstruct, f"{where}: local array '{v.array}' "
+                                    "as a DRAM operand (Gemmini moves data of array "
+                                    "parameters only)", arg)
                 if v.element:
                     raise self._err(UnsupportedConstruct, f"{where} reads DRAM data of "
                                     f"'{v.array}'; pass its address (&{v.array}[...])", arg)
@@ -396,9 +510,17 @@ class Lowerer:
             if isinstance(v, _Int) and simplify(v.expr) == Const(0):
                 return Const(0)
             raise self._err(ParseError, f"{where} must be a DRAM address (&A[...]) or 0", arg)
+        if isinstance(v, _Dram) and v.element:
+            raise self._err(UnsupportedConstruct, f"{where} reads array data of '{v.array}' "
+                            "(instruction operands must not depend on array data)", arg)
         if op.role == isa.FLOAT:
             if isinstance(v, _Float):
-                return v.expr
+                if isinstance(v.expr, FloatConst):
+                    return FloatConst(v.expr.value)
+                if isinstance(v.expr, Var) and v.expr.name in self.params:
+                    return v.expr
+                raise self._err(UnsupportedConstruct, f"{where} must be a float literal or a "
+                                "float parameter", arg)
             if isinstance(v, _FloatPtr):
                 return Var(v.name)
             if isinstance(v, _Int):
@@ -406,13 +528,68 @@ class Lowerer:
                 if isinstance(c, Const):
                     return FloatConst(float(c.value))
             raise self._err(ParseError, f"{where} must be a float", arg)
-        return simplify(self._as_int(v, arg, where))
+        x = self._as_int(v, arg, where)
+        if self._is_data(x):
+            raise self._err(UnsupportedConstruct, f"{where} depends on array data, a float or "
+                            "a cast (instruction operands are integer address arithmetic)", arg)
+        return simplify(x)
 
     # ------------------------------------------------------------------ expressions
     def int_expr(self, e):
         return self._as_int(self.value(e), e, "expression")
 
+    def scalar_value(self, e, where: str):
+        """The IR expression of a scalar value (integer or float, CPU data allowed)."""
+        v = self._deref(self.value(e), e)
+        if isinstance(v, _Float):
+            return v.expr
+        return self._as_int(v, e, where)
+
+    def canon(self, e):
+        """``e`` in canonical form: integer arithmetic is simplified, CPU data (loads,
+        floats, casts, calls) keeps the order of operations it was written with."""
+        if not self._is_data(e):
+            return simplify(e)
+        if isinstance(e, BinOp):
+            return BinOp(e.op, self.canon(e.lhs), self.canon(e.rhs))
+        if isinstance(e, UnOp):
+            return UnOp(e.op, self.canon(e.operand))
+        if isinstance(e, Cond):
+            return Cond(self.canon(e.cond), self.canon(e.then), self.canon(e.orelse))
+        if isinstance(e, Cast):
+            return Cast(e.ctype, self.canon(e.operand))
+        if isinstance(e, Load):
+            return Load(e.array, self.canon(e.index))
+        if isinstance(e, Call):
+            return Call(e.func, tuple(self.canon(a) for a in e.args))
+        return e
+
+    def _is_data(self, e) -> bool:
+        if isinstance(e, _DATA_NODES):
+            return True
+        if isinstance(e, Var):
+            return e.name in self.float_names
+        return any(self._is_data(c) for c in _children(e))
+
+    def _deref(self, v, node):
+        """An array element (`_Dram` with ``element``) becomes its value (a `Load`)."""
+        if isinstance(v, _Dram) and v.element:
+            load = Load(v.array, simplify(v.index))
+            return _Float(load) if self._elem_type(v.array) == "float" else _Int(load)
+        if isinstance(v, _FloatPtr):
+            raise self._err(UnsupportedConstruct, f"'{v.name}' is a pointer (read "
+                            f"{v.name}[0])", node)
+        return v
+
+    def _elem_type(self, array: str) -> str:
+        if array in self.local_arrays:
+            return self.local_arrays[array]
+        return {"i8": "int8_t", "i32": "int32_t", "f32": "float"}.get(
+            self.params[array].dtype, "int32_t")
+
     def _as_int(self, v, node, where: str):
+        if isinstance(v, _Dram) and v.element:
+            v = self._deref(v, node)
         if isinstance(v, _Int):
             return v.expr
         if isinstance(v, _LocalPtr) and not v.deref:
@@ -442,7 +619,7 @@ class Lowerer:
                 raise self._err(ParseError, str(exc), e) from None
             return _Int(Const(e.value), t)
         if isinstance(e, C.CFloat):
-            return _Float(FloatConst(e.value))
+            return _Float(FloatConst(e.value, e.double))
         if isinstance(e, C.CName):
             return self._name(e)
         if isinstance(e, C.CBin):
@@ -454,8 +631,13 @@ class Lowerer:
         if isinstance(e, C.CIndex):
             return self._index(e)
         if isinstance(e, C.CTernary):
-            return _Int(Cond(self.int_expr(e.cond), self.int_expr(e.then),
-                             self.int_expr(e.orelse)))
+            cond = self.scalar_value(e.cond, "condition")
+            then, orelse = (self._deref(self.value(x), x) for x in (e.then, e.orelse))
+            if isinstance(then, _Float) or isinstance(orelse, _Float):
+                return _Float(Cond(cond, self.scalar_value(e.then, "operand"),
+                                   self.scalar_value(e.orelse, "operand")))
+            return _Int(Cond(cond, self._as_int(then, e.then, "operand"),
+                             self._as_int(orelse, e.orelse, "operand")))
         if isinstance(e, C.CSizeof):
             if e.ctype is None:
                 raise self._err(UnsupportedConstruct, "sizeof of an expression", e)
@@ -467,6 +649,8 @@ class Lowerer:
             return self._member(e)
         if isinstance(e, C.CCall):
             fname = e.func.name if isinstance(e.func, C.CName) else "an expression"
+            if fname in MATH_FUNCS:
+                return self._math_call(fname, e)
             if fname in isa.BY_NAME or fname in FREES or fname in ALLOCATORS:
                 raise self._err(UnsupportedConstruct, f"call of {fname} inside an expression", e)
             raise self._err(UnknownInstruction, f"unknown function '{fname}'", e)
@@ -475,6 +659,14 @@ class Lowerer:
         if isinstance(e, (C.CCompound, C.CInitList)):
             raise self._err(UnsupportedConstruct, "compound literal used as a value", e)
         raise self._err(UnsupportedConstruct, f"expression {type(e).__name__}", e)
+
+    def _math_call(self, fname: str, e: C.CCall):
+        if len(e.args) != MATH_FUNCS[fname]:
+            raise self._err(ArityError, f"{fname} takes {MATH_FUNCS[fname]} argument"
+                            f"{'s' if MATH_FUNCS[fname] > 1 else ''}, got {len(e.args)}", e)
+        args = tuple(self.scalar_value(a, f"argument of {fname}") for a in e.args)
+        call = Call(fname, args)
+        return _Int(call) if fname == "abs" else _Float(call)
 
     def _name(self, e: C.CName):
         sym = self.lookup(e.name)
@@ -490,6 +682,10 @@ class Lowerer:
             if p.by_pointer:
                 return _FloatPtr(p.name)
             return _Float(Var(p.name)) if p.dtype == "f32" else _Int(Var(p.name))
+        if sym.kind == "array":
+            return _Dram(e.name, Const(0), 0)
+        if sym.kind == "scalar" and sym.ctype in FLOAT_TYPES:
+            return _Float(Var(e.name))
         return _Int(Var(e.name))
 
     def _binary(self, e: C.CBin):
@@ -506,12 +702,23 @@ class Lowerer:
         if isinstance(lhs, _LocalPtr) or isinstance(rhs, _LocalPtr):
             raise self._err(UnsupportedConstruct, "pointer arithmetic on an on-chip address "
                             "(write the row arithmetic on the uint32_t address instead)", e)
+        lhs, rhs = self._deref(lhs, e.lhs), self._deref(rhs, e.rhs)
+        if isinstance(lhs, _Float) or isinstance(rhs, _Float):
+            return self._float_binary(e, lhs, rhs)
         if isinstance(lhs, _Int) and isinstance(rhs, _Int):
             folded = _folded(e.op, lhs, rhs)
             if folded is not None:
                 return folded
         return _Int(BinOp(e.op, self._as_int(lhs, e.lhs, "operand"),
                           self._as_int(rhs, e.rhs, "operand")))
+
+    def _float_binary(self, e: C.CBin, lhs, rhs):
+        if e.op not in FLOAT_OPS and e.op not in COMPARE_OPS:
+            raise self._err(UnsupportedConstruct, f"operator {e.op} on a float", e)
+        l_e, r_e = (x.expr if isinstance(x, _Float) else self._as_int(x, n, "operand")
+                    for x, n in ((lhs, e.lhs), (rhs, e.rhs)))
+        out = BinOp(e.op, l_e, r_e)
+        return _Int(out) if e.op in COMPARE_OPS else _Float(out)
 
     def _unary(self, e: C.CUn):
         if e.op == "&":
@@ -536,8 +743,17 @@ class Lowerer:
             if isinstance(v, _LocalPtr):
                 return _LocalPtr(v.expr, True)
             raise self._err(UnsupportedConstruct, "dereference of an integer", e)
+        v = self._deref(v, e.operand)
         if isinstance(v, _Float) and e.op == "-" and isinstance(v.expr, FloatConst):
-            return _Float(FloatConst(-v.expr.value))
+            return _Float(FloatConst(-v.expr.value, v.expr.double))
+        if isinstance(v, _Float):
+            if e.op == "+":
+                return v
+            if e.op == "-":
+                return _Float(UnOp("-", v.expr))
+            if e.op == "!":
+                return _Int(UnOp("!", v.expr))
+            raise self._err(UnsupportedConstruct, f"operator {e.op} on a float", e)
         x = self._as_int(v, e.operand, "operand")
         if e.op == "+":
             return v if isinstance(v, _Int) else _Int(x)
@@ -553,25 +769,42 @@ class Lowerer:
             if isinstance(v, _LocalPtr):
                 return _LocalPtr(v.expr)
             return _LocalPtr(self._as_int(v, e.operand, "cast operand"))
-        if t.base in ("float", "double"):
+        if isinstance(v, _Dram) and v.element:
+            v = self._deref(v, e.operand)
+        if t.base in FLOAT_TYPES:
+            double = t.base == "double"
             if isinstance(v, _Float):
-                return v
+                if isinstance(v.expr, FloatConst):
+                    return _Float(FloatConst(v.expr.value, double))
+                if isinstance(v.expr, Var) and v.expr.name in self.params:
+                    return v      # (float) scale[0]
+                return _Float(Cast(t.base, v.expr))
             c = simplify(self._as_int(v, e.operand, "cast operand"))
             if isinstance(c, Const):
-                return _Float(FloatConst(float(c.value)))
-            raise self._err(UnsupportedConstruct, "conversion of an integer variable to float", e)
-        if isinstance(v, (_Dram, _Float, _FloatPtr)):
+                return _Float(FloatConst(float(c.value), double))
+            return _Float(Cast(t.base, self.canon(c)))
+        if isinstance(v, _Float):
+            if t.base not in cint.CTYPES:
+                raise self._err(UnsupportedConstruct, f"cast of a float to '{t.base}'", e)
+            return _Int(Cast(t.base, v.expr))
+        if isinstance(v, (_Dram, _FloatPtr)):
             return v  # (uint64_t) &A[...] keeps being a DRAM address
         x = self._as_int(v, e.operand, "cast operand")
         target = cint.CTYPES.get(t.base)
         if target is None:
             return _Int(x)
+        if self._is_data(x) or target.bits < 32:
+            c = simplify(x) if not self._is_data(x) else x
+            if not isinstance(c, Const):     # CPU data keeps its casts (int8_t wraps)
+                return _Int(Cast(t.base, x))
         c = x if isinstance(v, _Int) and v.typed else simplify(x)
         if isinstance(c, Const):    # a cast of a variable is dropped: the IR has no casts
             return _Int(Const(cint.value(cint.convert(c.value, target), target)), target)
         return _Int(x)
 
     def _stride(self, array: str, level: int) -> int:
+        if array not in self.dims:
+            raise ParseError(f"shape of '{array}' is unknown", filename=self.filename)
         n = 1
         for d in self.dims[array][level + 1:]:
             n *= d

@@ -22,10 +22,12 @@ from gemmini.errors import ParseError
 @dataclass(frozen=True)
 class CType:
     """A written type: base words (``unsigned int``, ``struct exo_win_2i8c``, a typedef
-    name), pointer depth and whether ``const`` qualified the base."""
+    name), pointer depth, whether ``const`` qualified the base and whether the
+    declaration was ``static``."""
     base: str
     pointers: int = 0
     const: bool = False
+    static: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class CInt:
 @dataclass(frozen=True)
 class CFloat:
     value: float
+    double: bool = True     # no ``f`` suffix
     line: int = field(default=0, compare=False)
 
 
@@ -291,7 +294,7 @@ class ToCTree(Transformer):
     # --- types
     def decl_spec(self, ch):
         quals, spec = ch
-        return CType(spec.base, 0, "const" in quals)
+        return CType(spec.base, 0, "const" in quals, "static" in quals)
 
     def param_spec(self, ch):
         return ch[0]
@@ -461,7 +464,8 @@ class ToCTree(Transformer):
 
     def float_lit(self, ch):
         tok: Token = ch[0]
-        return CFloat(float(str(tok).rstrip("fFlL")), tok.line)
+        text = str(tok)
+        return CFloat(float(text.rstrip("fFlL")), text[-1] not in "fF", tok.line)
 
     def paren(self, ch):
         return ch[0]

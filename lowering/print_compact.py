@@ -9,8 +9,10 @@ context keeps its pointer form (with Exo's signature comment giving its shape), 
 from __future__ import annotations
 
 from gemmini import isa
-from gemmini.ir import Assign, Const, Decl, DramAddr, For, Function, If, Instr, Param
-from lowering.print_expr import ExprPrinter, array_index_text, flat_index_text
+from gemmini.ir import (
+    ArrayDecl, Assign, Const, Decl, DramAddr, For, Function, If, Instr, Param, Store,
+)
+from lowering.print_expr import ExprPrinter, array_index_text, flat_index_text, split_index
 
 CTYPE = {"i8": "int8_t", "i32": "int32_t", "f32": "float", "bool": "bool"}
 EXO_DTYPE = {"i8": "i8", "i32": "i32", "f32": "f32", "bool": "bool"}
@@ -51,7 +53,8 @@ class StmtPrinter:
     def __init__(self, fn: Function):
         self.fn = fn
         self.params = {p.name: p for p in fn.params}
-        self.ex = ExprPrinter(self.var_text)
+        self.local_arrays = {s.name: s.shape for s in _array_decls(fn.body)}
+        self.ex = ExprPrinter(self.var_text, self.subscripts)
 
     # hooks
     def var_text(self, name: str) -> str:
@@ -65,6 +68,14 @@ class StmtPrinter:
         if self.array_param(p):
             return array_index_text(self.ex, a, p)
         return flat_index_text(self.ex, a)
+
+    def subscripts(self, array: str, index) -> list:
+        """The subscripts of element ``index`` of a parameter or local array."""
+        shape = self.local_arrays.get(array)
+        if shape is None:
+            p = self.params.get(array)
+            shape = p.shape if p is not None and self.array_param(p) else None
+        return split_index(index, shape) if shape and len(shape) > 1 else [index]
 
     def operand_text(self, operand: isa.Operand, value) -> str:
         if isinstance(value, DramAddr):
@@ -99,6 +110,13 @@ class StmtPrinter:
             return [f"{pad}{s.name} {s.op} {self.ex.expr(s.value)};"]
         if isinstance(s, Instr):
             return [pad + self.instr(s) + ";"]
+        if isinstance(s, Store):
+            return [f"{pad}{self.ex.element(s.array, s.index)} {s.op} {self.ex.expr(s.value)};"]
+        if isinstance(s, ArrayDecl):
+            dims = "".join(f"[{d}]" for d in s.shape)
+            init = "" if s.init is None else \
+                f" = {{{', '.join(self.ex.expr(x) for x in s.init)}}}"
+            return [f"{pad}{'static ' if s.static else ''}{s.ctype} {s.name}{dims}{init};"]
         raise TypeError(f"not a statement: {s!r}")
 
     def if_stmt(self, s: If, depth: int, pad: str) -> list[str]:
@@ -137,6 +155,17 @@ class StmtPrinter:
         lines += self.stmts(fn.body, 1)
         lines.append("}")
         return lines
+
+
+def _array_decls(stmts):
+    for s in stmts:
+        if isinstance(s, ArrayDecl):
+            yield s
+        elif isinstance(s, For):
+            yield from _array_decls(s.body)
+        elif isinstance(s, If):
+            yield from _array_decls(s.then)
+            yield from _array_decls(s.orelse)
 
 
 class CompactPrinter(StmtPrinter):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from gemmini.ir import GARBAGE_ADDR, BinOp, Cond, Const, DramAddr, FloatConst, Param, UnOp, Var
+from gemmini.ir import (
+    GARBAGE_ADDR, BinOp, Call, Cast, Cond, Const, DramAddr, FloatConst, Load, Param, UnOp, Var,
+)
 from lowering.simplify import from_poly, to_poly
 
 PRECEDENCE = {
@@ -32,9 +34,12 @@ def const_text(value: int) -> str:
     return str(value)
 
 
-def float_text(value: float) -> str:
+def float_text(value: float, double: bool = False) -> str:
+    """A float literal (``f`` suffix) or, with ``double``, a double literal."""
     text = repr(float(value))
-    return text + "f"
+    if text in ("inf", "-inf", "nan"):
+        raise ValueError(f"no C literal for {text}")
+    return text if double else text + "f"
 
 
 def _prec(e) -> int:
@@ -42,18 +47,28 @@ def _prec(e) -> int:
         return PRECEDENCE[e.op]
     if isinstance(e, Cond):
         return PRECEDENCE["?:"]
-    if isinstance(e, UnOp):
+    if isinstance(e, (UnOp, Cast)):
         return UNARY_PREC
     if isinstance(e, Const) and (e.value < 0 or e.value == GARBAGE_ADDR):
+        return UNARY_PREC
+    if isinstance(e, FloatConst) and e.value < 0:
         return UNARY_PREC
     return ATOM_PREC
 
 
 class ExprPrinter:
-    """Prints expressions; ``var_text`` may rewrite a variable (e.g. ``scale[0]``)."""
+    """Prints expressions; ``var_text`` may rewrite a variable (e.g. ``scale[0]``),
+    ``load_subscripts`` splits the flat index of an element read (``A[i][k]``)."""
 
-    def __init__(self, var_text: Callable[[str], str] | None = None):
+    def __init__(self, var_text: Callable[[str], str] | None = None,
+                 load_subscripts: Callable[[str, object], list] | None = None):
         self.var_text = var_text or (lambda name: name)
+        self.load_subscripts = load_subscripts or (lambda array, index: [index])
+
+    def element(self, array: str, index) -> str:
+        """``A[i][k]`` of element ``index`` (flat) of ``array``."""
+        subs = self.load_subscripts(array, index)
+        return array + "".join(f"[{self.expr(x)}]" for x in subs)
 
     def expr(self, e, parent: int = 0) -> str:
         text = self._expr(e)
@@ -63,7 +78,13 @@ class ExprPrinter:
         if isinstance(e, Const):
             return const_text(e.value)
         if isinstance(e, FloatConst):
-            return float_text(e.value)
+            return float_text(e.value, e.double)
+        if isinstance(e, Load):
+            return self.element(e.array, e.index)
+        if isinstance(e, Cast):
+            return f"({e.ctype}){self.expr(e.operand, UNARY_PREC)}"
+        if isinstance(e, Call):
+            return f"{e.func}({', '.join(self.expr(a) for a in e.args)})"
         if isinstance(e, Var):
             return self.var_text(e.name)
         if isinstance(e, UnOp):

@@ -10,7 +10,7 @@ C11 accepts next to Exo's own header defining it. DRAM operands are ``&A[index]`
 
 from __future__ import annotations
 
-from gemmini.ir import Function
+from gemmini.ir import Call, Function, walk_exprs
 from lowering.print_compact import StmtPrinter, signature_comment
 
 HEADER = ("#include <stdint.h>", "#include <stdbool.h>", '#include "gemmini.h"')
@@ -29,7 +29,11 @@ class ToolchainPrinter(StmtPrinter):
 
     def function(self) -> list[str]:
         fn = self.fn
-        lines = list(HEADER) + [""]
+        lines = list(HEADER)
+        if uses_math(fn):
+            lines.append("#include <math.h>")
+            lines.append("#include <stdlib.h>")
+        lines.append("")
         if fn.context:
             lines += [f"typedef struct {fn.context} {fn.context};", ""]
         if fn.context or any(p.shape and p.flat for p in fn.params):
@@ -41,6 +45,11 @@ class ToolchainPrinter(StmtPrinter):
         lines += self.stmts(fn.body, 1)
         lines.append("}")
         return lines
+
+
+def uses_math(fn: Function) -> bool:
+    """True if ``fn`` calls a function of <math.h> / <stdlib.h>."""
+    return any(isinstance(e, Call) for e in walk_exprs(fn.body))
 
 
 def to_toolchain_c(fn: Function) -> str:

@@ -42,8 +42,12 @@ def test_listed_constructs_parse_and_refused_ones_do_not():
     assert "i += step" in yes and "i--" in no
     assert not parses("for (int i = 4; i > 0; i--) { mvin(0, i, 16, 16); }")
     yes, no = listed(text, "Types of locals:")
-    assert "`uint32_t`" in yes and "`int`" in yes and "`float`" in no and "`long`" in no
-    assert not parses("float y = 1; mvin(0, 0, 16, 16);")
+    assert "`uint32_t`" in yes and "`int`" in yes and "`float`" in yes and "`long`" in no
+    assert parses("float y = 1; A[0][0] = y;")
+    assert not parses("long y = 1; mvin(0, 0, 16, 16);")
+    yes, no = listed(text, "CPU code:")
+    assert "element reads" in yes and "local arrays of" in yes and "pointers" in no
+    assert parses("A[1][2] = A[0][0] + 1;") and not parses("mvin(0, A[0][0], 16, 16);")
 
 
 def test_every_construct_agrees_with_the_parser():

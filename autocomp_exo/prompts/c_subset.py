@@ -28,7 +28,7 @@ PROBES = HERE / "c_subset.toml"
 
 @dataclass(frozen=True)
 class Construct:
-    group: str          # statements, loops, binary, assignment, unary, other, types
+    group: str          # statements, loops, binary, assignment, unary, other, types, cpu
     name: str           # what the prompt calls it
     probe: str          # statements inside the probe function
     accepted: bool
@@ -99,7 +99,9 @@ def _probes_for(groups: dict[str, list[str]], table: dict) -> list[tuple[str, st
     out.append(("other", "(T)e casts", "uint32_t y = (uint32_t)x; mvin(0, y, 16, 16);"))
     out.append(("other", "sizeof(T)", "uint32_t y = sizeof(int8_t); mvin(0, y, 16, 16);"))
     for t in groups["types"]:
-        out.append(("types", t, f"{t} y = 3; mvin(0, y, 16, 16);"))
+        out.append(("types", t, f"{t} y = 3; A[0][0] = y;"))
+    for entry in table["cpu"].values():
+        out.append(("cpu", entry["name"], entry["probe"]))
     return out
 
 
@@ -117,8 +119,10 @@ def fields() -> dict[str, str]:
     cs = constructs()
 
     def names(group: str, ok: bool) -> str:
-        return ", ".join(f"`{c.name}`" if group not in ("statements", "loops") else c.name
-                         for c in cs if c.group == group and c.accepted == ok) or "none"
+        sep = "; " if group == "cpu" else ", "
+        return sep.join(f"`{c.name}`" if group not in ("statements", "loops", "cpu") else c.name
+                        for c in cs if c.group == group and c.accepted == ok) or "none"
     return {f"{g}_{'yes' if ok else 'no'}": names(g, ok)
-            for g in ("statements", "loops", "binary", "assignment", "unary", "other", "types")
+            for g in ("statements", "loops", "binary", "assignment", "unary", "other", "types",
+                      "cpu")
             for ok in (True, False)}
