@@ -27,8 +27,8 @@ from dataclasses import replace
 
 from gemmini.cint import fold_binary, fold_unary
 from gemmini.ir import (
-    BinOp, Cond, Const, Decl, DramAddr, Expr, FloatConst, For, Function, If, Instr,
-    Assign, UnOp, Var,
+    ArrayDecl, BinOp, Call, Cast, Cond, Const, Decl, DramAddr, Expr, FloatConst, For, Function,
+    If, Instr, Assign, Load, Store, UnOp, Var, expr_children, walk_stmts,
 )
 
 MAX_TERMS = 64  # a product expanding to more terms than this stays unexpanded
@@ -37,36 +37,85 @@ MAX_TERMS = 64  # a product expanding to more terms than this stays unexpanded
 Poly = dict
 
 
-def simplify(expr):
-    """The canonical form of ``expr`` (an `Expr`; `DramAddr`, floats and None pass through)."""
+def simplify(expr, floats: frozenset = frozenset()):
+    """The canonical form of ``expr`` (an `Expr`; `DramAddr`, floats and None pass through).
+
+    CPU data (element loads, casts, calls, float literals and the float variables named
+    in ``floats``) is not rewritten: C's order of operations and conversions decide its
+    value; only its integer subexpressions (e.g. a load's index) are simplified."""
     if expr is None or isinstance(expr, FloatConst):
         return expr
     if isinstance(expr, DramAddr):
         return DramAddr(expr.array, simplify(expr.index))
+    if _is_data(expr, floats):
+        return _simplify_data(expr, floats)
     return _from_poly(_poly(expr))
+
+
+def _is_data(e, floats) -> bool:
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (Load, Cast, Call, FloatConst)) or (
+                isinstance(x, Var) and x.name in floats):
+            return True
+        stack.extend(expr_children(x))
+    return False
+
+
+def _simplify_data(e, floats):
+    if not _is_data(e, floats):
+        return simplify(e)
+    if isinstance(e, Load):
+        return Load(e.array, simplify(e.index, floats))
+    if isinstance(e, BinOp):
+        return BinOp(e.op, _simplify_data(e.lhs, floats), _simplify_data(e.rhs, floats))
+    if isinstance(e, UnOp):
+        return UnOp(e.op, _simplify_data(e.operand, floats))
+    if isinstance(e, Cond):
+        return Cond(*(_simplify_data(x, floats) for x in (e.cond, e.then, e.orelse)))
+    if isinstance(e, Cast):
+        return Cast(e.ctype, _simplify_data(e.operand, floats))
+    if isinstance(e, Call):
+        return Call(e.func, tuple(_simplify_data(a, floats) for a in e.args))
+    return e
+
+
+def float_names(fn: Function) -> frozenset:
+    """Float scalar parameters and locals of ``fn`` (their arithmetic is never rewritten)."""
+    names = {p.name for p in fn.params if not p.is_array and p.dtype == "f32"}
+    names |= {s.name for s in walk_stmts(fn.body)
+              if isinstance(s, Decl) and s.ctype in ("float", "double")}
+    return frozenset(names)
 
 
 def simplify_function(fn: Function) -> Function:
     """``fn`` with every expression in canonical form."""
-    return replace(fn, body=simplify_stmts(fn.body))
+    return replace(fn, body=simplify_stmts(fn.body, float_names(fn)))
 
 
-def simplify_stmts(stmts) -> tuple:
-    return tuple(_simplify_stmt(s) for s in stmts)
+def simplify_stmts(stmts, floats: frozenset = frozenset()) -> tuple:
+    return tuple(_simplify_stmt(s, floats) for s in stmts)
 
 
-def _simplify_stmt(s):
+def _simplify_stmt(s, floats: frozenset = frozenset()):
+    def f(e):
+        return simplify(e, floats)
     if isinstance(s, For):
-        return replace(s, lo=simplify(s.lo), hi=simplify(s.hi), body=simplify_stmts(s.body))
+        return replace(s, lo=f(s.lo), hi=f(s.hi), body=simplify_stmts(s.body, floats))
     if isinstance(s, If):
-        return replace(s, cond=simplify(s.cond), then=simplify_stmts(s.then),
-                       orelse=simplify_stmts(s.orelse))
+        return replace(s, cond=f(s.cond), then=simplify_stmts(s.then, floats),
+                       orelse=simplify_stmts(s.orelse, floats))
     if isinstance(s, Decl):
-        return replace(s, init=simplify(s.init))
+        return replace(s, init=f(s.init))
     if isinstance(s, Assign):
-        return replace(s, value=simplify(s.value))
+        return replace(s, value=f(s.value))
     if isinstance(s, Instr):
-        return replace(s, args=tuple(simplify(a) for a in s.args))
+        return replace(s, args=tuple(f(a) for a in s.args))
+    if isinstance(s, Store):
+        return replace(s, index=f(s.index), value=f(s.value))
+    if isinstance(s, ArrayDecl):
+        return s
     raise TypeError(f"not a statement: {s!r}")
 
 

@@ -340,3 +340,96 @@ void k(const float a[8], float out[8]) {
                 + tp.cpu_load + tp.cpu_arith_op + tp.cpu_fp_op)         # a[i], * 2.0f
     entry = tp.cpu_local_assign + tp.cpu_loop_iter
     assert report.busy["cpu"] == entry + 8 * per_iter
+
+
+# ---------------------------------------------------------------------------- transformations
+
+def mixed_kernel_text():
+    """Exo's basic GEMM mapping with CPU code before it (a halved copy of A that the GEMM
+    reads) and after its fence (bias add and ReLU on C)."""
+    from transforms_support import basic_gemm_text
+    text = basic_gemm_text(32, 64, 64)
+    text = text.replace("int8_t C[32][64]) {",
+                        "int8_t C[32][64], int8_t X[32][64], const int32_t bias[64]) {")
+    text = text.replace("mvin2(&A[", "mvin2(&X[")
+    first = text.index("  for (int i")
+    text = text[:first] + """  for (int i = 0; i < 32; i++) {
+    for (int k = 0; k < 64; k++) {
+      X[i][k] = (int8_t)(A[i][k] / 2);
+    }
+  }
+""" + text[first:]
+    return text.replace("  fence();\n", """  fence();
+  for (int i = 0; i < 32; i++) {
+    for (int j = 0; j < 64; j++) {
+      int32_t v = C[i][j] + bias[j];
+      C[i][j] = v < 0 ? 0 : (v > 127 ? 127 : v);
+    }
+  }
+""")
+
+
+def mixed_inputs(seed=0):
+    from transforms_support import gemm_inputs
+    inputs = gemm_inputs(32, 64, 64, seed=seed)
+    inputs["bias"] = np.random.default_rng(seed + 7).integers(-60, 60, 64).astype(np.int32)
+    inputs["X"] = np.zeros((32, 64), np.int8)
+    return inputs
+
+
+def mixed_expected(inputs):
+    from transforms_support import reference
+    A = inputs["A"].astype(np.int32)
+    X = (np.sign(A) * (np.abs(A) // 2)).astype(np.int8)          # C's truncating division
+    C = reference(X, inputs["B"], inputs["scale"], 0).astype(np.int32) + inputs["bias"]
+    return np.clip(C, 0, 127).astype(np.int8), X
+
+
+def test_mixed_kernel_matches_numpy_and_gcc():
+    fn = parse_c(mixed_kernel_text())
+    inputs = mixed_inputs()
+    C, X = mixed_expected(inputs)
+    out = run(fn, inputs).outputs
+    assert np.array_equal(out["C"], C) and np.array_equal(out["X"], X)
+    emu = run_ir(fn, inputs).outputs
+    assert np.array_equal(emu["C"], C) and np.array_equal(emu["X"], X)
+
+
+def test_every_builtin_rewrite_of_a_mixed_kernel_that_runs_is_correct():
+    from gemmini.config import get_config
+    from autocomp_exo.transforms import TRANSFORMS
+    from autocomp_exo.transforms.base import NotApplicable
+    from autocomp_exo.transforms.registry import apply
+
+    cfg = get_config(None)
+    fn = parse_c(mixed_kernel_text())
+    inputs = mixed_inputs(3)
+    C, X = mixed_expected(inputs)
+    cpu_stmts = [s for s in fn.body if isinstance(s, ir.For) and any(
+        isinstance(x, ir.Store) for x in ir.walk_stmts([s]))]
+    frontier, seen, ran = [fn], {fn}, 0
+    for _depth in range(2):
+        nxt = []
+        for cur in frontier:
+            for t in TRANSFORMS.values():
+                for a in t.find(cur, cfg)[:4]:
+                    try:
+                        new = apply(cur, a, cfg)
+                    except NotApplicable:
+                        continue
+                    if new in seen:
+                        continue
+                    seen.add(new)
+                    try:
+                        out = run(new, inputs, timing=False).outputs
+                    except HardwareError:
+                        continue                 # rejected by the model: never accepted
+                    ran += 1
+                    assert np.array_equal(out["C"], C), (t.name, a)
+                    assert np.array_equal(out["X"], X), (t.name, a)
+                    # CPU code is a barrier: kept whole, in the same order
+                    kept = [s for s in new.body if s in cpu_stmts]
+                    assert kept == cpu_stmts, (t.name, a)
+                    nxt.append(new)
+        frontier = nxt[:12]
+    assert ran >= 10

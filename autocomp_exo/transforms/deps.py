@@ -24,10 +24,12 @@ import math
 from dataclasses import dataclass, field
 
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
-from gemmini.ir import Assign, BinOp, Const, Decl, DramAddr, For, If, Instr, Stmt
+from gemmini.ir import (Assign, BinOp, Const, Decl, DramAddr, For, If, Instr, Load, Stmt, Store,
+                        walk_exprs, walk_stmts)
 from gemmini.isa import LOAD_IDS
 
-from .ir_util import Body, const_value, eval_expr, instrs, trip_count, walk
+from .ir_util import Body, const_value, eval_expr, instrs, is_cpu_stmt, scalar_writes, \
+    trip_count, walk
 
 MAX_TRIPS = 3
 FULL_EVENTS = 4_096     # enumerations up to this many instructions are exact
@@ -145,8 +147,25 @@ def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tup
                 acc.append(("a" if (cv & ACC_BIT and cv & ACCUMULATE_BIT) else "w", rr))
         return acc
     if op == "fence":
-        return []
+        return list(CPU_ORDER)
     raise Unanalyzable(f"{op} is opaque to the dependence analysis")
+
+
+CPU_ORDER = (("r", ("state", "cpu")), ("w", ("state", "cpu")))
+"""CPU code and fences keep their order among themselves."""
+
+
+def cpu_accesses(stmt: Stmt) -> list[tuple[str, tuple]]:
+    """Accesses of a statement of CPU code (`ir_util.is_cpu_stmt`, no instruction inside):
+    every array it reads, every array it writes (as a whole), and the CPU's order."""
+    acc = list(CPU_ORDER)
+    for x in walk_stmts([stmt]):
+        if isinstance(x, Store):
+            acc += [("dr", x.array), ("dw", (x.array, "cpu"))]
+    for e in walk_exprs([stmt]):
+        if isinstance(e, Load):
+            acc.append(("dr", e.array))
+    return acc
 
 
 def summarize(body: Body, env: dict, st: TraceState) -> Summary:
@@ -217,6 +236,12 @@ def loop_values(loop: For, env: dict, truncate: bool = True) -> list[int]:
 
 
 def _run_stmt(stmt: Stmt, env: dict, st: TraceState, s: Summary, written: set):
+    if not isinstance(stmt, Instr) and is_cpu_stmt(stmt) and not any(
+            isinstance(x, Instr) for x in walk_stmts([stmt])):
+        _record(s, cpu_accesses(stmt), written)
+        for name in scalar_writes(stmt):
+            env.pop(name, None)
+        return
     if isinstance(stmt, Instr):
         st.events += 1
         if st.events > MAX_EVENTS:

@@ -19,7 +19,8 @@ from gemmini.ir import Decl, For, Function, Instr
 
 from .base import (Application, NotApplicable, Transform, app, require_independent, sample_values,
                    site_envs, summary_of)
-from .ir_util import (body_writes, const_value, get, instrs, map_stmts, replace_fn, stmt_reads,
+from .ir_util import (body_writes, const_value, get, instrs, is_cpu_stmt, map_stmts, replace_fn,
+                      stmt_reads,
                       stmt_writes, walk)
 
 CONFIG_OPS = ("config_ld", "config_st", "config_ex")
@@ -35,6 +36,8 @@ def hoist(fn: Function, a: Application, config: GemminiConfig) -> Function:
         raise NotApplicable("parent is not a loop")
     idx = path[-1]
     stmt = loop.body[idx]
+    if is_cpu_stmt(stmt):
+        raise NotApplicable("CPU code stays where it is")
     others = loop.body[:idx] + loop.body[idx + 1:]
     changed = body_writes(loop.body) - (stmt_writes(stmt) if isinstance(stmt, Decl) else set())
     if stmt_reads(stmt) & (changed | {loop.var}):
@@ -72,6 +75,8 @@ def find_hoist(fn: Function, config: GemminiConfig) -> list[Application]:
         if not loops or len(path) < 2 or not isinstance(get(fn.body, path[:-1]), For):
             continue
         loop = get(fn.body, path[:-1])
+        if is_cpu_stmt(s):
+            continue
         if isinstance(s, (Instr, Decl)) or (isinstance(s, For) and all(
                 isinstance(x, Instr) for x in s.body)):
             changed = body_writes(loop.body) - (stmt_writes(s) if isinstance(s, Decl) else set())

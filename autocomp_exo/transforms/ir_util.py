@@ -15,8 +15,9 @@ import dataclasses
 from typing import Callable, Iterator
 
 from gemmini import cint
-from gemmini.ir import (Assign, BinOp, Cond, Const, Decl, DramAddr, Expr, FloatConst, For,
-                         Function, If, Instr, Stmt, UnOp, Var)
+from gemmini.ir import (ArrayDecl, Assign, BinOp, Call, Cast, Cond, Const, Decl, DramAddr, Expr,
+                         FloatConst, For, Function, If, Instr, Load, Stmt, Store, UnOp, Var,
+                         expr_children, stmt_exprs)
 
 Path = tuple[int, ...]
 Body = tuple[Stmt, ...]
@@ -166,12 +167,66 @@ def binop(op: str, a: Expr, b: Expr) -> Expr:
     return BinOp(op, a, b)
 
 
+DATA_NODES = (Load, Cast, Call, FloatConst)
+
+
+def is_data(e) -> bool:
+    """``e`` reads array data, a float, a cast or a call (CPU code, `gemmini.cpu_code`)."""
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, DATA_NODES):
+            return True
+        stack.extend(expr_children(x))
+    return False
+
+
+def is_cpu_stmt(s: Stmt) -> bool:
+    """A statement of CPU code on arrays or floats (or containing some): transformations
+    treat it as a barrier they do not move, duplicate differently or delete."""
+    for x in _walk_stmt(s):
+        if isinstance(x, (Store, ArrayDecl)):
+            return True
+        if isinstance(x, Decl) and x.ctype in ("float", "double"):
+            return True
+        if not isinstance(x, Instr) and any(is_data(e) for e in stmt_exprs(x)):
+            return True
+    return False
+
+
+def _walk_stmt(s: Stmt):
+    yield s
+    for c in children(s):
+        yield from _walk_stmt(c)
+
+
+def _fold_data(e):
+    """Fold only the integer parts of a CPU expression (float arithmetic keeps its order)."""
+    if not is_data(e):
+        return fold(e)
+    if isinstance(e, Load):
+        return Load(e.array, fold(e.index))
+    if isinstance(e, BinOp):
+        return BinOp(e.op, _fold_data(e.lhs), _fold_data(e.rhs))
+    if isinstance(e, UnOp):
+        return UnOp(e.op, _fold_data(e.operand))
+    if isinstance(e, Cond):
+        return Cond(_fold_data(e.cond), _fold_data(e.then), _fold_data(e.orelse))
+    if isinstance(e, Cast):
+        return Cast(e.ctype, _fold_data(e.operand))
+    if isinstance(e, Call):
+        return Call(e.func, tuple(_fold_data(a) for a in e.args))
+    return e
+
+
 def fold(e):
     """Constant folding (lowering.simplify.simplify when available, else our own)."""
     if e is None or isinstance(e, (FloatConst,)):
         return e
     if isinstance(e, DramAddr):
         return DramAddr(e.array, fold(e.index))
+    if is_data(e):
+        return _fold_data(e)
     try:
         from lowering.simplify import simplify  # written in parallel; optional
     except ImportError:
@@ -221,7 +276,8 @@ def expr_vars(e, skip_mod: bool = False) -> set[str]:
             expr_vars(e.orelse, skip_mod)
     if isinstance(e, DramAddr):
         return expr_vars(e.index, skip_mod)
-    return set()
+    kids = expr_children(e)
+    return set().union(*(expr_vars(k, skip_mod) for k in kids)) if kids else set()
 
 
 def has_mod(e) -> bool:
@@ -230,9 +286,7 @@ def has_mod(e) -> bool:
         return e.op == "%" or has_mod(e.lhs) or has_mod(e.rhs)
     if isinstance(e, UnOp):
         return has_mod(e.operand)
-    if isinstance(e, Cond):
-        return has_mod(e.cond) or has_mod(e.then) or has_mod(e.orelse)
-    return False
+    return any(has_mod(k) for k in expr_children(e))
 
 
 def summands(e) -> list:
@@ -293,6 +347,12 @@ def subst_expr(e, m: dict[str, Expr]):
         return Cond(subst_expr(e.cond, m), subst_expr(e.then, m), subst_expr(e.orelse, m))
     if isinstance(e, DramAddr):
         return DramAddr(e.array, subst_expr(e.index, m))
+    if isinstance(e, Load):
+        return Load(e.array, subst_expr(e.index, m))
+    if isinstance(e, Cast):
+        return Cast(e.ctype, subst_expr(e.operand, m))
+    if isinstance(e, Call):
+        return Call(e.func, tuple(subst_expr(a, m) for a in e.args))
     return e
 
 
@@ -302,9 +362,13 @@ def subst_stmt(s: Stmt, m: dict[str, Expr], tidy: bool = True) -> Stmt:
     if isinstance(s, Instr):
         return dataclasses.replace(s, args=tuple(f(a) for a in s.args))
     if isinstance(s, Decl):
+        if s.ctype in ("float", "double"):       # float arithmetic keeps its written form
+            return dataclasses.replace(s, init=None if s.init is None else subst_expr(s.init, m))
         return dataclasses.replace(s, init=None if s.init is None else f(s.init))
     if isinstance(s, Assign):
         return dataclasses.replace(s, value=f(s.value))
+    if isinstance(s, Store):
+        return dataclasses.replace(s, index=f(s.index), value=f(s.value))
     if isinstance(s, For):
         inner = {k: v for k, v in m.items() if k != s.var}
         return dataclasses.replace(s, lo=f(s.lo), hi=f(s.hi),
@@ -338,6 +402,8 @@ def stmt_reads(s: Stmt) -> set[str]:
         return expr_vars(s.lo) | expr_vars(s.hi) | body_reads(s.body)
     if isinstance(s, If):
         return expr_vars(s.cond) | body_reads(s.then) | body_reads(s.orelse)
+    if isinstance(s, Store):
+        return expr_vars(s.index) | expr_vars(s.value)
     return set()
 
 

@@ -9,12 +9,13 @@ as a crash of that transformation.
 from __future__ import annotations
 
 from gemmini.config import GemminiConfig
-from gemmini.ir import Function
+from gemmini.ir import Function, Instr, walk_stmts
 
 from . import (arith, buffering, fsm, hoist, loops, mvin_merge, reorder, residency, unroll, weights,
                zeroing)
 from .base import Application, NotApplicable, Transform
 from .guards import fold_guards
+from .ir_util import children, is_cpu_stmt
 
 TRANSFORMS: dict[str, Transform] = {
     t.name: t
@@ -38,10 +39,26 @@ def applications(fn: Function, config: GemminiConfig, names=None) -> list[Applic
     out = []
     for name in names or [n for n in TRANSFORMS if n not in OPT_IN]:
         try:
-            out.extend(TRANSFORMS[name].find(fn, config))
+            out.extend(a for a in TRANSFORMS[name].find(fn, config)
+                       if not in_cpu_code(fn, a.site))
         except NotApplicable:
             continue
     return out
+
+
+def in_cpu_code(fn: Function, site) -> bool:
+    """Is ``site`` a statement of CPU code (or inside one)? Transformations leave CPU code
+    (`gemmini.cpu_code`) as written: they reorder Gemmini instructions around it only
+    where their dependence check allows (`deps.cpu_accesses`)."""
+    body = fn.body
+    for idx in site:
+        if not 0 <= idx < len(body):
+            return False
+        s = body[idx]
+        if is_cpu_stmt(s) and not any(isinstance(x, Instr) for x in walk_stmts([s])):
+            return True
+        body = children(s)
+    return False
 
 
 def apply(fn: Function, application: Application, config: GemminiConfig) -> Function:
@@ -51,6 +68,8 @@ def apply(fn: Function, application: Application, config: GemminiConfig) -> Func
         t = TRANSFORMS[application.transform]
     except KeyError:
         raise NotApplicable(f"unknown transformation {application.transform!r}") from None
+    if in_cpu_code(fn, application.site):
+        raise NotApplicable("CPU code is left as written")
     return normalize(t.apply(fn, application, config))
 
 
