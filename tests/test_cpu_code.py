@@ -433,3 +433,26 @@ def test_every_builtin_rewrite_of_a_mixed_kernel_that_runs_is_correct():
                     nxt.append(new)
         frontier = nxt[:12]
     assert ran >= 10
+
+
+def test_compiled_cpu_cost_runs_cpu_code_on_the_inputs_data():
+    pytest.importorskip("unicorn", reason="the compiled CPU cost runs on the unicorn emulator")
+    from lowering.gcc import CompileError
+    from lowering.riscv import cpu_cost_hook
+    try:
+        from lowering.riscv import find_riscv_compiler
+        find_riscv_compiler()
+    except CompileError as e:
+        pytest.skip(str(e))
+    fn = parse_c(BIAS_RELU % GEMM)
+    busy = []
+    for bias in (np.zeros(32, np.int32), np.full(32, -200, np.int32)):
+        inputs = {**gemm_inputs(), "bias": bias}
+        got = run(fn, inputs, cpu_cost=cpu_cost_hook(fn, inputs))
+        assert got.report.cpu_cost != "ir"
+        busy.append(got.report.busy["cpu"])
+        expected = np.clip(int8_gemm(inputs["A"], inputs["B"]) + bias, 0, 127)
+        assert np.array_equal(got.outputs["C"], expected.astype(np.int8))
+    # every element takes the 'v < 0' branch with the large negative bias: a different
+    # path through the compiled code, so a different price (the arrays hold the set's data)
+    assert busy[0] != busy[1]

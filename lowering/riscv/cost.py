@@ -3,7 +3,8 @@
 `compiled_cpu_cost(fn, inputs, cfg, trace)` prints ``fn`` as toolchain C
 (`lowering.print_toolchain`), compiles it with our ``gemmini.h``
 (`lowering.riscv.toolchain`), runs it on the emulator with the inputs' scalars
-(`lowering.riscv.execute`), checks that the commands it issued are the trace's
+(`lowering.riscv.execute`; every array mapped and filled with the inputs' values, so
+CPU code in the kernel reads real data), checks that the commands it issued are the trace's
 (count, funct7 of every command, and every integer field: local addresses,
 sizes, DRAM addresses relative to the arrays' bases) and turns the core cycles
 between commands into `gemmini.trace.CpuCost` arrays: ``pre`` = cycles from the
@@ -26,6 +27,7 @@ from lowering.riscv import execute
 from lowering.riscv.toolchain import Compiler, compile_kernel, find_riscv_compiler
 
 ELEMENT_BYTES = {"i8": 1, "i32": 4, "f32": 4, "bool": 1}
+NP_DTYPES = {"i8": np.int8, "i32": np.int32, "f32": np.float32, "bool": np.bool_}
 U64 = (1 << 64) - 1
 
 
@@ -50,7 +52,11 @@ def _layout(fn: ir.Function, inputs: dict):
         if p.is_array:
             size = p.size * ELEMENT_BYTES[p.dtype]
             bases.append((address, ELEMENT_BYTES[p.dtype]))
-            buffers.append(execute.Buffer(address, size))
+            data = b""           # the set's values, so CPU code branches on real data
+            if p.name in inputs:
+                data = np.ascontiguousarray(inputs[p.name], dtype=NP_DTYPES[p.dtype]).tobytes()
+                data = data[:size]
+            buffers.append(execute.Buffer(address, size, data))
             args.append(execute.Arg(address))
             address += (size + 2 * execute.PAGE - 1) & ~(execute.PAGE - 1)
             continue
