@@ -99,6 +99,7 @@ class _Sym:
     addr: int = 0      # buffers: the address the allocator returned
     alloc: str = ""    # buffers: "sp" or "acc"
     ctype: str = ""    # scalars and arrays: the declared C type
+    value: object = None   # "inline": a helper's parameter bound to its argument's value
 
 
 _DATA_NODES = (Load, Cast, Call, FloatConst)
@@ -129,8 +130,11 @@ def _children(e) -> tuple:
 class Lowerer:
     """Lowers one `CFunc` to an `ir.Function`."""
 
-    def __init__(self, filename: str, shapes: dict, *, require_shapes: bool = True):
+    def __init__(self, filename: str, shapes: dict, *, require_shapes: bool = True,
+                 helpers=None):
         self.filename = filename
+        self.helpers = helpers or (lambda name: None)   # name -> CFunc of a helper, or None
+        self.inlining: list[str] = []
         self.shapes = shapes
         self.require_shapes = require_shapes   # else an unknown extent reads as by-pointer
         self.params: dict[str, Param] = {}
@@ -228,6 +232,8 @@ class Lowerer:
             return self.block(s.stmts)
         if isinstance(s, C.CEmpty):
             return []
+        if isinstance(s, C.CReturn):
+            s = C.COther("return", s.line)
         if isinstance(s, C.COther):
             raise self._err(UnsupportedConstruct, f"{s.what} is not supported (the subset has "
                             "for, if, scalar declarations and assignments, Gemmini "
@@ -651,6 +657,9 @@ class Lowerer:
             fname = e.func.name if isinstance(e.func, C.CName) else "an expression"
             if fname in MATH_FUNCS:
                 return self._math_call(fname, e)
+            helper = self.helpers(fname) if isinstance(e.func, C.CName) else None
+            if helper is not None:
+                return self._inline(helper, e)
             if fname in isa.BY_NAME or fname in FREES or fname in ALLOCATORS:
                 raise self._err(UnsupportedConstruct, f"call of {fname} inside an expression", e)
             raise self._err(UnknownInstruction, f"unknown function '{fname}'", e)
@@ -659,6 +668,63 @@ class Lowerer:
         if isinstance(e, (C.CCompound, C.CInitList)):
             raise self._err(UnsupportedConstruct, "compound literal used as a value", e)
         raise self._err(UnsupportedConstruct, f"expression {type(e).__name__}", e)
+
+    def _inline(self, f: C.CFunc, e: C.CCall):
+        """A call of helper ``f`` (``T f(params) { return expr; }`` in the same file), inlined:
+        its expression with each parameter bound to the argument converted to its type."""
+        if f.name in self.inlining:
+            raise self._err(UnsupportedConstruct, f"recursive call of helper '{f.name}'", e)
+        body = f.body.stmts
+        if len(body) != 1 or not isinstance(body[0], C.CReturn) or body[0].value is None:
+            raise self._err(UnsupportedConstruct, f"helper '{f.name}' (line {f.line}) is not "
+                            "inlined: only helpers whose body is one 'return expression;' are", e)
+        params = [p for p in f.params if p.name or p.ctype != C.CType("void")]
+        if len(params) != len(e.args):
+            raise self._err(ArityError, f"{f.name} takes {len(params)} arguments, got "
+                            f"{len(e.args)}", e)
+        scope = {}
+        for p, arg in zip(params, e.args):
+            if p.ctype.pointers or p.dims or p.ctype.base not in SCALAR_CTYPE:
+                raise self._err(UnsupportedConstruct, f"helper '{f.name}': parameter "
+                                f"'{p.name}' is not a scalar (helpers take scalars)", e)
+            v = self._deref(self.value(arg), arg)
+            scope[p.name] = _Sym("inline", ctype=SCALAR_CTYPE[p.ctype.base],
+                                 value=self._converted(v, SCALAR_CTYPE[p.ctype.base], arg))
+        if f.ret.pointers or f.ret.base not in SCALAR_CTYPE:
+            raise self._err(UnsupportedConstruct, f"helper '{f.name}' returns "
+                            f"'{f.ret.base}', not a scalar", e)
+        saved = self.scopes
+        self.scopes = [saved[0], scope]      # the helper sees the file scope and its parameters
+        self.inlining.append(f.name)
+        try:
+            v = self._deref(self.value(body[0].value), body[0])
+        finally:
+            self.scopes = saved
+            self.inlining.pop()
+        return self._converted(v, SCALAR_CTYPE[f.ret.base], e)
+
+    def _converted(self, v, ctype: str, node):
+        """Value ``v`` converted to C type ``ctype`` as an assignment would."""
+        if ctype in FLOAT_TYPES:
+            if isinstance(v, _Float):
+                if isinstance(v.expr, FloatConst):
+                    return _Float(FloatConst(v.expr.value, ctype == "double"))
+                return _Float(Cast(ctype, v.expr))
+            x = self._as_int(v, node, "argument")
+            c = simplify(x) if not self._is_data(x) else x
+            if isinstance(c, Const):
+                return _Float(FloatConst(float(c.value), ctype == "double"))
+            return _Float(Cast(ctype, x))
+        if isinstance(v, _Float):
+            return _Int(Cast(ctype, v.expr))
+        x = self._as_int(v, node, "argument")
+        t = cint.CTYPES.get(ctype)
+        if t is not None and (t.bits < 32 or self._is_data(x)):
+            c = x if self._is_data(x) else simplify(x)
+            if isinstance(c, Const):
+                return _Int(Const(cint.value(cint.convert(c.value, t), t)), t)
+            return _Int(Cast(ctype, x))
+        return v if isinstance(v, _Int) else _Int(x)
 
     def _math_call(self, fname: str, e: C.CCall):
         if len(e.args) != MATH_FUNCS[fname]:
@@ -684,6 +750,8 @@ class Lowerer:
             return _Float(Var(p.name)) if p.dtype == "f32" else _Int(Var(p.name))
         if sym.kind == "array":
             return _Dram(e.name, Const(0), 0)
+        if sym.kind == "inline":
+            return sym.value
         if sym.kind == "scalar" and sym.ctype in FLOAT_TYPES:
             return _Float(Var(e.name))
         return _Int(Var(e.name))

@@ -213,7 +213,14 @@ class COther:
     line: int = field(default=0, compare=False)
 
 
-CStmt = Union[CBlock, CFor, CIf, CDecl, CExprStmt, CEmpty, COther]
+@dataclass(frozen=True)
+class CReturn:
+    """``return expr;`` (only a helper function's body may be one, to be inlined)."""
+    value: "CExpr | None"
+    line: int = field(default=0, compare=False)
+
+
+CStmt = Union[CBlock, CFor, CIf, CDecl, CExprStmt, CEmpty, COther, CReturn]
 
 
 @dataclass(frozen=True)
@@ -388,7 +395,8 @@ class ToCTree(Transformer):
         return COther("label", _line(ch))
 
     def return_stmt(self, ch):
-        return COther("return", _line(ch))
+        value = ch[1] if len(ch) > 1 else None
+        return CReturn(value, _line(ch))
 
     def break_stmt(self, ch):
         return COther("break", _line(ch))

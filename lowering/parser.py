@@ -78,7 +78,31 @@ def _parse(text: str, filename: str, function: str | None, *, head_only: bool,
                          filename=filename) from e.orig_exc
     except UnexpectedInput as e:
         raise _syntax_error(e, prepared.text, filename) from None
-    return Lowerer(filename, prepared.shapes, require_shapes=require_shapes).function(cfunc)
+    return Lowerer(filename, prepared.shapes, require_shapes=require_shapes,
+                   helpers=_helper_reader(prepared.helpers, filename)).function(cfunc)
+
+
+def _helper_reader(helpers: tuple, filename: str):
+    """name -> the parsed helper function (`lowering.c_tree.CFunc`) of that name in the same
+    file, parsed when first called (None: no such function)."""
+    texts = dict(helpers)
+    parsed: dict = {}
+
+    def helper(name: str):
+        if name not in texts:
+            return None
+        if name not in parsed:
+            try:
+                parsed[name] = c_parser().parse(texts[name])
+            except VisitError as e:
+                if isinstance(e.orig_exc, ParseError):
+                    raise e.orig_exc from None
+                raise ParseError(f"internal error in the syntax tree ({e.orig_exc})",
+                                 filename=filename) from e.orig_exc
+            except UnexpectedInput as e:
+                raise _syntax_error(e, texts[name], filename) from None
+        return parsed[name]
+    return helper
 
 
 def _describe(terminals) -> str:

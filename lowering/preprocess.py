@@ -33,6 +33,7 @@ class Prepared:
     text: str                                  # whole file, all but the function blanked
     name: str                                  # the function's name
     shapes: dict                               # param -> (dtype, shape) from the signature comment
+    helpers: tuple = ()                        # (name, text): other functions, each isolated
 
 
 def _blank(s: str) -> str:
@@ -275,4 +276,7 @@ def prepare(text: str, filename: str, function: str | None, *,
     isolated = (_blank(clean[:f.start]) + clean[f.start:f.body + 1] + body + "}"
                 + _blank(clean[f.end:]))
     shapes = signature_shapes(comments).get(f.name, {})
-    return Prepared(isolated, f.name, shapes)
+    helpers = () if head_only else tuple(
+        (g.name, _blank(clean[:g.start]) + clean[g.start:g.end] + _blank(clean[g.end:]))
+        for g in funcs if g is not f)
+    return Prepared(isolated, f.name, shapes, helpers)

@@ -456,3 +456,42 @@ def test_compiled_cpu_cost_runs_cpu_code_on_the_inputs_data():
     # every element takes the 'v < 0' branch with the large negative bias: a different
     # path through the compiled code, so a different price (the arrays hold the set's data)
     assert busy[0] != busy[1]
+
+
+HELPERS = """
+#include <stdint.h>
+#include <math.h>
+static inline float clampf(float x, float lo, float hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+static int8_t sat8(int32_t v) { return v > 127 ? 127 : (v < -128 ? -128 : v); }
+void k(const float a[8], float out[8], int8_t q[8]) {
+  for (int i = 0; i < 8; i++) {
+    out[i] = clampf(a[i] * 2.0f, -1, 1.5f);
+    q[i] = sat8(a[i] * 100);
+  }
+}
+"""
+
+
+def test_helper_functions_are_inlined_with_c_conversions():
+    from lowering.emulator.build import run_c
+    fn = parse_c(HELPERS)
+    assert not any(isinstance(e, ir.Call) for e in ir.walk_exprs(fn.body))
+    a = np.array([0.3, -2, 0.9, 2, 0.755, -0.6, 1.27, -1.3], np.float32)
+    got = run(fn, {"a": a}).outputs
+    assert np.array_equal(got["out"], np.clip(a * np.float32(2), -1, 1.5))
+    assert np.array_equal(got["q"], np.clip(np.trunc(a * np.float32(100)), -128, 127))
+    gcc = run_c(HELPERS, {"a": a, "out": np.zeros(8, np.float32), "q": np.zeros(8, np.int8)},
+                function="k").outputs
+    assert np.array_equal(gcc["out"], got["out"]) and np.array_equal(gcc["q"], got["q"])
+    assert parse_c(to_compact(fn)) == fn
+
+
+def test_a_helper_that_cannot_be_inlined_is_named():
+    src = ("static int twice(int x) {\n  int y = 2 * x;\n  return y;\n}\n"
+           "void k(int32_t out[2]) {\n  out[0] = twice(3);\n}\n")
+    with pytest.raises(UnsupportedConstruct, match="helper 'twice' \\(line 1\\) is not inlined"
+                       ) as info:
+        parse_c(src, filename="h.c")
+    assert info.value.line == 6
