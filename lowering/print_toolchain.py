@@ -14,6 +14,14 @@ from gemmini.ir import Call, Function, walk_exprs
 from lowering.print_compact import StmtPrinter, signature_comment
 
 HEADER = ("#include <stdint.h>", "#include <stdbool.h>", '#include "gemmini.h"')
+PROTOTYPES = {
+    "fminf": "float fminf(float, float);", "fmaxf": "float fmaxf(float, float);",
+    "fabsf": "float fabsf(float);", "sqrtf": "float sqrtf(float);",
+    "fmin": "double fmin(double, double);", "fmax": "double fmax(double, double);",
+    "fabs": "double fabs(double);", "sqrt": "double sqrt(double);", "abs": "int abs(int);",
+}
+"""C library functions CPU code may call (`gemmini.ir.MATH_FUNCS`), declared as the
+standard headers declare them."""
 
 
 class ToolchainPrinter(StmtPrinter):
@@ -30,9 +38,9 @@ class ToolchainPrinter(StmtPrinter):
     def function(self) -> list[str]:
         fn = self.fn
         lines = list(HEADER)
-        if uses_math(fn):
-            lines.append("#include <math.h>")
-            lines.append("#include <stdlib.h>")
+        used = sorted({e.func for e in walk_exprs(fn.body) if isinstance(e, Call)})
+        if used:   # the prototypes of <math.h> / <stdlib.h>: bare-metal toolchains lack them
+            lines.append(" ".join(PROTOTYPES[f] for f in used))
         lines.append("")
         if fn.context:
             lines += [f"typedef struct {fn.context} {fn.context};", ""]
@@ -45,11 +53,6 @@ class ToolchainPrinter(StmtPrinter):
         lines += self.stmts(fn.body, 1)
         lines.append("}")
         return lines
-
-
-def uses_math(fn: Function) -> bool:
-    """True if ``fn`` calls a function of <math.h> / <stdlib.h>."""
-    return any(isinstance(e, Call) for e in walk_exprs(fn.body))
 
 
 def to_toolchain_c(fn: Function) -> str:

@@ -28,6 +28,7 @@ from lowering.riscv.elf import read_elf
 FENCE = -1              # the log's kind of a fence (RoCC commands: their funct7)
 NOP = 0x00000013        # addi x0, x0, 0
 PAGE = 0x1000
+MSTATUS_FS = 3 << 13        # mstatus bits 13-14: floating-point unit state
 RETURN_ADDRESS = 0x1000  # a page of nops: the run stops when the kernel returns here
 STACK_TOP = 0x7FF0_0000
 STACK_SIZE = 0x10_0000
@@ -226,6 +227,8 @@ def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingPara
             uc.reg_write(next(ints), int(a.value) & (2**64 - 1))
     uc.reg_write(rc.UC_RISCV_REG_SP, STACK_TOP - 16)
     uc.reg_write(rc.UC_RISCV_REG_RA, RETURN_ADDRESS)
+    # the FPU on (mstatus.FS = dirty), as a kernel with float CPU code needs
+    uc.reg_write(rc.UC_RISCV_REG_MSTATUS, uc.reg_read(rc.UC_RISCV_REG_MSTATUS) | MSTATUS_FS)
     try:
         uc.emu_start(image.entry, RETURN_ADDRESS, timeout=RUN_TIMEOUT_US)
     except unicorn.UcError as e:

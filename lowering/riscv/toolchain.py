@@ -70,12 +70,28 @@ def find_riscv_compiler(kind: str | None = None) -> Compiler:
     raise CompileError(f"no RISC-V C compiler: install {wanted}")
 
 
+LIBM = """
+/* The C library functions CPU code may call (gemmini.ir.MATH_FUNCS), for the bare-metal
+   link (-nostdlib): what gcc does not turn into one instruction is priced as this code. */
+float fminf(float a, float b) { return a != a ? b : (b != b ? a : (b < a ? b : a)); }
+float fmaxf(float a, float b) { return a != a ? b : (b != b ? a : (b > a ? b : a)); }
+double fmin(double a, double b) { return a != a ? b : (b != b ? a : (b < a ? b : a)); }
+double fmax(double a, double b) { return a != a ? b : (b != b ? a : (b > a ? b : a)); }
+float fabsf(float a) { return __builtin_fabsf(a); }
+double fabs(double a) { return __builtin_fabs(a); }
+float sqrtf(float a) { return __builtin_sqrtf(a); }
+double sqrt(double a) { return __builtin_sqrt(a); }
+int abs(int a) { return a < 0 ? -a : a; }
+"""
+
+
 def compile_kernel(c_text: str, function: str, cfg: GemminiConfig,
                    compiler: Compiler | None = None) -> Path:
     """The static RV64GC ELF of ``c_text`` (including our ``gemmini.h``) whose entry
     point is ``function``; cached by the C text, the header and the compiler."""
     compiler = compiler or find_riscv_compiler()
-    return build({"kernel.c": c_text}, cache=CACHE, kind=PROGRAM, stem=function,
+    return build({"kernel.c": c_text, "cpu_libm.c": LIBM}, cache=CACHE, kind=PROGRAM,
+                 stem=function,
                  headers={"gemmini.h": header_text(cfg)},
                  flags=(*compiler.flags, *LINK_FLAGS, f"-Wl,-e,{function}"),
                  compiler=compiler.command, env=dict(compiler.env), timeout=120)
