@@ -127,6 +127,23 @@ def _children(e) -> tuple:
     return ()
 
 
+def _return_tree(s):
+    """The expression a helper body returns: ``return e;`` gives ``e``; ``if (c) S1 else
+    S2`` with such bodies gives ``c ? e1 : e2``; None for any other body."""
+    while isinstance(s, C.CBlock) and len(s.stmts) == 1:
+        s = s.stmts[0]
+    if isinstance(s, C.CBlock) and len(s.stmts) == 2 and isinstance(s.stmts[0], C.CIf) \
+            and s.stmts[0].orelse is None:       # if (c) return a; return b;
+        s = C.CIf(s.stmts[0].cond, s.stmts[0].then, s.stmts[1], s.stmts[0].line)
+    if isinstance(s, C.CReturn):
+        return s.value
+    if isinstance(s, C.CIf) and s.orelse is not None:
+        then, orelse = _return_tree(s.then), _return_tree(s.orelse)
+        if then is not None and orelse is not None:
+            return C.CTernary(s.cond, then, orelse, s.line)
+    return None
+
+
 class Lowerer:
     """Lowers one `CFunc` to an `ir.Function`."""
 
@@ -674,10 +691,11 @@ class Lowerer:
         its expression with each parameter bound to the argument converted to its type."""
         if f.name in self.inlining:
             raise self._err(UnsupportedConstruct, f"recursive call of helper '{f.name}'", e)
-        body = f.body.stmts
-        if len(body) != 1 or not isinstance(body[0], C.CReturn) or body[0].value is None:
+        result = _return_tree(f.body)
+        if result is None:
             raise self._err(UnsupportedConstruct, f"helper '{f.name}' (line {f.line}) is not "
-                            "inlined: only helpers whose body is one 'return expression;' are", e)
+                            "inlined: only helpers whose body is 'return expression;' (or "
+                            "if / else choosing between such returns) are", e)
         params = [p for p in f.params if p.name or p.ctype != C.CType("void")]
         if len(params) != len(e.args):
             raise self._err(ArityError, f"{f.name} takes {len(params)} arguments, got "
@@ -697,7 +715,7 @@ class Lowerer:
         self.scopes = [saved[0], scope]      # the helper sees the file scope and its parameters
         self.inlining.append(f.name)
         try:
-            v = self._deref(self.value(body[0].value), body[0])
+            v = self._deref(self.value(result), result)
         finally:
             self.scopes = saved
             self.inlining.pop()

@@ -495,3 +495,37 @@ def test_a_helper_that_cannot_be_inlined_is_named():
                        ) as info:
         parse_c(src, filename="h.c")
     assert info.value.line == 6
+
+
+def test_exo_generated_cpu_code_parses_and_matches_gcc():
+    """Exo's own C for CPU loops (flat indexing, a declared-then-assigned float, its
+    `_select_float` helper with if / return) gives the values of the same C under gcc."""
+    from exo import DRAM, proc
+    from exo.libs.externs import select
+    from lowering.emulator.build import run_c
+    from lowering.exo_to_c import compile_proc
+
+    @proc
+    def resid(A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM, C: i8[16, 16] @ DRAM,  # noqa: F821
+              s: f32[16] @ DRAM):  # noqa: F821
+        for i in seq(0, 16):  # noqa: F821
+            for j in seq(0, 16):  # noqa: F821
+                C[i, j] = A[i, j] + B[i, j]
+        for i in seq(0, 16):  # noqa: F821
+            tmp: f32  # noqa: F821
+            tmp = s[i] * 2.0
+            tmp = select(0.0, tmp, tmp, 0.0)
+            s[i] = tmp
+
+    exo_c = compile_proc(resid, use_cache=False)
+    fn = parse_c(exo_c.c_text, function="resid")
+    rng = np.random.default_rng(5)
+    A = rng.integers(-128, 128, (16, 16)).astype(np.int8)
+    B = rng.integers(-128, 128, (16, 16)).astype(np.int8)
+    s = rng.standard_normal(16).astype(np.float32)
+    got = run(fn, {"A": A, "B": B, "s": s}).outputs
+    gcc = run_c(exo_c.c_text, {"A": A, "B": B, "C": np.zeros((16, 16), np.int8), "s": s.copy()},
+                function="resid", h_text=exo_c.h_text).outputs
+    assert np.array_equal(got["C"], gcc["C"]) and np.array_equal(got["s"], gcc["s"])
+    assert np.array_equal(got["C"], (A.astype(np.int32) + B).astype(np.int8))
+    assert np.array_equal(got["s"], np.maximum(s * np.float32(2), 0))
