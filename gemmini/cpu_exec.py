@@ -562,13 +562,14 @@ def _conflicts(log) -> bool:
     for entries in by_array.values():
         if not any(st for _k, _i, st in entries):
             continue
-        keys = np.concatenate([k for k, _i, _s in entries])
-        ids = np.concatenate([i for _k, i, _s in entries])
+        keys = np.concatenate([k for k, _i, _s in entries]).astype(np.int64)
+        ids = np.concatenate([i for _k, i, _s in entries]).astype(np.int64)
         stores = np.concatenate([np.full(len(k), st) for k, _i, st in entries])
-        written = np.unique(keys[stores])
-        sel = np.isin(keys, written)
-        pairs = np.unique(np.stack([keys[sel], ids[sel]]), axis=1)
-        if len(np.unique(pairs[0])) != pairs.shape[1]:
+        sel = np.isin(keys, keys[stores])
+        keys, ids = keys[sel], ids[sel]
+        pairs = np.unique(keys * (int(ids.max()) + 1) + ids)     # distinct (element, lane)
+        element = pairs // (int(ids.max()) + 1)
+        if (element[1:] == element[:-1]).any():      # an element of two lanes
             return True
     return False
 

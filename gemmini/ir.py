@@ -23,6 +23,11 @@ Conventions every stage relies on:
   an operand the program left to the hardware default is ``None``.
 * Exo's on-chip allocations are resolved to scalar locals holding the row
   address the allocator returns (see `lowering.alloc`).
+* CPU code (scalar C on the arrays, docs/cpu_code.md): `Load` and `Store` of an
+  element by flat index (of an array parameter or an `ArrayDecl` local array), `Cast`,
+  `Call` of a `MATH_FUNCS` function, float `Decl`s and `FloatConst` literals (``double``
+  without the ``f`` suffix). Which statements are CPU code is decided by
+  `gemmini.cpu_code.partition`.
 """
 
 from __future__ import annotations
