@@ -38,6 +38,7 @@ class CpuRunner:
         self.mem = cpu_exec.CpuMemory(arrays, _params(sets_params or (t.cpu_params,),
                                                       m.n_sets), m.n_sets)
         self.limit = [m.cfg.timing.max_instructions]
+        self.moves = None
 
     def fence(self, k: int) -> None:
         self.last_fence = k
@@ -64,8 +65,15 @@ class CpuRunner:
 
     def _check_races(self, row: int, accesses) -> None:
         m, t = self.m, self.m.trace
-        for k in range(self.last_fence + 1, min(row, len(t))):
+        if self.moves is None:     # rows of DRAM moves, and the array each names
+            is_move = np.isin(t.op, MVIN_OPS) | (t.op == MVOUT) | (t.op == LOOP_WS)
+            self.moves = np.flatnonzero(is_move)
+        lo, hi = np.searchsorted(self.moves, [self.last_fence + 1, min(row, len(t))])
+        names = {i for i, name in enumerate(t.arrays) if name in accesses}
+        for k in self.moves[lo:hi].tolist():
             op = int(t.op[k])
+            if op != LOOP_WS and int(t.dram[k]) not in names:
+                continue
             if op in MVIN_OPS or op == MVOUT:
                 arr = int(t.dram[k])
                 if arr < 0:
