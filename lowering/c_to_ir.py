@@ -159,6 +159,8 @@ class Lowerer:
         self.scopes: list[dict[str, _Sym]] = []
         self.alloc = Allocators()
         self.float_names: set[str] = set()      # float scalars (locals, parameters)
+        self.elem_sizes: dict[str, int] = {}    # pointer being malloc'ed -> element size
+        self.heap: set[str] = set()             # local arrays from malloc (freed by free)
         self.local_arrays: dict[str, str] = {}   # name -> element C type
 
     # ------------------------------------------------------------------ errors
@@ -277,9 +279,12 @@ class Lowerer:
                 raise self._err(UnsupportedConstruct, str(e), d) from None
             self.declare(d.name, _Sym("buffer", addr, kind))
             return Decl(d.name, "uint32_t", Const(addr), d.line)
+        heap = self._heap_array(ctype, d)
+        if heap is not None:
+            return heap
         if d.pointers:
             raise self._err(UnsupportedConstruct, f"pointer local '{d.name}' (only on-chip "
-                            "allocations may be pointers)", d)
+                            "allocations and malloc'ed arrays may be pointers)", d)
         ctype_name = SCALAR_CTYPE.get(ctype.base)
         if ctype_name is None:
             raise self._err(UnsupportedConstruct, f"local '{d.name}' of type '{ctype.base}' "
@@ -327,6 +332,30 @@ class Lowerer:
         self.local_arrays[d.name] = base
         self.declare(d.name, _Sym("array", ctype=base))
         return ArrayDecl(d.name, base, shape, init, ctype.static, d.line)
+
+    def _heap_array(self, ctype: C.CType, d: C.CDeclarator) -> ArrayDecl | None:
+        """Exo's DRAM buffer ``T *t = (T*) malloc(N * sizeof(*t));`` as a local array of N
+        elements (uninitialized, as malloc leaves it); None if ``d`` is not one."""
+        e = d.init
+        while isinstance(e, C.CCast):
+            e = e.operand
+        if d.pointers != 1 or not (isinstance(e, C.CCall) and isinstance(e.func, C.CName)
+                                   and e.func.name == "malloc"):
+            return None
+        base = "int32_t" if ctype.base == "int" else ctype.base
+        if len(e.args) != 1 or base not in ARRAY_TYPES:
+            raise self._err(UnsupportedConstruct, f"malloc of '{d.name}' (an array of "
+                            f"{', '.join(ARRAY_TYPES)} of a constant size)", d)
+        elem = SIZEOF[base]
+        self.elem_sizes[d.name] = elem
+        nbytes = self._const_int(e.args[0], f"size of '{d.name}'")
+        if nbytes <= 0 or nbytes % elem:
+            raise self._err(ParseError, f"malloc of {nbytes} bytes is not a whole number of "
+                            f"{base} elements", d)
+        array = self.array_decl(C.CType(base), C.CDeclarator(d.name, 0, (C.CInt(nbytes // elem),),
+                                                              None, d.line))
+        self.heap.add(d.name)
+        return array
 
     def _flatten_init(self, init, out: list) -> None:
         for x in init.items:
@@ -485,6 +514,9 @@ class Lowerer:
             raise self._err(UnsupportedConstruct, "call through an expression", e)
         name = e.func.name
         if name in IGNORED_CALLS:
+            return []
+        if name == "free" and len(e.args) == 1 and isinstance(e.args[0], C.CName) \
+                and e.args[0].name in self.heap:
             return []
         if name in FREES:
             if len(e.args) != 1:
@@ -663,6 +695,11 @@ class Lowerer:
                              self._as_int(orelse, e.orelse, "operand")))
         if isinstance(e, C.CSizeof):
             if e.ctype is None:
+                target = e.operand
+                while isinstance(target, (C.CUn, C.CIndex)):
+                    target = target.operand if isinstance(target, C.CUn) else target.base
+                if isinstance(target, C.CName) and target.name in self.elem_sizes:
+                    return _Int(Const(self.elem_sizes[target.name]), cint.ULONG)
                 raise self._err(UnsupportedConstruct, "sizeof of an expression", e)
             size = 8 if e.ctype.pointers else SIZEOF.get(e.ctype.base)
             if size is None:

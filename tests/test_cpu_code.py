@@ -506,13 +506,13 @@ def test_exo_generated_cpu_code_parses_and_matches_gcc():
     from lowering.exo_to_c import compile_proc
 
     @proc
-    def resid(A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM, C: i8[16, 16] @ DRAM,  # noqa: F821
-              s: f32[16] @ DRAM):  # noqa: F821
-        for i in seq(0, 16):  # noqa: F821
-            for j in seq(0, 16):  # noqa: F821
+    def resid(A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM, C: i8[16, 16] @ DRAM,
+              s: f32[16] @ DRAM):
+        for i in seq(0, 16):
+            for j in seq(0, 16):
                 C[i, j] = A[i, j] + B[i, j]
-        for i in seq(0, 16):  # noqa: F821
-            tmp: f32  # noqa: F821
+        for i in seq(0, 16):
+            tmp: f32
             tmp = s[i] * 2.0
             tmp = select(0.0, tmp, tmp, 0.0)
             s[i] = tmp
@@ -529,3 +529,39 @@ def test_exo_generated_cpu_code_parses_and_matches_gcc():
     assert np.array_equal(got["C"], gcc["C"]) and np.array_equal(got["s"], gcc["s"])
     assert np.array_equal(got["C"], (A.astype(np.int32) + B).astype(np.int8))
     assert np.array_equal(got["s"], np.maximum(s * np.float32(2), 0))
+
+
+def test_exo_malloc_buffer_and_fp32_reduction_match_gcc():
+    """Exo's DRAM buffer (``float *tmp = (float*) malloc(...)``, ``free(tmp)``) is a local
+    array; an fp32 mat-vec reduction into it keeps C's order of additions."""
+    from exo import DRAM, proc
+    from exo.libs.externs import select
+    from lowering.emulator.build import run_c
+    from lowering.exo_to_c import compile_proc
+
+    @proc
+    def mv(A: f32[12, 12] @ DRAM, x: f32[12] @ DRAM, y: f32[12] @ DRAM,
+           lo: f32[12] @ DRAM):
+        tmp: f32[12] @ DRAM
+        for i in seq(0, 12):
+            tmp[i] = 0.0
+            for j in seq(0, 12):
+                tmp[i] += A[i, j] * x[j]
+        for i in seq(0, 12):
+            y[i] = select(tmp[i], lo[i], lo[i], tmp[i])
+
+    exo_c = compile_proc(mv, use_cache=False)
+    assert "malloc" in exo_c.c_text
+    fn = parse_c(exo_c.c_text, function="mv")
+    assert any(isinstance(s, ir.ArrayDecl) and s.name == "tmp" for s in fn.body)
+    rng = np.random.default_rng(6)
+    ins = {"A": rng.standard_normal((12, 12)).astype(np.float32),
+           "x": rng.standard_normal(12).astype(np.float32), "lo": np.full(12, -0.5, np.float32)}
+    got = run(fn, ins).outputs["y"]
+    gcc = run_c(exo_c.c_text, {**ins, "y": np.zeros(12, np.float32)}, function="mv",
+                h_text=exo_c.h_text).outputs["y"]
+    assert np.array_equal(got, gcc)
+    acc = np.zeros(12, np.float32)
+    for j in range(12):              # C's order: one rounded add per term
+        acc = (acc + ins["A"][:, j] * ins["x"][j]).astype(np.float32)
+    assert np.array_equal(got, np.maximum(acc, ins["lo"]))
