@@ -459,6 +459,8 @@ def all_names(fn: Function) -> set[str]:
     names = {p.name for p in fn.params}
     for _, s, _ in walk(fn.body):
         names |= stmt_writes(s) | stmt_reads(s)
+        if isinstance(s, (ArrayDecl, Store)):        # local arrays of CPU code
+            names.add(s.name if isinstance(s, ArrayDecl) else s.array)
     return names
 
 
