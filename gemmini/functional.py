@@ -228,10 +228,12 @@ class Machine:
         """Runs of computes that the simple batched path can take, planned at once.
 
         Simple: full-size blocks, A and B in the scratchpad, new weights for every compute,
-        every C accumulating into the accumulator, distinct C blocks disjoint and each
-        summed over the same number of computes. Returns run start row ->
-        (slice of the C-sorted compute order, distinct C rows, computes per C block,
-        index of the run's last compute).
+        every C accumulating into the accumulator (or, in a run of full blocks, the first
+        compute of a C block overwriting it: the block is then set to the sum), distinct C
+        blocks disjoint and each summed over the same number of computes. Returns run start
+        row -> (slice of the C-sorted compute order, distinct C rows, row mask, number of C
+        blocks, computes per C block, index of the run's last compute, partial, rows of
+        cidx that are overwritten or None).
         """
         n_cmp = len(self.cmp)
         if n_cmp == 0 or self.is_float:
@@ -259,6 +261,11 @@ class Machine:
         same_c = (P[:, 5] == P[gstart[g_of], 5]) & (P[:, 4] == P[gstart[g_of], 4])
         bad_runs[srun[~same_c]] = True
         partial_runs = np.bincount(run_id[~self.full], minlength=len(starts)) > 0
+        # an overwrite must open its C block's computes, in a run of full blocks
+        sover = self.c_over[order]
+        bad_runs[srun[sover & ~new_group]] = True
+        gover = sover[gstart]
+        bad_runs[partial_runs & (np.bincount(grun[gover], minlength=len(starts)) > 0)] = True
         self.order = order
         self.arow_sorted, self.brow_sorted = self.a_row[order], self.b_row[order]
         self.ridx_sorted = self.arow_sorted[:, None] + self.ar
@@ -282,18 +289,21 @@ class Machine:
                 sel = None
             else:
                 cidx = cidx[sel]
+            over = np.repeat(gover[g0:g1], self.dim) if gover[g0:g1].any() else None
             plans[int(starts[r])] = (a, b, cidx, sel, g1 - g0, int(gsize[g0]),
-                                     int(last_cmp[r]), bool(partial_runs[r]))
+                                     int(last_cmp[r]), bool(partial_runs[r]), over)
         del t
         return plans
 
     def _simple_batch(self, a: int, b: int, cidx, sel, ng: int, per: int, last: int,
-                      partial: bool):
-        """C blocks += sum over their computes of A @ B, as ng matmuls of K = per * DIM."""
+                      partial: bool, over=None):
+        """C blocks += sum over their computes of A @ B, as ng matmuls of K = per * DIM
+        (C blocks = that sum where `over`, a mask of cidx, says the block is overwritten)."""
         dim = self.dim
         ridx, bidx = self.ridx_sorted[a:b], self.bidx_sorted[a:b]
         sp_w = self.sp_written
-        if not (sp_w[ridx].all() and sp_w[bidx].all() and self.acc_written[cidx].all()):
+        read = cidx if over is None else cidx[~over]
+        if not (sp_w[ridx].all() and sp_w[bidx].all() and self.acc_written[read].all()):
             self._computes(int(self.order[a:b].min()), int(self.order[a:b].max()) + 1)
             return
         ns, shape = self.n_sets, (self.n_sets, b - a, dim, dim)
@@ -308,7 +318,12 @@ class Machine:
             first = self.order[a:b:per]
             sums = self._corner(sums, self.P[first, 5], self.P[first, 4])
         sums = sums.astype(np.int64).astype(np.int32).reshape(ns, -1, dim)
-        self.acc[:, cidx] += sums if sel is None else sums[:, sel]   # int32 wraps
+        if over is None:
+            self.acc[:, cidx] += sums if sel is None else sums[:, sel]   # int32 wraps
+        else:
+            self.acc[:, read] += sums[:, ~over]
+            self.acc[:, cidx[over]] = sums[:, over]
+            self.acc_written[cidx[over]] = True
         br = int(self.b_row[last])
         w = self.sp[:, br:br + dim].copy()
         if partial:
@@ -384,8 +399,12 @@ class Machine:
         in_range = (((a_addr & ROW_MASK) + dim <= cfg.sp_rows)
                     & ((b_addr & ROW_MASK) + dim <= cfg.sp_rows)
                     & ((c_addr & ROW_MASK) + dim <= cfg.acc_rows))
-        self.simple_ok = (c_ok & (c_addr != GARBAGE_ADDR) & (d_addr == GARBAGE_ADDR)
-                          & (a_addr != GARBAGE_ADDR) & (b_addr != GARBAGE_ADDR) & in_range)
+        # C overwriting an accumulator block (acc bit, no accumulate bit)
+        self.c_over = ((c_addr != GARBAGE_ADDR) & ((c_addr & ACC_BIT) != 0)
+                       & ((c_addr & ACCUMULATE_BIT) == 0))
+        self.simple_ok = ((c_ok | self.c_over) & (c_addr != GARBAGE_ADDR)
+                          & (d_addr == GARBAGE_ADDR) & (a_addr != GARBAGE_ADDR)
+                          & (b_addr != GARBAGE_ADDR) & in_range)
         self.full = full
         self.new_w = t.op[self.cmp] == COMPUTE_P
         self.a_row = a_addr & ROW_MASK
