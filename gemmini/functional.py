@@ -236,7 +236,7 @@ class Machine:
         cidx that are overwritten or None).
         """
         n_cmp = len(self.cmp)
-        if n_cmp == 0 or self.is_float:
+        if n_cmp == 0:
             return {}
         t = self.trace
         starts = np.flatnonzero(is_exec & np.concatenate([[True], ~is_exec[:-1]]))
@@ -265,6 +265,8 @@ class Machine:
         sover = self.c_over[order]
         bad_runs[srun[sover & ~new_group]] = True
         gover = sover[gstart]
+        if self.is_float:       # float sums are taken in order per block, of full blocks only
+            bad_runs |= partial_runs
         bad_runs[partial_runs & (np.bincount(grun[gover], minlength=len(starts)) > 0)] = True
         self.order = order
         self.arow_sorted, self.brow_sorted = self.a_row[order], self.b_row[order]
@@ -306,6 +308,9 @@ class Machine:
         if not (sp_w[ridx].all() and sp_w[bidx].all() and self.acc_written[read].all()):
             self._computes(int(self.order[a:b].min()), int(self.order[a:b].max()) + 1)
             return
+        if self.is_float:
+            self._float_batch(a, b, cidx, ng, per, last, over)
+            return
         ns, shape = self.n_sets, (self.n_sets, b - a, dim, dim)
         A = self.sp_blocks[:, self.arow_sorted[a:b]].reshape(shape)
         W = self.sp_blocks[:, self.brow_sorted[a:b]].reshape(shape)
@@ -329,6 +334,23 @@ class Machine:
         if partial:
             w = self._corner(w[:, None], self.P[last:last + 1, 3], self.P[last:last + 1, 2])[:, 0]
         self.weights = w
+
+    def _float_batch(self, a: int, b: int, cidx, ng: int, per: int, last: int, over):
+        """`_simple_batch` for float32 data: each product rounded as one compute's is, then
+        added to its C block one after another in program order, as the computes would."""
+        dim, ns = self.dim, self.n_sets
+        A = self.sp_blocks[:, self.arow_sorted[a:b]].reshape(ns, b - a, dim, dim)
+        W = self.sp_blocks[:, self.brow_sorted[a:b]].reshape(ns, b - a, dim, dim)
+        terms = np.empty((ns, ng, per + 1, dim, dim), dtype=np.float32)
+        terms[:, :, 1:] = np.matmul(A, W).reshape(ns, ng, per, dim, dim)  # one per compute
+        terms[:, :, 0] = self.acc[:, cidx].reshape(ns, ng, dim, dim)
+        if over is not None:      # an overwritten block starts from -0.0 (x + -0.0 == x)
+            terms[:, over[::dim], 0] = -0.0
+        sums = np.add.accumulate(terms, axis=2)[:, :, -1]     # sequential, in order
+        self.acc[:, cidx] = sums.reshape(ns, ng * dim, dim)
+        self.acc_written[cidx] = True
+        br = int(self.b_row[last])
+        self.weights = self.sp[:, br:br + dim].copy()
 
     def _work(self, key: str, shape: tuple, dtype) -> np.ndarray:
         """A scratch array kept across calls: large temporaries allocated anew each time
