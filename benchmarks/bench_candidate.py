@@ -29,6 +29,7 @@ from pathlib import Path
 import autocomp_exo.evaluation as evaluation_mod
 import autocomp_exo.runs as runs_mod
 import gemmini.model as model_mod
+import gemmini.trace as trace_mod
 from autocomp_exo import Budget, Workload, optimize
 from autocomp_exo.evaluation import ModelEvaluator
 from autocomp_exo.proposers.builtin import BuiltinProposer
@@ -84,7 +85,8 @@ STAGES = (   # (owner, attribute, stage); module attributes at the place they ar
     (evaluation_mod, "simplify_function", "simplify"),
     (evaluation_mod, "ir_key", "hash"),
     (evaluation_mod, "compact_code", "print"),
-    (model_mod, "build_trace", "trace"),
+    (trace_mod._Compiler, "_stmts", "trace"),
+    (trace_mod, "_assemble", "trace"),
     (Machine, "run", "functional"),
     (model_mod, "simulate", "timing"),
     (model_mod, "build_report", "report"),

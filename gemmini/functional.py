@@ -101,6 +101,14 @@ class Machine:
             self.sp, (ns, cfg.sp_rows - dim + 1, dim * dim),
             (cfg.sp_rows * dim * isz, dim * isz, isz), writeable=False)
 
+    def run_piece(self, trace: Trace):
+        """Run `trace`, the next piece of a streamed run (`gemmini.trace.iter_trace`), on
+        the state the earlier pieces left (one input set, its own scales)."""
+        self.trace = trace
+        sets = set_scalars([trace])
+        self.floats, self.acts = sets.floats, sets.acts
+        self.run()
+
     # -- helpers ---------------------------------------------------------------
     def fail(self, k: int, msg: str):
         ins = self.trace.instrs[int(self.trace.sid[k])]
