@@ -51,8 +51,11 @@ class StageTimer:
         self._undo: list = []
 
     def wrap(self, owner, attr: str, stage: str) -> None:
-        """Replace ``owner.attr`` (a module function or class method) by a timed wrapper."""
-        f = getattr(owner, attr)
+        """Replace ``owner.attr`` (a module function or class method) by a timed wrapper
+        (nothing if it does not exist: older trees time what they have)."""
+        f = getattr(owner, attr, None)
+        if f is None:
+            return
 
         @functools.wraps(f)
         def timed(*args, **kw):
@@ -85,6 +88,7 @@ STAGES = (   # (owner, attribute, stage); module attributes at the place they ar
     (evaluation_mod, "simplify_function", "simplify"),
     (evaluation_mod, "ir_key", "hash"),
     (evaluation_mod, "compact_code", "print"),
+    (model_mod, "build_trace", "trace"),
     (trace_mod._Compiler, "_stmts", "trace"),
     (trace_mod, "_assemble", "trace"),
     (Machine, "run", "functional"),
