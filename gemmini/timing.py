@@ -449,7 +449,7 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
             conflict_l, a_bank_l, b_bank_l = g.conflict, g.a_bank, g.b_bank
             yield from range(len(code_l))
 
-    for k in rows():
+    for k in (rows() if more else range(len(code_l))):
         q = q_l[k]
         pre = pre_l[k]
         cpu_t += pre
