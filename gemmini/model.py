@@ -12,6 +12,9 @@ copies of the non-const array parameters after the run, in their declared shape.
 ``cpu_cost`` (optional) prices the CPU side of the timed run from outside the model:
 called with the timed set's trace, it returns a `gemmini.trace.CpuCost` that replaces
 the trace's own estimate from the IR (the report names its ``source``).
+
+A run of more than `WHOLE_ROWS` instructions streams: its trace is built, executed and
+timed in pieces (`gemmini.trace.iter_trace`), with the same outputs and report.
 """
 
 from __future__ import annotations
