@@ -130,10 +130,14 @@ def main(argv=None) -> int:
     results = OUT / "results.json"
     old = json.loads(results.read_text()) if results.exists() else []
     done = {r["workload"]: r for r in old}      # earlier runs of other workloads stay
+    t0 = time.time()
     for name in names:
         done[name] = search_workload(name, args.max_samples, args.seed)
         OUT.mkdir(parents=True, exist_ok=True)
         results.write_text(json.dumps(list(done.values()), indent=2))
+        print(f"{name}: {done[name]['seconds']} s wall, {done[name]['samples']} samples",
+              flush=True)
+    total_wall = time.time() - t0
     order = [s.name for s in SUITE]
     rows = sorted(done.values(), key=lambda r: order.index(r["workload"])
                   if r["workload"] in order else len(order))
@@ -154,6 +158,8 @@ def main(argv=None) -> int:
         t.caption = f"geomean speedup over hand-optimized on GEMMs: {geo:.2f}x"
     console = Console(width=170)
     console.print(t)
+    print(f"total wall time of this invocation ({len(names)} workloads): {total_wall:.0f} s; "
+          f"of the table's searches: {sum(r['seconds'] for r in rows):.0f} s")
     agg: dict = {}
     for r in rows:
         for name, d in (r.get("transforms") or {}).items():

@@ -104,6 +104,14 @@ class Machine:
             self.sp, (ns, cfg.sp_rows - dim + 1, dim * dim),
             (cfg.sp_rows * dim * isz, dim * isz, isz), writeable=False)
 
+    def run_piece(self, trace: Trace):
+        """Run `trace`, the next piece of a streamed run (`gemmini.trace.iter_trace`), on
+        the state the earlier pieces left (one input set, its own scales)."""
+        self.trace = trace
+        sets = set_scalars([trace])
+        self.floats, self.acts = sets.floats, sets.acts
+        self.run()
+
     # -- helpers ---------------------------------------------------------------
     def fail(self, k: int, msg: str):
         ins = self.trace.instrs[int(self.trace.sid[k])]
@@ -138,11 +146,15 @@ class Machine:
     def _to_in_type(self, vals, scale: np.ndarray, act: np.ndarray):
         """(B, ...) accumulator values -> input type with each set's (B,) scale and act:
         float32 scale, round half even, saturate, act."""
-        f = vals.astype(np.float32) * _per_set(scale.astype(np.float32), vals.ndim)
+        f = vals.astype(np.float32)                      # a fresh array: work in place
+        f *= _per_set(scale.astype(np.float32), vals.ndim)
         if self.is_float:
             out = f
-        else:
-            out = np.clip(np.rint(f), -128, 127).astype(np.int8)
+        else:       # np.clip is several times slower than maximum / minimum in place
+            np.rint(f, out=f)
+            np.maximum(f, -128, out=f)
+            np.minimum(f, 127, out=f)
+            out = f.astype(np.int8)
         return self._act(out, act)
 
     @staticmethod
@@ -241,13 +253,15 @@ class Machine:
         """Runs of computes that the simple batched path can take, planned at once.
 
         Simple: full-size blocks, A and B in the scratchpad, new weights for every compute,
-        every C accumulating into the accumulator, distinct C blocks disjoint and each
-        summed over the same number of computes. Returns run start row ->
-        (slice of the C-sorted compute order, distinct C rows, computes per C block,
-        index of the run's last compute).
+        every C accumulating into the accumulator (or, in a run of full blocks, the first
+        compute of a C block overwriting it: the block is then set to the sum), distinct C
+        blocks disjoint and each summed over the same number of computes. Returns run start
+        row -> (slice of the C-sorted compute order, distinct C rows, row mask, number of C
+        blocks, computes per C block, index of the run's last compute, partial, rows of
+        cidx that are overwritten or None).
         """
         n_cmp = len(self.cmp)
-        if n_cmp == 0 or self.is_float:
+        if n_cmp == 0:
             return {}
         t = self.trace
         starts = np.flatnonzero(is_exec & np.concatenate([[True], ~is_exec[:-1]]))
@@ -272,6 +286,13 @@ class Machine:
         same_c = (P[:, 5] == P[gstart[g_of], 5]) & (P[:, 4] == P[gstart[g_of], 4])
         bad_runs[srun[~same_c]] = True
         partial_runs = np.bincount(run_id[~self.full], minlength=len(starts)) > 0
+        # an overwrite must open its C block's computes, in a run of full blocks
+        sover = self.c_over[order]
+        bad_runs[srun[sover & ~new_group]] = True
+        gover = sover[gstart]
+        if self.is_float:       # float sums are taken in order per block, of full blocks only
+            bad_runs |= partial_runs
+        bad_runs[partial_runs & (np.bincount(grun[gover], minlength=len(starts)) > 0)] = True
         self.order = order
         self.arow_sorted, self.brow_sorted = self.a_row[order], self.b_row[order]
         self.ridx_sorted = self.arow_sorted[:, None] + self.ar
@@ -295,19 +316,25 @@ class Machine:
                 sel = None
             else:
                 cidx = cidx[sel]
+            over = np.repeat(gover[g0:g1], self.dim) if gover[g0:g1].any() else None
             plans[int(starts[r])] = (a, b, cidx, sel, g1 - g0, int(gsize[g0]),
-                                     int(last_cmp[r]), bool(partial_runs[r]))
+                                     int(last_cmp[r]), bool(partial_runs[r]), over)
         del t
         return plans
 
     def _simple_batch(self, a: int, b: int, cidx, sel, ng: int, per: int, last: int,
-                      partial: bool):
-        """C blocks += sum over their computes of A @ B, as ng matmuls of K = per * DIM."""
+                      partial: bool, over=None):
+        """C blocks += sum over their computes of A @ B, as ng matmuls of K = per * DIM
+        (C blocks = that sum where `over`, a mask of cidx, says the block is overwritten)."""
         dim = self.dim
         ridx, bidx = self.ridx_sorted[a:b], self.bidx_sorted[a:b]
         sp_w = self.sp_written
-        if not (sp_w[ridx].all() and sp_w[bidx].all() and self.acc_written[cidx].all()):
+        read = cidx if over is None else cidx[~over]
+        if not (sp_w[ridx].all() and sp_w[bidx].all() and self.acc_written[read].all()):
             self._computes(int(self.order[a:b].min()), int(self.order[a:b].max()) + 1)
+            return
+        if self.is_float:
+            self._float_batch(a, b, cidx, ng, per, last, over)
             return
         ns, shape = self.n_sets, (self.n_sets, b - a, dim, dim)
         A = self.sp_blocks[:, self.arow_sorted[a:b]].reshape(shape)
@@ -321,12 +348,34 @@ class Machine:
             first = self.order[a:b:per]
             sums = self._corner(sums, self.P[first, 5], self.P[first, 4])
         sums = sums.astype(np.int64).astype(np.int32).reshape(ns, -1, dim)
-        self.acc[:, cidx] += sums if sel is None else sums[:, sel]   # int32 wraps
+        if over is None:
+            self.acc[:, cidx] += sums if sel is None else sums[:, sel]   # int32 wraps
+        else:
+            self.acc[:, read] += sums[:, ~over]
+            self.acc[:, cidx[over]] = sums[:, over]
+            self.acc_written[cidx[over]] = True
         br = int(self.b_row[last])
         w = self.sp[:, br:br + dim].copy()
         if partial:
             w = self._corner(w[:, None], self.P[last:last + 1, 3], self.P[last:last + 1, 2])[:, 0]
         self.weights = w
+
+    def _float_batch(self, a: int, b: int, cidx, ng: int, per: int, last: int, over):
+        """`_simple_batch` for float32 data: each product rounded as one compute's is, then
+        added to its C block one after another in program order, as the computes would."""
+        dim, ns = self.dim, self.n_sets
+        A = self.sp_blocks[:, self.arow_sorted[a:b]].reshape(ns, b - a, dim, dim)
+        W = self.sp_blocks[:, self.brow_sorted[a:b]].reshape(ns, b - a, dim, dim)
+        terms = np.empty((ns, ng, per + 1, dim, dim), dtype=np.float32)
+        terms[:, :, 1:] = np.matmul(A, W).reshape(ns, ng, per, dim, dim)  # one per compute
+        terms[:, :, 0] = self.acc[:, cidx].reshape(ns, ng, dim, dim)
+        if over is not None:      # an overwritten block starts from -0.0 (x + -0.0 == x)
+            terms[:, over[::dim], 0] = -0.0
+        sums = np.add.accumulate(terms, axis=2)[:, :, -1]     # sequential, in order
+        self.acc[:, cidx] = sums.reshape(ns, ng * dim, dim)
+        self.acc_written[cidx] = True
+        br = int(self.b_row[last])
+        self.weights = self.sp[:, br:br + dim].copy()
 
     def _work(self, key: str, shape: tuple, dtype) -> np.ndarray:
         """A scratch array kept across calls: large temporaries allocated anew each time
@@ -397,8 +446,12 @@ class Machine:
         in_range = (((a_addr & ROW_MASK) + dim <= cfg.sp_rows)
                     & ((b_addr & ROW_MASK) + dim <= cfg.sp_rows)
                     & ((c_addr & ROW_MASK) + dim <= cfg.acc_rows))
-        self.simple_ok = (c_ok & (c_addr != GARBAGE_ADDR) & (d_addr == GARBAGE_ADDR)
-                          & (a_addr != GARBAGE_ADDR) & (b_addr != GARBAGE_ADDR) & in_range)
+        # C overwriting an accumulator block (acc bit, no accumulate bit)
+        self.c_over = ((c_addr != GARBAGE_ADDR) & ((c_addr & ACC_BIT) != 0)
+                       & ((c_addr & ACCUMULATE_BIT) == 0))
+        self.simple_ok = ((c_ok | self.c_over) & (c_addr != GARBAGE_ADDR)
+                          & (d_addr == GARBAGE_ADDR) & (a_addr != GARBAGE_ADDR)
+                          & (b_addr != GARBAGE_ADDR) & in_range)
         self.full = full
         self.new_w = t.op[self.cmp] == COMPUTE_P
         self.a_row = a_addr & ROW_MASK

@@ -12,10 +12,14 @@ copies of the non-const array parameters after the run, in their declared shape.
 ``cpu_cost`` (optional) prices the CPU side of the timed run from outside the model:
 called with the timed set's trace, it returns a `gemmini.trace.CpuCost` that replaces
 the trace's own estimate from the IR (the report names its ``source``).
+
+A run of more than `WHOLE_ROWS` instructions streams: its trace is built, executed and
+timed in pieces (`gemmini.trace.iter_trace`), with the same outputs and report.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -24,13 +28,16 @@ import numpy as np
 from gemmini import batch
 from gemmini.config import GemminiConfig, get_config
 from gemmini.functional import Machine
-from gemmini.report import Report, build_report
-from gemmini.timing import simulate
-from gemmini.trace import CpuCost, Trace, build_trace, with_cpu_cost
+from gemmini.report import Report, build_report, instruction_counts
+from gemmini.timing import simulate, simulate_stream
+from gemmini.trace import CpuCost, Trace, concat_traces, iter_trace, with_cpu_cost
 from gemmini import ir
 from gemmini.errors import HardwareError
 
 CpuCostHook = Callable[[Trace], CpuCost]
+# a run of at most this many instructions is built as one trace (and its input sets run
+# batched); a longer one streams: built, executed and timed in pieces (`iter_trace`)
+WHOLE_ROWS = 1 << 20
 NP_DTYPES = {"i8": np.int8, "i32": np.int32, "f32": np.float32, "bool": np.bool_}
 
 
@@ -68,8 +75,34 @@ def run(fn: ir.Function, inputs: dict, config: str | GemminiConfig | None = None
     """
     cfg = get_config(config)
     arrays = _bind_arrays(fn, inputs)
-    trace = build_trace(fn, inputs, cfg)
-    return _execute(fn, cfg, [trace], [arrays], timing, macs, cpu_cost)[0]
+    trace, pieces = _trace_or_pieces(fn, inputs, cfg)
+    if trace is None and cpu_cost is not None:   # an outside CPU price needs the whole trace
+        trace = functools.reduce(concat_traces, pieces)
+    if trace is not None:
+        return _execute(fn, cfg, [trace], [arrays], timing, macs, cpu_cost)[0]
+    return _execute_stream(fn, cfg, pieces, arrays, timing, macs)
+
+
+def _trace_or_pieces(fn: ir.Function, inputs: dict, cfg: GemminiConfig
+                     ) -> tuple[Trace | None, Iterator[Trace] | None]:
+    """(the whole trace, None) for a run of at most `WHOLE_ROWS` instructions, else
+    (None, its pieces in order, `gemmini.trace.iter_trace`) to stream."""
+    pieces = iter_trace(fn, inputs, cfg)
+    got: list[Trace] = []
+    rows = 0
+    for piece in pieces:
+        got.append(piece)
+        rows += len(piece)
+        if rows > WHOLE_ROWS:
+            return None, _handed_over(got, pieces)
+    return functools.reduce(concat_traces, got), None
+
+
+def _handed_over(got: list, rest: Iterator) -> Iterator:
+    """The pieces of `got`, each dropped once taken, then those of `rest`."""
+    while got:
+        yield got.pop(0)
+    yield from rest
 
 
 def run_batch(fn: ir.Function, inputs_list: list[dict],
@@ -94,8 +127,13 @@ def iter_runs(fn: ir.Function, inputs_list: list[dict],
     cfg = get_config(config)
     try:
         arrays = [_bind_arrays(fn, inputs) for inputs in inputs_list]
-        traces = [build_trace(fn, inputs, cfg) for inputs in inputs_list]
-    except HardwareError:      # some set fails before running: run them as separate runs
+        traces = []
+        for inputs in inputs_list:
+            trace, pieces = _trace_or_pieces(fn, inputs, cfg)
+            if trace is None:           # too long for one trace: every set streams alone
+                raise _Streams
+            traces.append(trace)
+    except (HardwareError, _Streams):   # some set fails before running, or streams:
         for i, inputs in enumerate(inputs_list):
             yield run(fn, inputs, cfg, timing=timing_first and i == 0, macs=macs,
                       cpu_cost=cpu_cost)
@@ -105,6 +143,46 @@ def iter_runs(fn: ir.Function, inputs_list: list[dict],
         return
     for i, (trace, arrs) in enumerate(zip(traces, arrays)):
         yield _execute(fn, cfg, [trace], [arrs], timing_first and i == 0, macs, cpu_cost)[0]
+
+
+class _Streams(Exception):
+    """A set's trace comes in pieces: the sets run one by one."""
+
+
+def _execute_stream(fn: ir.Function, cfg: GemminiConfig, pieces: Iterator[Trace],
+                    arrays: list, timing: bool, macs: int | None) -> ModelRun:
+    """One set's run over a trace in pieces (`gemmini.trace.iter_trace`): each piece is
+    executed on the same machine and then timed (the timing state carries too), so no
+    more than a few pieces exist at once. Same outputs and report as `_execute`."""
+    stacked = [a[None] for a in arrays]
+    state: dict = {"machine": None, "counts": None, "last": None}
+
+    def executed():
+        for trace in pieces:
+            machine = state["machine"]
+            if machine is None:
+                machine = state["machine"] = Machine(cfg, trace, stacked)
+                machine.run()
+            else:
+                machine.run_piece(trace)
+            c = instruction_counts(trace)
+            old = state["counts"]
+            state["counts"] = c if old is None else {k: old[k] + v for k, v in c.items()}
+            state["last"] = trace
+            yield trace, machine.plan
+    report = None
+    if timing:
+        result = simulate_stream(executed(), cfg)
+        machine = state["machine"]
+        report = build_report(state["last"], result, cfg,
+                              macs if macs is not None else machine.macs, machine,
+                              counts=state["counts"])
+    else:
+        for _ in executed():
+            pass
+    outputs = {p.name: a[0].reshape(p.shape).copy()
+               for p, a in zip([p for p in fn.params if p.is_array], stacked) if not p.const}
+    return ModelRun(outputs, report)
 
 
 def _execute(fn: ir.Function, cfg: GemminiConfig, traces: list, arrays: list[list],

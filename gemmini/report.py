@@ -87,8 +87,11 @@ def bound_of(busy: dict, cycles: int) -> str:
 
 
 def build_report(trace: Trace, timing: TimingResult, cfg: GemminiConfig, macs: int,
-                 machine, cpu_cost: str = "ir") -> Report:
-    """Assemble the Report of a run (`machine`: the functional state after the run)."""
+                 machine, cpu_cost: str = "ir", counts: dict | None = None) -> Report:
+    """Assemble the Report of a run (`machine`: the functional state after the run;
+    `counts`: the run's `instruction_counts` when `trace` is only its last piece)."""
+    if counts is None:
+        counts = instruction_counts(trace)
     ideal = macs / cfg.macs_per_cycle
     cycles = max(timing.cycles, 1)
     sp_rows = int(machine.sp_written.sum())
@@ -101,8 +104,8 @@ def build_report(trace: Trace, timing: TimingResult, cfg: GemminiConfig, macs: i
         macs=int(macs),
         busy=dict(timing.busy),
         bound=bound_of(timing.busy, timing.cycles),
-        instructions=len(trace),
-        counts=instruction_counts(trace),
+        instructions=sum(counts[op] for op in OPS),
+        counts=counts,
         sp_kib_used=sp_rows * cfg.sp_row_bytes / 1024,
         sp_kib_total=cfg.sp_kib,
         acc_kib_used=acc_rows * cfg.acc_row_bytes / 1024,

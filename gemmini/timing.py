@@ -39,6 +39,7 @@ runs four steps:
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,6 +79,16 @@ def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan,
     """Schedule every instruction of `trace` (see module docstring). With a ``timeline``
     list, each scheduled instruction appends (index, issue, start, completion)."""
     return _schedule(_facts(trace, cfg, plan), trace, cfg, timeline)
+
+
+def simulate_stream(pieces: Iterator[tuple[Trace, MovePlan]], cfg: GemminiConfig) \
+        -> TimingResult:
+    """`simulate` of a trace given as consecutive (piece, its move plan) pairs
+    (`gemmini.trace.iter_trace`), one scheduling pass whose state carries across pieces;
+    each piece is taken from the iterator only when the previous one is scheduled."""
+    first, plan = next(pieces)
+    return _schedule(_facts(first, cfg, plan), first, cfg, None,
+                     ((_facts(t, cfg, p), t) for t, p in pieces))
 
 
 # ---- step 1: per-instruction facts ------------------------------------------------------
@@ -162,9 +173,10 @@ def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> _Facts:
 
 # ---- steps 2 and 3: CPU issue, queue admission and the engines -----------------------------
 
-def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None) \
-        -> TimingResult:
-    """Issue every row in program order and schedule it on its engine."""
+def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None,
+              more: Iterable[tuple[_Facts, Trace]] = ()) -> TimingResult:
+    """Issue every row in program order and schedule it on its engine (then the rows of
+    the pieces in `more`, each with its facts; indices k are per piece)."""
     tp, dim = cfg.timing, cfg.dim
     nblk = cfg.sp_rows // dim + cfg.acc_rows // dim
     # completion times of the last writer / reader of each block, per queue
@@ -420,7 +432,24 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
     rs = ([], [], [])                                   # heaps of completion times
     cpu_t = cpu_busy = cpu_stall = 0
     code_l, q_l, pre_l, issue_l = f.code, f.queue, f.cpu_pre, f.cpu_issue
-    for k in range(len(code_l)):
+
+    def rows():
+        """Row indices of the first piece, then of each further one with its facts bound."""
+        nonlocal trace, code_l, q_l, pre_l, issue_l, first_l, last_l, mv_rows_l, bytes_l, \
+            zero_l, to_acc_l, mv_bank_l, af_l, al_l, df_l, dl_l, cf_l, cl_l, pre_of_l, \
+            conflict_l, a_bank_l, b_bank_l
+        yield from range(len(code_l))
+        for g, piece in more:
+            trace = piece
+            code_l, q_l, pre_l, issue_l = g.code, g.queue, g.cpu_pre, g.cpu_issue
+            first_l, last_l, mv_rows_l, bytes_l = g.first, g.last, g.mv_rows, g.dram_bytes
+            zero_l, to_acc_l, mv_bank_l = g.zero, g.to_acc, g.mv_bank
+            af_l, al_l, df_l, dl_l = g.a_first, g.a_last, g.d_first, g.d_last
+            cf_l, cl_l, pre_of_l = g.c_first, g.c_last, g.pre_of
+            conflict_l, a_bank_l, b_bank_l = g.conflict, g.a_bank, g.b_bank
+            yield from range(len(code_l))
+
+    for k in (rows() if more else range(len(code_l))):
         q = q_l[k]
         pre = pre_l[k]
         cpu_t += pre

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -43,6 +43,7 @@ def int_column(op: str, operand: str) -> int:
     return [o.name for o in isa.SPECS[op].operands if o.role != isa.FLOAT].index(operand)
 
 N_INTS = 6
+PIECE_ROWS = 1 << 17      # instructions per piece of a streamed trace (`iter_trace`)
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,38 @@ class _Compiler:
         self._block(self.fn.body, env, types, 1, cursor, out)
         return out
 
+    def pieces(self, rows: int):
+        """`run` in pieces of at least `rows` items (instructions and cost items) where the
+        program allows: the iterations of a parallel top-level loop are expanded a window
+        at a time. Yields the groups of each piece in program order; positions keep
+        counting across pieces."""
+        env = dict(self.scalars)
+        types = {name: cint.INT for name in env if name not in self.float_params}
+        declared: set[str] = set()
+        cursor = np.zeros(1, dtype=np.int64)
+        out: list[_Group] = []
+        for s in self.fn.body:
+            if not isinstance(s, ir.For):
+                self._stmts([s], env, types, declared, 1, cursor, out)
+                continue
+            setup = self._for_setup(s, env, types, 1, cursor, out)
+            if setup is None:
+                continue
+            loop, trips = setup
+            total, t0, window = int(trips[0]), 0, 1
+            while t0 < total:
+                t1 = min(total, t0 + window)
+                before = _items(out)
+                self._expand(loop, env, types, 1, cursor, out, np.zeros(t1 - t0, np.int64),
+                             np.arange(t0, t1))
+                per_iteration = max(1, (_items(out) - before) // (t1 - t0))
+                window = max(1, rows // per_iteration)
+                t0 = t1
+                if _items(out) >= rows:
+                    yield out
+                    out = []
+        yield out
+
     def _emit_cost(self, cost: int, idx, cursor, out, stmt):
         if cost <= 0:
             return
@@ -365,6 +398,14 @@ class _Compiler:
         local_env = dict(env)
         local_types = dict(types)
         declared: set[str] = set()
+        self._stmts(stmts, local_env, local_types, declared, n, cursor, out)
+        # propagate assignments to variables of enclosing scopes
+        for name in env:
+            if name not in declared:
+                env[name] = local_env[name]
+
+    def _stmts(self, stmts, local_env, local_types, declared, n, cursor, out):
+        """The statements of a block (`_block`) in its scope, for `n` contexts."""
         tp = self.tp
         pending: list = []           # consecutive CPU statements not yet emitted
         for s in stmts:
@@ -411,10 +452,6 @@ class _Compiler:
                 self._fail(s, "unsupported statement")
         if pending:
             self._cpu_block(pending, local_env, local_types, n, cursor, out)
-        # propagate assignments to variables of enclosing scopes
-        for name in env:
-            if name not in declared:
-                env[name] = local_env[name]
 
     def _cpu_block(self, stmts, env, types, n, cursor, out):
         """Emit CPU statements ``stmts`` as one CPU block event (after its cost item)."""
@@ -507,6 +544,19 @@ class _Compiler:
             env[k] = merged
 
     def _for(self, s, env, types, n, cursor, out):
+        setup = self._for_setup(s, env, types, n, cursor, out)
+        if setup is None:
+            return
+        loop, trips = setup
+        parent = np.repeat(np.arange(n), trips)
+        starts = np.cumsum(trips) - trips
+        t = np.arange(len(parent)) - starts[parent]
+        self._expand(loop, env, types, n, cursor, out, parent, t)
+
+    def _for_setup(self, s, env, types, n, cursor, out):
+        """A loop's entry: its entry cost, and either the whole sequential loop (None) or
+        what `_expand` needs for the parallel one: ((loop facts), trips per context); None
+        too when it runs no iteration."""
         tp = self.tp
         if s.step <= 0:
             self._fail(s, f"loop step {s.step} never ends the loop")
@@ -523,7 +573,7 @@ class _Compiler:
                       or (free and inductions is None) or not free <= set(env))
         if sequential:
             self._for_sequential(s, env, types, n, cursor, out, lo, hi_ev, iter_cost)
-            return
+            return None
         hi = self._eval(s, hi_ev, env)
         steps = {}
         for name, (sign, inc_expr) in (inductions or {}).items():
@@ -534,18 +584,23 @@ class _Compiler:
         trips = np.maximum(0, (hi_a - lo_a + s.step - 1) // s.step)
         total = int(trips.sum())
         if total == 0:
-            return
+            return None
         self._count(total, s)
-        parent = np.repeat(np.arange(n), trips)
-        starts = np.cumsum(trips) - trips
-        t = np.arange(total) - starts[parent]
+        bases = {name: np.broadcast_to(np.asarray(env[name]), (n,)) for name in steps}
+        for name, inc in steps.items():    # induction variables after the loop
+            env[name] = cint.convert(bases[name] + trips * inc, types.get(name, cint.UNTYPED))
+        return (s, lo_a, steps, bases, iter_cost), trips
+
+    def _expand(self, loop, env, types, n, cursor, out, parent, t):
+        """Expand the body of a parallel loop for iterations ``t`` of contexts ``parent``
+        (each context's iterations contiguous and in order), emitting after ``cursor``."""
+        s, lo_a, steps, bases, iter_cost = loop
+        total = len(t)
         sub_env = {k: (v[parent] if isinstance(v, np.ndarray) else v) for k, v in env.items()}
         sub_env[s.var] = lo_a[parent] + t * s.step
         for name, inc in steps.items():    # induction variables: value at iteration t
-            base = np.broadcast_to(np.asarray(env[name]), (n,))
-            ctype = types.get(name, cint.UNTYPED)
-            sub_env[name] = cint.convert(base[parent] + t * inc[parent], ctype)
-            env[name] = cint.convert(base + trips * inc, ctype)
+            sub_env[name] = cint.convert(bases[name][parent] + t * inc[parent],
+                                         types.get(name, cint.UNTYPED))
         sub_types = dict(types)
         sub_types[s.var] = cint.UNTYPED
         sub_cursor = np.zeros(total, dtype=np.int64)
@@ -553,8 +608,8 @@ class _Compiler:
         self._emit_cost(iter_cost, None, sub_cursor, sub_out, s)
         self._block(s.body, sub_env, sub_types, total, sub_cursor, sub_out)
         excl = np.cumsum(sub_cursor) - sub_cursor
-        first = excl[starts[trips > 0]]
-        within = excl - np.repeat(first, trips[trips > 0])
+        seg = np.flatnonzero(np.concatenate([[True], parent[1:] != parent[:-1]]))
+        within = excl - np.repeat(excl[seg], np.diff(np.append(seg, total)))
         offset = cursor[parent] + within
         for g in sub_out:
             g.pos = offset[g.ctx] + g.pos
@@ -588,6 +643,10 @@ class _Compiler:
             types.pop(s.var, None)
 
 
+def _items(groups) -> int:
+    return sum(len(g.ctx) for g in groups)
+
+
 def _scalar_env(fn: ir.Function, inputs: dict) -> dict:
     env = {}
     for p in fn.params:
@@ -606,7 +665,72 @@ def _scalar_env(fn: ir.Function, inputs: dict) -> dict:
 def build_trace(fn: ir.Function, inputs: dict, cfg: GemminiConfig) -> Trace:
     """Expand `fn` into its dynamic instruction trace (see module docstring)."""
     comp = _Compiler(fn, cfg, _scalar_env(fn, inputs))
-    groups = comp.run()
+    return _assemble(comp, comp.run())
+
+
+def iter_trace(fn: ir.Function, inputs: dict, cfg: GemminiConfig,
+               rows: int | None = None) -> Iterator[Trace]:
+    """`build_trace` in consecutive pieces of about `rows` instructions or more (see
+    `_Compiler.pieces`: a top-level parallel loop is split between its iterations),
+    so a long program never exists as one trace. Running the pieces in order on one
+    machine is running the whole trace: the CPU cost of scalar code between two pieces
+    is the next piece's first ``cpu_pre`` (only the last piece has a ``cpu_tail``), and
+    no piece ends between a preload and its compute. A program that fits yields one
+    piece, equal to `build_trace`'s trace. `rows` defaults to `PIECE_ROWS`."""
+    comp = _Compiler(fn, cfg, _scalar_env(fn, inputs))
+    if comp.part.cpu:       # CPU code carries data between iterations: one piece
+        yield _assemble(comp, comp.run())
+        return
+    rows = PIECE_ROWS if rows is None else rows
+    held: Trace | None = None        # the last piece with rows, not yet yielded
+    carry = 0                        # cost after `held`'s last row so far
+    for groups in comp.pieces(rows):
+        piece = _assemble(comp, groups)
+        if not len(piece):
+            carry += piece.cpu_tail
+            continue
+        if held is None:
+            held, carry = piece, piece.cpu_tail
+            continue
+        piece = _add_pre(piece, carry)
+        if _ends_in_preload(held):
+            held = concat_traces(held, piece)
+        else:
+            yield dataclasses.replace(held, cpu_tail=0)
+            held = piece
+        carry = piece.cpu_tail
+    if held is None:
+        yield dataclasses.replace(_assemble(comp, []), cpu_tail=carry)
+    else:
+        yield dataclasses.replace(held, cpu_tail=carry)
+
+
+def _add_pre(trace: Trace, cost: int) -> Trace:
+    pre = trace.cpu_pre.copy()
+    pre[0] += cost
+    return dataclasses.replace(trace, cpu_pre=pre)
+
+
+def _ends_in_preload(trace: Trace) -> bool:
+    ex = np.flatnonzero((trace.op == PRELOAD) | (trace.op == COMPUTE_P)
+                        | (trace.op == COMPUTE_A))
+    return len(ex) > 0 and trace.op[ex[-1]] == PRELOAD
+
+
+def concat_traces(a: Trace, b: Trace) -> Trace:
+    """Trace `a` followed by `b` (b's static instructions include a's; b's tail)."""
+    n = len(a)
+    cols = {f: np.concatenate([getattr(a, f), getattr(b, f)])
+            for f in ("op", "sid", "ints", "floats", "dram", "cpu_pre", "cpu_issue")}
+    loop_ws = {**a.loop_ws, **{k + n: v for k, v in b.loop_ws.items()}}
+    events = a.cpu_events + tuple((row + n, blk, vals) for row, blk, vals in b.cpu_events)
+    return Trace(**cols, cpu_tail=b.cpu_tail, instrs=b.instrs, arrays=b.arrays,
+                 loop_ws=loop_ws, cpu_blocks=b.cpu_blocks, cpu_events=events,
+                 cpu_params=b.cpu_params)
+
+
+def _assemble(comp: _Compiler, groups: list) -> Trace:
+    """The trace of the emitted `groups` (instructions and cost items, any order)."""
     instr_groups = [g for g in groups if g.sid >= 0]
     cost_groups = [g for g in groups if g.sid == -1]
     cpu_groups = [g for g in groups if g.sid <= -2]
