@@ -41,6 +41,11 @@ class TimingParams:
     # Execute engine
     block_cycles: int = 16          # one DIMxDIMxDIM block in steady state (DIM rows of A)
     preload_cycles: int = 16        # a preload that cannot overlap the previous compute
+    # Weight reuse (RTL ExecuteController, WS): a preload whose B is GARBAGE shifts no
+    # weights in and reads no scratchpad bank; alone it takes this many cycles, and the
+    # compute it pairs with streams max(A rows, feed_min_rows) rows instead of DIM.
+    garbage_preload_cycles: int = 4
+    feed_min_rows: int = 4
     bank_conflict_factor: float = 1.75  # feeding slowdown when A and B share a scratchpad bank
     acc_writeback_latency: int = 50  # a result lands in the accumulator after this many cycles
     config_ex_drain: int = 20       # extra cycles for config_ex to drain the pipeline
