@@ -185,7 +185,8 @@ def _to_function(proc_or_code, workload):
         own = Workload.from_proc(proc_or_code)
         workload = workload or own
         c = own.mapped_c()
-    return parse_c(c.c_text, filename=f"{c.name}.c", function=c.name), workload
+    return parse_c(c.c_text, filename=f"{c.name}.c", function=c.name,
+                   heap=workload.heap), workload
 
 
 def default_inputs(fn: ir.Function, seed: int = 0) -> dict:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from gemmini import cint, isa
 from lowering import c_tree as C
-from lowering.alloc import AllocError, Allocators
+from lowering.alloc import EMPTY_HEAP, AllocError, HeapState
 from gemmini.errors import ArityError, ParseError, UnknownInstruction, UnsupportedConstruct
 from gemmini.ir import (
     SCALAR_TYPES, Assign, BinOp, Cond, Const, Decl, DramAddr, FloatConst, For, Function, If,
@@ -99,14 +99,15 @@ class _Sym:
 class Lowerer:
     """Lowers one `CFunc` to an `ir.Function`."""
 
-    def __init__(self, filename: str, shapes: dict, *, require_shapes: bool = True):
+    def __init__(self, filename: str, shapes: dict, *, require_shapes: bool = True,
+                 heap: HeapState = EMPTY_HEAP):
         self.filename = filename
         self.shapes = shapes
         self.require_shapes = require_shapes   # else an unknown extent reads as by-pointer
         self.params: dict[str, Param] = {}
         self.dims: dict[str, tuple[int, ...]] = {}   # indexing shape (flat params: (size,))
         self.scopes: list[dict[str, _Sym]] = []
-        self.alloc = Allocators()
+        self.alloc = heap.allocators()   # gemm_malloc's state before the kernel
 
     # ------------------------------------------------------------------ errors
     def _err(self, cls, msg: str, node=None):
