@@ -1,6 +1,6 @@
 """Does the IR estimate of the CPU cost meet the 5% rule? (issue 13, "which CPU cost is the judge")
 
-    python -m benchmarks.bench_cpu_judge [WORKLOAD ...] [--programs unopt,hand]
+    python -m tools.cpu_judge [WORKLOAD ...] [--programs unopt,hand]
 
 For every suite workload (default: all nine) and program (Exo's basic mapping "unopt",
 our hand schedule "hand") prints the CPU cycles of the whole kernel as the IR estimate
