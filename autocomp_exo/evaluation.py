@@ -65,9 +65,10 @@ class ModelEvaluator:
     ``macs`` sets the report's ideal cycles (None: the program's own computes).
     ``batched`` runs the sets in one functional run where possible
     (`gemmini.model.iter_runs`; same outputs and errors); False runs them one by one.
-    ``cpu_cost`` prices the CPU from the IR (``"ir"``) or from the program compiled
-    for RISC-V (``"compiled"``, `lowering.riscv`; ``"compiled-gcc"`` / ``"compiled-zig"``
-    ask for one compiler; the report names the compiler).
+    ``cpu_cost`` prices the CPU from the program compiled for RISC-V (``"compiled"``,
+    the default judge, `lowering.riscv`: gcc where installed, else the ziglang wheel's
+    clang; ``"compiled-gcc"`` / ``"compiled-zig"`` ask for one compiler; the report names
+    it) or from the IR (``"ir"``, an estimate that follows the C's spelling).
     """
     sets: tuple[InputSet, ...] = ()
     gemmini: str | GemminiConfig = DEFAULT_CONFIG
@@ -75,7 +76,7 @@ class ModelEvaluator:
     atol: float = 0.0
     macs: int | None = None
     batched: bool = True
-    cpu_cost: str = "ir"
+    cpu_cost: str = "compiled"
 
     @classmethod
     def for_workload(cls, workload, gemmini: str | GemminiConfig = DEFAULT_CONFIG,
@@ -185,7 +186,8 @@ def _to_function(proc_or_code, workload):
         own = Workload.from_proc(proc_or_code)
         workload = workload or own
         c = own.mapped_c()
-    return parse_c(c.c_text, filename=f"{c.name}.c", function=c.name), workload
+    return parse_c(c.c_text, filename=f"{c.name}.c", function=c.name,
+                   heap=workload.heap), workload
 
 
 def default_inputs(fn: ir.Function, seed: int = 0) -> dict:

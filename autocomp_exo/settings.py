@@ -65,7 +65,7 @@ class EvaluationSettings:
     timeout: float = 300.0              # seconds per candidate
     input_kinds: tuple[str, ...] = ("uniform", "extreme")  # lowering.reference input sets
     input_seeds: tuple[int, ...] = (0,)
-    cpu_cost: str = "ir"                # ir | compiled | compiled-gcc | compiled-zig
+    cpu_cost: str = "compiled"          # compiled (the judge) | compiled-gcc | compiled-zig | ir
 
     def __post_init__(self):
         if self.gemmini not in CONFIGS:

@@ -37,6 +37,8 @@ from pathlib import Path
 from gemmini.config import DEFAULT_CONFIG
 
 BASELINES = ("exo_unoptimized", "exo_hand_optimized", "vendor_lib", "hardware_fsm")
+# the second hand family (GEMMs only), used by tools.calibrate
+CALIBRATION_BASELINES = ("exo_hand_published_style",)
 FSM = "hardware_fsm"
 FULL_CHECK_MACS = 1 << 22          # at most 4M MACs: check all input sets
 DEFAULT_OUT = Path("runs/baselines")
@@ -64,25 +66,36 @@ class Result:
 # Programs and input sets
 # ---------------------------------------------------------------------------
 
-def baseline_function(spec, baseline: str, config=None):
-    """The `ir.Function` of one baseline of a workload spec (may be slow when cold)."""
+def baseline_function(spec, baseline: str, config=None, heap=None):
+    """The `ir.Function` of one baseline of a workload spec (may be slow when cold).
+
+    ``heap`` (`lowering.alloc.HeapState`, default a fresh heap) is where the Exo
+    baselines' ``gemm_malloc`` calls start; the generated baselines place their
+    buffers themselves (docs/hardware.md, "Placement")."""
+    from lowering.alloc import EMPTY_HEAP
     from lowering.parser import parse_c
 
+    heap = heap or EMPTY_HEAP
     if baseline == "exo_unoptimized":
         from lowering.exo_to_c import mapped_c
         c = mapped_c(spec.algorithm())
-        return parse_c(c.c_text, filename=f"{c.name}.c", function=c.name)
+        return parse_c(c.c_text, filename=f"{c.name}.c", function=c.name, heap=heap)
     if baseline == "exo_hand_optimized":
         from benchmarks.baselines.exo_hand import hand_c
         c = hand_c(spec, config)
-        return parse_c(c.c_text, filename=f"{c.name}.c", function=c.name)
+        return parse_c(c.c_text, filename=f"{c.name}.c", function=c.name, heap=heap)
+    if baseline == "exo_hand_published_style":
+        from benchmarks.baselines.exo_hand_published import published_c
+        c = published_c(spec, config)
+        return parse_c(c.c_text, filename=f"{c.name}.c", function=c.name, heap=heap)
     if baseline == "vendor_lib":
         from lowering.generators.vendor_lib import vendor_baseline
         return vendor_baseline(spec, config)
     if baseline == FSM:
         from lowering.generators.fsm import fsm_baseline
         return fsm_baseline(spec, config)
-    raise ValueError(f"unknown baseline {baseline!r}; known: {', '.join(BASELINES)}")
+    raise ValueError(f"unknown baseline {baseline!r}; known: "
+                     f"{', '.join(BASELINES + CALIBRATION_BASELINES)}")
 
 
 def check_sets(workload) -> list:

@@ -22,9 +22,12 @@ runs four steps:
      the shared bus for bytes / `dma_bytes_per_cycle` cycles. Zero mvins write
      `zero_rows_per_cycle` rows per cycle without the bus.
    * Execute engine: a compute feeds for `block_cycles` (x `bank_conflict_factor` when
-     A and its new weights B sit in one scratchpad bank). A preload is hidden behind the
-     previous compute when it was already queued before that compute ended; otherwise
-     it costs `preload_cycles`. Results reach the accumulator `acc_writeback_latency`
+     A and the B its preload reads sit in one scratchpad bank). A compute whose preload
+     names GARBAGE as B (weights kept in the array, `compute_accumulated`) reads no B,
+     so it never conflicts, and streams max(A rows, `feed_min_rows`) rows. A preload is
+     hidden behind the previous compute when it was already queued before that compute
+     ended; otherwise it costs `preload_cycles` (`garbage_preload_cycles` with a
+     GARBAGE B). Results reach the accumulator `acc_writeback_latency`
      after the block starts (that is the compute's completion for hazards and the
      queue). Scratchpad banks are single ported and DMA writes win: every row an mvin
      writes into a bank while the execute engine works on that bank adds one cycle to
@@ -55,7 +58,7 @@ Q_LOAD, Q_EXEC, Q_STORE, Q_NONE = (isa.QUEUES.index(q) for q in
 QUEUE_OF_CODE = np.array([isa.QUEUES.index(s.queue) for s in SPEC_OF], dtype=np.int64)
 COST_OF_CODE = np.array([isa.COST_CLASSES.index(s.cost) for s in SPEC_OF], dtype=np.int64)
 _EXEC_COSTS = [isa.COST_CLASSES.index(c) for c in (isa.PRELOAD, isa.COMPUTE, isa.COMPUTE_HELD)]
-_PRELOAD, _NEW_WEIGHTS = isa.COST_CLASSES.index(isa.PRELOAD), isa.COST_CLASSES.index(isa.COMPUTE)
+_PRELOAD = isa.COST_CLASSES.index(isa.PRELOAD)
 # `Trace.ints` columns: a compute's A and D (a preload's B and C use the same columns)
 A_ADDR, A_ROWS, D_ADDR, D_ROWS = (int_column("compute_preloaded", name) for name in
                                   ("A_addr", "A_rows", "D_addr", "D_rows"))
@@ -110,7 +113,9 @@ class _Facts:
     c_first: list       # C of the preload of a compute (index -1: none)
     c_last: list
     pre_of: list        # a compute's preload row, -1 if none
-    conflict: list      # a compute whose A and new weights B share a scratchpad bank
+    conflict: list      # a compute whose A and its preload's B share a scratchpad bank
+    feed: list          # execute cycles of a compute without conflict
+    preload_alone: list  # cycles of a preload that cannot overlap (GARBAGE B: fewer)
     a_bank: list        # scratchpad bank read by A / a preload's B, -1 if none
     b_bank: list        # another scratchpad bank read by a compute's new weights, -1 if none
     to_acc: list        # a move into the accumulator
@@ -152,11 +157,18 @@ def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> _Facts:
     pre_safe = np.maximum(pre_of, 0)
     a_row = a_addr & ROW_MASK
     a_sp = (a_addr != GARBAGE_ADDR) & ((a_addr & ACC_BIT) == 0)
-    b_sp = a_sp[pre_safe] & (pre_of >= 0) & (cost == _NEW_WEIGHTS)
+    # the B a compute's preload reads from the scratchpad (GARBAGE: none), FLIP or STAY alike
+    b_sp = a_sp[pre_safe] & (pre_of >= 0) & (cost != _PRELOAD)
+    held = (pre_of >= 0) & (cost != _PRELOAD) & (a_addr[pre_safe] == GARBAGE_ADDR)
     a_bank = np.where(a_sp, a_row // bank_rows, -1)
     b_bank = np.where(b_sp, a_row[pre_safe] // bank_rows, -1)
     conflict = a_sp & b_sp & (a_bank == b_bank)
     b_bank = np.where(b_bank == a_bank, -1, b_bank)
+    tp = cfg.timing
+    held_rows = np.maximum(ints[:, A_ROWS], tp.feed_min_rows)
+    feed = np.where(held, -(-held_rows * tp.block_cycles // cfg.dim), tp.block_cycles)
+    preload_alone = np.where(a_addr == GARBAGE_ADDR, tp.garbage_preload_cycles,
+                             tp.preload_cycles)
     mv_rows = np.where(plan.is_load, ints[:, MV_ROWS] * plan.nblocks, ints[:, MV_ROWS])
 
     def L(a):
@@ -166,7 +178,7 @@ def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> _Facts:
         cpu_issue=L(trace.cpu_issue), first=L(first), last=L(last),
         a_first=L(a_first), a_last=L(a_last), d_first=L(d_first), d_last=L(d_last),
         c_first=L(d_first) + [-1], c_last=L(d_last) + [-2],      # index -1: no preload
-        pre_of=L(pre_of), conflict=L(conflict), a_bank=L(a_bank), b_bank=L(b_bank),
+        pre_of=L(pre_of), conflict=L(conflict), feed=L(feed), preload_alone=L(preload_alone), a_bank=L(a_bank), b_bank=L(b_bank),
         to_acc=L(plan.to_acc), mv_bank=L((ints[:, MV_LOCAL] & ROW_MASK) // bank_rows),
         mv_rows=L(mv_rows), dram_bytes=L(plan.dram_bytes), zero=L(trace.dram < 0))
 
@@ -261,12 +273,13 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
     stolen = 0
     conflicts = 0
     exposed = 0
-    block_cycles, preload_cycles = tp.block_cycles, tp.preload_cycles
+    block_cycles = tp.block_cycles
     conflict_cycles = int(round(block_cycles * tp.bank_conflict_factor))
     wb_lat = tp.acc_writeback_latency
     af_l, al_l, df_l, dl_l = f.a_first, f.a_last, f.d_first, f.d_last
     cf_l, cl_l, pre_of_l = f.c_first, f.c_last, f.pre_of
     conflict_l, a_bank_l, b_bank_l = f.conflict, f.a_bank, f.b_bank
+    feed_l, preload_alone_l = f.feed, f.preload_alone
 
     def preload(k, ready):
         nonlocal ex_free, ex_busy, exposed, prev_was_compute
@@ -280,7 +293,7 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
         if prev_was_compute and s <= prev_compute_end:
             dur = 0
         else:
-            dur = preload_cycles
+            dur = preload_alone_l[k]
             exposed += 1
         done = s + dur
         ex_free = done
@@ -320,7 +333,7 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
             end = s + conflict_cycles
             conflicts += 1
         else:
-            end = s + block_cycles
+            end = s + feed_l[k]
         # DMA writes already scheduled into the banks this compute reads
         bank_a, bank_b = a_bank_l[k], b_bank_l[k]
         for bank in (bank_a, bank_b):

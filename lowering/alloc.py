@@ -13,6 +13,10 @@ follow exo 1.0.0's ``exo/libs/gemm_malloc.c`` and ``gemm_acc_malloc.c``:
   with the unused blocks under it.
 
 A size of 0 returns ``0xFFFFFFFF`` in both (``(uint32_t)-1``).
+
+What the scratchpad allocator had handed out before the kernel (`HeapState`) is a
+workload setting: the measured binaries did not start from an empty heap
+(docs/hardware.md, "Placement").
 """
 
 from __future__ import annotations
@@ -147,3 +151,33 @@ class Allocators:
         if self.state() != before:
             return "allocations inside the loop body are not all freed in it"
         return None
+
+
+@dataclass(frozen=True)
+class HeapState:
+    """The scratchpad heap before the kernel's first ``gemm_malloc``.
+
+    ``blocks``: gemm_malloc's block list, in order and laid out from row 0, as
+    (rows, still in use) pairs. A freed block is reused first fit and never split,
+    so a freed block of ``n`` rows at row 0 gives the kernel's first buffer row 0 and
+    puts the next one at row ``n`` or later.
+    """
+    blocks: tuple[tuple[int, bool], ...] = ()
+
+    @classmethod
+    def freed(cls, rows: int) -> "HeapState":
+        """One freed block of ``rows`` rows at row 0 (0: the empty heap)."""
+        return cls(((rows, False),)) if rows > 0 else cls()
+
+    def allocators(self) -> Allocators:
+        """Fresh allocators in this state (the accumulator always starts empty)."""
+        sp = ScratchpadAllocator()
+        for rows, used in self.blocks:
+            if rows <= 0:
+                raise AllocError(f"heap block of {rows} rows; sizes must be positive")
+            sp.blocks.append(_Block(rows, sp.last, used))
+            sp.last += rows
+        return Allocators(sp=sp)
+
+
+EMPTY_HEAP = HeapState()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 from gemmini import cint, isa
 from lowering import c_tree as C
-from lowering.alloc import AllocError, Allocators
+from lowering.alloc import EMPTY_HEAP, AllocError, HeapState
 from gemmini.errors import ArityError, ParseError, UnknownInstruction, UnsupportedConstruct
 from gemmini.ir import (
     ARRAY_TYPES, CPU_SCALAR_TYPES, MATH_FUNCS, SCALAR_TYPES, ArrayDecl, Assign, BinOp, Call,
@@ -148,7 +148,7 @@ class Lowerer:
     """Lowers one `CFunc` to an `ir.Function`."""
 
     def __init__(self, filename: str, shapes: dict, *, require_shapes: bool = True,
-                 helpers=None):
+                 helpers=None, heap: HeapState = EMPTY_HEAP):
         self.filename = filename
         self.helpers = helpers or (lambda name: None)   # name -> CFunc of a helper, or None
         self.inlining: list[str] = []
@@ -157,7 +157,7 @@ class Lowerer:
         self.params: dict[str, Param] = {}
         self.dims: dict[str, tuple[int, ...]] = {}   # indexing shape (flat params: (size,))
         self.scopes: list[dict[str, _Sym]] = []
-        self.alloc = Allocators()
+        self.alloc = heap.allocators()   # gemm_malloc's state before the kernel
         self.float_names: set[str] = set()      # float scalars (locals, parameters)
         self.elem_sizes: dict[str, int] = {}    # pointer being malloc'ed -> element size
         self.heap: set[str] = set()             # local arrays from malloc (freed by free)

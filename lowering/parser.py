@@ -16,6 +16,7 @@ from lark.exceptions import (
     UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError,
 )
 
+from lowering.alloc import EMPTY_HEAP, HeapState
 from lowering.c_to_ir import Lowerer
 from lowering.c_tree import ToCTree
 from gemmini.errors import ParseError
@@ -32,14 +33,16 @@ def c_parser() -> Lark:
                      transformer=ToCTree(), cache=True)
 
 
-def parse_c(text: str, *, filename: str = "<input>", function: str | None = None) -> Function:
+def parse_c(text: str, *, filename: str = "<input>", function: str | None = None,
+            heap: HeapState = EMPTY_HEAP) -> Function:
     """Parse and normalize one kernel function of ``text``.
 
     ``function`` picks the definition by name; by default the last non-static
     function definition is used. Raises `ParseError` (or a subclass) naming the
-    file, line and what was wrong.
+    file, line and what was wrong. ``heap`` is the scratchpad heap before the kernel
+    (`lowering.alloc.HeapState`): where its ``gemm_malloc`` calls land.
     """
-    return _guarded(text, filename, function, head_only=False, require_shapes=True)
+    return _guarded(text, filename, function, head_only=False, require_shapes=True, heap=heap)
 
 
 def parse_head(text: str, *, filename: str = "<input>", function: str | None = None,
@@ -65,7 +68,7 @@ def _guarded(text: str, filename: str, function: str | None, **options) -> Funct
 
 
 def _parse(text: str, filename: str, function: str | None, *, head_only: bool,
-           require_shapes: bool) -> Function:
+           require_shapes: bool, heap: HeapState = EMPTY_HEAP) -> Function:
     if not isinstance(text, str):
         raise ParseError(f"expected C text, got {type(text).__name__}", filename=filename)
     prepared = prepare(text, filename, function, head_only=head_only)
@@ -79,7 +82,8 @@ def _parse(text: str, filename: str, function: str | None, *, head_only: bool,
     except UnexpectedInput as e:
         raise _syntax_error(e, prepared.text, filename) from None
     return Lowerer(filename, prepared.shapes, require_shapes=require_shapes,
-                   helpers=_helper_reader(prepared.helpers, filename)).function(cfunc)
+                   helpers=_helper_reader(prepared.helpers, filename),
+                   heap=heap).function(cfunc)
 
 
 def _helper_reader(helpers: tuple, filename: str):

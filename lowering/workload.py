@@ -20,6 +20,7 @@ from exo.stdlib.scheduling import rename
 from gemmini import ir
 from gemmini.errors import CheckError, UnsupportedConstruct
 from lowering import exo_to_c
+from lowering.alloc import EMPTY_HEAP, HeapState
 from lowering.reference import check_same_semantics
 from lowering.semantics import (READ, WRITTEN, arg_roles, proc_error, proc_signature,
                                 reference_proc)
@@ -54,6 +55,7 @@ class Workload:
     ``algorithm``). ``acts`` lists the ReLU settings to test (a bool ``act``);
     ``reduction`` the accumulation length (None: measured on the reference).
     ``kind`` picks the search's menu. ``macs`` (None: unknown) sets ideal cycles.
+    ``heap`` is the scratchpad heap before the kernel (`lowering.alloc.HeapState`).
     """
     name: str
     kind: str
@@ -67,6 +69,9 @@ class Workload:
     shape_key: tuple[tuple[str, int], ...] = ()
     roles: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     reduction: int | None = None
+    # gemm_malloc's state before the kernel: where the mapped C's buffers land (docs/hardware.md,
+    # "Placement"); the default is a fresh heap, as Exo's harness leaves it (gemm_init_mem)
+    heap: HeapState = EMPTY_HEAP
 
     @property
     def settings(self) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from lowering.alloc import AccumulatorAllocator, ScratchpadAllocator
+from lowering.alloc import AccumulatorAllocator, HeapState, ScratchpadAllocator
 from gemmini.errors import UnsupportedConstruct
 from lowering.parser import parse_c
 from tests.ir_trace import EXO_LIBS
@@ -102,3 +102,25 @@ def test_loop_body_unbalanced_is_an_error():
 def test_if_branch_unbalanced_is_an_error():
     with pytest.raises(UnsupportedConstruct, match="if branch"):
         parse_c("void f() { int x = 0; if (x) { uint32_t t = gemm_malloc(64); } }")
+
+
+@pytest.mark.parametrize("before,kernel", [((8192 * 16,), (512 * 16, 2048 * 16)),
+                                           ((100 * 16, 300 * 16), (64 * 16, 256 * 16, 32))])
+def test_heap_state_matches_exo_c_after_earlier_allocations(exo_alloc, before, kernel):
+    """A heap left by earlier gemm_malloc/gemm_free calls (all freed again) places the
+    kernel's buffers as exo's allocator C does after the same calls."""
+    ops = [("m", n) for n in before] + [("f", sum(before[:i]) // 16) for i in range(len(before))]
+    ops += [("m", n) for n in kernel]
+    stdin = "".join(f"{op} {v}\n" for op, v in ops)
+    out = [int(x) for x in subprocess.run([str(exo_alloc)], input=stdin, capture_output=True,
+                                          text=True, check=True).stdout.split()]
+    heap = HeapState(tuple((n // 16, False) for n in before)).allocators()
+    assert [heap.malloc("sp", n) for n in kernel] == out[len(before):]
+
+
+def test_parse_places_buffers_after_a_freed_block():
+    text = ("void f(int8_t A[4][4]) { uint32_t a = gemm_malloc(512 * 16);"
+            " uint32_t b = gemm_malloc(2048 * 16); }")
+    fresh, after = parse_c(text), parse_c(text, heap=HeapState.freed(8192))
+    assert [s.init.value for s in fresh.body] == [0, 512]
+    assert [s.init.value for s in after.body] == [0, 8192]      # B in bank 2 of 4096 rows

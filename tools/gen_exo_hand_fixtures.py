@@ -6,6 +6,7 @@ Run by hand, not in CI:
 
     python tools/gen_exo_hand_fixtures.py            # the small fixtures
     python tools/gen_exo_hand_fixtures.py --suite    # also the nine suite workloads
+                                                     # (and the six published-style GEMMs)
     python tools/gen_exo_hand_fixtures.py --out /tmp/x
 """
 
@@ -22,6 +23,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.baselines.exo_hand import GemmPlan, hand_c, schedule_gemm  # noqa: E402
 from benchmarks.baselines.exo_hand_conv import schedule_conv  # noqa: E402
+from benchmarks.baselines.exo_hand_published import STYLE, published_c  # noqa: E402
 from lowering.suite import SUITE  # noqa: E402
 from lowering.exo_to_c import compile_proc  # noqa: E402
 
@@ -31,6 +33,13 @@ OUT = ROOT / "tests" / "data" / "exo_hand"
 SMALL = {
     "gemm_64x128x128_hand": (64, 128, 128, GemmPlan(4, 1)),
     "gemm_64x256x128_hand": (64, 256, 128, GemmPlan(2, 2)),
+}
+
+# the second family (scheduled like Exo's published schedules): two row groups with B
+# loaded once, and two row groups times two column groups
+SMALL_PUBLISHED = {
+    "gemm_64x128x128_exo_style": (64, 128, 128, GemmPlan(2, 1)),
+    "gemm_64x256x128_exo_style": (64, 256, 128, GemmPlan(2, 2)),
 }
 
 # name -> (batch, in_dim, in_ch, out_ch): 16-column tiles plus a 2-column remainder
@@ -54,6 +63,11 @@ def main(argv: list[str]) -> int:
         c = compile_proc(schedule_gemm(M, N, K, plan))
         write(args.out, name, c.c_text, c.h_text)
         print(f"{name}: {time.time() - t:.1f}s", flush=True)
+    for name, (M, N, K, plan) in SMALL_PUBLISHED.items():
+        t = time.time()
+        c = compile_proc(schedule_gemm(M, N, K, plan, style=STYLE))
+        write(args.out, name, c.c_text, c.h_text)
+        print(f"{name}: {time.time() - t:.1f}s", flush=True)
     for name, shape in SMALL_CONV.items():
         t = time.time()
         c = compile_proc(schedule_conv(*shape))
@@ -65,6 +79,10 @@ def main(argv: list[str]) -> int:
             c = hand_c(spec)
             write(args.out, c.name, c.c_text, c.h_text)
             print(f"{c.name}: {time.time() - t:.1f}s", flush=True)
+            if spec.kind == "gemm":
+                c = published_c(spec)
+                write(args.out, c.name, c.c_text, c.h_text)
+                print(f"{c.name}: {time.time() - t:.1f}s", flush=True)
     return 0
 
 

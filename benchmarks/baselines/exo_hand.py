@@ -133,6 +133,26 @@ class GemmPlan:
     col_groups: int
 
 
+@dataclass(frozen=True)
+class GemmStyle:
+    """How the GEMM schedule shapes and orders its buffers.
+
+    a_all_tiles:   A keeps one slot per row tile of the row group (else one tile, reloaded
+                   per row tile, unless column groups need them all);
+    res_per_strip: the accumulator keeps one 16x64 strip per column strip (per row tile
+                   when there is one strip) instead of one strip reused;
+    a_first:       A is allocated before B (so A starts at scratchpad row 0);
+    b_once:        when all of B fits (one column group), it is loaded in the first row
+                   group only (``if io == 0``) instead of once per row group;
+    suffix:        the proc name's suffix.
+    """
+    a_all_tiles: bool = False
+    res_per_strip: bool = False
+    a_first: bool = False
+    b_once: bool = False
+    suffix: str = "hand"
+
+
 def gemm_plan(M: int, N: int, K: int,
               config: GemminiConfig | str | None = None) -> GemmPlan:
     """Largest tiles that fit the scratchpad: all of B if it fits, else column groups."""
@@ -178,8 +198,13 @@ def _move_to_front(p, find):
     return p
 
 
-def schedule_gemm(M: int, N: int, K: int, plan: GemmPlan | None = None):
-    """Hand-optimized Exo proc ``gemm_MxNxK_hand`` (see the module docstring)."""
+def schedule_gemm(M: int, N: int, K: int, plan: GemmPlan | None = None, *,
+                  style: "GemmStyle | None" = None):
+    """Hand-optimized Exo proc ``gemm_MxNxK_hand`` (see the module docstring).
+
+    ``style`` changes what `GemmStyle` describes (buffer shapes and allocation order);
+    the default is our own hand schedule."""
+    style = style or GemmStyle()
     plan = plan or gemm_plan(M, N, K)
     _check_gemm(M, N, K)
     row_tiles, strips = M // BLOCK, N // (BLOCK * STRIP_BLOCKS)
@@ -190,7 +215,7 @@ def schedule_gemm(M: int, N: int, K: int, plan: GemmPlan | None = None):
     strips_in = strips // groups
 
     p = map_to_gemmini(gemm_algorithm(M, N, K))
-    p = rename(p, f"{p.name()}_hand")
+    p = rename(p, f"{p.name()}_{style.suffix}")
     # loop nest: [io] [jo] i j, j being the 64-column strip inside a column group
     if groups > 1:
         p = divide_loop(p, "for j in _:_", strips_in, ["jo", "j"], perfect=True)
@@ -202,24 +227,34 @@ def schedule_gemm(M: int, N: int, K: int, plan: GemmPlan | None = None):
 
     # buffers at the top; b keeps one slot per strip, a one per row tile if it must
     # survive the column groups
+    if style.res_per_strip:      # one accumulator strip per column strip (or row tile)
+        p = expand_dim(p, "res : _", *((strips_in, "j") if strips_in > 1 else (ti, "i")))
     p = lift_alloc(p, "res : _", n_lifts=depth)
-    p = expand_dim(p, "b : _", strips_in, "j")
-    p = lift_alloc(p, "b : _", n_lifts=depth)
-    if groups > 1:
-        p = expand_dim(p, "a : _", ti, "i")
-    p = lift_alloc(p, "a : _", n_lifts=depth)
+
+    def lift_b(p):
+        p = expand_dim(p, "b : _", strips_in, "j")
+        return lift_alloc(p, "b : _", n_lifts=depth)
+
+    def lift_a(p):
+        if groups > 1 or style.a_all_tiles:
+            p = expand_dim(p, "a : _", ti, "i")
+        return lift_alloc(p, "a : _", n_lifts=depth)
+    # the buffers are allocated in the order they are lifted
+    p = lift_b(lift_a(p)) if style.a_first else lift_a(lift_b(p))
 
     # split the ko body: for ko: ld_A / for ko: for k: ld_B / for ko: matmuls
     p = fission(p, p.find(_LOAD_A).after())
     p = fission(p, p.find(_LOAD_B).parent().after())
 
-    p = _keep_b_resident(p, ti)
+    b_once = style.b_once and groups == 1 and ti < row_tiles
+    p = _keep_b_resident(p, ti, row_tiles // ti if b_once else None)
     p = _load_a_once(p, strips_in, groups)
 
     # j body: [for ko: guarded ld_A] [for ko: guarded ld_B] zero, for ko: mm, store
     for _ in range(2 if groups > 1 else 1):
         p = lift_scope(p, _enclosing_for(p, _LOAD_A, "ko"))
-    p = lift_scope(p, _load_b_loop(p))
+    for _ in range(2 if b_once else 1):
+        p = lift_scope(p, _enclosing_for(p, _LOAD_B, "ko"))
     p = _move_to_front(p, lambda q: q.find(_ZERO).parent())
     for _ in range(2):
         ko = _enclosing_for(p, _LOAD_A, "ko")
@@ -230,17 +265,33 @@ def schedule_gemm(M: int, N: int, K: int, plan: GemmPlan | None = None):
     return simplify(p)
 
 
-def _keep_b_resident(p, ti: int):
-    """``for i: for j: .. for ko: ld_B ..`` -> ``for i: for j: if i == 0: for ko: ld_B``."""
+def _keep_b_resident(p, ti: int, groups_once: int | None = None):
+    """``for i: for j: .. for ko: ld_B ..`` -> ``for i: for j: if i == 0: for ko: ld_B``.
+
+    With ``groups_once`` (the trip count of the ``io`` loop around ``i``), B is loaded
+    in the first row group only: ``for io: for i: for j: if io == 0: if i == 0: ..``.
+    """
     p = _move_to_front(p, _load_b_loop)
-    p = fission(p, _load_b_loop(p).after(), n_lifts=2)
+    p = fission(p, _load_b_loop(p).after(), n_lifts=3 if groups_once else 2)
     p = remove_loop(p, _load_b_loop(p).parent().parent())   # the i loop around ld_B
+    if groups_once:
+        p = remove_loop(p, _load_b_loop(p).parent().parent())   # the io loop
     j_b = _load_b_loop(p).parent()
     p = add_loop(p, j_b, "i", ti, guard=True)
+    if groups_once:
+        i_b = _load_b_loop(p).parent().parent().parent()   # for i: if i == 0: for j
+        p = add_loop(p, i_b, "io", groups_once, guard=True)
+        io_b = _load_b_loop(p).parent().parent().parent().parent().parent()   # for io
+        p = fuse(p, io_b, io_b.next())
+        p = lift_scope(p, _load_b_loop(p).parent().parent().parent())  # for i out of the if
     i_b = _load_b_loop(p).parent().parent().parent()       # for i: if i == 0: for j
+    if groups_once:
+        i_b = i_b.parent()                                 # for i: if io == 0: if i == 0
     p = fuse(p, i_b, i_b.next())
     p = lift_scope(p, _load_b_loop(p).parent())   # -> for j: if i == 0: for ko
-    j_b = _load_b_loop(p).parent().parent()
+    if groups_once:
+        p = lift_scope(p, _load_b_loop(p).parent().parent())   # for j: if io == 0: if i == 0
+    j_b = _enclosing_for(p, _LOAD_B, "j")
     return fuse(p, j_b, j_b.next())
 
 
