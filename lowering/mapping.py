@@ -141,6 +141,10 @@ def map_to_gemmini(proc):
                                    filename=f"proc {proc.name()}") from None
     try:
         Workload.from_proc(mapped, algorithm=proc)
+    except (TypeError, SchedulingError) as e:     # Exo's checks of the user's proc
+        first = (str(e).strip().splitlines() or [type(e).__name__])[-1].strip()
+        raise UnsupportedConstruct(f"cannot compile proc {proc.name()!r} with Exo: {first}",
+                                   filename=f"proc {proc.name()}") from None
     except CheckError as e:
         raise UnsupportedConstruct(
             f"cannot map proc {proc.name()!r} to Gemmini: the mapping of the recognized "

@@ -215,7 +215,10 @@ class _Eval:
         name = s.f.name
         if name == "acc_scale":
             src, dst, scale = s.args
-            value = ("scale", self.expr(src), self.expr(scale)[1])
+            factor = self.expr(scale)
+            if factor[0] != "param" and factor != ("const", 1.0):
+                raise _Reject(s, "the scale is neither an f32 parameter nor 1.0")
+            value = ("scale", self.expr(src), factor[1] if factor[0] == "param" else None)
         elif name == "clamp":
             src, dst = s.args
             value = ("clamp", self.expr(src))

@@ -106,8 +106,12 @@ def broken_batched(scale: f32, act: bool, P: i8[2, 20, 24] @ DRAM, Q: i8[2, 24, 
                     pv = P[bt, m, kk]
                     qv = Q[bt, kk, n]
                     acc += pv * qv
+                one: f32
+                one = 1.0
+                f: f32
+                acc_scale(acc, f, one)   # the scale is ignored
                 o: i8
-                clamp(acc, o)            # the scale is ignored
+                clamp(f, o)
                 if act == True:
                     o = relu(o)
                 R[bt, m, n] = o
@@ -176,8 +180,12 @@ def gemm_100x70x50(A: i8[100, 50] @ DRAM, B: i8[50, 70] @ DRAM, C: i8[100, 70] @
                 a = A[row, red]
                 b = B[red, col]
                 acc += a * b
+            one: f32
+            one = 1.0
+            f: f32
+            acc_scale(acc, f, one)
             o: i8
-            clamp(acc, o)
+            clamp(f, o)
             C[row, col] = o
 
 
@@ -188,14 +196,19 @@ def broken_gemm_100x70x50(A: i8[100, 50] @ DRAM, B: i8[50, 70] @ DRAM,
         for col in seq(0, 70):
             acc: i32
             acc = 0.0
-            for red in seq(0, 48):       # the last two reduction steps are missing
+            for red in seq(0, 50):
                 a: i32
                 b: i32
                 a = A[row, red]
                 b = B[red, col]
                 acc += a * b
+            one: f32
+            one = 1.0
+            f: f32
+            acc_scale(acc, f, one)
             o: i8
-            clamp(acc, o)
+            clamp(f, o)
+            o = relu(o)                  # a ReLU nobody asked for
             C[row, col] = o
 
 
@@ -247,14 +260,13 @@ def broken_conv_named(feat: i8[1, 6, 6, 16] @ DRAM, filt: i8[3, 3, 16, 16] @ DRA
                                 fv: i32
                                 wv: i32
                                 fv = feat[n, y + dy, x + dx, ic]
-                                wv = filt[dx, dy, ic, oc]    # kernel row and column swapped
+                                wv = filt[dy, dx, ic, oc]
                                 s += fv * wv
                     f: f32
                     acc_scale(s, f, scale)
                     o: i8
                     clamp(f, o)
-                    if act == True:
-                        o = relu(o)
+                    o = relu(o)          # ReLU whatever `act` says
                     res[n, y, x, oc] = o
 
 
