@@ -84,11 +84,28 @@ def test_structure_is_recognized_whatever_the_names():
     c = match_contraction(A.gemm_relu)
     assert (c.scale, c.act, c.bias) == ("scale", True, None)
     c = match_contraction(A.gemm_100x70x50)
+    assert (c.scale, c.act) == ("s", "relu_on")
+    c = match_contraction(A.gemm_unscaled)
     assert (c.scale, c.act) == (None, False)
     c = match_contraction(A.batched)
     assert c.loops == {"bt": 2, "m": 20, "n": 16}
     c = match_contraction(A.conv_named)
     assert c.reduction == {"dy": 3, "dx": 3, "ic": 16} and c.bias.array == "shift"
+
+
+def test_harness_convention_without_scale_maps():
+    """No scale parameter: the mapped proc passes a local 1.0 (checked against the proc by
+    map_to_gemmini). Exo's C of it has a float local, which the model's C parser reads only
+    with CPU code in kernels (issue 14 item 5)."""
+    mapped = map_to_gemmini(A.gemm_unscaled)
+    assert [str(a.name()) for a in mapped.args()] == ["A", "B", "C"]
+    w = Workload.from_proc(mapped, algorithm=A.gemm_unscaled)
+    assert_reference_is_numpy(w, A.expect_gemm_unscaled)
+    try:
+        ev = evaluate(mapped, kinds=KINDS)
+    except (ParseError, UnsupportedConstruct) as e:
+        pytest.skip(f"CPU code in kernels (issue 14 item 5) is missing: {str(e)[:120]}")
+    assert ev.check.ok, ev.check.message
 
 
 def one_line_error(proc_, match: str) -> str:

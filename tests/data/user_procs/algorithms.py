@@ -106,14 +106,11 @@ def broken_batched(scale: f32, act: bool, P: i8[2, 20, 24] @ DRAM, Q: i8[2, 24, 
                     pv = P[bt, m, kk]
                     qv = Q[bt, kk, n]
                     acc += pv * qv
-                one: f32
-                one = 1.0
                 f: f32
-                acc_scale(acc, f, one)   # the scale is ignored
+                acc_scale(acc, f, scale)
                 o: i8
                 clamp(f, o)
-                if act == True:
-                    o = relu(o)
+                o = relu(o)              # ReLU whatever `act` says
                 R[bt, m, n] = o
 
 
@@ -167,9 +164,10 @@ def expect_gemm_relu(i):
     return {"C": requant(mm(i["A"], i["B"]), i["scale"], True)}
 
 
-# 4. 100 x 70 x 50, no dimension a multiple of 16, harness convention (A, B, C): no scale
+# 4. 100 x 70 x 50, no dimension a multiple of 16, the user's own names
 @proc
-def gemm_100x70x50(A: i8[100, 50] @ DRAM, B: i8[50, 70] @ DRAM, C: i8[100, 70] @ DRAM):
+def gemm_100x70x50(lhs: i8[100, 50] @ DRAM, rhs: i8[50, 70] @ DRAM, s: f32, relu_on: bool,
+                   out: i8[100, 70] @ DRAM):
     for row in seq(0, 100):
         for col in seq(0, 70):
             acc: i32
@@ -177,21 +175,21 @@ def gemm_100x70x50(A: i8[100, 50] @ DRAM, B: i8[50, 70] @ DRAM, C: i8[100, 70] @
             for red in seq(0, 50):
                 a: i32
                 b: i32
-                a = A[row, red]
-                b = B[red, col]
+                a = lhs[row, red]
+                b = rhs[red, col]
                 acc += a * b
-            one: f32
-            one = 1.0
             f: f32
-            acc_scale(acc, f, one)
+            acc_scale(acc, f, s)
             o: i8
             clamp(f, o)
-            C[row, col] = o
+            if relu_on == True:
+                o = relu(o)
+            out[row, col] = o
 
 
 @proc
-def broken_gemm_100x70x50(A: i8[100, 50] @ DRAM, B: i8[50, 70] @ DRAM,
-                          C: i8[100, 70] @ DRAM):
+def broken_gemm_100x70x50(lhs: i8[100, 50] @ DRAM, rhs: i8[50, 70] @ DRAM, s: f32,
+                          relu_on: bool, out: i8[100, 70] @ DRAM):
     for row in seq(0, 100):
         for col in seq(0, 70):
             acc: i32
@@ -199,20 +197,44 @@ def broken_gemm_100x70x50(A: i8[100, 50] @ DRAM, B: i8[50, 70] @ DRAM,
             for red in seq(0, 50):
                 a: i32
                 b: i32
-                a = A[row, red]
-                b = B[red, col]
+                a = lhs[row, red]
+                b = rhs[red, col]
                 acc += a * b
-            one: f32
-            one = 1.0
             f: f32
-            acc_scale(acc, f, one)
+            acc_scale(acc, f, s)
             o: i8
             clamp(f, o)
-            o = relu(o)                  # a ReLU nobody asked for
-            C[row, col] = o
+            o = relu(o)                  # ReLU whatever `relu_on` says
+            out[row, col] = o
 
 
 def expect_gemm_100x70x50(i):
+    return {"out": requant(mm(i["lhs"], i["rhs"]), i["s"], i["relu_on"])}
+
+
+# The harness convention (A, B, C): no scale (1.0), no activation
+@proc
+def gemm_unscaled(A: i8[16, 32] @ DRAM, B: i8[32, 16] @ DRAM, C: i8[16, 16] @ DRAM):
+    for i in seq(0, 16):
+        for j in seq(0, 16):
+            acc: i32
+            acc = 0.0
+            for k in seq(0, 32):
+                a: i32
+                b: i32
+                a = A[i, k]
+                b = B[k, j]
+                acc += a * b
+            one: f32
+            one = 1.0
+            f: f32
+            acc_scale(acc, f, one)
+            o: i8
+            clamp(f, o)
+            C[i, j] = o
+
+
+def expect_gemm_unscaled(i):
     return {"C": requant(mm(i["A"], i["B"]))}
 
 
