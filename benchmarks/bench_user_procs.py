@@ -33,6 +33,7 @@ def cases() -> dict:
                         "gemm_residual")}
     for name, (good, broken, _) in a.CASES.items():
         out[f"{name}_alg"] = (good, broken, "algorithm")
+    out["gemm_unscaled_alg"] = (a.gemm_unscaled, None, "algorithm")
     out["renamed_gemm_alg"] = (u.renamed_gemm, None, "algorithm")
     out["matmul_abt_alg"] = (u.matmul_abt, None, "algorithm")
     out["conv_rgb_alg"] = (a.conv_rgb, None, "algorithm")

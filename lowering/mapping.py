@@ -1,16 +1,22 @@
 """The basic Gemmini mapping of a GEMM or convolution algorithm proc.
 
-``map_to_gemmini(proc)`` applies Exo scheduling operations to one of our
-algorithm procs (`lowering.suite`): tile the loops into 16x16 blocks,
+``map_to_gemmini(proc)`` recognizes any matmul or convolution algorithm by its loop
+and index structure (`lowering.mapping_match`), maps the algorithm of that shape with
+the names below (`lowering.mapping_build`), gives the result the user's name and
+signature and checks it against ``proc`` on random inputs.
+
+The scheduling applies Exo operations to an algorithm proc with the names of
+`lowering.suite` (or `lowering.mapping_procs`): tile the loops into 16x16 blocks,
 stage operands into scratchpad and accumulator, ``replace`` the loop nests by
 Gemmini instructions of ``exo.platforms.gemmini`` and hoist the configuration
 instructions out of the loops.
 
 * GEMM with M % 16 == 0 and N, K multiples of 64: exactly Exo's own basic
   mapping (the platform helpers ``tile_outer_loops`` ... ``inline_lift_config``).
-* Any other GEMM shape: a 16x16-block mapping with edge tiles (loops are cut
-  into a full-block part and a remainder part; the remainder uses the
-  instructions' ``n, m <= 16`` sizes), see `_map_gemm_edges`.
+* Any other GEMM shape, a batched GEMM or one with a bias row: a 16x16-block
+  mapping with edge tiles (loops are cut into a full-block part and a remainder
+  part; the remainder uses the instructions' ``n, m <= 16`` sizes; the bias is
+  loaded by ``ld_acc_i32_row``), see `_map_gemm_edges`.
 * Convolution: Exo's conv helpers (``split_fission_dim``, ``replace_*_part``,
   ``set_gemm_memories``, ``inline_*_part``); the output-column remainder is the
   platform's ``cut_and_guard`` tail. Channel counts must be multiples of 16;
