@@ -1,16 +1,22 @@
 """The basic Gemmini mapping of a GEMM or convolution algorithm proc.
 
-``map_to_gemmini(proc)`` applies Exo scheduling operations to one of our
-algorithm procs (`lowering.suite`): tile the loops into 16x16 blocks,
+``map_to_gemmini(proc)`` recognizes any matmul or convolution algorithm by its loop
+and index structure (`lowering.mapping_match`), maps the algorithm of that shape with
+the names below (`lowering.mapping_build`), gives the result the user's name and
+signature and checks it against ``proc`` on random inputs.
+
+The scheduling applies Exo operations to an algorithm proc with the names of
+`lowering.suite` (or `lowering.mapping_procs`): tile the loops into 16x16 blocks,
 stage operands into scratchpad and accumulator, ``replace`` the loop nests by
 Gemmini instructions of ``exo.platforms.gemmini`` and hoist the configuration
 instructions out of the loops.
 
 * GEMM with M % 16 == 0 and N, K multiples of 64: exactly Exo's own basic
   mapping (the platform helpers ``tile_outer_loops`` ... ``inline_lift_config``).
-* Any other GEMM shape: a 16x16-block mapping with edge tiles (loops are cut
-  into a full-block part and a remainder part; the remainder uses the
-  instructions' ``n, m <= 16`` sizes), see `_map_gemm_edges`.
+* Any other GEMM shape, a batched GEMM or one with a bias row: a 16x16-block
+  mapping with edge tiles (loops are cut into a full-block part and a remainder
+  part; the remainder uses the instructions' ``n, m <= 16`` sizes; the bias is
+  loaded by ``ld_acc_i32_row``), see `_map_gemm_edges`.
 * Convolution: Exo's conv helpers (``split_fission_dim``, ``replace_*_part``,
   ``set_gemm_memories``, ``inline_*_part``); the output-column remainder is the
   platform's ``cut_and_guard`` tail. Channel counts must be multiples of 16;
@@ -34,8 +40,11 @@ from exo.stdlib.scheduling import (
 )
 
 from lowering.semantics import READ, arg_roles, proc_signature, stmts
-from lowering.workload import is_mapped
-from gemmini.errors import UnsupportedConstruct
+from lowering.mapping_build import canonical, wrap
+from lowering.mapping_procs import ld_acc_i32_row
+from lowering.mapping_match import located, match_contraction
+from lowering.workload import Workload, is_mapped
+from gemmini.errors import CheckError, UnsupportedConstruct
 
 MAPPING_VERSION = 2
 BLOCK = 16          # Exo's Gemmini platform is written for DIM = 16
@@ -51,7 +60,7 @@ CONV_PARAMS = ("output", "bias", "inp", "weights", "act", "scale")
 def _kind(proc) -> str:
     """``"gemm"`` or ``"conv"``: which of the mappings below handles ``proc``."""
     names = {str(a.name()) for a in proc.args()}
-    if names == set(GEMM_PARAMS):
+    if names in (set(GEMM_PARAMS), set(GEMM_PARAMS) | {"bias"}):
         return "gemm"
     if names == set(CONV_PARAMS):
         return "conv"
@@ -94,17 +103,64 @@ def _shapes(proc) -> dict[str, tuple[int, ...]]:
         proc, tuple(n for n, r in roles.items() if r != READ))}
 
 
-def map_to_gemmini(proc):
-    """Basic Gemmini mapping of a GEMM or convolution algorithm proc (same name).
+def _follows_suite(proc) -> str | None:
+    """The kind of ``proc`` if it has the names of a lowering.suite algorithm, else None."""
+    try:
+        kind = _kind(proc)
+        _check_structure(proc, kind)
+    except UnsupportedConstruct:
+        return None
+    return kind
 
-    ``proc`` must be one of our algorithm procs (``lowering.suite.gemm_algorithm``
-    / ``conv_algorithm``; the loop and buffer names matter). For a user's proc of
-    the same signature map ``Workload.from_proc(proc).algorithm`` instead.
+
+def map_to_gemmini(proc):
+    """Basic Gemmini mapping of a matmul or convolution algorithm proc (same name and
+    signature).
+
+    The algorithm is recognized by its loop and index structure
+    (`lowering.mapping_match`), whatever its names: a GEMM (optionally batched, with an
+    int32 bias row, ReLU always or by a bool parameter, with or without a ``scale``) or
+    a stride-1 unpadded convolution with a bias. The mapped proc is checked against
+    ``proc`` on random inputs. What cannot be mapped raises `UnsupportedConstruct` in
+    one line naming the statement and why.
     """
     if is_mapped(proc):
         raise UnsupportedConstruct(f"proc {proc.name()!r} is already mapped to Gemmini")
-    kind = _kind(proc)
-    _check_structure(proc, kind)
+    kind = _follows_suite(proc)
+    if kind is not None:
+        return _map_suite(proc, kind)
+    contraction = match_contraction(proc)
+    algorithm, binding = canonical(proc, contraction)
+    try:
+        mapped = _map_suite(algorithm, _follows_suite(algorithm))
+    except UnsupportedConstruct as e:   # said of the recognized algorithm: say it of proc
+        why = e.message.split(": ", 1)[-1] if e.message.startswith("cannot map") \
+            else e.message
+        raise located(contraction.where, f"cannot map proc {proc.name()!r} to Gemmini: "
+                      f"{why}", proc.name()) from None
+    try:
+        mapped = wrap(proc, mapped, binding)
+    except (SchedulingError, TypeError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise UnsupportedConstruct(f"cannot map proc {proc.name()!r} to Gemmini: the "
+                                   f"mapped {kind} does not fit its signature ({first})",
+                                   filename=f"proc {proc.name()}") from None
+    try:
+        Workload.from_proc(mapped, algorithm=proc)
+    except (TypeError, SchedulingError) as e:     # Exo's checks of the user's proc
+        first = (str(e).strip().splitlines() or [type(e).__name__])[-1].strip()
+        raise UnsupportedConstruct(f"cannot compile proc {proc.name()!r} with Exo: {first}",
+                                   filename=f"proc {proc.name()}") from None
+    except CheckError as e:
+        raise UnsupportedConstruct(
+            f"cannot map proc {proc.name()!r} to Gemmini: the mapping of the recognized "
+            f"algorithm computes something else ({e.message})",
+            filename=f"proc {proc.name()}") from None
+    return mapped
+
+
+def _map_suite(proc, kind: str):
+    """Map an algorithm with lowering.suite's loop, buffer and argument names."""
     shapes = _shapes(proc)
     for attempt in range(SOLVER_ATTEMPTS):
         try:
@@ -119,18 +175,18 @@ def map_to_gemmini(proc):
                     f"not decide a scheduling step, {SOLVER_ATTEMPTS} times (this happens "
                     "on a heavily loaded machine); try again") from None
             raise UnsupportedConstruct(
-                f"cannot map proc {proc.name()!r} to Gemmini ({first}); map_to_gemmini "
-                "expects the algorithm procs of lowering.suite") from None
+                f"cannot map proc {proc.name()!r} to Gemmini ({first})") from None
 
 
 def _map(proc, kind: str, shapes):
     if kind == "gemm":
-        M, K = shapes["A"]
-        N = shapes["B"][1]
-        if M % BLOCK == 0 and N % (BLOCK * MAX_BLOCK_COLS) == 0 \
-                and K % (BLOCK * MAX_BLOCK_COLS) == 0:
+        M, K = shapes["A"][-2:]
+        N = shapes["B"][-1]
+        bias = "bias" in shapes
+        if M % BLOCK == 0 and N % (BLOCK * MAX_BLOCK_COLS) == 0 and len(shapes["A"]) == 2 \
+                and K % (BLOCK * MAX_BLOCK_COLS) == 0 and not bias:
             return _map_gemm_exo(proc)
-        return _map_gemm_edges(proc, M, N, K)
+        return _map_gemm_edges(proc, M, N, K, bias)
     return _map_conv(proc, shapes["inp"][3], shapes["output"][3])
 
 
@@ -156,7 +212,7 @@ def _map_gemm_exo(p):
 # GEMM, any shape (edge tiles)
 # ---------------------------------------------------------------------------
 
-def _map_gemm_edges(p, M: int, N: int, K: int):
+def _map_gemm_edges(p, M: int, N: int, K: int, bias: bool = False):
     """16x16 output blocks; dimensions not a multiple of 16 get a remainder block.
 
     Per output block: zero the accumulator tile, for each 16-wide slice of K
@@ -179,7 +235,7 @@ def _map_gemm_edges(p, M: int, N: int, K: int):
         p = reorder_loops(p, nests[0])
     p = simplify(p)
     while (res := _unmapped_block(p)) is not None:
-        p = simplify(_map_gemm_block(p, res, K))
+        p = simplify(_map_gemm_block(p, res, K, bias))
     return simplify(_hoist_configs(p))
 
 
@@ -224,13 +280,13 @@ def _stage(p, alloc, outer_index: str, inner_index: str, n_lifts: int):
     return lift_alloc(p, p.forward(alloc), n_lifts=n_lifts)
 
 
-def _map_gemm_block(p, res, K: int):
+def _map_gemm_block(p, res, K: int, bias: bool):
     """Map the output block ``for ii: for ji: res: i32; ...`` around alloc ``res``."""
     p = _stage(p, res, res.parent().parent().name(), res.parent().name(), 2)
     # res ; for ii: for ji: (zero ; for k ; epilogue)
     p = fission(p, _nth_after(p, res, 1).body()[0].body()[0].after(), n_lifts=2)
     p = fission(p, _nth_after(p, res, 2).body()[0].body()[0].after(), n_lifts=2)
-    p = replace(p, _nth_after(p, res, 1), gp.zero_acc_i32)
+    p = replace(p, _nth_after(p, res, 1), ld_acc_i32_row if bias else gp.zero_acc_i32)
     p = replace(p, _nth_after(p, res, 3), gp.st_acc_i8)
     # res ; zero ; for ii: for ji: for k ; store
     k_loop = _nth_after(p, res, 2).body()[0].body()[0]
@@ -316,8 +372,8 @@ def _map_conv(conv, in_ch: int, out_ch: int):
     for what, n in (("input", in_ch), ("output", out_ch)):
         if n % BLOCK or (n > BLOCK * MAX_BLOCK_COLS and n % (BLOCK * MAX_BLOCK_COLS)):
             raise UnsupportedConstruct(
-                f"conv {conv.name()}: {what} channels {n} must be a multiple of 16 "
-                "(and of 64 above 64)")
+                f"cannot map proc {conv.name()!r} to Gemmini: {what} channels {n}: the "
+                "convolution mapping needs a multiple of 16 (and of 64 above 64)")
     wide_och = out_ch > BLOCK * MAX_BLOCK_COLS
     wide_kch = in_ch > BLOCK * MAX_BLOCK_COLS
 

@@ -72,8 +72,8 @@ def test_a_times_b_transposed_gets_its_own_semantics():
 def test_renamed_gemm_is_mapped_and_checked():
     w = Workload.from_proc(U.renamed_gemm)
     assert_reference_is_numpy(w, U.expect_gemm)
-    c = w.mapped_c()                 # map_to_gemmini fails on the names; the bundled
-    assert c.name == "renamed_gemm"  # GEMM of this signature computes the same: used
+    c = w.mapped_c()                 # map_to_gemmini recognizes it by its structure
+    assert c.name == "renamed_gemm"
     ev = evaluate(c.c_text, workload=w, kinds=KINDS)
     assert ev.check.ok, ev.check.message
     # A @ B^T behind the same signature: the bundled GEMM is refused, in one line

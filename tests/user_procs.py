@@ -398,3 +398,60 @@ def axpy_f32(alpha: f32, x: f32[32] @ DRAM, y: f32[32] @ DRAM, flip: bool):
             y[i] = y[i] - alpha * x[i]
         else:
             y[i] = y[i] + alpha * x[i]
+
+
+# ---------------------------------------------------------------------------
+# A GEMM whose output gets a residual added on the CPU (saturating), as a user writes it
+# ---------------------------------------------------------------------------
+
+@proc
+def gemm_residual(scale: f32, A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM,
+                  R: i8[16, 16] @ DRAM, C: i8[16, 16] @ DRAM):
+    acc: i32[16, 16] @ GEMM_ACCUM
+    zero_acc_i32(16, 16, acc)
+    a: i8[16, 16] @ GEMM_SCRATCH
+    b: i8[16, 16] @ GEMM_SCRATCH
+    ld_i8(16, 16, A[0:16, 0:16], a)
+    ld_i8(16, 16, B[0:16, 0:16], b)
+    matmul_acc_i8(16, 16, 16, a, b, acc)
+    st_acc_i8(16, 16, scale, False, acc, C[0:16, 0:16])
+    for i in seq(0, 16):
+        for j in seq(0, 16):
+            x: f32
+            y: f32
+            x = C[i, j]
+            y = R[i, j]
+            s: f32
+            s = x + y
+            o: i8
+            clamp(s, o)
+            C[i, j] = o
+
+
+@proc
+def broken_gemm_residual(scale: f32, A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM,
+                         R: i8[16, 16] @ DRAM, C: i8[16, 16] @ DRAM):
+    acc: i32[16, 16] @ GEMM_ACCUM
+    zero_acc_i32(16, 16, acc)
+    a: i8[16, 16] @ GEMM_SCRATCH
+    b: i8[16, 16] @ GEMM_SCRATCH
+    ld_i8(16, 16, A[0:16, 0:16], a)
+    ld_i8(16, 16, B[0:16, 0:16], b)
+    matmul_acc_i8(16, 16, 16, a, b, acc)
+    st_acc_i8(16, 16, scale, False, acc, C[0:16, 0:16])
+    for i in seq(0, 16):
+        for j in seq(0, 16):
+            x: f32
+            y: f32
+            x = C[i, j]
+            y = R[j, i]          # the residual transposed
+            s: f32
+            s = x + y
+            o: i8
+            clamp(s, o)
+            C[i, j] = o
+
+
+def expect_gemm_residual(i):
+    c = requant(mm(i["A"], i["B"]), i["scale"]).astype(np.int64)
+    return {"C": np.clip(c + np.asarray(i["R"]).astype(np.int64), -128, 127).astype(np.int8)}

@@ -1,0 +1,341 @@
+"""User-style *algorithm* procs (plain loops, no Gemmini instruction) for map_to_gemmini.
+
+Loop, buffer and argument names are the user's own. Each ``CASES`` entry: the proc, its
+numpy expectation (``tests.user_procs``'s conventions), and a broken twin with the same
+signature that computes something else but is still a matmul or convolution (so it maps
+too, and only the check against the good proc can catch it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from exo import DRAM, proc
+from exo.libs.externs import relu
+from exo.platforms.gemmini import acc_scale, clamp
+
+from tests.user_procs import conv3x3, mm, requant
+
+_ = (DRAM, relu, acc_scale, clamp)   # read by Exo's @proc parser
+
+
+# 1. FC layer: y = x @ w + bias, ReLU by `act`; 20 x 40 x 24 (edge tiles everywhere)
+@proc
+def fc_bias(scale: f32, act: bool, x: i8[20, 24] @ DRAM, w: i8[24, 40] @ DRAM,
+            bias: i32[1, 40] @ DRAM, y: i8[20, 40] @ DRAM):
+    for r in seq(0, 20):
+        for c in seq(0, 40):
+            s: i32
+            s = bias[0, c]
+            for t in seq(0, 24):
+                xv: i32
+                wv: i32
+                xv = x[r, t]
+                wv = w[t, c]
+                s += xv * wv
+            f: f32
+            acc_scale(s, f, scale)
+            o: i8
+            clamp(f, o)
+            if act == True:
+                o = relu(o)
+            y[r, c] = o
+
+
+@proc
+def broken_fc_bias(scale: f32, act: bool, x: i8[20, 24] @ DRAM, w: i8[24, 40] @ DRAM,
+                   bias: i32[1, 40] @ DRAM, y: i8[20, 40] @ DRAM):
+    for r in seq(0, 20):
+        for c in seq(0, 40):
+            s: i32
+            s = 0.0                      # the bias is lost
+            for t in seq(0, 24):
+                xv: i32
+                wv: i32
+                xv = x[r, t]
+                wv = w[t, c]
+                s += xv * wv
+            f: f32
+            acc_scale(s, f, scale)
+            o: i8
+            clamp(f, o)
+            if act == True:
+                o = relu(o)
+            y[r, c] = o
+
+
+def expect_fc_bias(i):
+    acc = mm(i["x"], i["w"]) + np.asarray(i["bias"]).astype(np.int64).reshape(1, -1)
+    return {"y": requant(acc, i["scale"], i["act"])}
+
+
+# 2. Batched GEMM: two independent 20 x 16 x 24 products
+@proc
+def batched(scale: f32, act: bool, P: i8[2, 20, 24] @ DRAM, Q: i8[2, 24, 16] @ DRAM,
+            R: i8[2, 20, 16] @ DRAM):
+    for bt in seq(0, 2):
+        for m in seq(0, 20):
+            for n in seq(0, 16):
+                acc: i32
+                acc = 0.0
+                for kk in seq(0, 24):
+                    pv: i32
+                    qv: i32
+                    pv = P[bt, m, kk]
+                    qv = Q[bt, kk, n]
+                    acc += pv * qv
+                f: f32
+                acc_scale(acc, f, scale)
+                o: i8
+                clamp(f, o)
+                if act == True:
+                    o = relu(o)
+                R[bt, m, n] = o
+
+
+@proc
+def broken_batched(scale: f32, act: bool, P: i8[2, 20, 24] @ DRAM, Q: i8[2, 24, 16] @ DRAM,
+                   R: i8[2, 20, 16] @ DRAM):
+    for bt in seq(0, 2):
+        for m in seq(0, 20):
+            for n in seq(0, 16):
+                acc: i32
+                acc = 0.0
+                for kk in seq(0, 24):
+                    pv: i32
+                    qv: i32
+                    pv = P[bt, m, kk]
+                    qv = Q[bt, kk, n]
+                    acc += pv * qv
+                f: f32
+                acc_scale(acc, f, scale)
+                o: i8
+                clamp(f, o)
+                o = relu(o)              # ReLU whatever `act` says
+                R[bt, m, n] = o
+
+
+def expect_batched(i):
+    acc = np.stack([mm(i["P"][n], i["Q"][n]) for n in range(2)])
+    return {"R": requant(acc, i["scale"], i["act"])}
+
+
+# 3. GEMM + ReLU always (no act parameter), 32 x 24 x 16
+@proc
+def gemm_relu(scale: f32, A: i8[32, 16] @ DRAM, B: i8[16, 24] @ DRAM, C: i8[32, 24] @ DRAM):
+    for i in seq(0, 32):
+        for j in seq(0, 24):
+            acc: i32
+            acc = 0.0
+            for k in seq(0, 16):
+                a: i32
+                b: i32
+                a = A[i, k]
+                b = B[k, j]
+                acc += a * b
+            f: f32
+            acc_scale(acc, f, scale)
+            o: i8
+            clamp(f, o)
+            o = relu(o)
+            C[i, j] = o
+
+
+@proc
+def broken_gemm_relu(scale: f32, A: i8[32, 16] @ DRAM, B: i8[16, 24] @ DRAM,
+                     C: i8[32, 24] @ DRAM):
+    for i in seq(0, 32):
+        for j in seq(0, 24):
+            acc: i32
+            acc = 0.0
+            for k in seq(0, 16):
+                a: i32
+                b: i32
+                a = A[i, k]
+                b = B[k, j]
+                acc += a * b
+            f: f32
+            acc_scale(acc, f, scale)
+            o: i8
+            clamp(f, o)                  # the ReLU is missing
+            C[i, j] = o
+
+
+def expect_gemm_relu(i):
+    return {"C": requant(mm(i["A"], i["B"]), i["scale"], True)}
+
+
+# 4. 100 x 70 x 50, no dimension a multiple of 16, the user's own names
+@proc
+def gemm_100x70x50(lhs: i8[100, 50] @ DRAM, rhs: i8[50, 70] @ DRAM, s: f32, relu_on: bool,
+                   out: i8[100, 70] @ DRAM):
+    for row in seq(0, 100):
+        for col in seq(0, 70):
+            acc: i32
+            acc = 0.0
+            for red in seq(0, 50):
+                a: i32
+                b: i32
+                a = lhs[row, red]
+                b = rhs[red, col]
+                acc += a * b
+            f: f32
+            acc_scale(acc, f, s)
+            o: i8
+            clamp(f, o)
+            if relu_on == True:
+                o = relu(o)
+            out[row, col] = o
+
+
+@proc
+def broken_gemm_100x70x50(lhs: i8[100, 50] @ DRAM, rhs: i8[50, 70] @ DRAM, s: f32,
+                          relu_on: bool, out: i8[100, 70] @ DRAM):
+    for row in seq(0, 100):
+        for col in seq(0, 70):
+            acc: i32
+            acc = 0.0
+            for red in seq(0, 50):
+                a: i32
+                b: i32
+                a = lhs[row, red]
+                b = rhs[red, col]
+                acc += a * b
+            f: f32
+            acc_scale(acc, f, s)
+            o: i8
+            clamp(f, o)
+            o = relu(o)                  # ReLU whatever `relu_on` says
+            out[row, col] = o
+
+
+def expect_gemm_100x70x50(i):
+    return {"out": requant(mm(i["lhs"], i["rhs"]), i["s"], i["relu_on"])}
+
+
+# The harness convention (A, B, C): no scale (1.0), no activation
+@proc
+def gemm_unscaled(A: i8[16, 32] @ DRAM, B: i8[32, 16] @ DRAM, C: i8[16, 16] @ DRAM):
+    for i in seq(0, 16):
+        for j in seq(0, 16):
+            acc: i32
+            acc = 0.0
+            for k in seq(0, 32):
+                a: i32
+                b: i32
+                a = A[i, k]
+                b = B[k, j]
+                acc += a * b
+            one: f32
+            one = 1.0
+            f: f32
+            acc_scale(acc, f, one)
+            o: i8
+            clamp(f, o)
+            C[i, j] = o
+
+
+def expect_gemm_unscaled(i):
+    return {"C": requant(mm(i["A"], i["B"]))}
+
+
+# 5. A 3x3 convolution with its own names (16 channels in, 16 out, bias)
+@proc
+def conv_named(feat: i8[1, 6, 6, 16] @ DRAM, filt: i8[3, 3, 16, 16] @ DRAM,
+               shift: i32[1, 16] @ DRAM, scale: f32, act: bool,
+               res: i8[1, 4, 4, 16] @ DRAM):
+    for n in seq(0, 1):
+        for y in seq(0, 4):
+            for x in seq(0, 4):
+                for oc in seq(0, 16):
+                    s: i32
+                    s = shift[0, oc]
+                    for dy in seq(0, 3):
+                        for dx in seq(0, 3):
+                            for ic in seq(0, 16):
+                                fv: i32
+                                wv: i32
+                                fv = feat[n, y + dy, x + dx, ic]
+                                wv = filt[dy, dx, ic, oc]
+                                s += fv * wv
+                    f: f32
+                    acc_scale(s, f, scale)
+                    o: i8
+                    clamp(f, o)
+                    if act == True:
+                        o = relu(o)
+                    res[n, y, x, oc] = o
+
+
+@proc
+def broken_conv_named(feat: i8[1, 6, 6, 16] @ DRAM, filt: i8[3, 3, 16, 16] @ DRAM,
+                      shift: i32[1, 16] @ DRAM, scale: f32, act: bool,
+                      res: i8[1, 4, 4, 16] @ DRAM):
+    for n in seq(0, 1):
+        for y in seq(0, 4):
+            for x in seq(0, 4):
+                for oc in seq(0, 16):
+                    s: i32
+                    s = shift[0, oc]
+                    for dy in seq(0, 3):
+                        for dx in seq(0, 3):
+                            for ic in seq(0, 16):
+                                fv: i32
+                                wv: i32
+                                fv = feat[n, y + dy, x + dx, ic]
+                                wv = filt[dy, dx, ic, oc]
+                                s += fv * wv
+                    f: f32
+                    acc_scale(s, f, scale)
+                    o: i8
+                    clamp(f, o)
+                    o = relu(o)          # ReLU whatever `act` says
+                    res[n, y, x, oc] = o
+
+
+def expect_conv_named(i):
+    acc = conv3x3(i["feat"], i["filt"]) + np.asarray(i["shift"]).astype(np.int64).reshape(-1)
+    return {"res": requant(acc, i["scale"], i["act"])}
+
+
+# 6. A convolution with 3 input channels (RGB), as a user writes it first
+@proc
+def conv_rgb(scale: f32, act: bool, img: i8[1, 6, 6, 3] @ DRAM, k: i8[3, 3, 3, 16] @ DRAM,
+             b: i32[1, 16] @ DRAM, out: i8[1, 4, 4, 16] @ DRAM):
+    for n in seq(0, 1):
+        for y in seq(0, 4):
+            for x in seq(0, 4):
+                for oc in seq(0, 16):
+                    s: i32
+                    s = b[0, oc]
+                    for dy in seq(0, 3):
+                        for dx in seq(0, 3):
+                            for ic in seq(0, 3):
+                                s += img[n, y + dy, x + dx, ic] * k[dy, dx, ic, oc]
+                    f: f32
+                    acc_scale(s, f, scale)
+                    o: i8
+                    clamp(f, o)
+                    if act == True:
+                        o = relu(o)
+                    out[n, y, x, oc] = o
+
+
+# Not a matmul: the accumulator is stored without Gemmini's saturating read-out
+@proc
+def truncating_gemm(A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM, C: i8[16, 16] @ DRAM):
+    for i in seq(0, 16):
+        for j in seq(0, 16):
+            acc: i32
+            acc = 0.0
+            for k in seq(0, 16):
+                acc += A[i, k] * B[k, j]
+            C[i, j] = acc
+
+
+CASES = {   # name -> (good, broken, expectation)
+    "fc_bias": (fc_bias, broken_fc_bias, expect_fc_bias),
+    "batched": (batched, broken_batched, expect_batched),
+    "gemm_relu": (gemm_relu, broken_gemm_relu, expect_gemm_relu),
+    "gemm_100x70x50": (gemm_100x70x50, broken_gemm_100x70x50, expect_gemm_100x70x50),
+    "conv_named": (conv_named, broken_conv_named, expect_conv_named),
+}
