@@ -32,6 +32,7 @@ scale of the floating-point tolerance (`lowering.reference`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,9 @@ from lowering.gemmini_fp32 import (FP32_ACCUM, FP32_SCRATCH, config_ex_f32,
                                    config_st_f32_neg, config_st_f32_neg_relu, config_st_f32_relu,
                                    fence_f32, matmul_acc_f32, matmul_f32,
                                    mvin_acc_add_f32, mvin_acc_f32, mvin_f32, mvout_f32)
+from lowering.reference import InputSet, run_reference
+from lowering.semantics import WRITTEN
+from lowering.workload import Workload
 
 NX, NU = 12, 4               # states, inputs
 FORWARD_HORIZON = 5
@@ -256,6 +260,10 @@ class TinyMpcSpec:
     def macs(self) -> int:
         return macs(self.name)
 
+    def workload(self) -> "Workload":
+        """Its `lowering.workload.Workload` (see `workload`)."""
+        return workload(self.name)
+
 
 SPECS: tuple[TinyMpcSpec, ...] = (
     TinyMpcSpec("tinympc_forward", (("nx", NX), ("nu", NU), ("horizon", FORWARD_HORIZON))),
@@ -419,3 +427,43 @@ def numpy_reference(name: str, inputs) -> dict[str, np.ndarray]:
     znew = np.clip(w, v["umin"], v["umax"])
     return {"znew": znew, "y": v["y"] + v["u"] - znew, "primal": np.abs(v["u"] - znew),
             "dual": np.abs(v["z"] - znew)}
+
+
+# ---------------------------------------------------------------------------
+# Workloads and their input sets
+# ---------------------------------------------------------------------------
+
+def workload(name: str) -> Workload:
+    """The `lowering.workload.Workload` of TinyMPC workload ``name``: the proc is its own
+    reference; input sets from `input_sets`, checked with the fp32 tolerance rule."""
+    spec = by_name(name)
+    w = Workload.from_proc(proc_of(name))
+    return dataclasses.replace(w, name=name, kind=KIND, shape=spec.shape_dict,
+                               shape_key=spec.shape, macs=spec.macs or None,
+                               input_sets=input_sets)
+
+
+def by_name(name: str) -> TinyMpcSpec:
+    """The spec of TinyMPC workload ``name``."""
+    for spec in SPECS:
+        if spec.name == name:
+            return spec
+    proc_of(name)      # raises the KeyError that lists the known names
+    raise AssertionError(name)
+
+
+def input_sets(w: Workload, seeds=(0,), kinds=None) -> list[InputSet]:
+    """One input set per seed and kind of `INPUT_KINDS` (every kind when ``kinds`` names
+    none of them): inputs from `make_inputs`, expected outputs from the reference,
+    magnitudes from `magnitudes`."""
+    wanted = tuple(k for k in (kinds or ()) if k in INPUT_KINDS) or INPUT_KINDS
+    sets = []
+    for seed in seeds:
+        for kind in wanted:
+            values = make_inputs(w.name, kind, seed)
+            inputs = {k: v for k, v in values.items() if w.roles.get(k) != WRITTEN}
+            expected = run_reference(w, inputs)
+            mags = magnitudes(w.name, values)
+            sets.append(InputSet(f"{kind}_s{seed}", inputs, expected,
+                                 magnitude={k: mags[k] for k in expected if k in mags}))
+    return sets

@@ -67,6 +67,9 @@ class Workload:
     shape_key: tuple[tuple[str, int], ...] = ()
     roles: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     reduction: int | None = None
+    # (workload, seeds, kinds) -> list of `lowering.reference.InputSet`: a workload that
+    # brings its own input sets (TinyMPC); None: drawn from the signature
+    input_sets: Any = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def settings(self) -> list[dict[str, Any]]:
@@ -118,6 +121,8 @@ class Workload:
         from lowering import suite as workloads
         if isinstance(spec, str):
             spec = workloads.by_name(spec)
+        if hasattr(spec, "workload"):        # a spec that builds its own (TinyMPC)
+            return spec.workload()
         algorithm = spec.algorithm()
         s = spec.shape_dict
         reduction = s["K"] if spec.kind == "gemm" else \
