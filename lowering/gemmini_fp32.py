@@ -24,6 +24,7 @@ Configuration state (Exo ``@config`` structs) mirrors the hardware's:
 Instructions (n rows, m columns, both <= DIM): ``mvin_f32`` / ``mvin2_f32`` /
 ``mvin3_f32`` (DRAM -> scratchpad with load state 0 / 1 / 2), ``mvin_acc_f32``
 (DRAM -> accumulator, load state 0, overwrite) and ``mvin_acc_add_f32`` (accumulate),
+``mvin2_acc_f32`` / ``mvin2_acc_add_f32`` (the same with load state 1),
 ``zero_acc_f32`` and ``zero_f32`` (zero rows), ``matmul_f32`` (C = A B, preload +
 compute) and ``matmul_acc_f32`` (C += A B), ``mvout_f32`` (accumulator -> DRAM),
 ``fence_f32``. Products accumulate term by term in k order, as the reference runs them.
@@ -271,6 +272,31 @@ def mvin_acc_add_f32(n: size, m: size, src: [f32][n, m] @ DRAM,
             dst[i, j] += LoadF32.scale * src[i, j]
 
 
+@instr(_MVIN.format(op="mvin2", flag=""))
+def mvin2_acc_f32(n: size, m: size, src: [f32][n, m] @ DRAM, dst: [f32][n, 4] @ FP32_ACCUM):
+    assert n <= 4
+    assert m <= 4
+    assert stride(src, 1) == 1
+    assert stride(dst, 0) == 4
+    assert stride(dst, 1) == 1
+    for i in seq(0, n):
+        for j in seq(0, m):
+            dst[i, j] = LoadF32Id1.scale * src[i, j]
+
+
+@instr(_MVIN.format(op="mvin2", flag=f" | {ACCUMULATE_FLAG}"))
+def mvin2_acc_add_f32(n: size, m: size, src: [f32][n, m] @ DRAM,
+                      dst: [f32][n, 4] @ FP32_ACCUM):
+    assert n <= 4
+    assert m <= 4
+    assert stride(src, 1) == 1
+    assert stride(dst, 0) == 4
+    assert stride(dst, 1) == 1
+    for i in seq(0, n):
+        for j in seq(0, m):
+            dst[i, j] += LoadF32Id1.scale * src[i, j]
+
+
 @instr("gemmini_extended_mvin(0, ((uint32_t) &{dst_data}), {m}, {n});")
 def zero_acc_f32(n: size, m: size, dst: [f32][n, 4] @ FP32_ACCUM):
     assert n <= 4
@@ -354,4 +380,5 @@ INSTRUCTIONS = (config_ld_f32, config_ld_f32_one, config_ld_f32_neg, config_ld2_
                 config_ld3_f32_neg, config_st_f32, config_st_f32_relu, config_st_f32_neg,
                 config_st_f32_neg_relu,
                 config_ex_f32, mvin_f32, mvin2_f32, mvin3_f32, mvin_acc_f32, mvin_acc_add_f32,
+                mvin2_acc_f32, mvin2_acc_add_f32,
                 zero_acc_f32, zero_f32, mvout_f32, matmul_f32, matmul_acc_f32, fence_f32)
