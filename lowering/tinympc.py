@@ -53,6 +53,7 @@ BACKWARD_HORIZON = 10
 ADMM_STEPS = BACKWARD_HORIZON - 1
 CONFIG = "fp32_4"
 KIND = "tinympc"
+SEARCH_KIND = "linalg"       # the search's menu for these kernels (autocomp_exo.prompts)
 
 
 
@@ -435,10 +436,11 @@ def numpy_reference(name: str, inputs) -> dict[str, np.ndarray]:
 
 def workload(name: str) -> Workload:
     """The `lowering.workload.Workload` of TinyMPC workload ``name``: the proc is its own
-    reference; input sets from `input_sets`, checked with the fp32 tolerance rule."""
+    reference; input sets from `input_sets`, checked with the fp32 tolerance rule; kind
+    ``linalg`` (the search's menu for small linear algebra)."""
     spec = by_name(name)
     w = Workload.from_proc(proc_of(name))
-    return dataclasses.replace(w, name=name, kind=KIND, shape=spec.shape_dict,
+    return dataclasses.replace(w, name=name, kind=SEARCH_KIND, shape=spec.shape_dict,
                                shape_key=spec.shape, macs=spec.macs or None,
                                input_sets=input_sets)
 

@@ -165,3 +165,38 @@ def test_broken_kernels_are_caught(workloads, name, old, new):
     ev = ModelEvaluator.for_workload(w, "fp32_4")
     result = ev.evaluate(text.replace(old, new))
     assert not result.ok and result.error_kind == "wrong", result.error_message
+
+
+def test_cli_lists_the_workloads(capsys):
+    from autocomp_exo.cli import main
+    assert main(["workloads"]) == 0
+    out = capsys.readouterr().out
+    for name in ("gemm_512x512x512", "conv_16x16x256", "tinympc_forward", "tinympc_admm"):
+        assert name in out
+    assert "fp32_4" in out and "horizon=10" in out
+
+
+def test_cli_evaluates_a_suite_name_on_its_configuration(capsys):
+    from autocomp_exo.cli import main
+    from autocomp_exo.exitcodes import Exit
+    assert main(["evaluate", "tinympc_forward"]) == 0
+    out = capsys.readouterr().out
+    assert "correct" in out and "yes" in out and "cycles" in out
+    assert main(["evaluate", "tinympc_forward", "--gemmini", "int8_32"]) == Exit.INPUT
+    err = capsys.readouterr().err
+    assert "tinympc_forward is written for the fp32_4 configuration, not int8_32" in err
+
+
+def test_a_load_of_unfenced_stored_data_is_a_hardware_error(workloads):
+    """The forward pass reads u back after storing it; without the fence between them the
+    load may overtake the store on the chip, so the model refuses the program."""
+    w = workloads["tinympc_forward"]
+    text = compile_proc(w.mapped).c_text
+    head, body = text.split("void tinympc_forward(")
+    assert body.count("gemmini_fence();") == 2
+    ev = ModelEvaluator.for_workload(w, "fp32_4", kinds=("nominal",))
+    assert ev.evaluate(text).ok
+    result = ev.evaluate(head + "void tinympc_forward(" + body.replace("gemmini_fence();", "", 1))
+    assert result.error_kind == "hardware"
+    assert "reads 'u' bytes that the mvout" in result.error_message
+    assert "no fence between them" in result.error_message
