@@ -62,7 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="show the traceback of an error")
 
     def target_args(p):
-        p.add_argument("target", help="an Exo proc as FILE.py:NAME, or a C file")
+        p.add_argument("target", help="an Exo proc as FILE.py:NAME, a C file, or a suite "
+                                      "workload name (its unoptimized mapping; see "
+                                      "`autocomp-exo workloads`)")
         p.add_argument("--workload", help="for a C file: gemm:MxNxK, conv:BxDIMxCINxCOUT "
                                           "(+bias) or a suite name")
         p.add_argument("--reference", metavar="FILE.py:PROC",
@@ -78,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
                                     "before a short full search")
     p = sub.add_parser("evaluate", help="print the model's report for a proc or C file")
     target_args(p)
+    p = sub.add_parser("workloads", help="list the bundled workloads (name, kind, "
+                                         "configuration, shape)")
+    verbose(p)
     p = sub.add_parser("runs", help="inspect run directories")
     rs = p.add_subparsers(dest="runs_command", required=True, parser_class=_Parser)
     show = rs.add_parser("show", help="summary of a run directory")
@@ -264,9 +269,44 @@ def read_c_file(path: Path) -> str:
     return text
 
 
+def _suite_target(args, settings):
+    """(the unoptimized mapping's C, its evaluator, settings) of a suite workload name, or
+    None when the target is not one."""
+    import dataclasses
+
+    from autocomp_exo.evaluation import ModelEvaluator
+    from gemmini.config import DEFAULT_CONFIG
+    from lowering import suite
+    from lowering.exo_to_c import compile_proc
+    from lowering.workload import Workload
+    if args.target.endswith((".c", ".py")) or ".py:" in args.target or \
+            getattr(args, "workload", None) or getattr(args, "reference", None):
+        return None
+    try:
+        spec = suite.by_name(args.target)
+    except KeyError:
+        return None
+    config = suite.config_of(spec)
+    evaluation = settings.evaluation
+    if config is not None and evaluation.gemmini != config:
+        if evaluation.gemmini != DEFAULT_CONFIG:
+            raise ConfigError(f"{spec.name} is written for the {config} configuration, "
+                              f"not {evaluation.gemmini}")
+        evaluation = dataclasses.replace(evaluation, gemmini=config)
+    w = Workload.from_spec(spec)
+    settings = dataclasses.replace(settings, evaluation=evaluation, prompts=dataclasses.replace(
+        settings.prompts, workload_kind=w.kind))
+    code = compile_proc(w.mapped).c_text if w.mapped is not None else w.mapped_c().c_text
+    args.workload_obj = w
+    return code, ModelEvaluator.from_settings(w, evaluation), settings
+
+
 def _target(args, settings):
     """(item to optimize, evaluator or None, settings) for a target argument."""
     import dataclasses
+    from_suite = _suite_target(args, settings)
+    if from_suite is not None:
+        return from_suite
     reference = getattr(args, "reference", None)
     if args.target.endswith(".c") or args.workload or reference:
         if not args.workload and not reference:
@@ -483,6 +523,23 @@ def cmd_evaluate(args) -> int:
     return Exit.KERNEL_WRONG if res.error_kind in ("wrong", "hardware") else Exit.INTERNAL
 
 
+def cmd_workloads(args) -> int:
+    """Print the bundled workloads: name, kind, configuration, shape."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from lowering import suite
+    t = Table(title="bundled workloads (a name is a target of evaluate / optimize)")
+    for col in ("name", "kind", "configuration", "shape"):
+        t.add_column(col)
+    for spec in suite.ALL:
+        shape = " ".join(f"{k}={v}" for k, v in spec.shape)
+        t.add_row(spec.name, spec.kind, suite.config_of(spec) or "any int8 (int8_16 default)",
+                  shape)
+    Console(width=max(100, Console().width)).print(t)
+    return Exit.OK
+
+
 def cmd_runs_show(args) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -594,6 +651,7 @@ def main(argv: list[str] | None = None) -> int:
     # notes (resumed, stale lock) and, off a terminal, progress as log lines on stderr
     logging.basicConfig(level=logging.INFO, format="autocomp-exo: %(message)s")
     commands = {"optimize": cmd_optimize, "evaluate": cmd_evaluate, "runs": cmd_runs_show,
+                "workloads": cmd_workloads,
                 "report": cmd_report, "quickstart": cmd_quickstart,
                 "exchange": cmd_exchange_pending}
     old = signal.signal(signal.SIGTERM, _sigterm) if _main_thread() else None

@@ -3,13 +3,16 @@
     python -m benchmarks.run_baselines [--workloads NAME ...] [--baselines NAME ...]
                                        [--out runs/baselines] [--jobs 2] [--gemmini NAME]
 
-For each workload (default: the nine of method.md section 9) and baseline:
+For each workload (default: the nine of method.md section 9 and the three TinyMPC kernels
+of `lowering.tinympc`, which run on fp32_4) and baseline:
 
 * ``exo_unoptimized``: the basic Gemmini mapping (`lowering.mapping.map_to_gemmini`),
   Exo's C (disk-cached by `lowering.exo_to_c.mapped_c`) parsed to IR;
 * ``exo_hand_optimized``: `benchmarks.baselines.exo_hand.hand_c` (disk-cached), parsed;
 * ``vendor_lib``: the software library's tiling (`lowering.generators.vendor_lib`);
-* ``hardware_fsm``: the loop FSM with the best tiling (`lowering.generators.fsm`).
+* ``hardware_fsm``: the loop FSM with the best tiling (`lowering.generators.fsm`);
+* ``cpu_only`` (TinyMPC only; there ``exo_unoptimized`` is the straightforward mapping and
+  ``exo_hand_optimized`` our hand schedule): `benchmarks.baselines.tinympc_runs`.
 
 Each program runs on `gemmini.model` (timed on the first input set) and its outputs are
 compared with the reference semantics (`lowering.reference`). Input sets: every kind x
@@ -39,6 +42,9 @@ from gemmini.config import DEFAULT_CONFIG
 BASELINES = ("exo_unoptimized", "exo_hand_optimized", "vendor_lib", "hardware_fsm")
 # the second hand family (GEMMs only), used by tools.calibrate
 CALIBRATION_BASELINES = ("exo_hand_published_style",)
+CPU_ONLY = "cpu_only"     # TinyMPC only (benchmarks/baselines/tinympc_runs.py)
+ALL_BASELINES = (CPU_ONLY, *BASELINES)
+TINYMPC_BASELINES = (CPU_ONLY, "exo_unoptimized", "exo_hand_optimized")
 FSM = "hardware_fsm"
 FULL_CHECK_MACS = 1 << 22          # at most 4M MACs: check all input sets
 DEFAULT_OUT = Path("runs/baselines")
@@ -76,6 +82,9 @@ def baseline_function(spec, baseline: str, config=None, heap=None):
     from lowering.parser import parse_c
 
     heap = heap or EMPTY_HEAP
+    if getattr(spec, "kind", None) == "tinympc":
+        from benchmarks.baselines.tinympc_runs import baseline_function as tinympc_function
+        return tinympc_function(spec, baseline)
     if baseline == "exo_unoptimized":
         from lowering.exo_to_c import mapped_c
         c = mapped_c(spec.algorithm())
@@ -102,7 +111,7 @@ def check_sets(workload) -> list:
     """Input sets (with reference outputs) used to check a workload; see module docstring."""
     from lowering.reference import make_input_sets
 
-    if workload.macs <= FULL_CHECK_MACS:
+    if (workload.macs or 0) <= FULL_CHECK_MACS:
         return make_input_sets(workload)
     return (make_input_sets(workload, kinds=("uniform",), acts=(False,))
             + make_input_sets(workload, kinds=("extreme",), acts=(True,)))
@@ -120,7 +129,10 @@ def run_baseline(spec, workload, baseline: str, sets, config=None) -> Result:
 
     t0 = time.time()
     res = Result(spec.name, baseline, "error")
+    config = getattr(spec, "config", None) or config     # TinyMPC: fp32_4
     try:
+        if baseline == CPU_ONLY:
+            return _cpu_only(spec, sets, res, t0)
         fn = baseline_function(spec, baseline, config)
         outs, report = [], None
         for i, s in enumerate(sets):
@@ -141,6 +153,27 @@ def run_baseline(spec, workload, baseline: str, sets, config=None) -> Result:
     return res
 
 
+def _cpu_only(spec, sets, res: Result, t0: float) -> Result:
+    """The CPU-only baseline of a TinyMPC workload (cycles of the emulated core)."""
+    from benchmarks.baselines.tinympc_runs import run_cpu_only
+
+    run = run_cpu_only(spec, sets)
+    res.cycles, res.instructions, res.bound = run.cycles, run.instructions, "cpu"
+    res.utilization = 0.0
+    res.sets_checked = run.check.sets_checked
+    res.status = "ok" if run.check.ok else "wrong"
+    res.message = f"{run.check.message}; {run.compiler} on the emulated core"
+    res.seconds = round(time.time() - t0, 2)
+    return res
+
+
+def applicable(spec, baselines: tuple[str, ...]) -> tuple[str, ...]:
+    """The requested baselines that exist for ``spec`` (TinyMPC: CPU only, straightforward,
+    hand; the int8 suite: the four of `BASELINES`)."""
+    own = TINYMPC_BASELINES if getattr(spec, "kind", None) == "tinympc" else BASELINES
+    return tuple(b for b in baselines if b in own)
+
+
 def run_workload(name: str, baselines: tuple[str, ...], config=None) -> list[Result]:
     """All requested baselines of one workload (input sets built once); never raises."""
     from lowering.workload import Workload
@@ -150,6 +183,7 @@ def run_workload(name: str, baselines: tuple[str, ...], config=None) -> list[Res
         spec = by_name(name)
         workload = Workload.from_spec(spec)
         sets = check_sets(workload)
+        baselines = applicable(spec, baselines)
     except Exception as e:
         return [Result(name, b, "error", message=f"workload: {_short(e)}") for b in baselines]
     results = [run_baseline(spec, workload, b, sets, config) for b in baselines]
@@ -287,19 +321,20 @@ def run(workloads, baselines, out: Path, jobs: int = 2, config=None, console=Non
 
 
 def main(argv=None) -> int:
-    from lowering.suite import SUITE
+    from lowering.suite import ALL
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workloads", nargs="*", default=None,
-                    help="workload names (suite names or gemm_MxNxK / conv_DxDxC); default: suite")
-    ap.add_argument("--baselines", nargs="*", default=list(BASELINES), choices=BASELINES)
+                    help="workload names (suite names or gemm_MxNxK / conv_DxDxC); default: "
+                         "the int8 suite and the TinyMPC kernels")
+    ap.add_argument("--baselines", nargs="*", default=list(ALL_BASELINES), choices=ALL_BASELINES)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--gemmini", "--config", dest="gemmini", default=None,
                     help=f"Gemmini configuration (default {DEFAULT_CONFIG}); --config is its "
                          "old name")
     args = ap.parse_args(argv)
-    workloads = args.workloads or [s.name for s in SUITE]
+    workloads = args.workloads or [s.name for s in ALL]
     results = run(workloads, args.baselines, args.out, args.jobs, args.gemmini)
     return 0 if all(r.status == "ok" for r in results) else 1
 

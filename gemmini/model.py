@@ -27,6 +27,7 @@ import numpy as np
 
 from gemmini import batch
 from gemmini.config import GemminiConfig, get_config
+from gemmini.dram_order import check_dram_order
 from gemmini.functional import Machine
 from gemmini.report import Report, build_report, instruction_counts
 from gemmini.timing import simulate, simulate_stream
@@ -194,6 +195,7 @@ def _execute(fn: ir.Function, cfg: GemminiConfig, traces: list, arrays: list[lis
                for col in zip(*arrays)]                             # (sets, size)
     machine = Machine(cfg, traces[0], stacked, batch.set_scalars(traces))
     machine.run()
+    check_dram_order(traces[0], machine.plan, [a.itemsize for a in machine.arrays])
     report = None
     if timing:
         timed, source = traces[0], "ir"

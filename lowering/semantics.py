@@ -118,7 +118,8 @@ def _config_reads(ir_proc) -> set:
     def visit(node):
         if isinstance(node, LoopIR.ReadConfig):
             found.add((node.config, node.field))
-        for value in getattr(node, "__dict__", {}).values():
+        fields = getattr(type(node), "__slots__", ()) or tuple(getattr(node, "__dict__", {}))
+        for value in (getattr(node, f, None) for f in fields):
             for item in (value if isinstance(value, list) else [value]):
                 if isinstance(item, (LoopIR.expr, LoopIR.stmt, LoopIR.w_access)):
                     visit(item)

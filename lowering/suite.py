@@ -21,7 +21,8 @@ Public constructors:
   inp: i8[batch, in_dim, in_dim, in_ch], weights: i8[3, 3, in_ch, out_ch],
   act: bool, scale: f32)``, ``out_dim = in_dim - 2``.
 * ``gemm(M, N, K)`` / ``conv(...)`` -> `WorkloadSpec` (name, kind, shape).
-* ``SUITE``: the six GEMMs and three convolutions of method.md section 9.
+* ``SUITE``: the six GEMMs and three convolutions of method.md section 9;
+  ``FP32_SUITE`` the TinyMPC kernels (`lowering.tinympc`); ``ALL`` both.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from exo import DRAM, proc
 from exo.libs.externs import relu
 from exo.platforms.gemmini import acc_scale, clamp
 from exo.stdlib.scheduling import rename
+
+from lowering import tinympc
 
 KERNEL_DIM = 3
 CONV_BATCH = 4
@@ -202,9 +205,20 @@ SUITE: tuple[WorkloadSpec, ...] = (
 )
 
 
+# The fp32 TinyMPC kernels (`lowering.tinympc`, configuration fp32_4).
+FP32_SUITE: tuple[tinympc.TinyMpcSpec, ...] = tinympc.SPECS
+ALL: tuple = SUITE + FP32_SUITE
+
+
+def config_of(spec) -> str | None:
+    """The Gemmini configuration a suite workload is written for (None: any int8 one)."""
+    return getattr(spec, "config", None)
+
+
 def by_name(name: str) -> WorkloadSpec:
-    """The suite workload called ``name``; also parses ``gemm_MxNxK`` / ``conv_DxDxC``."""
-    for spec in SUITE:
+    """The suite workload called ``name`` (int8 or TinyMPC); also parses ``gemm_MxNxK`` /
+    ``conv_DxDxC``."""
+    for spec in ALL:
         if spec.name == name:
             return spec
     parts = name.split("_")
@@ -219,5 +233,5 @@ def by_name(name: str) -> WorkloadSpec:
                 return conv(extra.get("b", CONV_BATCH), d, c, extra.get("o", c))
     except ValueError:
         pass
-    known = ", ".join(s.name for s in SUITE)
+    known = ", ".join(s.name for s in ALL)
     raise KeyError(f"unknown workload {name!r}; suite: {known}; or gemm_MxNxK / conv_DxDxC")

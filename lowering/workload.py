@@ -72,6 +72,9 @@ class Workload:
     # gemm_malloc's state before the kernel: where the mapped C's buffers land (docs/hardware.md,
     # "Placement"); the default is a fresh heap, as Exo's harness leaves it (gemm_init_mem)
     heap: HeapState = EMPTY_HEAP
+    # (workload, seeds, kinds) -> list of `lowering.reference.InputSet`: a workload that
+    # brings its own input sets (TinyMPC); None: drawn from the signature
+    input_sets: Any = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def settings(self) -> list[dict[str, Any]]:
@@ -123,6 +126,8 @@ class Workload:
         from lowering import suite as workloads
         if isinstance(spec, str):
             spec = workloads.by_name(spec)
+        if hasattr(spec, "workload"):        # a spec that builds its own (TinyMPC)
+            return spec.workload()
         algorithm = spec.algorithm()
         s = spec.shape_dict
         reduction = s["K"] if spec.kind == "gemm" else \
