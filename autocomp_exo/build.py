@@ -197,9 +197,12 @@ def function_c(entry: Entry, name: str, exo_c: str) -> str:
     return "\n".join([note, *body]) + "\n"
 
 
+_GEMMINI_INCLUDE = "#include <include/gemmini.h>"     # as Exo's Gemmini library includes it
+
+
 def _preamble(h_file: str) -> str:
     return "\n".join([f'#include "{h_file}"', "", "#include <stdint.h>",
-                      "#include <stdbool.h>", "", "#include <include/gemmini.h>", ""]) + "\n"
+                      "#include <stdbool.h>", "", _GEMMINI_INCLUDE, ""]) + "\n"
 
 
 def emit(procs, entries: dict[str, Entry], h_file: str) -> tuple[str, str]:
@@ -208,11 +211,13 @@ def emit(procs, entries: dict[str, Entry], h_file: str) -> tuple[str, str]:
     all_c, h_text = exo.compile_procs_to_strings(list(procs), h_file)
     fallback = [p for p in procs if p.name() not in entries]
     c_text = exo.compile_procs_to_strings(fallback, h_file)[0] if fallback else _preamble(h_file)
-    parts = [c_text.rstrip("\n") + "\n"]
+    if fallback and entries:        # Exo's C of plain-C procs does not include gemmini.h
+        c_text = c_text.rstrip("\n") + "\n\n" + _GEMMINI_INCLUDE + "\n"
     for p in procs:
         if p.name() in entries:
-            parts.append(function_c(entries[p.name()], p.name(), all_c))
-    return "\n".join(parts), h_text
+            c_text = (c_text.rstrip("\n") + "\n\n"
+                      + function_c(entries[p.name()], p.name(), all_c))
+    return c_text, h_text
 
 
 def write_if_changed(path: Path, text: str) -> bool:

@@ -143,6 +143,8 @@ class TuningDB:
         if not write and not self.path.exists():
             return fn(None)
         try:
+            if write:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             con = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
         except (OSError, sqlite3.Error) as e:
             raise TuningDBError(f"cannot open the tuning database: {e}",
