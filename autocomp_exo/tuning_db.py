@@ -140,8 +140,8 @@ class TuningDB:
 
     def _run(self, fn, write: bool = False):
         """Call ``fn(connection)`` in one transaction (an exclusive one when writing)."""
-        if not write and not self.path.exists():
-            return fn(None)
+        if not write and (not self.path.exists() or self.path.stat().st_size == 0):
+            return fn(None)             # no file yet, or an empty one (sqlite3.connect made)
         try:
             if write:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

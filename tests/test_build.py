@@ -231,3 +231,32 @@ def test_a_makefile_build_twice(tmp_path):
     assert second.returncode == 0, second.stderr
     assert (tmp_path / "build.log").read_text().split("\n")[:2] == ["search", "database"]
     assert [(p.read_bytes(), p.stat().st_mtime_ns) for p in gen] == before
+
+
+def test_db_commands_import_show_prune(tmp_path, capsys):
+    """``db import`` stores a run directory's best result (measured again), ``db show``
+    lists it, another proc's run is refused, ``db prune --key`` deletes it."""
+    from autocomp_exo.cli import main
+    from autocomp_exo.exitcodes import Exit
+    from autocomp_exo.optimizer import optimize
+    res = optimize(gemm_algorithm(32, 32, 32), settings=SMALL, run_dir=tmp_path / "run",
+                   progress=False)
+    procs = tmp_path / "procs.py"
+    procs.write_text("from lowering.suite import gemm_algorithm\n"
+                     "gemm = gemm_algorithm(32, 32, 32)\nother = gemm_algorithm(16, 32, 16)\n")
+    db = str(tmp_path / "t.sqlite")
+    assert main(["db", "import", str(tmp_path / "run"), "--proc", f"{procs}:gemm",
+                 "--db", db]) == Exit.OK
+    (e,) = TuningDB(db).entries()
+    assert (e.name, e.cycles, e.steps) == ("gemm_32x32x32", res.cycles, res.recipe_items)
+    assert e.source.startswith("import:")
+    capsys.readouterr()
+    assert main(["db", "show", "--db", db]) == Exit.OK
+    out = capsys.readouterr()
+    assert e.key in out.out and "gemm_32x32x32" in out.out and "current" in out.out
+    assert "1 entry" in out.err
+    assert main(["db", "import", str(tmp_path / "run"), "--proc", f"{procs}:other",
+                 "--db", db]) == Exit.INPUT
+    assert "another program" in capsys.readouterr().err
+    assert main(["db", "prune", "--key", e.key[:8], "--db", db]) == Exit.OK
+    assert TuningDB(db).entries() == []
