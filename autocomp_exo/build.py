@@ -232,17 +232,17 @@ def write_if_changed(path: Path, text: str) -> bool:
     return True
 
 
-def compile_procs(procs, basedir, c_file: str, h_file: str, *, settings=None,
+def compile_procs(proc_list, basedir, c_file: str, h_file: str, *, settings=None,
                   db: str | Path | None = None, search: bool | None = None,
                   budget: Budget | None = None, progress=False) -> list[ProcOutcome]:
-    """Write ``basedir/c_file`` and ``basedir/h_file`` for Exo procs ``procs`` like
-    ``exo.compile_procs``, each proc with its best known code: from the tuning database
+    """Write ``basedir/c_file`` and ``basedir/h_file`` for the Exo procs of ``proc_list``
+    like ``exo.compile_procs`` (same parameters), each proc with its best known code: from the tuning database
     ``db`` (default: ``$AUTOCOMP_EXO_TUNING_DB``, else the ``build.tuning_db`` setting),
     re-verified first if measured on another model version; on a miss a search with the
     ``build.max_samples`` budget (or ``budget``), seeded by the closest entries' steps;
     with ``search=False`` (or ``AUTOCOMP_EXO_NO_SEARCH=1``) Exo's own code and a warning.
     Returns what each proc got."""
-    procs = list(procs)
+    procs = list(proc_list)
     names = [p.name() for p in procs]
     if len(set(names)) != len(names):
         raise ConfigError(f"compile_procs: two procs are named "

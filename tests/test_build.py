@@ -260,3 +260,13 @@ def test_db_commands_import_show_prune(tmp_path, capsys):
     assert "another program" in capsys.readouterr().err
     assert main(["db", "prune", "--key", e.key[:8], "--db", db]) == Exit.OK
     assert TuningDB(db).entries() == []
+
+
+def test_code_with_another_signature_than_exos_is_refused(tuned):
+    e = TuningDB(tuned[0] / "t.sqlite").get(tuned[1][0].key)
+    exo_c = "void gemm_32x32x32( void *ctxt, const float* scale, const int8_t* A ) {\n}\n"
+    with pytest.raises(build.BuildError, match="signature differs from Exo's"):
+        build.function_c(e, "gemm_32x32x32", exo_c)
+    same = ("void gemm_32x32x32( kernels_Context *ctxt, const float* scale, bool act, "
+            "const int8_t* A, const int8_t* B, int8_t* C ) {\n}\n")
+    assert same.splitlines()[0] in build.function_c(e, "gemm_32x32x32", same)
