@@ -7,6 +7,7 @@ Public surface::
     map_to_gemmini(proc)         -> proc             Exo's basic Gemmini mapping
     gemm_algorithm(M, N, K)      -> proc             the bundled GEMM algorithm (also conv_algorithm)
     reuse_schedule(proc, recipe) -> OptimizeResult   replay a recorded schedule recipe
+    compile_procs(procs, dir, c, h)                  Exo's compile_procs with tuned code
 
 Names are imported lazily so that ``import autocomp_exo`` stays cheap (Exo and
 the model load on first use).
@@ -23,6 +24,7 @@ _EXPORTS = {
     "OptimizeResult": "autocomp_exo.optimizer",
     "Budget": "autocomp_exo.optimizer",
     "reuse_schedule": "autocomp_exo.optimizer",
+    "compile_procs": "autocomp_exo.build",
     "evaluate": "autocomp_exo.evaluation",
     "Evaluation": "autocomp_exo.evaluation",
     "map_to_gemmini": "lowering.mapping",

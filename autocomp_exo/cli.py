@@ -1,4 +1,5 @@
-"""Command line: ``autocomp-exo optimize | evaluate | runs show | report | exchange pending | quickstart``.
+"""Command line: ``autocomp-exo optimize | evaluate | runs show | report | exchange pending |
+db show|import|prune | quickstart``.
 
 Settings come from ``--settings FILE.toml`` and are overridden by flags; the Gemmini
 configuration is ``--gemmini NAME``. The old flag names ``--config`` (settings file) and
@@ -97,6 +98,23 @@ def _parser() -> argparse.ArgumentParser:
     pend = ex.add_parser("pending", help="list the requests still waiting for an answer")
     pend.add_argument("dir", help="the exchange directory")
     verbose(pend)
+    p = sub.add_parser("db", help="the tuning database of compile_procs (docs/build.md)")
+    dbs = p.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    for name, text in (("show", "list the entries"),
+                       ("import", "store a run directory's best result"),
+                       ("prune", "delete stale entries (and --key entries)")):
+        d = dbs.add_parser(name, help=text)
+        if name == "import":
+            d.add_argument("dir", help="the run directory")
+            d.add_argument("--proc", required=True, metavar="FILE.py:NAME",
+                           help="the Exo proc the run optimized")
+        if name == "prune":
+            d.add_argument("--key", action="append", default=[],
+                           help="also delete this entry (a key or its start; repeatable)")
+        d.add_argument("--db", help="the database file (default: $AUTOCOMP_EXO_TUNING_DB, "
+                                    "else build.tuning_db of the settings)")
+        d.add_argument("--settings", metavar="FILE.toml", help="settings TOML file")
+        verbose(d)
     p = sub.add_parser("quickstart", help="optimize a bundled small GEMM")
     _settings_flags(p, gemmini_help=argparse.SUPPRESS)
     _search_flags(p)
@@ -606,6 +624,33 @@ def cmd_exchange_pending(args) -> int:
     return 0
 
 
+def cmd_db(args) -> int:
+    """``db show | import RUN_DIR --proc FILE.py:NAME | prune``."""
+    from autocomp_exo import build
+    from autocomp_exo.settings import load_settings
+    from autocomp_exo.tuning_db import TuningDB
+    settings = load_settings(args.settings)
+    db = TuningDB(build.database_path(args.db, settings))
+    if args.db_command == "import":
+        e = build.import_run(db, args.dir, load_proc(args.proc), settings)
+        print(f"{db.path}: {e.name} {e.key} {e.cycles:,} cycles ({e.source})")
+    elif args.db_command == "prune":
+        keys = tuple(e.key for e in db.entries() if any(e.key.startswith(k) for k in args.key))
+        gone = db.prune(keys=keys)
+        print(f"{db.path}: deleted {len(gone)} entr{'y' if len(gone) == 1 else 'ies'}"
+              + "".join(f"\n  {e.name} {e.key}" for e in gone))
+    else:
+        entries = db.entries()
+        for e in entries:
+            state = "stale" if e.stale else "current"
+            print(f"{e.key}  {e.name:24s} {e.kind:5s} {e.gemmini:8s} {e.cycles:>12,} cycles "
+                  f"(Exo {e.start_cycles or 0:,})  {state:7s} {e.source}  steps: "
+                  f"{','.join(str(k) for k in e.steps) or '-'}")
+        print(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} in {db.path}",
+              file=sys.stderr)
+    return Exit.OK
+
+
 QUICKSTART_WORKLOAD = "gemm:64x64x64"
 QUICKSTART_DIR = Path("runs") / "quickstart"
 
@@ -653,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"optimize": cmd_optimize, "evaluate": cmd_evaluate, "runs": cmd_runs_show,
                 "workloads": cmd_workloads,
                 "report": cmd_report, "quickstart": cmd_quickstart,
-                "exchange": cmd_exchange_pending}
+                "exchange": cmd_exchange_pending, "db": cmd_db}
     old = signal.signal(signal.SIGTERM, _sigterm) if _main_thread() else None
     try:
         return int(commands[args.command](args))

@@ -234,6 +234,7 @@ def run_identity(start: _Start, s: Settings) -> dict:
     item = start.item
     text = ir_key(item) if isinstance(item, ir.Function) else str(item)
     settings = json.loads(json.dumps(to_dict(s)))       # tuples as lists, as saved
+    settings.pop("build", None)                    # how a build calls the search
     for table, keys in _NOT_IDENTITY.items():
         for k in keys:
             settings[table].pop(k, None)
@@ -423,26 +424,61 @@ def reuse_schedule(proc, recipe: list[str], *, settings=None,
     """Schedule reuse (method.md section 7): a light search that applies the menu items of
     ``recipe`` (menu item keys, e.g. a recorded `OptimizeResult.recipe_items`) one per
     iteration, then a short full search from its best. Run directories ``run_dir/light``
-    and ``run_dir/refine``. ``config=`` is the deprecated name of ``settings=``."""
-    from autocomp_exo.search.reuse import RecipeProposer, light_settings
+    and ``run_dir/refine``. A sample budget covers both searches together.
+    ``config=`` is the deprecated name of ``settings=``."""
     settings = renamed("reuse_schedule", "config", config, "settings", settings)
+    return reuse_schedules(proc, [recipe], settings=settings, proposer=proposer,
+                           budget=budget, run_dir=run_dir, evaluator=evaluator,
+                           progress=progress, refine_iterations=refine_iterations,
+                           fresh=fresh)
+
+
+def reuse_schedules(proc, recipes: list[list[str]], *, settings=None,
+                    proposer: Proposer | None = None, budget: Budget | None = None,
+                    run_dir: str | Path | None = None, evaluator=None,
+                    progress: Callable | bool | None = None, refine_iterations: int = 2,
+                    fresh: bool = False) -> OptimizeResult:
+    """`reuse_schedule` seeded by several recipes: one light search per recipe (run
+    directories ``light``, ``light_2``, ...), then a short full search from the fastest
+    of their results. A sample budget covers all searches together."""
+    from autocomp_exo.search.reuse import RecipeProposer, light_settings
+    if not recipes:
+        raise ConfigError("reuse needs at least one recipe")
     s = _apply_budget(_resolve_settings(settings), budget)
     start = _start_from(proc, s, evaluator)
     sub = (lambda name: Path(run_dir) / name) if run_dir is not None else (lambda name: None)
-    with reporter(progress, len(recipe) + refine_iterations) as update:
-        light = _search_once(start, dataclasses.replace(
-                             s, search=light_settings(s.search, recipe)),
-                             proposer, sub("light"), update,
-                             wrap=lambda p, menu: RecipeProposer(p, recipe, menu), fresh=fresh)
-        refine_start = dataclasses.replace(start, item=light.fn)
+    left = s.search.max_samples
+    lights = []
+    steps = sum(max(1, len(r)) for r in recipes) + refine_iterations
+    with reporter(progress, steps) as update:
+        for i, recipe in enumerate(recipes):
+            search = light_settings(s.search, recipe)
+            if left is not None:
+                search = dataclasses.replace(search, max_samples=max(1, left))
+            light = _search_once(start, dataclasses.replace(s, search=search), proposer,
+                                 sub("light" if i == 0 else f"light_{i + 1}"), update,
+                                 wrap=lambda p, menu, r=recipe: RecipeProposer(p, r, menu),
+                                 fresh=fresh)
+            lights.append(light)
+            if left is not None:
+                left -= light.samples
+        best = min(lights, key=lambda r: r.cycles)      # the first of equals: recipe order
+        refine_start = dataclasses.replace(start, item=best.fn)
         refine_search = dataclasses.replace(s.search, iterations=refine_iterations)
+        if left is not None:
+            refine_search = dataclasses.replace(refine_search, max_samples=max(1, left))
         refined = _search_once(refine_start, dataclasses.replace(s, search=refine_search),
                                proposer, sub("refine"), update, fresh=fresh)
-    usage = {f"light/{k}": v for k, v in light.usage.items()}
+    usage: dict = {}
+    for i, light in enumerate(lights):
+        usage.update({f"light{'' if i == 0 else f'_{i + 1}'}/{k}": v
+                      for k, v in light.usage.items()})
     usage.update({f"refine/{k}": v for k, v in refined.usage.items()})
     return dataclasses.replace(
-        refined, start_cycles=light.start_cycles, recipe=light.recipe + refined.recipe,
-        trajectory=light.trajectory + refined.trajectory[1:], usage=usage,
-        samples=light.samples + refined.samples, notes=light.notes + refined.notes,
-        resumed=light.resumed or refined.resumed, reused=light.reused + refined.reused,
+        refined, start_cycles=best.start_cycles, recipe=best.recipe + refined.recipe,
+        trajectory=best.trajectory + refined.trajectory[1:], usage=usage,
+        samples=sum(r.samples for r in lights) + refined.samples,
+        notes=[n for r in lights for n in r.notes] + refined.notes,
+        resumed=any(r.resumed for r in lights) or refined.resumed,
+        reused=sum(r.reused for r in lights) + refined.reused,
         run_dir=str(run_dir) if run_dir is not None else None)

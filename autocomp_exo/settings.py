@@ -1,7 +1,7 @@
 """Settings: nested frozen dataclasses, loaded from a TOML file and overridden by flags.
 
 A TOML file mirrors the dataclasses: top-level tables ``[search]``,
-``[evaluation]``, ``[llm]`` (with ``[[llm.models]]``) and ``[prompts]``, plus the
+``[evaluation]``, ``[llm]`` (with ``[[llm.models]]``), ``[prompts]`` and ``[build]``, plus the
 top-level key ``proposer``. An unknown key is a `ConfigError` naming the key and
 the file; so is a value of the wrong type.
 """
@@ -119,6 +119,21 @@ class PromptSettings:
     isa_exclude: tuple[str, ...] = ("loop_ws",)
 
 
+@dataclass(frozen=True)
+class BuildSettings:
+    """`autocomp_exo.compile_procs` in a build (docs/build.md)."""
+    tuning_db: str = "autocomp_tuning.sqlite"  # the tuning database (relative: to the cwd)
+    search: bool = True                 # search on a miss (False: Exo's code and a warning)
+    max_samples: int = 100              # sample budget of one proc's search on a miss
+    reuse: bool = True                  # seed a miss's search with the closest entries' steps
+    reuse_entries: int = 1              # how many close entries' steps to try
+    refine_iterations: int = 2          # full-search iterations after the reused steps
+
+    def __post_init__(self):
+        _at_least(self, 1, "max_samples", "reuse_entries")
+        _at_least(self, 0, "refine_iterations")
+
+
 PROPOSERS = ("builtin", "llm", "ensemble", "exchange")
 
 
@@ -129,6 +144,7 @@ class Settings:
     evaluation: EvaluationSettings = EvaluationSettings()
     llm: LLMSettings = LLMSettings()
     prompts: PromptSettings = PromptSettings()
+    build: BuildSettings = BuildSettings()
 
     def __post_init__(self):
         if self.proposer not in PROPOSERS:
