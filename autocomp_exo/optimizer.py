@@ -321,7 +321,7 @@ def _search_in(start: _Start, s: Settings, proposer: Proposer | None, run,
     if wrap is not None:
         proposer = wrap(proposer, menu)
     engine = make_engine(start.evaluator, s.evaluation.engine, s.evaluation.workers,
-                         s.evaluation.timeout)
+                         s.evaluation.timeout, address=s.evaluation.ray_address)
     service = EvalService(start.evaluator, engine,
                           run.eval_cache_path if run else None,
                           on_evaluated=(lambda r: run.log("simulated", key=r.key, ok=r.ok,
