@@ -19,16 +19,19 @@ from search_fakes import ToyEvaluator, toy_code, toy_values
 ray = pytest.importorskip("ray")
 
 
-@pytest.fixture(autouse=True)
-def ray_env(tmp_path_factory, monkeypatch):
+@pytest.fixture(scope="module", autouse=True)
+def ray_env(tmp_path_factory):
     """Ray's session files under a temporary directory; no token file in the home
-    directory (a local instance on the loopback interface only)."""
-    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path_factory.getbasetemp() / "ray"))
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    directory (a local instance for this test only)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RAY_TMPDIR", str(tmp_path_factory.mktemp("ray")))
+        mp.setenv("RAY_AUTH_MODE", "disabled")
+        yield
 
 
-@pytest.fixture
-def local_ray():
+@pytest.fixture(scope="module")
+def local_ray(ray_env):
+    """One local Ray instance (2 CPUs) for the tests that do not start their own."""
     connect(workers=2)
     yield
     ray.shutdown()
