@@ -3,6 +3,7 @@ engine, a worker killed mid-task retried without losing a result, timeouts and c
 
 import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -118,3 +119,19 @@ def test_a_stuck_program_times_out_and_a_crashing_one_fails_after_its_retries(lo
     finally:
         engine.close()
     assert ray.is_initialized()              # a connection made before is left open
+
+
+def test_flags_choose_the_engine_and_the_cluster():
+    from autocomp_exo import cli
+    args = cli._parser().parse_args(["optimize", "k.py:f", "--engine", "ray",
+                                     "--ray-address", "10.0.0.1:6379", "--workers", "8"])
+    ev = cli._settings(args).evaluation
+    assert (ev.engine, ev.ray_address, ev.workers) == ("ray", "10.0.0.1:6379", 8)
+
+
+def test_without_ray_installed_the_error_says_how_to_get_it(monkeypatch):
+    from autocomp_exo.search.engine import make_engine
+    from gemmini.errors import ConfigError
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ConfigError, match=r"autocomp-exo\[ray\]"):
+        make_engine(ToyEvaluator(), "ray")
