@@ -167,6 +167,7 @@ def _seeds(start: _Start, workload, s: Settings) -> list:
 
 
 def _start_only(proc, s: Settings, evaluator) -> _Start:
+    """The start and its evaluator, without seeds."""
     if evaluator is not None:
         name = proc.name if isinstance(proc, ir.Function) else "kernel"
         if isinstance(proc, str):
