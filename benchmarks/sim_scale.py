@@ -1,8 +1,9 @@
 """Simulated scale test of the Ray engine: search throughput against the number of workers.
 
-    python -m benchmarks.sim_scale --measure gemm_784x1024x256 --samples 48 \\
-        --save runs/sim_scale/costs.json            # measure (a short real search)
-    python -m benchmarks.sim_scale --costs runs/sim_scale/costs.json   # simulate
+    python -m benchmarks.sim_scale          # simulate from benchmarks/data/sim_scale_costs.json
+    python -m benchmarks.sim_scale --measure gemm_12544x256x64 --samples 96 \\
+        --save runs/sim_scale/costs.json     # measure again (a short real search), simulate
+    python -m benchmarks.sim_scale --costs runs/sim_scale/costs.json
 
 Measuring runs a short built-in search on one workload in this process (engine inline)
 and records, for every evaluated candidate, its CPU time (the time it would take on a
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 WORKERS = (1, 2, 4, 8, 16, 32, 64)
+MEASURED = Path(__file__).parent / "data" / "sim_scale_costs.json"
 DISPATCH = 0.005      # seconds per candidate for sending it and its result (Ray actor call)
 
 
@@ -129,7 +131,8 @@ def main(argv=None) -> None:
     ap.add_argument("--measure", metavar="WORKLOAD", help="measure costs on this workload")
     ap.add_argument("--samples", type=int, default=48)
     ap.add_argument("--save", help="write the measured costs here (JSON)")
-    ap.add_argument("--costs", help="simulate from costs measured before (JSON)")
+    ap.add_argument("--costs", default=str(MEASURED),
+                    help="simulate from costs measured before (JSON; default: %(default)s)")
     ap.add_argument("--beam-widths", default="4,16,32",
                     help="beam widths to simulate (candidates per iteration scale with it)")
     args = ap.parse_args(argv)
@@ -138,10 +141,8 @@ def main(argv=None) -> None:
         if args.save:
             Path(args.save).parent.mkdir(parents=True, exist_ok=True)
             Path(args.save).write_text(json.dumps(data, indent=1))
-    elif args.costs:
-        data = json.loads(Path(args.costs).read_text())
     else:
-        ap.error("give --measure WORKLOAD or --costs FILE")
+        data = json.loads(Path(args.costs).read_text())
     widths = tuple(int(w) for w in args.beam_widths.split(","))
     print("\n".join(table(data, widths)))
 
