@@ -72,6 +72,11 @@ def connect(address: str | None = None, workers: int = 2) -> None:
         raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {e}") from None
 
 
+def _first_line(e: Exception) -> str:
+    lines = [ln for ln in str(e).splitlines() if ln.strip()]
+    return lines[-1] if lines else type(e).__name__
+
+
 def _package_version() -> str:
     from autocomp_exo import __version__
     return __version__
@@ -115,7 +120,11 @@ class RayEngine:
 
     def _check_version(self) -> None:
         """The cluster must run the driver's version of this package (unpickling needs it)."""
-        theirs = self.ray.get(self.ray.remote(num_cpus=0)(_package_version).remote())
+        try:
+            theirs = self.ray.get(self.ray.remote(num_cpus=0)(_package_version).remote())
+        except self.ray.exceptions.RayError as e:
+            raise ConfigError("the Ray workers cannot import autocomp-exo (install the "
+                              f"driver's version on every node): {_first_line(e)}") from None
         ours = _package_version()
         if theirs != ours:
             raise ConfigError(f"the Ray workers run autocomp-exo {theirs}, the driver {ours}: "
