@@ -72,7 +72,7 @@ def connect(address: str | None = None, workers: int = 2) -> None:
         raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {e}") from None
 
 
-def _first_line(e: Exception) -> str:
+def _last_line(e: Exception) -> str:
     lines = [ln for ln in str(e).splitlines() if ln.strip()]
     return lines[-1] if lines else type(e).__name__
 
@@ -124,7 +124,7 @@ class RayEngine:
             theirs = self.ray.get(self.ray.remote(num_cpus=0)(_package_version).remote())
         except self.ray.exceptions.RayError as e:
             raise ConfigError("the Ray workers cannot import autocomp-exo (install the "
-                              f"driver's version on every node): {_first_line(e)}") from None
+                              f"driver's version on every node): {_last_line(e)}") from None
         ours = _package_version()
         if theirs != ours:
             raise ConfigError(f"the Ray workers run autocomp-exo {theirs}, the driver {ours}: "
