@@ -24,7 +24,7 @@ from autocomp_exo import __version__
 from autocomp_exo.exitcodes import Exit
 from autocomp_exo.llm.client import EndpointError
 from autocomp_exo.runs import RunDirMismatch, read_json, write_json
-from autocomp_exo.settings import PROPOSERS
+from autocomp_exo.settings import ENGINES, PROPOSERS
 from gemmini.config import CONFIGS, DEFAULT_CONFIG
 from gemmini.errors import AutocompError, ConfigError
 
@@ -37,6 +37,7 @@ _FLAG_KEYS = {
     "max_samples": "search.max_samples", "max_seconds": "search.max_seconds",
     "gemmini": "evaluation.gemmini", "engine": "evaluation.engine",
     "workers": "evaluation.workers", "timeout": "evaluation.timeout",
+    "ray_address": "evaluation.ray_address",
     "max_tokens": "llm.max_tokens_total", "max_usd": "llm.max_usd",
     "exchange_dir": "llm.exchange_dir", "exchange_timeout": "llm.exchange_timeout",
 }
@@ -206,8 +207,11 @@ def _search_flags(p) -> None:
     p.add_argument("--max-tokens", type=_count(1), help="LLM token budget (prompt + completion)")
     p.add_argument("--max-usd", type=_number(0.0, low_open=True),
                    help="LLM spending budget in US dollars")
-    p.add_argument("--engine", choices=("process", "inline"),
-                   help="evaluate in worker processes (default) or in this process")
+    p.add_argument("--engine", choices=ENGINES,
+                   help="evaluate in worker processes (default), in this process, or as "
+                        "Ray tasks (pip install 'autocomp-exo[ray]')")
+    p.add_argument("--ray-address", help="engine ray: the cluster to join (as `ray start "
+                   "--head` prints it; default: start a local one)")
     p.add_argument("--workers", type=_count(1), help="evaluation worker processes")
     p.add_argument("--timeout", type=_number(0.0, low_open=True),
                    help="seconds per candidate evaluation before its worker is killed")
@@ -379,7 +383,7 @@ def cmd_optimize(args, item=None, evaluator=None, settings=None, header=None,
                                         evaluator=evaluator, fresh=args.fresh)
             else:
                 result = optimize(item, settings=settings, run_dir=args.run_dir,
-                                  evaluator=evaluator, fresh=args.fresh)
+                                  evaluator=evaluator, fresh=args.fresh, workload=workload)
             break
         except RunDirMismatch as e:
             if not default_dir:

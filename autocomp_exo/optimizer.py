@@ -113,6 +113,8 @@ class _Start:
     kind: str = "gemm"
     header: str | None = None
     macs: int | None = None
+    workload: Any = None                 # the lowering.workload.Workload, where known
+    seeds: list = field(default_factory=list)    # (key, IR) joining the first beam
 
 
 def _resolve_settings(settings) -> Settings:
@@ -142,8 +144,30 @@ def _apply_budget(s: Settings, budget: Budget | None) -> Settings:
     return dataclasses.replace(s, search=search, llm=llm)
 
 
-def _start_from(proc, s: Settings, evaluator) -> _Start:
+def _start_from(proc, s: Settings, evaluator, workload=None) -> _Start:
     """What to search from, and how to evaluate it."""
+    start = _start_only(proc, s, evaluator)
+    workload = workload if workload is not None else start.workload
+    if s.search.seed_baselines and workload is not None:
+        start.seeds = _seeds(start, workload, s)
+    return start
+
+
+def _seeds(start: _Start, workload, s: Settings) -> list:
+    """The workload's vendor-library and loop-FSM programs, named as the start, where their
+    parameters and context are the start's (so the result fits the start's header)."""
+    from autocomp_exo.baselines import baseline_programs
+    try:
+        fn, _ = start.evaluator.normalize(start.item)
+    except Exception:  # noqa: BLE001 - the search reports an unreadable start itself
+        return []
+    return [(key, dataclasses.replace(prog, name=fn.name))
+            for key, prog in baseline_programs(workload, s.evaluation.gemmini)
+            if (prog.context, prog.params) == (fn.context, fn.params)]
+
+
+def _start_only(proc, s: Settings, evaluator) -> _Start:
+    """The start and its evaluator, without seeds."""
     if evaluator is not None:
         name = proc.name if isinstance(proc, ir.Function) else "kernel"
         if isinstance(proc, str):
@@ -161,7 +185,7 @@ def _start_from(proc, s: Settings, evaluator) -> _Start:
     exo_c = workload.mapped_c()
     ev = ModelEvaluator.from_settings(workload, s.evaluation)
     return _Start(exo_c.c_text, ev, exo_c.name, kind=workload.kind, header=exo_c.h_text,
-                  macs=workload.macs)
+                  macs=workload.macs, workload=workload)
 
 
 LLM_PROPOSERS = ("llm", "ensemble", "exchange")
@@ -203,7 +227,7 @@ def _builtin(gemmini: str | GemminiConfig = DEFAULT_CONFIG) -> Proposer:
 def optimize(proc, *, settings=None, proposer: Proposer | None = None,
              budget: Budget | None = None, run_dir: str | Path | None = None,
              evaluator=None, progress: Callable | bool | None = None, fresh: bool = False,
-             config=None) -> OptimizeResult:
+             config=None, workload=None) -> OptimizeResult:
     """Search for faster, correct code for ``proc`` (an Exo proc mapped to Gemmini, or,
     with ``evaluator``, anything that evaluator accepts). ``settings``: `Settings`, a TOML
     path or a dict (the Gemmini configuration is ``settings.evaluation.gemmini``).
@@ -211,10 +235,13 @@ def optimize(proc, *, settings=None, proposer: Proposer | None = None,
     after a kill; a directory holding a different run is refused unless ``fresh``.
     ``progress``: None shows a progress bar on a terminal and logs (logger
     ``autocomp_exo.progress``) otherwise, False is silent, a callable gets every
-    `SearchState`. ``config=`` is the deprecated name of ``settings=``."""
+    `SearchState`. ``workload`` (a `lowering.workload.Workload`, for code given with an
+    ``evaluator``) lets the search start from the workload's loop-FSM and vendor-library
+    programs too (``search.seed_baselines``, on by default; Exo procs get it always).
+    ``config=`` is the deprecated name of ``settings=``."""
     settings = renamed("optimize", "config", config, "settings", settings)
     s = _apply_budget(_resolve_settings(settings), budget)
-    start = _start_from(proc, s, evaluator)
+    start = _start_from(proc, s, evaluator, workload)
     with reporter(progress, s.search.iterations) as update:
         return _search_once(start, s, proposer, run_dir, update, fresh=fresh)
 
@@ -222,7 +249,7 @@ def optimize(proc, *, settings=None, proposer: Proposer | None = None,
 # settings that do not change what a run finds (budgets, parallelism); the rest do
 _NOT_IDENTITY = {"search": ("iterations", "patience", "max_samples", "max_seconds",
                             "parallel_requests"),
-                 "evaluation": ("engine", "workers", "timeout"),
+                 "evaluation": ("engine", "ray_address", "workers", "timeout"),
                  "llm": ("concurrency", "timeout", "retries", "backoff_base", "backoff_max",
                          "max_tokens_total", "max_usd", "cache_dir")}
 
@@ -296,7 +323,7 @@ def _search_in(start: _Start, s: Settings, proposer: Proposer | None, run,
     if wrap is not None:
         proposer = wrap(proposer, menu)
     engine = make_engine(start.evaluator, s.evaluation.engine, s.evaluation.workers,
-                         s.evaluation.timeout)
+                         s.evaluation.timeout, address=s.evaluation.ray_address)
     service = EvalService(start.evaluator, engine,
                           run.eval_cache_path if run else None,
                           on_evaluated=(lambda r: run.log("simulated", key=r.key, ok=r.ok,
@@ -314,7 +341,7 @@ def _search_in(start: _Start, s: Settings, proposer: Proposer | None, run,
             search.token_counter = lambda: client.usage.total().tokens
             # an LLM budget counts the cached calls of a replay: skip no iteration then
             search.may_restore = s.llm.max_tokens_total is None and s.llm.max_usd is None
-        res = search.run_search(start.item)
+        res = search.run_search(start.item, start.seeds)
     except BaseException as e:
         if run:
             _save_after_error(run, start, search, e, time.time() - t0)

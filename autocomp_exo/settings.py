@@ -48,6 +48,7 @@ class SearchSettings:
     parallel_requests: int = 8          # proposer calls in flight at once
     history_limit: int = 6              # earlier attempts shown to a plan (candidate + ancestors)
     accept_equal_busier_drop: bool = False  # equal cycles but a less busy busiest engine survives
+    seed_baselines: bool = True         # the workload's loop-FSM and vendor programs join beam 0
 
     def __post_init__(self):
         _at_least(self, 1, "beam_width", "plans_per_candidate", "impls_per_plan",
@@ -57,10 +58,14 @@ class SearchSettings:
             raise ConfigError(f"dropout: must be at least 0 and below 1, got {self.dropout}")
 
 
+ENGINES = ("process", "inline", "ray")
+
+
 @dataclass(frozen=True)
 class EvaluationSettings:
     gemmini: str = DEFAULT_CONFIG       # Gemmini configuration name (gemmini.config.CONFIGS)
-    engine: str = "process"             # process | inline
+    engine: str = "process"             # process | inline | ray
+    ray_address: str | None = None     # engine "ray": a cluster's address (None: start one here)
     workers: int = 2
     timeout: float = 300.0              # seconds per candidate
     input_kinds: tuple[str, ...] = ("uniform", "extreme")  # lowering.reference input sets
@@ -71,9 +76,9 @@ class EvaluationSettings:
         if self.gemmini not in CONFIGS:
             raise ConfigError(f"gemmini: unknown Gemmini configuration {self.gemmini!r} "
                               f"(known: {', '.join(CONFIGS)})")
-        if self.engine not in ("process", "inline"):
+        if self.engine not in ENGINES:
             raise ConfigError(f"engine: unknown evaluation engine {self.engine!r} "
-                              "(known: process, inline)")
+                              f"(known: {', '.join(ENGINES)})")
         _at_least(self, 1, "workers")
         if self.timeout <= 0:
             raise ConfigError(f"timeout: must be above 0, got {self.timeout}")

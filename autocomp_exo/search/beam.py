@@ -156,8 +156,11 @@ class BeamSearch:
         return list(value)
 
     # -- the search --------------------------------------------------------
-    def run_search(self, start) -> SearchResult:
-        """Search from ``start`` (code text or IR, must be correct)."""
+    def run_search(self, start, seeds: list[tuple[str, object]] = ()) -> SearchResult:
+        """Search from ``start`` (code text or IR, must be correct). ``seeds`` are
+        (menu item key, code or IR) of other programs for the same workload (the loop
+        FSM's, the vendor library's): each is judged like a rewrite of ``start`` in
+        iteration 0, and those accepted join the first beam."""
         (first,) = self.service.evaluate_many([start])
         res = first.result
         if not res.ok:
@@ -171,7 +174,10 @@ class BeamSearch:
         self._log("search_start", key=root.id, cycles=root.cycles,
                   settings=self.s.__dict__, resumed=bool(self.run and self.run.resumed))
         self.state.start_cycles = self.state.best_cycles = root.cycles
-        beam, best = [root], root
+        beam = sorted([root, *self._seed(root, seeds)],
+                      key=lambda c: (c.cycles, c.iteration, c.id))[: self.s.beam_width]
+        best = beam[0]
+        self.state.best_cycles = best.cycles
         trajectory = [root.cycles]
         restored = (self._restore(root) if self.may_restore and self.run is not None
                     and self.run.resumed else None)
@@ -217,6 +223,14 @@ class BeamSearch:
                             recipe=recipe, lineage=self.lineage, stop_reason=stop,
                             samples=self.state.samples, iterations=it,
                             candidates=dict(self.accepted), error=self._abort)
+
+    def _seed(self, root: Candidate, seeds) -> list[Candidate]:
+        """The accepted ``seeds`` (checked, timed and logged like any rewrite, no repair)."""
+        attempts = [_Attempt(root, Plan(key, f"start from the {key} program", "seed"),
+                             Rewrite("seed", item if isinstance(item, str) else None,
+                                     fn=None if isinstance(item, str) else item), i)
+                    for i, (key, item) in enumerate(seeds)]
+        return self._evaluate(0, attempts, repair_round=self.s.repair_attempts) if attempts else []
 
     def _chain(self, best: Candidate) -> list[str]:
         chain = [best.id]

@@ -6,8 +6,11 @@
   and replaced, and comes back as a ``timeout`` failure; a worker that dies
   comes back as a ``crash`` failure.
 
+* `RayEngine` (`search.ray_engine`, the optional ``ray`` extra): as Ray tasks on a
+  cluster or a local Ray instance.
+
 Engines are pluggable: anything with ``run(items) -> list[EvalResult]`` and
-``close()`` works (a Ray engine could be added without touching the search).
+``close()`` works.
 """
 
 from __future__ import annotations
@@ -197,11 +200,15 @@ class ProcessEngine:
 
 
 def make_engine(evaluator: Evaluator, kind: str = "process", workers: int = 2,
-                timeout: float = 300.0) -> Engine:
-    """An engine by name: ``process`` or ``inline``."""
+                timeout: float = 300.0, address: str | None = None) -> Engine:
+    """An engine by name: ``process``, ``inline`` or ``ray`` (``address``: the Ray
+    cluster's, None for a local instance with ``workers`` CPUs)."""
     if kind == "inline":
         return InlineEngine(evaluator)
     if kind == "process":
         return ProcessEngine(evaluator, workers=workers, timeout=timeout)
+    if kind == "ray":
+        from autocomp_exo.search.ray_engine import RayEngine   # ray is an optional extra
+        return RayEngine(evaluator, address=address, workers=workers, timeout=timeout)
     from gemmini.errors import ConfigError
-    raise ConfigError(f"unknown evaluation engine {kind!r} (known: process, inline)")
+    raise ConfigError(f"unknown evaluation engine {kind!r} (known: process, inline, ray)")
