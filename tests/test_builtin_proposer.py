@@ -171,3 +171,23 @@ def test_measured_stalls_steer_the_ranking():
         assert (conflict[key] > w) == (name == "bank"), key
         assert (serial[key] > 2 * w) == (name in ("interleave", "interleave_all", "pipeline",
                                                   "double_buffer")), key
+
+
+def test_one_rewrite_per_plan_is_the_variant_the_estimate_prefers(cand):
+    """With k = 1 the sample goes to the cheaper (by the static estimate) of the planned
+    rewrite and the same rewrite followed by the clean-up; with k = 2 both are returned."""
+    from autocomp_exo.transforms.estimate import estimate
+    from gemmini.config import get_config
+    cfg = get_config()
+    prop = BuiltinProposer()
+    plans = prop.plan(cand, MENU, 6, iteration=0, total_iterations=8, seed=3)
+    tidied = 0
+    for p in plans:
+        both = prop.implement(cand, p, 2, seed=0)
+        one = prop.implement(cand, p, 1, seed=0)
+        assert len(one) == 1
+        assert one[0].fn in {rw.fn for rw in both}
+        cost = {rw.fn: estimate(rw.fn, cfg).cycles for rw in both}
+        assert cost[one[0].fn] == min(cost.values())
+        tidied += len(both) == 2
+    assert tidied        # some plan had a clean-up variant to choose between

@@ -47,3 +47,25 @@ def test_a_large_enumeration_falls_back_to_truncated_loops():
     assert acc_rows(range(32)) | acc_rows(range(last, last + 16)) <= s.writes
     assert not s.writes & acc_rows(range(32, 48))
     assert acc_rows(range(32, 48)) <= s.exposed
+
+
+def test_a_large_enumeration_still_runs_small_inner_loops_in_full():
+    """Only the large outer loop is truncated: the 4-trip zeroing loop inside it runs every
+    iteration, so the rows 32..47 its third iteration writes are not exposed to the mvout
+    (truncating every loop would expose them, as in the first test's failure mode)."""
+    n = FULL_EVENTS // 5 + 8           # 5 instructions per outer iteration: past the budget
+    fn = parse(f"""
+void f(const float* scale, bool act, int8_t C[{16 * n}][64]) {{
+  config_st(64, act, *scale);
+  config_ld(0, 1.0f, 0);
+  for (int i = 0; i < {n}; i++) {{
+    for (int j = 0; j < 4; j++) {{
+      mvin(0, 16 * j + 0x80000000, 16, 16);
+    }}
+    mvout(&C[16 * i][32], 0x80000020, 16, 16);
+  }}
+}}
+""")
+    s = summary_of(fn, CFG, fn.body, {})
+    assert acc_rows(range(64)) <= s.writes
+    assert not s.exposed & acc_rows(range(64))

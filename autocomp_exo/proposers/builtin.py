@@ -211,14 +211,18 @@ class BuiltinProposer:
                 continue
             seen.add(new)
             self._count(a.transform, "implemented")
-            out.append(Rewrite(proposer=self.name, code=_compact(new), fn=new))
+            variants = [new]
             if first is None:
                 first = new
-                # second variant: the same rewrite followed by the arithmetic clean-up
+                # second variant: the same rewrite followed by the arithmetic clean-up;
+                # the static estimate orders the two, so with one rewrite per plan the
+                # sample goes to the one it judges faster
                 tidy = self._cleanup(new)
-                if len(out) < k and tidy is not None and tidy not in seen:
+                if tidy is not None and tidy not in seen:
                     seen.add(tidy)
-                    out.append(Rewrite(proposer=self.name, code=_compact(tidy), fn=tidy))
+                    variants = sorted([new, tidy], key=lambda f: _cycles(f, self.gemmini))
+            out += [Rewrite(proposer=self.name, code=_compact(f), fn=f)
+                    for f in variants[:k - len(out)]]
         if not out:
             out.append(Rewrite(proposer=self.name, code=None,
                                error=f"no applicable rewrite for menu item {plan.menu_item!r}"))
