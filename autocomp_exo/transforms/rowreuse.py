@@ -27,14 +27,16 @@ means here.
 
 from __future__ import annotations
 
-from gemmini.config import GemminiConfig
-from gemmini.ir import DramAddr, For, Function, Instr
+import dataclasses
 
-from .arith import const_prop
+from gemmini.config import GemminiConfig
+from gemmini.ir import Const, Decl, DramAddr, For, Function, Instr
+
 from .base import Application, NotApplicable, Transform, app
 from .buffering import is_load_stmt
 from .deps import LOAD_IDS
-from .ir_util import Path, const_decls, deep_vars, get, instrs, trip_count
+from .ir_util import (Path, children, const_decls, deep_vars, get, instrs, map_stmts, subst_body,
+                      trip_count, walk)
 from .loops import fission, interchange, split
 from .regions import capacity, extents, region_of, used_rows
 from .residency import expand, resident
@@ -65,14 +67,19 @@ def row_reuse(fn: Function, a: Application, config: GemminiConfig) -> Function:
     """Tile the loop at the site by ``factor`` and sink the inner loop to the loads that do
     not depend on it (see the module docstring)."""
     f = a.p["factor"]
-    if const_decls(fn):
-        fn = const_prop(fn, a, config)          # constant buffer bases: perfect nests
+    fn, site = _inline_consts(fn, a.site)      # constant buffer bases: perfect nests
+    a = dataclasses.replace(a, site=site)
     loop = get(fn.body, a.site)
     if not isinstance(loop, For):
         raise NotApplicable("site is not a loop")
-    fn = split(fn, app("split", a.site, "", factor=f), config)
-    outer = a.site
-    inner_path = a.site + (0,)
+    t = trip_count(loop)
+    if t is None or f < 2 or t % f:
+        raise NotApplicable(f"loop {loop.var}: factor {f} does not divide its trip count")
+    if f < t:
+        fn = split(fn, app("split", a.site, "", factor=f), config)
+        outer, inner_path = a.site, a.site + (0,)
+    else:                               # every iteration shares one load
+        outer, inner_path = a.site[:-1], a.site
     var = get(fn.body, inner_path).var
     invariant, moving = _moves(fn, inner_path, var)
     if not invariant or not moving:
@@ -81,6 +88,24 @@ def row_reuse(fn: Function, a: Application, config: GemminiConfig) -> Function:
         fn = expand(fn, site, outer, config, only=inner_path)
     target = max(invariant, key=lambda p: _load_weight(fn, p))
     return _sink(fn, inner_path, target, config)
+
+
+def _inline_consts(fn: Function, site: Path) -> tuple[Function, Path]:
+    """Inline the constant scalars (buffer bases) and drop their declarations; the program
+    and the path of the statement at ``site`` in it."""
+    consts = const_decls(fn)
+    if not consts:
+        return fn, site
+
+    def dropped(s) -> bool:
+        return isinstance(s, Decl) and s.name in consts
+    new, body = [], fn.body
+    for idx in site:
+        new.append(idx - sum(dropped(s) for s in body[:idx]))
+        body = children(body[idx])
+    body = map_stmts(fn.body, lambda s: () if dropped(s) else None)
+    body = subst_body(body, {k: Const(v) for k, v in consts.items()})
+    return dataclasses.replace(fn, body=body), tuple(new)
 
 
 def _sink(fn: Function, path: Path, target: Path, config: GemminiConfig) -> Function:
@@ -139,7 +164,7 @@ def find_row_reuse(fn: Function, config: GemminiConfig) -> list[Application]:
             continue
         tile = used_rows(region_of(ext, seeds[0]), "acc")
         free = capacity(config, "acc") - used_rows(ext, "acc") + tile
-        for f in range(min(t - 1, MAX_REUSE_FACTOR), 1, -1):
+        for f in range(min(t, MAX_REUSE_FACTOR), 1, -1):
             if t % f == 0 and f * tile <= free:
                 out.append(app("row_reuse", path, f"tile loop {s.var} by {f} and load what "
                                f"does not depend on it once for {f} iterations, each with its "
@@ -148,7 +173,6 @@ def find_row_reuse(fn: Function, config: GemminiConfig) -> list[Application]:
 
 
 def _loops(fn: Function):
-    from .ir_util import walk
     for path, s, loops in walk(fn.body):
         if isinstance(s, For):
             yield path, s, loops
