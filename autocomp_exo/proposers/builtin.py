@@ -35,7 +35,7 @@ from gemmini.ir import Function
 # How promising each transformation is a priori, and under which bound it helps most.
 BASE_WEIGHT = {
     "resident_all": 6.0, "resident": 6.0, "unroll": 3.0, "unroll_nest": 3.0, "bank": 3.0,
-    "double_buffer": 2.5, "strength": 2.0, "hoist": 2.0, "mvin_merge": 2.0,
+    "double_buffer": 2.5, "strength": 2.0, "hoist": 2.0, "mvin_merge": 2.0, "row_reuse": 4.0,
     "reuse_weights": 2.0, "interleave": 2.5, "interleave_all": 3.0, "fold_zeroing": 2.0,
     "const_prop": 3.0, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
     "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7, "split": 0.5,
