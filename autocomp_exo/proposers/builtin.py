@@ -279,6 +279,7 @@ CONFLICT_SHARE = 0.1   # share of computes reading A and B from one bank worth a
 SERIAL_SHARE = 0.25    # loads and computes each busy this share of the run ...
 SERIAL_RATIO = 1.3     # ... and the run this much longer than either: they do not overlap
 OVERLAP = ("interleave", "interleave_all", "pipeline", "double_buffer")
+LOAD_CUTTERS = ("row_reuse",)   # rewrites that load the same operand fewer times
 STALL_BOOST = 4.0      # weight factor of a rewrite that removes a measured stall
 CONFLICT_BOOST = 8.0   # ... of a bank move when most computes read A and B from one bank
 
@@ -288,8 +289,9 @@ def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
     estimate cannot see: execute cycles stolen by DMA writes into the banks it reads
     (copies one bank apart, bank moves), computes whose A and B share a bank (bank
     moves), an execute engine idle while nothing bounds it (accumulator double
-    buffering, interleaved loads), and loads and computes that add up instead of
-    overlapping (every overlap rewrite)."""
+    buffering, interleaved loads), loads and computes that add up instead of
+    overlapping (every overlap rewrite), and a busy load engine (rewrites that load an
+    operand fewer times)."""
     if fb is None or not fb.cycles:
         return 1.0
     d = fb.details or {}
@@ -308,7 +310,16 @@ def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
         boost *= STALL_BOOST
     if _serialized(fb) and a.transform in OVERLAP:
         boost *= STALL_BOOST
+    if _load_heavy(fb) and a.transform in LOAD_CUTTERS:
+        boost *= STALL_BOOST
     return boost
+
+
+def _load_heavy(fb: Feedback) -> bool:
+    """The load engine is busy a large share of the run: cutting the bytes loaded pays
+    even where the static estimate (CPU-dominated on a mapped convolution) sees no gain."""
+    load = ((fb.details or {}).get("busy") or {}).get("load") or 0
+    return load > SERIAL_SHARE * fb.cycles
 
 
 def _serialized(fb: Feedback) -> bool:
