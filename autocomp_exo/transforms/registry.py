@@ -11,17 +11,19 @@ from __future__ import annotations
 from gemmini.config import GemminiConfig
 from gemmini.ir import Function
 
-from . import (arith, buffering, fsm, hoist, loops, mvin_merge, reorder, residency, rowreuse,
-               unroll, weights, zeroing)
+from . import (arith, buffering, fsm, hoist, loops, mvin_merge, reorder, residency, unroll, weights,
+               zeroing)
+from . import rowreuse
 from .base import Application, NotApplicable, Transform
 from .guards import fold_guards
 
 TRANSFORMS: dict[str, Transform] = {
     t.name: t
-    for mod in (loops, unroll, arith, hoist, reorder, residency, rowreuse, buffering, mvin_merge,
-                weights, zeroing, fsm)
+    for mod in (loops, unroll, arith, hoist, reorder, residency, buffering, mvin_merge, weights,
+                zeroing, fsm)
     for t in mod.TRANSFORMS
 }
+TRANSFORMS.update({t.name: t for t in rowreuse.TRANSFORMS})
 
 
 def by_menu_item(key: str) -> list[Transform]:
