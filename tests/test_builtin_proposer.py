@@ -171,3 +171,34 @@ def test_measured_stalls_steer_the_ranking():
         assert (conflict[key] > w) == (name == "bank"), key
         assert (serial[key] > 2 * w) == (name in ("interleave", "interleave_all", "pipeline",
                                                   "double_buffer")), key
+
+
+def test_a_busy_load_engine_raises_the_rewrites_that_load_less():
+    """Loads busy most of the run: row_reuse (one load of B for several row tiles) gets
+    a higher weight; nothing else moves."""
+    fn = basic_gemm(M, N, K)
+    idle = _weights(fn, _feedback(busy={"cpu": 9000, "load": 1000, "execute": 8000}))
+    busy = _weights(fn, _feedback(busy={"cpu": 9000, "load": 6000, "execute": 8000}))
+    assert "row_reuse" in {key[0] for key in idle}
+    for key, w in idle.items():
+        assert (busy[key] > w) == (key[0] == "row_reuse"), key
+
+
+def test_one_rewrite_per_plan_is_the_variant_the_estimate_prefers(cand):
+    """With k = 1 the sample goes to the cheaper (by the static estimate) of the planned
+    rewrite and the same rewrite followed by the clean-up; with k = 2 both are returned."""
+    from autocomp_exo.transforms.estimate import estimate
+    from gemmini.config import get_config
+    cfg = get_config()
+    prop = BuiltinProposer()
+    plans = prop.plan(cand, MENU, 6, iteration=0, total_iterations=8, seed=3)
+    tidied = 0
+    for p in plans:
+        both = prop.implement(cand, p, 2, seed=0)
+        one = prop.implement(cand, p, 1, seed=0)
+        assert len(one) == 1
+        assert one[0].fn in {rw.fn for rw in both}
+        cost = {rw.fn: estimate(rw.fn, cfg).cycles for rw in both}
+        assert cost[one[0].fn] == min(cost.values())
+        tidied += len(both) == 2
+    assert tidied        # some plan had a clean-up variant to choose between

@@ -87,7 +87,7 @@ def test_runs_show_names_the_steps_in_words_and_the_faster_baselines(report, cap
     import json
     run = report.parent
     assert main(["runs", "show", str(run)]) == 0
-    out = " ".join(capsys.readouterr().out.split())        # rich wraps table cells
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())   # rich wraps cells
     best = json.loads((run / "best.json").read_text())
     menu = (ROOT / "autocomp_exo" / "prompts" / "menu.toml").read_text()
     first = best["recipe"][0]["menu_item"]

@@ -35,7 +35,7 @@ from gemmini.ir import Function
 # How promising each transformation is a priori, and under which bound it helps most.
 BASE_WEIGHT = {
     "resident_all": 6.0, "resident": 6.0, "unroll": 3.0, "unroll_nest": 3.0, "bank": 3.0,
-    "double_buffer": 2.5, "strength": 2.0, "hoist": 2.0, "mvin_merge": 2.0,
+    "double_buffer": 2.5, "strength": 2.0, "hoist": 2.0, "mvin_merge": 2.0, "row_reuse": 4.0,
     "reuse_weights": 2.0, "interleave": 2.5, "interleave_all": 3.0, "fold_zeroing": 2.0,
     "const_prop": 3.0, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
     "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7, "split": 0.5,
@@ -211,14 +211,18 @@ class BuiltinProposer:
                 continue
             seen.add(new)
             self._count(a.transform, "implemented")
-            out.append(Rewrite(proposer=self.name, code=_compact(new), fn=new))
+            variants = [new]
             if first is None:
                 first = new
-                # second variant: the same rewrite followed by the arithmetic clean-up
+                # second variant: the same rewrite followed by the arithmetic clean-up;
+                # the static estimate orders the two, so with one rewrite per plan the
+                # sample goes to the one it judges faster
                 tidy = self._cleanup(new)
-                if len(out) < k and tidy is not None and tidy not in seen:
+                if tidy is not None and tidy not in seen:
                     seen.add(tidy)
-                    out.append(Rewrite(proposer=self.name, code=_compact(tidy), fn=tidy))
+                    variants = sorted([new, tidy], key=lambda f: _cycles(f, self.gemmini))
+            out += [Rewrite(proposer=self.name, code=_compact(f), fn=f)
+                    for f in variants[:k - len(out)]]
         if not out:
             out.append(Rewrite(proposer=self.name, code=None,
                                error=f"no applicable rewrite for menu item {plan.menu_item!r}"))
@@ -275,6 +279,7 @@ CONFLICT_SHARE = 0.1   # share of computes reading A and B from one bank worth a
 SERIAL_SHARE = 0.25    # loads and computes each busy this share of the run ...
 SERIAL_RATIO = 1.3     # ... and the run this much longer than either: they do not overlap
 OVERLAP = ("interleave", "interleave_all", "pipeline", "double_buffer")
+LOAD_CUTTERS = ("row_reuse",)   # rewrites that load the same operand fewer times
 STALL_BOOST = 4.0      # weight factor of a rewrite that removes a measured stall
 CONFLICT_BOOST = 8.0   # ... of a bank move when most computes read A and B from one bank
 
@@ -284,8 +289,9 @@ def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
     estimate cannot see: execute cycles stolen by DMA writes into the banks it reads
     (copies one bank apart, bank moves), computes whose A and B share a bank (bank
     moves), an execute engine idle while nothing bounds it (accumulator double
-    buffering, interleaved loads), and loads and computes that add up instead of
-    overlapping (every overlap rewrite)."""
+    buffering, interleaved loads), loads and computes that add up instead of
+    overlapping (every overlap rewrite), and a busy load engine (rewrites that load an
+    operand fewer times)."""
     if fb is None or not fb.cycles:
         return 1.0
     d = fb.details or {}
@@ -304,7 +310,16 @@ def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
         boost *= STALL_BOOST
     if _serialized(fb) and a.transform in OVERLAP:
         boost *= STALL_BOOST
+    if _load_heavy(fb) and a.transform in LOAD_CUTTERS:
+        boost *= STALL_BOOST
     return boost
+
+
+def _load_heavy(fb: Feedback) -> bool:
+    """The load engine is busy a large share of the run: cutting the bytes loaded pays
+    even where the static estimate (CPU-dominated on a mapped convolution) sees no gain."""
+    load = ((fb.details or {}).get("busy") or {}).get("load") or 0
+    return load > SERIAL_SHARE * fb.cycles
 
 
 def _serialized(fb: Feedback) -> bool:

@@ -4,9 +4,12 @@ A statement list is run *symbolically on addresses only* (no data): every
 instruction is turned into the locations it reads, writes or accumulates into
 (scratchpad / accumulator rows, configuration state, the preload / weight
 registers, DRAM output elements). Every iteration is enumerated when the whole
-enumeration stays within `FULL_EVENTS` instructions; larger ones run with loops
-truncated to their first two and last iterations (`MAX_TRIPS`), which
-catches the affine conflicts that occur in practice while keeping checks cheap.
+enumeration stays within `FULL_EVENTS` instructions. Larger ones truncate only their
+large loops, to their first two and last iterations (`MAX_TRIPS`): loops of up to
+``full_trips`` iterations still run every iteration, with ``full_trips`` the largest trip
+count that keeps the enumeration within `FULL_EVENTS` (so a conflict in the third
+iteration of an 8-trip inner loop is still seen). This catches the affine conflicts
+that occur in practice while keeping checks cheap.
 Every rewrite is checked against the reference semantics later anyway.
 
 An *instance* (one statement, or one loop iteration) is summarized by
@@ -57,7 +60,8 @@ class TraceState:
     block_stride: dict = field(default_factory=dict)
     pending_c: tuple | None = None
     events: int = 0
-    truncate: bool = False          # loops run only their first two and last iterations
+    truncate: bool = False          # loops run only their first two and last iterations ...
+    full_trips: int = 0             # ... unless they have at most this many
 
 
 ACC_KEYS = 1 << 40      # accumulator row r has key ACC_KEYS + r; scratchpad row r has key r
@@ -170,16 +174,19 @@ def cpu_accesses(stmt: Stmt) -> list[tuple[str, tuple]]:
 
 def summarize(body: Body, env: dict, st: TraceState) -> Summary:
     """Enumerate ``body`` under ``env`` (copied) from state ``st`` (updated): every
-    iteration when that takes at most `FULL_EVENTS` instructions, else truncated loops."""
+    iteration when that takes at most `FULL_EVENTS` instructions, else with the large loops
+    truncated (`full_trips`)."""
     st.truncate = instruction_count(body, env) > FULL_EVENTS
+    st.full_trips = full_trips(body, env) if st.truncate else 0
     s = Summary()
     _run(body, dict(env), st, s)
     return s
 
 
-def instruction_count(body: Body, env: dict) -> float:
+def instruction_count(body: Body, env: dict, full: int | None = None) -> float:
     """Instructions a full enumeration of ``body`` runs (both sides of an ``if``; infinite
-    when a loop's trip count is not known)."""
+    when a loop's trip count is not known); with ``full``, loops of more than
+    ``max(full, MAX_TRIPS)`` iterations count as truncated to `MAX_TRIPS`."""
     n = 0.0
     for stmt in body:
         if isinstance(stmt, Instr):
@@ -188,10 +195,26 @@ def instruction_count(body: Body, env: dict) -> float:
             trips = trip_count(stmt, env)
             if trips is None:
                 return math.inf
-            n += trips * instruction_count(stmt.body, env)
+            if full is not None and trips > max(full, MAX_TRIPS):
+                trips = MAX_TRIPS
+            n += trips * instruction_count(stmt.body, env, full)
         elif isinstance(stmt, If):
-            n += instruction_count(stmt.then, env) + instruction_count(stmt.orelse, env)
+            n += instruction_count(stmt.then, env, full) + instruction_count(stmt.orelse, env,
+                                                                             full)
     return n
+
+
+def full_trips(body: Body, env: dict) -> int:
+    """The largest trip count such that enumerating every loop of at most that many
+    iterations in full, and truncating the others, stays within `FULL_EVENTS`
+    instructions (0 when only the truncation itself fits)."""
+    counts = sorted({t for _, s, _ in walk(body) if isinstance(s, For)
+                     for t in [trip_count(s, env)] if t is not None and t > MAX_TRIPS},
+                    reverse=True)
+    for t in counts:
+        if instruction_count(body, env, t) <= FULL_EVENTS:
+            return t
+    return 0
 
 
 def _record(s: Summary, accesses, written_here: set):
@@ -225,12 +248,14 @@ def _run(body: Body, env: dict, st: TraceState, s: Summary, written: set | None 
         _run_stmt(stmt, env, st, s, written)
 
 
-def loop_values(loop: For, env: dict, truncate: bool = True) -> list[int]:
+def loop_values(loop: For, env: dict, truncate: bool = True, full: int = 0) -> list[int]:
+    """The values ``loop`` takes under ``env``: all of them, or with ``truncate`` and more
+    than ``max(full, MAX_TRIPS)`` of them, the first two and the last."""
     lo, hi = const_value(loop.lo, env), const_value(loop.hi, env)
     if lo is None or hi is None:
         raise Unanalyzable(f"loop {loop.var} has unknown bounds")
     vals = range(lo, hi, loop.step)
-    if truncate and len(vals) > MAX_TRIPS:
+    if truncate and len(vals) > max(MAX_TRIPS, full):
         return [vals[0], vals[1], vals[-1]]
     return list(vals)
 
@@ -263,7 +288,7 @@ def _run_stmt(stmt: Stmt, env: dict, st: TraceState, s: Summary, written: set):
             env[stmt.name] = v if stmt.op == "=" else eval_expr(
                 _compound(stmt.op, old, v), {})
     elif isinstance(stmt, For):
-        for v in loop_values(stmt, env, truncate=st.truncate):
+        for v in loop_values(stmt, env, truncate=st.truncate, full=st.full_trips):
             env[stmt.var] = v
             _run(stmt.body, env, st, s, written)
         env.pop(stmt.var, None)

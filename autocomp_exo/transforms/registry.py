@@ -13,6 +13,7 @@ from gemmini.ir import Function, Instr, walk_stmts
 
 from . import (arith, buffering, fsm, hoist, loops, mvin_merge, reorder, residency, unroll, weights,
                zeroing)
+from . import rowreuse
 from .base import Application, NotApplicable, Transform
 from .guards import fold_guards
 from .ir_util import children, is_cpu_stmt
@@ -23,6 +24,7 @@ TRANSFORMS: dict[str, Transform] = {
                 zeroing, fsm)
     for t in mod.TRANSFORMS
 }
+TRANSFORMS.update({t.name: t for t in rowreuse.TRANSFORMS})
 
 
 def by_menu_item(key: str) -> list[Transform]:

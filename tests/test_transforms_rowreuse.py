@@ -1,0 +1,68 @@
+"""row_reuse: one load of the weights serves several output rows of a convolution, each
+row with its own accumulator tile. Checked against numpy's convolution on Gemmini's
+functional model; the load counts are worked out by hand from the loop trip counts."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autocomp_exo.transforms import TRANSFORMS, apply
+from autocomp_exo.transforms.base import NotApplicable, app
+from benchmarks.numpy_reference import numpy_conv
+from gemmini import model
+from gemmini.config import get_config
+from lowering.parser import parse_c
+
+CFG = get_config()
+EXO_CONV = Path(__file__).parent / "data" / "exo_c" / "conv_1x22x22x16.c"
+ORUW = (4, 0)           # the orow loop (inside the one-trip batch loop)
+
+
+@pytest.fixture(scope="module")
+def conv():
+    """Exo's conv_1x22x22x16 (20 output rows; each row a 16-column tile and a 4-column
+    remainder, both loading the 3x3 weights), inputs and numpy's output."""
+    fn = parse_c(EXO_CONV.read_text())
+    shapes = {p.name: p.shape for p in fn.params}
+    rng = np.random.default_rng(3)
+    inputs = {"inp": rng.integers(-128, 128, shapes["inp"], dtype=np.int8),
+              "weights": rng.integers(-128, 128, shapes["weights"], dtype=np.int8),
+              "bias": rng.integers(-20000, 20000, shapes["bias"], dtype=np.int32),
+              "scale": np.float32(1.0 / 3200), "act": True}
+    want = numpy_conv(inputs["inp"], inputs["weights"], inputs["bias"], inputs["scale"], True)
+    return fn, inputs, want
+
+
+def run(fn, inputs, want):
+    r = model.run(fn, inputs, CFG)
+    np.testing.assert_array_equal(np.asarray(r.outputs["output"]).reshape(want.shape), want)
+    return r.report
+
+
+def test_offers_the_factors_whose_accumulator_tiles_fit(conv):
+    fn, _, _ = conv
+    offered = {a.p["factor"] for a in TRANSFORMS["row_reuse"].find(fn, CFG)
+               if a.site == ORUW}
+    assert offered == {2, 4, 5}         # divisors of 20 up to the limit of 8 (two tiles
+                                        # of 16 + 5 rows each fit 1024 rows many times)
+
+
+@pytest.mark.parametrize("factor", [2, 4, 5])
+def test_weights_of_one_column_part_are_loaded_once_per_group_of_rows(conv, factor):
+    fn, inputs, want = conv
+    before = run(fn, inputs, want)
+    new = apply(fn, app("row_reuse", ORUW, "", factor=factor), CFG)
+    after = run(new, inputs, want)
+    # 20 rows x 9 kernel positions x 2 column parts before; the first part's weights
+    # now once per group of `factor` rows
+    assert before.counts["mvin2"] == 20 * 9 * 2
+    assert after.counts["mvin2"] == (20 // factor) * 9 + 20 * 9
+    assert after.counts["mvin3"] == before.counts["mvin3"]
+    assert after.cycles < before.cycles
+
+
+def test_a_loop_that_loads_nothing_invariant_is_refused(conv):
+    fn, _, _ = conv
+    with pytest.raises(NotApplicable):          # krow: every load moves with it
+        apply(fn, app("row_reuse", (4, 0, 0, 2), "", factor=3), CFG)
