@@ -8,6 +8,7 @@ import pytest
 
 from autocomp_exo.prompts import builder
 from autocomp_exo.proposers.base import Candidate, Feedback, Plan
+from gemmini.config import get_config
 from gemmini.errors import ConfigError
 from gemmini.isa import SPECS
 
@@ -113,7 +114,10 @@ def test_feedback_ranks_engines_and_names_the_causes():
     ranked = re.findall(r"^  - (\w+): ([\d,]+) \(margin ([\d,]+), ([\d.]+)%", text, re.M)
     assert ranked == [("execute", "900", "100", "10.0"), ("cpu", "700", "300", "30.0"),
                       ("load", "300", "700", "70.0"), ("store", "10", "990", "99.0")]
-    assert "Bank conflicts: 12 computes" in text and "(28 instead of 16 cycles each)" in text
+    tp = get_config("int8_16").timing
+    slow = round(tp.block_cycles * tp.bank_conflict_factor)
+    assert "Bank conflicts: 12 computes" in text
+    assert f"({slow} instead of {tp.block_cycles} cycles each)" in text
     assert "Stolen cycles: 34 execute cycles" in text
     assert "Exposed preloads: 5 preloads" in text and "CPU stalls: 67 cycles" in text
     assert "- Instructions executed: mvin 8, preload 4." in text      # zero counts left out
