@@ -96,7 +96,7 @@ def header_text(fn: ir.Function, name: str) -> str:
     guard = f"{name.upper()}_H"
     lines = [f"#ifndef {guard}", f"#define {guard}", "", "#include <stdint.h>",
              "#include <stdbool.h>", ""]
-    if fn.context:
+    if fn.context and fn.context != "void":     # Exo's `void *ctxt`: nothing to declare
         lines += [f"typedef struct {fn.context} {{ int unused; }} {fn.context};", ""]
     lines += [prototype(fn), "", f"#endif  // {guard}", ""]
     return "\n".join(lines)

@@ -128,7 +128,10 @@ def map_to_gemmini(proc):
         raise UnsupportedConstruct(f"proc {proc.name()!r} is already mapped to Gemmini")
     kind = _follows_suite(proc)
     if kind is not None:
-        return _map_suite(proc, kind)
+        try:
+            return _map_suite(proc, kind)
+        except UnsupportedConstruct:
+            pass        # the suite's names on another structure (e.g. B transposed)
     contraction = match_contraction(proc)
     algorithm, binding = canonical(proc, contraction)
     try:

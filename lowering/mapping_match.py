@@ -176,6 +176,9 @@ class _Eval:
                 if s.idx and self.acc is not None:
                     self.stores.append((s, name, tuple(_affine(i) for i in s.idx), value))
                     return
+                if s.idx:
+                    raise _Reject(s, f"writes argument {name!r} without a sum of products "
+                                     "before it (not a matmul or convolution)")
                 raise _Reject(s, f"writes argument {name!r} outside the output loops")
             self.assign(name, value, _type_name(s.type), s)
             return

@@ -150,7 +150,8 @@ def test_a_stale_entry_that_fails_the_check_is_not_used(tuned, tmp_path, monkeyp
     key = tuned[1][0].key
     e = db.get(key)
     lines = e.code.splitlines()
-    first_store = next(i for i, line in enumerate(lines) if "mvout" in line)
+    # the first statement that writes the output (an mvout, or the FSM's loop_ws)
+    first_store = next(i for i, line in enumerate(lines) if "mvout" in line or "loop_ws" in line)
     wrong = "\n".join(lines[:first_store] + lines[first_store + 1:]) + "\n"
     db.prune(keys=(key,))
     db.put(dataclasses.replace(e, code=wrong, model_version="old-model"))

@@ -82,6 +82,25 @@ def test_counts_and_cycles_of_a_hand_counted_kernel():
     assert log.start[0] == 2        # li and addi before the first command
 
 
+def test_arguments_past_the_registers_are_passed_on_the_stack():
+    """Ten integer and ten float arguments (LP64D: a0-a7, fa0-fa7, then the stack): the
+    kernel issues one command per argument with its value; we expect the values given."""
+    ints = ", ".join(f"int64_t i{k}" for k in range(10))
+    flts = ", ".join(f"float f{k}" for k in range(10))
+    issue = "".join(f"  gemmini_fence_value((uint64_t) i{k});\n" for k in range(10)) \
+        + "".join(f"  gemmini_fence_value((uint64_t) (int64_t) f{k});\n" for k in range(10))
+    src = ('#include <stdint.h>\n#include "gemmini.h"\n'
+           '#define gemmini_fence_value(x) asm volatile(".insn r 0x7B, 3, 2, x0, %0, %0" '
+           ':: "r"(x))\n'
+           f"void k({ints}, {flts}) {{\n{issue}}}\n")
+    elf = compile_kernel(src, "k", CFG, COMPILER)
+    args = [Arg(100 + k) for k in range(10)] + [Arg(float(200 + k), is_float=True)
+                                                for k in range(10)]
+    log = run_kernel(elf, args, [], TimingParams())
+    assert [int(v) for v in log.rs1] == [100 + k for k in range(10)] + \
+        [200 + k for k in range(10)]
+
+
 def _program(name: str):
     return parse_c((SPELLING / f"{name}.c").read_text())
 

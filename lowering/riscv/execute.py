@@ -217,15 +217,7 @@ def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingPara
     taken_cost, mispredict_cost = tp.core_taken_branch, tp.core_mispredict
     uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block, begin=text_lo, end=text_hi - 1)
     uc.reg_write(rc.UC_RISCV_REG_X0 + TP, LOG_BASE)
-    ints = iter(range(rc.UC_RISCV_REG_X0 + A0, rc.UC_RISCV_REG_X0 + A0 + 8))
-    floats = iter(range(rc.UC_RISCV_REG_F0 + FA0, rc.UC_RISCV_REG_F0 + FA0 + 8))
-    for a in args:
-        if a.is_float:
-            bits = int(np.float32(a.value).view(np.uint32))
-            uc.reg_write(next(floats), 0xFFFFFFFF_00000000 | bits)   # NaN-boxed single
-        else:
-            uc.reg_write(next(ints), int(a.value) & (2**64 - 1))
-    uc.reg_write(rc.UC_RISCV_REG_SP, STACK_TOP - 16)
+    _pass_arguments(uc, rc, args)
     uc.reg_write(rc.UC_RISCV_REG_RA, RETURN_ADDRESS)
     # the FPU on (mstatus.FS = dirty), as a kernel with float CPU code needs
     uc.reg_write(rc.UC_RISCV_REG_MSTATUS, uc.reg_read(rc.UC_RISCV_REG_MSTATUS) | MSTATUS_FS)
@@ -260,3 +252,29 @@ def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingPara
     log.counts = counts
     log.instructions = sum(counts.values())
     return log
+
+
+def _pass_arguments(uc, rc, args) -> None:
+    """Set up the kernel's arguments and stack pointer by the LP64D calling convention:
+    a float goes in the next free fa register, else like an integer; an integer in the
+    next free a register, else in the next 8-byte slot of the caller's stack at sp."""
+    ints = list(range(rc.UC_RISCV_REG_X0 + A0, rc.UC_RISCV_REG_X0 + A0 + 8))
+    floats = list(range(rc.UC_RISCV_REG_F0 + FA0, rc.UC_RISCV_REG_F0 + FA0 + 8))
+    stacked: list[int] = []
+    for a in args:
+        if a.is_float:
+            bits = int(np.float32(a.value).view(np.uint32))
+            if floats:
+                uc.reg_write(floats.pop(0), 0xFFFFFFFF_00000000 | bits)   # NaN-boxed single
+                continue
+            word = bits
+        else:
+            word = int(a.value) & (2**64 - 1)
+        if ints:
+            uc.reg_write(ints.pop(0), word)
+        else:
+            stacked.append(word)
+    sp = STACK_TOP - 16 - ((8 * len(stacked) + 15) & ~15)
+    if stacked:
+        uc.mem_write(sp, np.asarray(stacked, dtype=np.uint64).tobytes())
+    uc.reg_write(rc.UC_RISCV_REG_SP, sp)
