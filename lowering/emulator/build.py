@@ -77,6 +77,7 @@ def config_defines(config: GemminiConfig | str | None = None) -> dict[str, int]:
             "EMU_MAX_BLOCKS_SP": cfg.max_mvin_blocks_sp,
             "EMU_MAX_BLOCKS_ACC": cfg.max_mvin_blocks_acc,
             "EMU_MAX_BLOCKS_MVOUT": cfg.max_mvout_blocks, "EMU_FLOAT": _ELEMENT_TYPES[types],
+            # exo's gemm_malloc counts rows of GEMM_DIM bytes; the parser's allocator too
             "GEMM_DIM": ROW_BYTES}
 
 
