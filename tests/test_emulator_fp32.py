@@ -91,6 +91,20 @@ def test_compute_chains_products_in_k_order_then_adds_to_the_accumulator():
     assert not o[:, 1:].any()
 
 
+def test_loop_ws_reads_and_writes_float_elements():
+    """C = D + A B through the loop FSM, strides in elements (small integers: exact)."""
+    rng = np.random.default_rng(4)
+    a = rng.integers(-4, 5, (DIM, 2 * DIM)).astype(F32)
+    b = rng.integers(-4, 5, (2 * DIM, DIM)).astype(F32)
+    d = rng.integers(-4, 5, (DIM, DIM)).astype(F32)
+    r = run(f"""
+      gemmini_extended_config_st({ROW}, 0, 1.0f);
+      gemmini_loop_ws(1, 1, 2, 0, 0, 0, i, i + {2 * DIM * DIM}, i + {4 * DIM * DIM}, o,
+                      {2 * DIM}, {DIM}, {DIM}, {DIM}, 0, 0, 0, 0, 1, 0);
+    """, np.concatenate([a.ravel(), b.ravel(), d.ravel()]), o_shape=(DIM, DIM))
+    np.testing.assert_array_equal(r.outputs["o"], d + a @ b)
+
+
 def test_memory_views_have_the_configuration_types():
     r = run(f"""
       gemmini_extended3_config_ld({ROW}, 1.0f, 0, 0);
