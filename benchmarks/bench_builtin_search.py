@@ -53,7 +53,8 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
     result = optimize(start, settings=settings, evaluator=evaluator,
                       budget=Budget(max_samples=max_samples), run_dir=OUT / name)
     wall = time.time() - t0
-    emulator = emulator_check(result, workload)
+    emulator = emulator_check(result, workload, OUT / name / "out",
+                              settings.evaluation.gemmini)
     transforms = transform_stats(OUT / name / "events.jsonl")
 
     def cycles(b):
@@ -92,24 +93,20 @@ def transform_stats(events_path: Path) -> dict:
     return out
 
 
-def emulator_check(result, workload) -> str:
-    """Build the emitted toolchain C with gcc against the host emulator, run it on every
-    reference input set and compare with the reference outputs: "ok" or what differs."""
-    import numpy as np
-
-    from lowering.emulator.build import run_c
-    from lowering.reference import make_input_sets
-    out_dir = OUT / workload.name / "out"
+def emulator_check(result, workload, out_dir: Path, gemmini=None) -> str:
+    """Build the emitted toolchain C with gcc against the host emulator (for the
+    configuration ``gemmini``), run it on reference input sets of another seed than the
+    search's and compare with the reference (`lowering.emulator.check`: bit for bit, or the
+    fp32 tolerance for float workloads): "ok", "ok (fp32 tolerance)" or what differs."""
+    from lowering.emulator.check import check_on_emulator
+    from lowering.reference import TOLERANCE, make_input_sets
     c_path, h_path = result.write(out_dir)
-    for st in make_input_sets(workload, seeds=(1,), kinds=("uniform", "extreme")):
-        run = run_c(c_path.read_text(), st.inputs, params=result.fn.params,
-                    context=result.fn.context, function=result.fn.name,
-                    h_text=h_path.read_text())
-        for name, want in st.expected.items():
-            got = np.asarray(run.outputs[name]).reshape(np.shape(want))
-            if not np.array_equal(got, want):
-                return f"{name} differs ({int((got != want).sum())} elements)"
-    return "ok"
+    sets = make_input_sets(workload, seeds=(1,), kinds=("uniform", "extreme"))
+    checked = check_on_emulator(c_path.read_text(), sets, fn=result.fn,
+                                h_text=h_path.read_text(), config=gemmini)
+    if not checked.ok:
+        return checked.message
+    return "ok (fp32 tolerance)" if checked.rule == TOLERANCE else "ok"
 
 
 def _share(n: int, total: int) -> str:

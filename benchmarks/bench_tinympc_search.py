@@ -7,7 +7,9 @@ For each kernel: the baselines of `benchmarks.run_baselines` (CPU only on the em
 core, the straightforward mapping, our hand schedule), then ``optimize`` from the
 straightforward mapping with the built-in proposer and a sample budget. The best kernel is
 checked again on every input set (the fp32 rule of `lowering.reference`, the DRAM ordering
-check of the model). Prints the table and the geometric mean of search over hand; writes
+check of the model) and, as toolchain C written to ``runs/tinympc_search/NAME/out/``, on
+the host emulator against the reference on input sets of another seed (column
+"emulator"; "correct" needs both). Prints the table and the geometric mean of search over hand; writes
 ``runs/tinympc_search/results.json``.
 """
 
@@ -22,6 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.bench_builtin_search import emulator_check
 from benchmarks.run_baselines import TINYMPC_BASELINES, run_workload
 from lowering.suite import FP32_SUITE, by_name
 
@@ -53,9 +56,11 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
                       budget=Budget(max_samples=max_samples), run_dir=OUT / name, fresh=True,
                       progress=False)
     recheck = evaluator.evaluate(result.fn)
+    emulator = emulator_check(result, workload, OUT / name / "out", spec.config)
     row = {"workload": name, "samples": result.samples, "seconds": round(time.time() - t0, 1),
-           "search": result.cycles, "search_correct": recheck.ok,
-           "search_check": recheck.error_message or "ok", "recipe": result.recipe_items}
+           "search": result.cycles, "search_correct": recheck.ok and emulator.startswith("ok"),
+           "search_check": recheck.error_message or "ok", "emulator": emulator,
+           "recipe": result.recipe_items}
     for b in TINYMPC_BASELINES:
         r = base.get(b)
         row[b] = r.cycles if r is not None and r.status == "ok" else None
@@ -72,7 +77,7 @@ def main(argv=None) -> int:
     rows = [search_workload(w, args.max_samples, args.seed) for w in args.workloads]
     t = Table(title=f"TinyMPC on fp32_4: cycles (built-in search, <= {args.max_samples} samples)")
     for col in ("workload", "CPU only", "straightforward", "hand", "search", "search / hand",
-                "correct", "samples"):
+                "correct", "emulator", "samples"):
         t.add_column(col, justify="left" if col == "workload" else "right")
     ratios = []
     for r in rows:
@@ -84,8 +89,8 @@ def main(argv=None) -> int:
                                    ("cpu_only", "exo_unoptimized", "exo_hand_optimized",
                                     "search")),
                   f"{ratio:.2f}x" if ratio else "-", "yes" if r["search_correct"] else "NO",
-                  str(r["samples"]))
-    console = Console(width=120)
+                  r["emulator"], str(r["samples"]))
+    console = Console(width=140)
     console.print(t)
     geomean = math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else None
     if geomean:

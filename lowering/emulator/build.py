@@ -25,11 +25,12 @@ import numpy as np
 from gemmini.config import GemminiConfig, get_config
 from gemmini.errors import AutocompError, ConfigError, HardwareError
 from lowering import gcc
+from lowering.alloc import ROW_BYTES
 from lowering.signature import Signature, read_signature
 
 EMULATOR_DIR = Path(__file__).resolve().parent
-_CFLAGS = ("-std=gnu11", "-O1", "-fno-strict-aliasing", "-w", "-include", "stdint.h",
-           "-include", "stdbool.h")
+_CFLAGS = ("-std=gnu11", "-O1", "-fno-strict-aliasing", "-ffp-contract=off", "-w",
+           "-include", "stdint.h", "-include", "stdbool.h")
 _OWN_HEADERS = {"gemmini.h", "include/gemmini.h", "gemm_malloc.h", "gemm_acc_malloc.h"}
 
 # Uninitialized on-chip memory is filled with a recognizable pattern by default, so
@@ -51,24 +52,33 @@ class EmulatorRun:
     """Result of one run: final contents of every non-const array, instruction counts."""
     outputs: dict[str, np.ndarray]
     counts: dict[str, int] = field(default_factory=dict)
-    scratchpad: np.ndarray | None = None   # (rows, DIM) int8, with keep_memory=True
-    accumulator: np.ndarray | None = None  # (rows, DIM) int32, with keep_memory=True
+    scratchpad: np.ndarray | None = None   # (rows, DIM) of the input type, with keep_memory
+    accumulator: np.ndarray | None = None  # (rows, DIM) of the accumulator type, likewise
 
 
 # ----------------------------------------------------------------------------
 # Building
 # ----------------------------------------------------------------------------
 
+# (input, accumulator) element types the emulator implements -> its EMU_FLOAT value
+_ELEMENT_TYPES = {("int8", "int32"): 0, ("float32", "float32"): 1}
+
+
 def config_defines(config: GemminiConfig | str | None = None) -> dict[str, int]:
-    """Preprocessor defines that size the emulator for ``config``."""
+    """Preprocessor defines that size the emulator for ``config`` and pick its element
+    types (int8 / int32, or float32 / float32)."""
     cfg = get_config(config)
-    if cfg.in_dtype != "int8" or cfg.acc_dtype != "int32":
-        raise ConfigError(f"the emulator models int8/int32 configurations only, not {cfg.name}")
+    types = (cfg.in_dtype, cfg.acc_dtype)
+    if types not in _ELEMENT_TYPES:
+        raise ConfigError(f"the emulator models int8/int32 and float32/float32 "
+                          f"configurations, not {cfg.name} ({'/'.join(types)})")
     return {"DIM": cfg.dim, "EMU_SP_ROWS": cfg.sp_rows, "EMU_SP_BANKS": cfg.sp_banks,
             "EMU_ACC_ROWS": cfg.acc_rows, "EMU_ACC_BANKS": cfg.acc_banks,
             "EMU_MAX_BLOCKS_SP": cfg.max_mvin_blocks_sp,
             "EMU_MAX_BLOCKS_ACC": cfg.max_mvin_blocks_acc,
-            "EMU_MAX_BLOCKS_MVOUT": cfg.max_mvout_blocks, "GEMM_DIM": cfg.dim}
+            "EMU_MAX_BLOCKS_MVOUT": cfg.max_mvout_blocks, "EMU_FLOAT": _ELEMENT_TYPES[types],
+            # exo's gemm_malloc counts rows of GEMM_DIM bytes; the parser's allocator too
+            "GEMM_DIM": ROW_BYTES}
 
 
 def exo_libs_dir() -> Path | None:
@@ -174,11 +184,17 @@ def run_library(so_path: Path, signature: Signature, inputs: dict, *,
     if not keep_memory:
         return EmulatorRun(outputs, counts)
     cfg = get_config(config)
-    lib.emu_scratchpad.restype = ctypes.POINTER(ctypes.c_int8)
-    lib.emu_accumulator.restype = ctypes.POINTER(ctypes.c_int32)
-    sp = np.ctypeslib.as_array(lib.emu_scratchpad(), shape=(cfg.sp_rows, cfg.dim)).copy()
-    acc = np.ctypeslib.as_array(lib.emu_accumulator(), shape=(cfg.acc_rows, cfg.dim)).copy()
+    sp = _memory(lib.emu_scratchpad, cfg.sp_rows, cfg.dim, cfg.in_dtype)
+    acc = _memory(lib.emu_accumulator, cfg.acc_rows, cfg.dim, cfg.acc_dtype)
     return EmulatorRun(outputs, counts, sp, acc)
+
+
+def _memory(view, rows: int, dim: int, dtype: str) -> np.ndarray:
+    """A copy of the emulator's scratchpad or accumulator (``view`` returns its address)."""
+    view.restype = ctypes.c_void_p
+    nbytes = rows * dim * np.dtype(dtype).itemsize
+    raw = (ctypes.c_char * nbytes).from_address(view())
+    return np.frombuffer(raw, dtype=dtype).reshape(rows, dim).copy()
 
 
 def run_c(c_text: str, inputs: dict, *, params=None, context: str | None = None,

@@ -1,5 +1,7 @@
 /* Functional Gemmini emulator: the state and instruction semantics behind gemmini.h.
- * Semantics are documented in gemmini.h. All accumulator arithmetic is done on
+ * Semantics are documented in gemmini.h. Element types are elem_t / acc_t (int8 /
+ * int32, or float32 / float32 with EMU_FLOAT); the few operations that differ between
+ * the two live in the "arithmetic" section. Integer accumulator arithmetic is done on
  * uint32_t so that int32 overflow wraps without undefined behaviour.
  */
 #include "gemmini.h"
@@ -16,6 +18,13 @@
 #define ROW_MASK 0x1FFFFFFFu
 #define MAX_DRAM_REGIONS 64
 
+/* The array's operand and partial-sum type. */
+#if EMU_FLOAT
+typedef float op_t;
+#else
+typedef int32_t op_t;
+#endif
+
 enum { OP_CONFIG_EX, OP_CONFIG_LD, OP_CONFIG_ST, OP_MVIN, OP_MVIN2, OP_MVIN3, OP_MVOUT,
        OP_PRELOAD, OP_COMPUTE_PRELOADED, OP_COMPUTE_ACCUMULATED, OP_FENCE, OP_LOOP_WS,
        N_OPS };
@@ -31,14 +40,14 @@ typedef struct {
 } LoadConfig;
 
 typedef struct {
-  int8_t sp[EMU_SP_ROWS][DIM];
-  int32_t acc[EMU_ACC_ROWS][DIM];
+  elem_t sp[EMU_SP_ROWS][DIM];
+  acc_t acc[EMU_ACC_ROWS][DIM];
   LoadConfig ld[3];
   long st_stride;
   long st_act;
   float st_scale;
   long ex_dataflow, ex_a_stride, ex_a_transpose, ex_b_transpose;
-  int32_t weights[DIM][DIM];  /* weights held in the array */
+  op_t weights[DIM][DIM];  /* weights held in the array */
   int have_preload;
   uint32_t pre_b, pre_c;
   long pre_b_cols, pre_b_rows, pre_c_cols, pre_c_rows;
@@ -123,22 +132,65 @@ static int64_t scale_round_sat(int64_t x, float scale, int64_t lo, int64_t hi) {
   return (int64_t)y;
 }
 
+_Static_assert(sizeof(acc_t) == sizeof(int32_t), "the accumulator fill is 32 bits");
+
+#if EMU_FLOAT
+/* float32: scaling multiplies, sums add, no rounding to integers, no saturation. */
+acc_t emu_acc_scale(acc_t x, float scale) { return x * scale; }
+static elem_t load_to_sp(op_t v, float scale) { return scale == 1.0f ? v : v * scale; }
+static acc_t load_to_acc(op_t v, float scale) { return scale == 1.0f ? v : v * scale; }
+static acc_t acc_add(acc_t a, acc_t b) { return a + b; }
+static op_t mac(op_t s, op_t a, op_t w) {
+  op_t p = a * w;   /* rounded on its own: no fused multiply-add */
+  return s + p;
+}
+static elem_t sum_to_sp(op_t s) { return s; }
+static elem_t store_scale(acc_t x, float scale) { return x * scale; }
+#else
+static elem_t sat8(int32_t x) {
+  return (elem_t)(x > elem_t_max ? elem_t_max : (x < elem_t_min ? elem_t_min : x));
+}
+
 acc_t emu_acc_scale(acc_t x, float scale) {
   return (acc_t)scale_round_sat(x, scale, INT32_MIN, INT32_MAX);
 }
+static elem_t load_to_sp(op_t v, float scale) {
+  return (elem_t)(scale == 1.0f ? v : scale_round_sat(v, scale, elem_t_min, elem_t_max));
+}
+static acc_t load_to_acc(op_t v, float scale) {
+  return (acc_t)(scale == 1.0f ? v : scale_round_sat(v, scale, INT32_MIN, INT32_MAX));
+}
+static acc_t acc_add(acc_t a, acc_t b) { return wrap_add(a, b); }
+static op_t mac(op_t s, op_t a, op_t w) { return wrap_add(s, wrap_mul(a, w)); }
+static elem_t sum_to_sp(op_t s) { return sat8(s); }
+static elem_t store_scale(acc_t x, float scale) {
+  return (elem_t)scale_round_sat(x, scale, elem_t_min, elem_t_max);
+}
+#endif
 
-static int8_t sat8(int32_t x) {
-  return (int8_t)(x > 127 ? 127 : (x < -128 ? -128 : x));
+/* One element of DRAM: of the accumulator type when `wide`, else of the input type. */
+static size_t elem_bytes(int wide) { return wide ? sizeof(acc_t) : sizeof(elem_t); }
+
+static op_t read_dram(const char *p, int wide) {
+  if (wide) {
+    acc_t t;
+    memcpy(&t, p, sizeof t);
+    return (op_t)t;
+  }
+  elem_t t;
+  memcpy(&t, p, sizeof t);
+  return (op_t)t;
 }
 
 /* ------------------------------------------------------------------------- */
 /* core data movement (shared by the instructions and loop_ws)              */
 /* ------------------------------------------------------------------------- */
 
-/* DRAM -> local. Element (r, c) is read at dram + r*stride + c*eb, or, when
- * `transpose`, at dram + c*stride + r*eb. */
+/* DRAM -> local. Element (r, c) (of acc_t when `wide`, else elem_t; eb bytes) is read
+ * at dram + r*stride + c*eb, or, when `transpose`, at dram + c*stride + r*eb. */
 static void core_mvin(int line, int op, uint64_t dram, uint32_t local, long cols, long rows,
-                      long stride, float scale, long eb, long block_stride, int transpose) {
+                      long stride, float scale, int wide, long block_stride, int transpose) {
+  long eb = (long)elem_bytes(wide);
   int is_acc = (local & ACC_BIT) != 0;
   int accumulate = is_acc && (local & ACCUMULATE_BIT);
   uint64_t row0 = local & ROW_MASK;
@@ -155,25 +207,23 @@ static void core_mvin(int line, int op, uint64_t dram, uint32_t local, long cols
   }
   for (long r = 0; r < rows; r++) {
     for (long c = 0; c < cols; c++) {
-      int64_t v = 0;
-      if (dram != 0) {
-        const char *p = (const char *)(uintptr_t)(transpose ? dram + (uint64_t)(c * stride + r * eb)
-                                                            : dram + (uint64_t)(r * stride + c * eb));
-        if (eb == 1) {
-          v = *(const int8_t *)p;
-        } else {
-          int32_t t;
-          memcpy(&t, p, sizeof t);
-          v = t;
-        }
-      }
       uint64_t row = row0 + (uint64_t)r + (uint64_t)((c / DIM) * block_stride);
       long col = c % DIM;
+      if (dram == 0) {     /* zeros, unscaled */
+        if (is_acc)
+          emu.acc[row][col] = accumulate ? acc_add(emu.acc[row][col], 0) : 0;
+        else
+          emu.sp[row][col] = 0;
+        continue;
+      }
+      const char *p = (const char *)(uintptr_t)(transpose ? dram + (uint64_t)(c * stride + r * eb)
+                                                          : dram + (uint64_t)(r * stride + c * eb));
+      op_t v = read_dram(p, wide);
       if (is_acc) {
-        int32_t x = (int32_t)(scale == 1.0f ? v : scale_round_sat(v, scale, INT32_MIN, INT32_MAX));
-        emu.acc[row][col] = accumulate ? wrap_add(emu.acc[row][col], x) : x;
+        acc_t x = load_to_acc(v, scale);
+        emu.acc[row][col] = accumulate ? acc_add(emu.acc[row][col], x) : x;
       } else {
-        emu.sp[row][col] = (int8_t)(scale == 1.0f ? v : scale_round_sat(v, scale, -128, 127));
+        emu.sp[row][col] = load_to_sp(v, scale);
       }
     }
   }
@@ -185,7 +235,7 @@ static void core_mvout(int line, int op, uint64_t dram, uint32_t local, long col
   int is_acc = (local & ACC_BIT) != 0;
   int raw = is_acc && (local & RAW_READ_BIT);
   uint64_t row0 = local & ROW_MASK;
-  long eb = raw ? 4 : 1;
+  long eb = (long)elem_bytes(raw);
   if (!rows_ok(line, op, "source", is_acc, row0, (uint64_t)rows)) return;
   for (long r = 0; r < rows; r++)
     if (!dram_ok(line, op, dram + (uint64_t)(r * stride), (uint64_t)(cols * eb))) return;
@@ -193,14 +243,13 @@ static void core_mvout(int line, int op, uint64_t dram, uint32_t local, long col
     char *p = (char *)(uintptr_t)(dram + (uint64_t)(r * stride));
     for (long c = 0; c < cols; c++) {
       if (!is_acc) {
-        ((int8_t *)p)[c] = emu.sp[row0 + r][c];
+        memcpy(p + eb * c, &emu.sp[row0 + r][c], sizeof(elem_t));
       } else if (raw) {
-        int32_t v = emu.acc[row0 + r][c];
-        memcpy(p + 4 * c, &v, sizeof v);
+        memcpy(p + eb * c, &emu.acc[row0 + r][c], sizeof(acc_t));
       } else {
-        int8_t v = (int8_t)scale_round_sat(emu.acc[row0 + r][c], scale, -128, 127);
+        elem_t v = store_scale(emu.acc[row0 + r][c], scale);
         if (act == RELU && v < 0) v = 0;
-        ((int8_t *)p)[c] = v;
+        memcpy(p + eb * c, &v, sizeof v);
       }
     }
   }
@@ -209,8 +258,8 @@ static void core_mvout(int line, int op, uint64_t dram, uint32_t local, long col
 /* Reads a rows x cols operand (zero padded to DIM x DIM) from the scratchpad,
  * rows `step` apart. Garbage = zeros. */
 static int read_operand(int line, int op, const char *what, uint32_t addr, long cols, long rows,
-                        long step, int32_t out[DIM][DIM]) {
-  memset(out, 0, sizeof(int32_t) * DIM * DIM);
+                        long step, op_t out[DIM][DIM]) {
+  memset(out, 0, sizeof(op_t) * DIM * DIM);
   if (addr == GARBAGE_ADDR) return 1;
   if (addr & ACC_BIT)
     return fail(line, op, "%s operand 0x%08x is an accumulator address; it must be in the "
@@ -226,7 +275,7 @@ static int read_operand(int line, int op, const char *what, uint32_t addr, long 
 /* The array computes with `emu.weights` and writes to the preloaded C. */
 static void core_compute(int line, int op, int preloaded, uint32_t a, uint32_t d, long a_cols,
                          long a_rows, long d_cols, long d_rows, long a_step) {
-  int32_t A[DIM][DIM], D[DIM][DIM];
+  op_t A[DIM][DIM], D[DIM][DIM];
   if (!emu.have_preload) {
     fail(line, op, "no preload since the previous compute names its destination");
     return;
@@ -245,12 +294,12 @@ static void core_compute(int line, int op, int preloaded, uint32_t a, uint32_t d
   if (!rows_ok(line, op, "C (preloaded)", is_acc, row0, (uint64_t)emu.pre_c_rows)) return;
   for (long i = 0; i < emu.pre_c_rows; i++) {
     for (long j = 0; j < emu.pre_c_cols; j++) {
-      int32_t s = D[i][j];
-      for (long k = 0; k < DIM; k++) s = wrap_add(s, wrap_mul(A[i][k], emu.weights[k][j]));
+      op_t s = D[i][j];
+      for (long k = 0; k < DIM; k++) s = mac(s, A[i][k], emu.weights[k][j]);
       if (!is_acc)
-        emu.sp[row0 + i][j] = sat8(s);
+        emu.sp[row0 + i][j] = sum_to_sp(s);
       else
-        emu.acc[row0 + i][j] = accumulate ? wrap_add(emu.acc[row0 + i][j], s) : s;
+        emu.acc[row0 + i][j] = accumulate ? acc_add(emu.acc[row0 + i][j], (acc_t)s) : (acc_t)s;
     }
   }
 }
@@ -334,8 +383,8 @@ void emu_mvin(int line, int id, uint64_t dram, uint32_t local, long cols, long r
   long max_cols = DIM * (long)(is_acc ? EMU_MAX_BLOCKS_ACC : EMU_MAX_BLOCKS_SP);
   if (!dims_ok(line, op, "transfer", cols, rows, max_cols)) return;
   LoadConfig *cfg = &emu.ld[id];
-  long eb = is_acc && !cfg->shrunk ? 4 : 1;
-  core_mvin(line, op, dram, local, cols, rows, cfg->stride, cfg->scale, eb, cfg->block_stride, 0);
+  core_mvin(line, op, dram, local, cols, rows, cfg->stride, cfg->scale, is_acc && !cfg->shrunk,
+            cfg->block_stride, 0);
 }
 
 void emu_mvout(int line, uint64_t dram, uint32_t local, long cols, long rows) {
@@ -421,6 +470,7 @@ void emu_loop_ws(int line, long I, long J, long K, long pad_I, long pad_J, long 
     fail(line, op, "C tile needs %ld accumulator rows; the loop has %ld", c_rows, half_acc);
     return;
   }
+  const long ea = (long)sizeof(elem_t);   /* bytes of an A / B element */
   unsigned h = emu.loop_count++ % 2;
   uint32_t a_start = (uint32_t)(h * half_sp);
   uint32_t b_start = (uint32_t)((h + 1) * half_sp - DIM - b_rows);
@@ -429,26 +479,26 @@ void emu_loop_ws(int line, long I, long J, long K, long pad_I, long pad_J, long 
   for (long i = 0; i < I && !emu.failed; i++)
     for (long k = 0; k < K && !emu.failed; k++) {
       long rows = last_block(I, i, pad_I), cols = last_block(K, k, pad_K);
-      uint64_t src = A_transpose ? A + (uint64_t)(k * DIM * A_stride + i * DIM)
-                                 : A + (uint64_t)(i * DIM * A_stride + k * DIM);
-      core_mvin(line, op, src, a_start + (uint32_t)((i * K + k) * DIM), cols, rows, A_stride, 1.0f, 1,
-                DIM, (int)A_transpose);
+      uint64_t src = A_transpose ? A + (uint64_t)((k * DIM * A_stride + i * DIM) * ea)
+                                 : A + (uint64_t)((i * DIM * A_stride + k * DIM) * ea);
+      core_mvin(line, op, src, a_start + (uint32_t)((i * K + k) * DIM), cols, rows, A_stride * ea,
+                1.0f, 0, DIM, (int)A_transpose);
     }
   for (long k = 0; k < K && !emu.failed; k++)
     for (long j = 0; j < J && !emu.failed; j++) {
       long rows = last_block(K, k, pad_K), cols = last_block(J, j, pad_J);
-      uint64_t src = B_transpose ? B + (uint64_t)(j * DIM * B_stride + k * DIM)
-                                 : B + (uint64_t)(k * DIM * B_stride + j * DIM);
-      core_mvin(line, op, src, b_start + (uint32_t)((k * J + j) * DIM), cols, rows, B_stride, 1.0f, 1,
-                DIM, (int)B_transpose);
+      uint64_t src = B_transpose ? B + (uint64_t)((j * DIM * B_stride + k * DIM) * ea)
+                                 : B + (uint64_t)((k * DIM * B_stride + j * DIM) * ea);
+      core_mvin(line, op, src, b_start + (uint32_t)((k * J + j) * DIM), cols, rows, B_stride * ea,
+                1.0f, 0, DIM, (int)B_transpose);
     }
   if (D != 0) {
-    long eb = low_D ? 1 : 4;
+    long eb = (long)elem_bytes(!low_D);
     for (long i = 0; i < I && !emu.failed; i++)
       for (long j = 0; j < J && !emu.failed; j++) {
         uint64_t src = D + (uint64_t)((i * DIM * D_stride + j * DIM) * eb);
         core_mvin(line, op, src, c_start + (uint32_t)((i * J + j) * DIM), last_block(J, j, pad_J),
-                  last_block(I, i, pad_I), D_stride * eb, 1.0f, eb, DIM, 0);
+                  last_block(I, i, pad_I), D_stride * eb, 1.0f, !low_D, DIM, 0);
       }
   }
   for (long k = 0; k < K && !emu.failed; k++)
@@ -464,7 +514,7 @@ void emu_loop_ws(int line, long I, long J, long K, long pad_I, long pad_J, long 
                      rows_i, DIM, DIM, 1);
       }
   if (C != 0) {
-    long eb = full_C ? 4 : 1;
+    long eb = (long)elem_bytes((int)full_C);
     for (long i = 0; i < I && !emu.failed; i++)
       for (long j = 0; j < J && !emu.failed; j++) {
         uint32_t src = (c_start + (uint32_t)((i * J + j) * DIM)) | (full_C ? RAW_READ_BIT : 0);
@@ -482,8 +532,8 @@ void emu_loop_ws(int line, long I, long J, long K, long pad_I, long pad_J, long 
 void emu_reset(int sp_fill, int32_t acc_fill) {
   memset(&emu, 0, sizeof emu);
   memset(emu.sp, sp_fill, sizeof emu.sp);
-  for (long r = 0; r < EMU_ACC_ROWS; r++)
-    for (long c = 0; c < DIM; c++) emu.acc[r][c] = acc_fill;
+  for (long r = 0; r < EMU_ACC_ROWS; r++)   /* the fill's bits, whatever acc_t is */
+    for (long c = 0; c < DIM; c++) memcpy(&emu.acc[r][c], &acc_fill, sizeof acc_fill);
   for (int i = 0; i < 3; i++) {
     emu.ld[i].scale = 1.0f;
     emu.ld[i].block_stride = DIM;
@@ -509,6 +559,6 @@ int emu_num_ops(void) { return N_OPS; }
 
 const char *emu_op_name(int op) { return op >= 0 && op < N_OPS ? OP_NAMES[op] : NULL; }
 
-int8_t *emu_scratchpad(void) { return &emu.sp[0][0]; }
+elem_t *emu_scratchpad(void) { return &emu.sp[0][0]; }
 
-int32_t *emu_accumulator(void) { return &emu.acc[0][0]; }
+acc_t *emu_accumulator(void) { return &emu.acc[0][0]; }

@@ -6,11 +6,29 @@
  * row-addressed scratchpad and accumulator held in static arrays by emulator.c,
  * with the semantics of docs/hardware.md section 3 (summarised below).
  *
- * Sizes come from macros; the defaults are the int8_16 configuration and
- * gemmini/emulator/build.py passes -D values taken from gemmini.config:
+ * Sizes and element types come from macros; the defaults are the int8_16
+ * configuration and lowering/emulator/build.py passes -D values taken from gemmini.config:
  *   DIM (16), EMU_SP_ROWS (16384), EMU_ACC_ROWS (1024), EMU_SP_BANKS (4),
  *   EMU_ACC_BANKS (2), EMU_MAX_BLOCKS_SP (4), EMU_MAX_BLOCKS_ACC (1),
- *   EMU_MAX_BLOCKS_MVOUT (1). Only int8 inputs / int32 accumulators are emulated.
+ *   EMU_MAX_BLOCKS_MVOUT (1), EMU_FLOAT (0).
+ * EMU_FLOAT 0: int8 inputs (elem_t) and int32 accumulators (acc_t), as described below.
+ * EMU_FLOAT 1 (the fp32 configurations): elem_t and acc_t are both float32, and
+ *   - a scale (load or store) is a float32 multiply, with no rounding to an
+ *     integer and no saturation; a zero mvin (dram == 0) writes +0.0 whatever the
+ *     scale; an accumulating mvin adds in float32;
+ *   - compute: each element of the result is the float32 chain
+ *       s = D[i][j]; for k = 0 .. DIM-1: s = s + A[i][k] * W[k][j]
+ *     (product rounded, then sum rounded: no fused multiply-add; zero padding
+ *     terms included), then C = s, or C = C + s with bit 30 (one more rounding);
+ *     C in the scratchpad stores s as is;
+ *   - mvout from the accumulator: ReLU?(float32(acc * scale)), where ReLU maps
+ *     values < 0 to +0.0 (keeps -0.0 and NaN);
+ *   - every DRAM element is 4 bytes (the raw bit 29 changes nothing); loop_ws
+ *     reads and writes float32 elements, its strides still counting elements.
+ *   A real fp32 Gemmini's processing elements may fuse the multiply and add and the
+ *   order within the array is the hardware's; results of products therefore agree
+ *   with the reference and the model within the fp32 tolerance of
+ *   lowering/reference.py, and bit for bit where the operations are the same.
  *
  * Local addresses: bit 31 accumulator, bit 30 accumulate on write, bit 29 raw
  * (int32) read on mvout, bits 0..28 the row; 0xFFFFFFFF is the garbage address.
@@ -115,15 +133,26 @@
 #define MAX_BLOCK_LEN EMU_MAX_BLOCKS_SP
 #define MAX_BLOCK_LEN_ACC EMU_MAX_BLOCKS_ACC
 
+#ifndef EMU_FLOAT
+#define EMU_FLOAT 0
+#endif
+
+#if EMU_FLOAT
+typedef float elem_t;
+typedef float acc_t;
+typedef double full_t;
+#define elem_t_max 3.4028234664e+38f
+#define elem_t_min (-3.4028234664e+38f)
+#else
 typedef int8_t elem_t;
 typedef int32_t acc_t;
 typedef int64_t full_t;
+#define elem_t_max 127
+#define elem_t_min (-128)
+#endif
 typedef float scale_t;
 typedef float scale_acc_t;
 typedef float acc_scale_t;
-
-#define elem_t_max 127
-#define elem_t_min (-128)
 
 #define OUTPUT_STATIONARY 0
 #define WEIGHT_STATIONARY 1
@@ -159,8 +188,8 @@ const char *emu_error(void);
 uint64_t emu_count(int op);
 int emu_num_ops(void);
 const char *emu_op_name(int op);
-int8_t *emu_scratchpad(void);
-int32_t *emu_accumulator(void);
+elem_t *emu_scratchpad(void);
+acc_t *emu_accumulator(void);
 
 /* ---- long (gemmini.h) spellings ---- */
 #define gemmini_extended_config_ex(df, act, shift, A_stride, A_T, B_T) \
