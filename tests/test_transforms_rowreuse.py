@@ -66,3 +66,24 @@ def test_a_loop_that_loads_nothing_invariant_is_refused(conv):
     fn, _, _ = conv
     with pytest.raises(NotApplicable):          # krow: every load moves with it
         apply(fn, app("row_reuse", (4, 0, 0, 2), "", factor=3), CFG)
+
+
+def test_a_fence_inside_the_loop_is_no_crash():
+    """An instruction without operands (a fence) inside a candidate loop: the search of
+    sites skips it instead of crashing."""
+    fn = parse_c("""void f(int8_t A[32][16], int8_t B[16][16], int8_t C[32][16]) {
+  config_ex(WEIGHT_STATIONARY, NO_ACTIVATION, 1, false, false);
+  config_st(16);
+  config_ld(16, 1.0f, 0, 0);
+  for (int i = 0; i < 2; i++) {
+    mvin(&B[0][0], 0, 16, 16);
+    mvin(&A[16 * i][0], 16, 16, 16);
+    preload(0, 0x80000000, 16, 16, 16, 16);
+    compute_preloaded(16, ~((uint32_t)0), 16, 16, 16, 16);
+    mvout(&C[16 * i][0], 0x80000000, 16, 16);
+    fence();
+  }
+}
+""")
+    found = TRANSFORMS["row_reuse"].find(fn, CFG)
+    assert all(isinstance(a.p["factor"], int) for a in found)
