@@ -36,3 +36,11 @@ def _transformation_crashes_fail_the_test(caplog):
                if r.name == "autocomp_exo.proposers.builtin" and "crashed" in r.getMessage()]
     if crashes:
         pytest.fail(f"{len(crashes)} transformation crash(es), first: {crashes[0]}")
+
+
+@pytest.fixture(scope="session")
+def tinympc_workloads():
+    """The three TinyMPC workloads, built once per run (Exo's inlining of their reference
+    takes several seconds each)."""
+    from lowering import tinympc
+    return {s.name: tinympc.workload(s.name) for s in tinympc.SPECS}

@@ -130,8 +130,8 @@ def test_element_types_come_from_the_configuration():
 # ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def workloads():
-    return {s.name: tinympc.workload(s.name) for s in tinympc.SPECS}
+def workloads(tinympc_workloads):
+    return tinympc_workloads
 
 
 BASELINES = [(name, kind) for name in ("tinympc_forward", "tinympc_backward", "tinympc_admm")

@@ -104,8 +104,8 @@ def test_quadrotor_model_is_stable_and_the_lqr_closed_loop_too():
 
 
 @pytest.fixture(scope="module")
-def workloads():
-    return {s.name: Workload.from_spec(s) for s in suite.FP32_SUITE}
+def workloads(tinympc_workloads):
+    return tinympc_workloads
 
 
 @pytest.mark.parametrize("name", ["tinympc_forward", "tinympc_backward", "tinympc_admm"])
