@@ -29,7 +29,7 @@ from autocomp_exo.optimizer import (Budget, OptimizeResult, _apply_budget, _reso
 from autocomp_exo.prompts.builder import load_menu
 from autocomp_exo.runs import atomic_write, read_json
 from autocomp_exo.search.evaluator import compact_code
-from autocomp_exo.search.reuse import recorded_steps, step_key
+from autocomp_exo.search.reuse import is_seed, recorded_steps, step_key
 from autocomp_exo.settings import Settings, from_dict, to_dict
 from autocomp_exo.tuning_db import Entry, TuningDB, entry_key, model_version
 from gemmini.errors import AutocompError, ConfigError
@@ -125,10 +125,11 @@ def _reverify(entry: Entry, t: _Target, settings: Settings, db: TuningDB) -> Ent
 
 
 def _seed_recipes(entries: list[Entry], kind: str, settings: Settings) -> list[list]:
-    """The recorded steps of ``entries`` as recipes (a step this kind's menu lacks, such
-    as a search's seed program, offers nothing)."""
+    """The recorded steps of ``entries`` as recipes (a step this kind's menu lacks offers
+    nothing; a seed program stays: the replay starts from the target's own)."""
     keys = {m.key for m in load_menu(kind, settings.prompts.menu_file)}
-    return [[step if step_key(step) in keys else None for step in e.steps] for e in entries]
+    return [[step if step_key(step) in keys or is_seed(step) else None for step in e.steps]
+            for e in entries]
 
 
 def _search(t: _Target, settings: Settings, db: TuningDB, progress) -> tuple[Entry, str]:

@@ -467,6 +467,17 @@ def reuse_schedule(proc, recipe: list, *, settings=None,
                            replay_share=replay_share, fresh=fresh)
 
 
+def _replay_start(start: _Start, recipe: list) -> tuple[_Start, list]:
+    """Where a replay of ``recipe`` starts, and the steps it replays: the start alone, or,
+    when the recipe begins with a seed program the start also has (its loop FSM's or
+    vendor library's), the start with that seed, and the steps after it."""
+    from autocomp_exo.search.reuse import is_seed, step_key
+    if recipe and is_seed(recipe[0]):
+        same = [seed for seed in start.seeds if seed[0] == step_key(recipe[0])]
+        return dataclasses.replace(start, seeds=same), list(recipe[1:])
+    return dataclasses.replace(start, seeds=[]), list(recipe)
+
+
 def reuse_schedules(proc, recipes: list[list], *, settings=None,
                     proposer: Proposer | None = None, budget: Budget | None = None,
                     run_dir: str | Path | None = None, evaluator=None,
@@ -494,10 +505,11 @@ def reuse_schedules(proc, recipes: list[list], *, settings=None,
         for i, recipe in enumerate(recipes):
             if replay_left is not None and replay_left <= 0:
                 break
+            light_start, recipe = _replay_start(start, recipe)
             search = light_settings(s.search, recipe)
             if replay_left is not None:
                 search = dataclasses.replace(search, max_samples=replay_left)
-            light = _search_once(dataclasses.replace(start, seeds=[]),
+            light = _search_once(light_start,
                                  dataclasses.replace(s, search=search), proposer,
                                  sub("light" if i == 0 else f"light_{i + 1}"), update,
                                  wrap=lambda p, menu, r=recipe: RecipeProposer(p, r, menu),

@@ -136,3 +136,18 @@ def test_the_builtin_replays_a_recorded_transformation_on_another_shape():
     rewrites = p.implement(cand, plan, 2, seed=0)
     assert rewrites[0].data == steps[0]["applied"]             # exactly the recorded step
     assert ev.evaluate(rewrites[0].fn).ok
+
+
+def test_a_recipe_that_began_with_a_seed_program_replays_from_the_targets_own():
+    """A source whose best descends from its loop FSM program: the replay starts beside
+    the target's loop FSM program (not its vendor library's) and replays the steps after."""
+    from autocomp_exo.optimizer import _replay_start, _Start
+    start = _Start("code", ToyEvaluator(), "toy",
+                   seeds=[("vendor_lib", "v"), ("hardware_fsm", "f")])
+    seed_step = {"menu_item": "hardware_fsm", "plan": "start from the hardware_fsm program",
+                 "planner": "seed"}
+    light, steps = _replay_start(start, [seed_step, recorded(tile=8)])
+    assert light.seeds == [("hardware_fsm", "f")] and steps == [recorded(tile=8)]
+    light, steps = _replay_start(start, [recorded(tile=8)])
+    assert light.seeds == [] and steps == [recorded(tile=8)]
+    RecipeProposer(Replaying(), [seed_step, ITEM], MENU)     # a seed step is no unknown item

@@ -26,6 +26,8 @@ class Step:
     plan: str = ""                   # the recorded plan's text
     applied: dict | None = None      # what the implementer applied (JSON), if recorded
     implementer: str | None = None   # who implemented it
+    planner: str | None = None       # who planned it ("seed": the search's seed program
+                                     # named by menu_item, e.g. the loop FSM's)
 
 
 def as_step(step) -> Step:
@@ -34,7 +36,7 @@ def as_step(step) -> Step:
         return Step(step)
     if isinstance(step, dict):
         return Step(step.get("menu_item"), step.get("plan") or "", step.get("applied") or None,
-                    step.get("implementer"))
+                    step.get("implementer"), step.get("planner"))
     raise ConfigError(f"recipe: a step is a menu item key or a recorded step, not {step!r}")
 
 
@@ -42,8 +44,14 @@ def recorded_steps(recipe: list[dict]) -> list[dict]:
     """The steps of an `OptimizeResult.recipe` as stored for reuse (JSON): menu item key,
     plan text, what was applied and by whom."""
     return [{"menu_item": s.get("menu_item"), "plan": s.get("plan") or "",
-             "applied": s.get("applied") or None, "implementer": s.get("implementer")}
-            for s in recipe]
+             "applied": s.get("applied") or None, "implementer": s.get("implementer"),
+             "planner": s.get("planner")} for s in recipe]
+
+
+def is_seed(step) -> bool:
+    """Whether a recipe step is a search's seed program (it names the program, not a
+    menu item)."""
+    return as_step(step).planner == "seed"
 
 
 def step_key(step) -> str | None:
@@ -69,8 +77,8 @@ class RecipeProposer:
         self.recipe = [as_step(s) for s in recipe]
         self.menu = {m.key: m for m in menu}
         self.name = inner.name
-        unknown = [s.menu_item for s in self.recipe
-                   if s.menu_item is not None and s.menu_item not in self.menu]
+        unknown = [s.menu_item for s in self.recipe if s.menu_item is not None
+                   and s.menu_item not in self.menu and s.planner != "seed"]
         if unknown:
             hint = (" (recipes name menu items by key since menu numbers were dropped "
                     "from recipes; see prompts/menu.toml)" if isinstance(unknown[0], int) else "")
@@ -82,6 +90,8 @@ class RecipeProposer:
         if iteration > len(self.recipe) or self.recipe[iteration - 1].menu_item is None:
             return []
         step = self.recipe[iteration - 1]
+        if step.planner == "seed":
+            return []
         if step.applied or step.plan:
             return [Plan(step.menu_item, step.plan or f"replay {step.applied}",
                          step.implementer or self.inner.name, data=dict(step.applied))]
