@@ -6,9 +6,11 @@
 For each pair (target from source): ``compile_procs`` tunes the source into a fresh
 tuning database (a search of ``--samples``), then tunes the target twice from copies
 of that database, with ``build.reuse`` off (a plain search) and on (the source's
-steps as a light search, then a full search with the rest of the budget). Both
-target searches have the same sample budget. Prints a table (cycles, gain of reuse,
-samples, seconds); rows accumulate in ``runs/bench_reuse/results.json``.
+recorded steps replayed by a light search with at most ``build.reuse_share`` of the
+budget, then a full search from the start, with the replay's result in its first beam,
+using the rest). Both target searches have the same sample budget. Prints a table
+(cycles, gain of reuse, samples, seconds); rows accumulate in
+``runs/bench_reuse/results.json``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 from pathlib import Path
 
 from autocomp_exo.build import compile_procs
+from autocomp_exo.search.reuse import step_key
 from autocomp_exo.settings import load_settings
 from autocomp_exo.tuning_db import TuningDB
 from lowering.suite import conv_algorithm, gemm_algorithm
@@ -48,7 +51,8 @@ def tune(proc, db: Path, out: Path, settings) -> tuple[dict, float]:
                                search=True)
     entry = TuningDB(db).get(outcome.key)
     return {"name": outcome.name, "cycles": entry.cycles, "start_cycles": entry.start_cycles,
-            "source": outcome.source, "steps": entry.steps}, time.time() - t0
+            "source": outcome.source, "steps": [step_key(x) for x in entry.steps]}, \
+        time.time() - t0
 
 
 def run_pair(name: str, samples: int, seed: int) -> dict:
