@@ -55,11 +55,15 @@ def tune(proc, db: Path, out: Path, settings) -> tuple[dict, float]:
         time.time() - t0
 
 
-def run_pair(name: str, samples: int, seed: int) -> dict:
+def run_pair(name: str, samples: int, seed: int, keep_source: bool = False) -> dict:
     (tf, targs), (sf, sargs) = PAIRS[name]
     d = OUT / name
-    shutil.rmtree(d, ignore_errors=True)
-    d.mkdir(parents=True)
+    if keep_source and (d / "source.sqlite").exists():     # tune() finds it in the database
+        for stale in d.glob("target_*.sqlite"):
+            stale.unlink()
+    else:
+        shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True, exist_ok=True)
     source, source_s = tune(sf(*sargs), d / "source.sqlite", d / "source",
                             settings_for(samples, seed, reuse=False))
     print(f"{name}: source {source['name']} {source['cycles']:,} cycles, steps "
@@ -95,6 +99,9 @@ def main(argv=None) -> None:
                                              "all, smallest first)")
     ap.add_argument("--samples", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--keep-source", action="store_true",
+                    help="take the source's result from an earlier run's database of the pair "
+                         "(same samples and seed) instead of searching it again")
     args = ap.parse_args(argv)
     unknown = [p for p in args.pairs if p not in PAIRS]
     if unknown:
@@ -103,7 +110,7 @@ def main(argv=None) -> None:
     results_path = OUT / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for name in args.pairs:
-        results[name] = run_pair(name, args.samples, args.seed)
+        results[name] = run_pair(name, args.samples, args.seed, args.keep_source)
         OUT.mkdir(parents=True, exist_ok=True)
         results_path.write_text(json.dumps(results, indent=1) + "\n")
     print_table({k: results[k] for k in PAIRS if k in results})

@@ -32,6 +32,8 @@ class Step:
 
 def as_step(step) -> Step:
     """A `Step` from a menu item key (or None) or a recorded step's dict."""
+    if isinstance(step, Step):
+        return step
     if step is None or isinstance(step, str):
         return Step(step)
     if isinstance(step, dict):
@@ -51,7 +53,8 @@ def recorded_steps(recipe: list[dict]) -> list[dict]:
 def is_seed(step) -> bool:
     """Whether a recipe step is a search's seed program (it names the program, not a
     menu item)."""
-    return as_step(step).planner == "seed"
+    step = as_step(step)
+    return "seed" in (step.planner, step.implementer)
 
 
 def step_key(step) -> str | None:
@@ -78,7 +81,7 @@ class RecipeProposer:
         self.menu = {m.key: m for m in menu}
         self.name = inner.name
         unknown = [s.menu_item for s in self.recipe if s.menu_item is not None
-                   and s.menu_item not in self.menu and s.planner != "seed"]
+                   and s.menu_item not in self.menu and not is_seed(s)]
         if unknown:
             hint = (" (recipes name menu items by key since menu numbers were dropped "
                     "from recipes; see prompts/menu.toml)" if isinstance(unknown[0], int) else "")
@@ -90,7 +93,7 @@ class RecipeProposer:
         if iteration > len(self.recipe) or self.recipe[iteration - 1].menu_item is None:
             return []
         step = self.recipe[iteration - 1]
-        if step.planner == "seed":
+        if is_seed(step):
             return []
         if step.applied or step.plan:
             return [Plan(step.menu_item, step.plan or f"replay {step.applied}",
