@@ -151,3 +151,15 @@ def test_a_recipe_that_began_with_a_seed_program_replays_from_the_targets_own():
     light, steps = _replay_start(start, [recorded(tile=8)])
     assert light.seeds == [] and steps == [recorded(tile=8)]
     RecipeProposer(Replaying(), [seed_step, ITEM], MENU)     # a seed step is no unknown item
+
+
+def test_the_build_keeps_seed_steps_and_drops_other_kinds_items():
+    from autocomp_exo.build import _seed_recipes
+    from autocomp_exo.tuning_db import Entry
+    seed_step = {"menu_item": "hardware_fsm", "plan": "start from the hardware_fsm program",
+                 "applied": None, "implementer": "seed"}
+    steps = [seed_step, recorded(tile=8), "no_such_item", "hoist"]
+    e = Entry(key="k", name="n", kind="gemm", gemmini="default", shape={}, model_version="v",
+              cycles=1, start_cycles=2, code="", report={}, steps=steps, settings={})
+    (recipe,) = _seed_recipes([e], "gemm", Settings())
+    assert recipe == [seed_step, recorded(tile=8), None, "hoist"]
