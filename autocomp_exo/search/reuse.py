@@ -34,7 +34,7 @@ def as_step(step) -> Step:
     """A `Step` from a menu item key (or None) or a recorded step's dict."""
     if isinstance(step, Step):
         return step
-    if step is None or isinstance(step, str):
+    if step is None or isinstance(step, (str, int)):      # an int: an old menu number
         return Step(step)
     if isinstance(step, dict):
         return Step(step.get("menu_item"), step.get("plan") or "", step.get("applied") or None,
