@@ -29,6 +29,7 @@ from autocomp_exo.optimizer import (Budget, OptimizeResult, _apply_budget, _reso
 from autocomp_exo.prompts.builder import load_menu
 from autocomp_exo.runs import atomic_write, read_json
 from autocomp_exo.search.evaluator import compact_code
+from autocomp_exo.search.reuse import is_seed, recorded_steps, step_key
 from autocomp_exo.settings import Settings, from_dict, to_dict
 from autocomp_exo.tuning_db import Entry, TuningDB, entry_key, model_version
 from gemmini.errors import AutocompError, ConfigError
@@ -124,9 +125,11 @@ def _reverify(entry: Entry, t: _Target, settings: Settings, db: TuningDB) -> Ent
 
 
 def _seed_recipes(entries: list[Entry], kind: str, settings: Settings) -> list[list]:
-    """The steps of ``entries`` as recipes (a step this kind's menu lacks offers nothing)."""
+    """The recorded steps of ``entries`` as recipes (a step this kind's menu lacks offers
+    nothing; a seed program stays: the replay starts from the target's own)."""
     keys = {m.key for m in load_menu(kind, settings.prompts.menu_file)}
-    return [[k if k in keys else None for k in e.steps] for e in entries]
+    return [[step if step_key(step) in keys or is_seed(step) else None for step in e.steps]
+            for e in entries]
 
 
 def _search(t: _Target, settings: Settings, db: TuningDB, progress) -> tuple[Entry, str]:
@@ -139,14 +142,15 @@ def _search(t: _Target, settings: Settings, db: TuningDB, progress) -> tuple[Ent
                  ", ".join(e.name for e in seeds))
         result: OptimizeResult = reuse_schedules(
             t.proc, _seed_recipes(seeds, t.workload.kind, settings), settings=settings,
-            refine_iterations=b.refine_iterations, progress=progress)
+            refine_iterations=b.refine_iterations, replay_share=b.reuse_share,
+            progress=progress)
     else:
         result = optimize(t.proc, settings=settings, progress=progress)
     measured = measure(result.code, t.workload, settings)
     if measured is None:      # the search checked it; a failure here is a bug
         raise BuildError("the search's best code fails the check", filename=t.workload.name)
     code, cycles, report = measured
-    entry = _entry(t, settings, code, cycles, report, result.recipe_items,
+    entry = _entry(t, settings, code, cycles, report, recorded_steps(result.recipe),
                    result.start_cycles, "reuse" if seeds else "search")
     return db.put(entry), "reuse" if seeds else "search"
 
@@ -290,5 +294,5 @@ def import_run(db: TuningDB, run_dir: str | Path, proc, settings=None) -> Entry:
         raise ConfigError("its best code is not correct on the current model",
                           filename=str(run / "best.c"))
     code, cycles, report = measured
-    return db.put(_entry(t, s, code, cycles, report, best.get("recipe_items", []),
+    return db.put(_entry(t, s, code, cycles, report, recorded_steps(best.get("recipe", [])),
                          best.get("start_cycles"), f"import:{run}"))

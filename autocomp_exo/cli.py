@@ -633,6 +633,7 @@ def cmd_db(args) -> int:
     from autocomp_exo import build
     from autocomp_exo.settings import load_settings
     from autocomp_exo.tuning_db import TuningDB
+    from autocomp_exo.search.reuse import step_key
     settings = load_settings(args.settings)
     db = TuningDB(build.database_path(args.db, settings))
     if args.db_command == "import":
@@ -649,7 +650,7 @@ def cmd_db(args) -> int:
             state = "stale" if e.stale else "current"
             print(f"{e.key}  {e.name:24s} {e.kind:5s} {e.gemmini:8s} {e.cycles:>12,} cycles "
                   f"(Exo {e.start_cycles or 0:,})  {state:7s} {e.source}  steps: "
-                  f"{','.join(str(k) for k in e.steps) or '-'}")
+                  f"{','.join(str(step_key(k)) for k in e.steps) or '-'}")
         print(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} in {db.path}",
               file=sys.stderr)
     return Exit.OK

@@ -443,57 +443,88 @@ def _save(run, result: OptimizeResult, res, seconds: float, state: str = "finish
             usage=result.usage, kept_earlier=kept["cycles"] if kept else None)
 
 
-def reuse_schedule(proc, recipe: list[str], *, settings=None,
+REPLAY_SHARE = 0.2     # the share of a sample budget the replay of recorded steps may use
+REUSE_SEED = "reused_schedule"     # the seed name of a replayed schedule in the refinement
+
+
+def reuse_schedule(proc, recipe: list, *, settings=None,
                    proposer: Proposer | None = None, budget: Budget | None = None,
                    run_dir: str | Path | None = None, evaluator=None,
                    progress: Callable | bool | None = None, refine_iterations: int = 2,
-                   fresh: bool = False, config=None) -> OptimizeResult:
-    """Schedule reuse (method.md section 7): a light search that applies the menu items of
-    ``recipe`` (menu item keys, e.g. a recorded `OptimizeResult.recipe_items`) one per
-    iteration, then a short full search from its best. Run directories ``run_dir/light``
-    and ``run_dir/refine``. A sample budget covers both searches together.
+                   replay_share: float = REPLAY_SHARE, fresh: bool = False,
+                   config=None) -> OptimizeResult:
+    """Schedule reuse (method.md section 7): a light search that replays the steps of
+    ``recipe`` one per iteration (menu item keys, e.g. `OptimizeResult.recipe_items`, or
+    recorded steps, `search.reuse.recorded_steps`), then a full search of
+    ``refine_iterations`` from the start whose first beam also holds the replay's result.
+    Run directories ``run_dir/light`` and ``run_dir/refine``. A sample budget covers both
+    searches together; the replay uses at most ``replay_share`` of it.
     ``config=`` is the deprecated name of ``settings=``."""
     settings = renamed("reuse_schedule", "config", config, "settings", settings)
     return reuse_schedules(proc, [recipe], settings=settings, proposer=proposer,
                            budget=budget, run_dir=run_dir, evaluator=evaluator,
                            progress=progress, refine_iterations=refine_iterations,
-                           fresh=fresh)
+                           replay_share=replay_share, fresh=fresh)
 
 
-def reuse_schedules(proc, recipes: list[list[str]], *, settings=None,
+def _replay_start(start: _Start, recipe: list) -> tuple[_Start, list]:
+    """Where a replay of ``recipe`` starts, and the steps it replays: the start alone, or,
+    when the recipe begins with a seed program the start also has (its loop FSM's or
+    vendor library's), the start with that seed, and the steps after it."""
+    from autocomp_exo.search.reuse import is_seed, step_key
+    if recipe and is_seed(recipe[0]):
+        same = [seed for seed in start.seeds if seed[0] == step_key(recipe[0])]
+        return dataclasses.replace(start, seeds=same), list(recipe[1:])
+    return dataclasses.replace(start, seeds=[]), list(recipe)
+
+
+def reuse_schedules(proc, recipes: list[list], *, settings=None,
                     proposer: Proposer | None = None, budget: Budget | None = None,
                     run_dir: str | Path | None = None, evaluator=None,
                     progress: Callable | bool | None = None, refine_iterations: int = 2,
-                    fresh: bool = False) -> OptimizeResult:
-    """`reuse_schedule` seeded by several recipes: one light search per recipe (run
-    directories ``light``, ``light_2``, ...), then a short full search from the fastest
-    of their results. A sample budget covers all searches together."""
+                    replay_share: float = REPLAY_SHARE, fresh: bool = False) -> OptimizeResult:
+    """`reuse_schedule` seeded by several recipes: one light search per recipe from the
+    start (run directories ``light``, ``light_2``, ...; together at most ``replay_share``
+    of a sample budget), then a full search from the start whose first beam holds the
+    start, its usual seeds (the loop FSM's and vendor library's programs) and every
+    replayed result faster than the start, so a replay that leads nowhere costs only its
+    samples. A sample budget covers all searches together."""
     from autocomp_exo.search.reuse import RecipeProposer, light_settings
     if not recipes:
         raise ConfigError("reuse needs at least one recipe")
+    if not 0.0 < replay_share <= 1.0:
+        raise ConfigError(f"replay_share must be in (0, 1], not {replay_share}")
     s = _apply_budget(_resolve_settings(settings), budget)
     start = _start_from(proc, s, evaluator)
     sub = (lambda name: Path(run_dir) / name) if run_dir is not None else (lambda name: None)
-    left = s.search.max_samples
-    lights = []
+    total = s.search.max_samples
+    replay_left = None if total is None else max(1, int(total * replay_share))
+    lights: list[OptimizeResult] = []
     steps = sum(max(1, len(r)) for r in recipes) + refine_iterations
     with reporter(progress, steps) as update:
         for i, recipe in enumerate(recipes):
+            if replay_left is not None and replay_left <= 0:
+                break
+            light_start, recipe = _replay_start(start, recipe)
             search = light_settings(s.search, recipe)
-            if left is not None:
-                search = dataclasses.replace(search, max_samples=max(1, left))
-            light = _search_once(start, dataclasses.replace(s, search=search), proposer,
+            if replay_left is not None:
+                search = dataclasses.replace(search, max_samples=replay_left)
+            light = _search_once(light_start,
+                                 dataclasses.replace(s, search=search), proposer,
                                  sub("light" if i == 0 else f"light_{i + 1}"), update,
                                  wrap=lambda p, menu, r=recipe: RecipeProposer(p, r, menu),
                                  fresh=fresh)
             lights.append(light)
-            if left is not None:
-                left -= light.samples
-        best = min(lights, key=lambda r: r.cycles)      # the first of equals: recipe order
-        refine_start = dataclasses.replace(start, item=best.fn)
+            if replay_left is not None:
+                replay_left -= light.samples
+        replayed = {(REUSE_SEED if i == 0 else f"{REUSE_SEED}_{i + 1}"): light
+                    for i, light in enumerate(lights) if light.cycles < light.start_cycles}
+        refine_start = dataclasses.replace(
+            start, seeds=[*start.seeds, *((k, r.fn) for k, r in replayed.items())])
         refine_search = dataclasses.replace(s.search, iterations=refine_iterations)
-        if left is not None:
-            refine_search = dataclasses.replace(refine_search, max_samples=max(1, left))
+        if total is not None:
+            used = sum(r.samples for r in lights)
+            refine_search = dataclasses.replace(refine_search, max_samples=max(1, total - used))
         refined = _search_once(refine_start, dataclasses.replace(s, search=refine_search),
                                proposer, sub("refine"), update, fresh=fresh)
     usage: dict = {}
@@ -501,9 +532,14 @@ def reuse_schedules(proc, recipes: list[list[str]], *, settings=None,
         usage.update({f"light{'' if i == 0 else f'_{i + 1}'}/{k}": v
                       for k, v in light.usage.items()})
     usage.update({f"refine/{k}": v for k, v in refined.usage.items()})
+    recipe, trajectory = refined.recipe, refined.trajectory
+    first = refined.recipe[0] if refined.recipe else {}
+    if first.get("planner") == "seed" and first.get("menu_item") in replayed:
+        light = replayed[first["menu_item"]]       # the best descends from a replay
+        recipe = light.recipe + refined.recipe[1:]
+        trajectory = light.trajectory + refined.trajectory[1:]
     return dataclasses.replace(
-        refined, start_cycles=best.start_cycles, recipe=best.recipe + refined.recipe,
-        trajectory=best.trajectory + refined.trajectory[1:], usage=usage,
+        refined, recipe=recipe, trajectory=trajectory, usage=usage,
         samples=sum(r.samples for r in lights) + refined.samples,
         notes=[n for r in lights for n in r.notes] + refined.notes,
         resumed=any(r.resumed for r in lights) or refined.resumed,

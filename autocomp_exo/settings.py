@@ -133,10 +133,13 @@ class BuildSettings:
     reuse: bool = True                  # seed a miss's search with the closest entries' steps
     reuse_entries: int = 1              # how many close entries' steps to try
     refine_iterations: int = 2          # full-search iterations after the reused steps
+    reuse_share: float = 0.2            # share of max_samples the replay of the steps may use
 
     def __post_init__(self):
         _at_least(self, 1, "max_samples", "reuse_entries")
         _at_least(self, 0, "refine_iterations")
+        if not 0.0 < self.reuse_share <= 1.0:
+            raise ConfigError(f"build.reuse_share must be in (0, 1], not {self.reuse_share}")
 
 
 PROPOSERS = ("builtin", "llm", "ensemble", "exchange")

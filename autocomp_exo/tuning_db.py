@@ -95,7 +95,8 @@ class Entry:
     start_cycles: int | None
     code: str                       # compact C of the best program
     report: dict                    # the model's report of it
-    steps: list                     # applied menu item keys, in order
+    steps: list                     # applied steps in order (search.reuse.recorded_steps;
+                                    # an older entry's are menu item keys)
     settings: dict                  # the settings of the search that found it
     source: str = "search"          # search | import:RUN_DIR | reverified
     updated: float = 0.0

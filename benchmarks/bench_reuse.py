@@ -6,9 +6,11 @@
 For each pair (target from source): ``compile_procs`` tunes the source into a fresh
 tuning database (a search of ``--samples``), then tunes the target twice from copies
 of that database, with ``build.reuse`` off (a plain search) and on (the source's
-steps as a light search, then a full search with the rest of the budget). Both
-target searches have the same sample budget. Prints a table (cycles, gain of reuse,
-samples, seconds); rows accumulate in ``runs/bench_reuse/results.json``.
+recorded steps replayed by a light search with at most ``build.reuse_share`` of the
+budget, then a full search from the start, with the replay's result in its first beam,
+using the rest). Both target searches have the same sample budget. Prints a table
+(cycles, gain of reuse, samples, seconds); rows accumulate in
+``runs/bench_reuse/results.json``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 from pathlib import Path
 
 from autocomp_exo.build import compile_procs
+from autocomp_exo.search.reuse import step_key
 from autocomp_exo.settings import load_settings
 from autocomp_exo.tuning_db import TuningDB
 from lowering.suite import conv_algorithm, gemm_algorithm
@@ -48,14 +51,19 @@ def tune(proc, db: Path, out: Path, settings) -> tuple[dict, float]:
                                search=True)
     entry = TuningDB(db).get(outcome.key)
     return {"name": outcome.name, "cycles": entry.cycles, "start_cycles": entry.start_cycles,
-            "source": outcome.source, "steps": entry.steps}, time.time() - t0
+            "source": outcome.source, "steps": [step_key(x) for x in entry.steps]}, \
+        time.time() - t0
 
 
-def run_pair(name: str, samples: int, seed: int) -> dict:
+def run_pair(name: str, samples: int, seed: int, keep_source: bool = False) -> dict:
     (tf, targs), (sf, sargs) = PAIRS[name]
     d = OUT / name
-    shutil.rmtree(d, ignore_errors=True)
-    d.mkdir(parents=True)
+    if keep_source and (d / "source.sqlite").exists():     # tune() finds it in the database
+        for stale in d.glob("target_*.sqlite"):
+            stale.unlink()
+    else:
+        shutil.rmtree(d, ignore_errors=True)
+    d.mkdir(parents=True, exist_ok=True)
     source, source_s = tune(sf(*sargs), d / "source.sqlite", d / "source",
                             settings_for(samples, seed, reuse=False))
     print(f"{name}: source {source['name']} {source['cycles']:,} cycles, steps "
@@ -91,6 +99,9 @@ def main(argv=None) -> None:
                                              "all, smallest first)")
     ap.add_argument("--samples", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--keep-source", action="store_true",
+                    help="take the source's result from an earlier run's database of the pair "
+                         "(same samples and seed) instead of searching it again")
     args = ap.parse_args(argv)
     unknown = [p for p in args.pairs if p not in PAIRS]
     if unknown:
@@ -99,7 +110,7 @@ def main(argv=None) -> None:
     results_path = OUT / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for name in args.pairs:
-        results[name] = run_pair(name, args.samples, args.seed)
+        results[name] = run_pair(name, args.samples, args.seed, args.keep_source)
         OUT.mkdir(parents=True, exist_ok=True)
         results_path.write_text(json.dumps(results, indent=1) + "\n")
     print_table({k: results[k] for k in PAIRS if k in results})

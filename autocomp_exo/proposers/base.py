@@ -85,6 +85,7 @@ class Rewrite:
     code: str | None                 # compact C text (None when the attempt produced nothing)
     fn: Function | None = None       # IR, when the proposer built it directly
     error: str | None = None         # why no code was produced (no code block, refusal, ...)
+    data: dict[str, Any] = field(default_factory=dict)  # what was applied (JSON), for replay
 
 
 @runtime_checkable

@@ -221,7 +221,7 @@ class BuiltinProposer:
                 if tidy is not None and tidy not in seen:
                     seen.add(tidy)
                     variants = sorted([new, tidy], key=lambda f: _cycles(f, self.gemmini))
-            out += [Rewrite(proposer=self.name, code=_compact(f), fn=f)
+            out += [Rewrite(proposer=self.name, code=_compact(f), fn=f, data=a.to_data())
                     for f in variants[:k - len(out)]]
         if not out:
             out.append(Rewrite(proposer=self.name, code=None,

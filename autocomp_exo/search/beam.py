@@ -349,7 +349,7 @@ class BeamSearch:
                                    accepted=accepted, iteration=it, menu_item=a.plan.menu_item,
                                    plan=a.plan.text, planner=a.plan.proposer,
                                    implementer=a.rewrite.proposer, error=kind,
-                                   outcome=outcome, detail=detail)
+                                   outcome=outcome, detail=detail, applied=a.rewrite.data)
         if not res.ok and res.error_kind in REPAIRABLE:
             to_repair.append((a, res))
         if not accepted:

@@ -69,7 +69,8 @@ class Lineage:
     def add_child(self, parent: str, key: str, *, cycles: int | None, ok: bool,
                   accepted: bool, iteration: int, menu_item: str | None, plan: str,
                   planner: str, implementer: str, error: str | None = None,
-                  outcome: str | None = None, detail: str = "") -> None:
+                  outcome: str | None = None, detail: str = "",
+                  applied: dict | None = None) -> None:
         if key not in self.graph:
             self.graph.add_node(key, cycles=cycles, ok=ok, accepted=accepted,
                                 iteration=iteration, error=error)
@@ -78,15 +79,18 @@ class Lineage:
         if key != parent and not self.graph.has_edge(parent, key):
             self.graph.add_edge(parent, key, menu_item=menu_item, plan=plan, planner=planner,
                                 implementer=implementer, iteration=iteration,
-                                accepted=accepted, outcome=outcome or error, detail=detail)
+                                accepted=accepted, outcome=outcome or error, detail=detail,
+                                applied=applied or None)
 
     def recipe(self, chain: list[str]) -> list[dict]:
-        """The ordered plans along ``chain`` (root ... best); ``menu_item`` is the key."""
+        """The ordered plans along ``chain`` (root ... best); ``menu_item`` is the key,
+        ``applied`` what the implementer recorded it applied (None: nothing recorded)."""
         steps = []
         for a, b in zip(chain, chain[1:]):
             e = self.graph.edges[a, b]
             steps.append({"menu_item": e["menu_item"], "plan": e["plan"],
                           "planner": e["planner"], "implementer": e["implementer"],
+                          "applied": e.get("applied"),
                           "from": a, "to": b, "cycles": self.graph.nodes[b].get("cycles")})
         return steps
 

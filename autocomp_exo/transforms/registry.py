@@ -63,6 +63,17 @@ def in_cpu_code(fn: Function, site) -> bool:
     return False
 
 
+def _exists(fn: Function, site) -> bool:
+    """Is there a statement at ``site`` (an application recorded on another program may
+    name a path this one lacks)?"""
+    body = fn.body
+    for idx in site:
+        if not isinstance(idx, int) or not 0 <= idx < len(body):
+            return False
+        body = children(body[idx])
+    return True
+
+
 def apply(fn: Function, application: Application, config: GemminiConfig) -> Function:
     """Apply one application (raises NotApplicable when it is illegal there; any other
     exception is a bug of the transformation and propagates)."""
@@ -70,6 +81,8 @@ def apply(fn: Function, application: Application, config: GemminiConfig) -> Func
         t = TRANSFORMS[application.transform]
     except KeyError:
         raise NotApplicable(f"unknown transformation {application.transform!r}") from None
+    if not _exists(fn, application.site):
+        raise NotApplicable(f"no statement at path {list(application.site)}")
     if in_cpu_code(fn, application.site):
         raise NotApplicable("CPU code is left as written")
     return normalize(t.apply(fn, application, config))
