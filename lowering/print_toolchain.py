@@ -42,7 +42,7 @@ class ToolchainPrinter(StmtPrinter):
         if used:   # the prototypes of <math.h> / <stdlib.h>: bare-metal toolchains lack them
             lines.append(" ".join(PROTOTYPES[f] for f in used))
         lines.append("")
-        if fn.context:
+        if fn.context and fn.context != "void":   # Exo writes `void *ctxt` without configs
             lines += [f"typedef struct {fn.context} {fn.context};", ""]
         if fn.context or any(p.shape and p.flat for p in fn.params):
             lines += signature_comment(fn)
