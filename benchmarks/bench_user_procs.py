@@ -1,7 +1,7 @@
 """User-style procs we do not ship: mapped?, correct?, start cycles, cycles after a search.
 
     nice python3 -m benchmarks.bench_user_procs                 # every case, 100 samples
-    nice python3 -m benchmarks.bench_user_procs fc_bias_alg --max-samples 20
+    nice python3 -m benchmarks.bench_user_procs fc_bias_alg --samples 20
 
 Run from the repository root: the procs live in the test tree (``tests/user_procs.py``,
 written with Exo's Gemmini instructions, and ``tests/data/user_procs/algorithms.py``,
@@ -95,7 +95,8 @@ def measure(name: str, good, broken, style: str, max_samples: int, seed: int) ->
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("cases", nargs="*", help="default: every case")
-    ap.add_argument("--max-samples", type=int, default=100)
+    ap.add_argument("--samples", "--max-samples", dest="max_samples", type=int, default=100,
+                    help="sample budget of each built-in search (default 100)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     everything = cases()
