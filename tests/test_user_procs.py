@@ -18,7 +18,7 @@ from lowering.workload import Workload
 from tests import user_procs as U
 
 KINDS = ("uniform", "extreme")
-MAPPED = ("fc_bias", "batched_gemm", "gemm_relu", "conv_rgb")
+MAPPED = ("fc_bias", "batched_gemm", "gemm_relu", "gemm_abc", "conv_rgb", "gemm_residual")
 
 
 def assert_reference_is_numpy(w: Workload, expect) -> list:
