@@ -12,6 +12,7 @@ from gemmini.errors import UnsupportedConstruct
 from gemmini.model import run
 from lowering.emulator.build import run_c
 from lowering.parser import parse_c
+from lowering.print_toolchain import to_toolchain_c
 
 HELPERS = """
 float _select_float(float x, float v, float y, float z) {
@@ -58,6 +59,9 @@ def test_void_helpers_are_inlined_and_match_numpy_and_gcc():
     assert np.array_equal(got, np.clip(t, -128, 127).astype(np.int8))
     gcc = run_c(HELPERS, {"a": a, "q": np.zeros(8, np.int8)}, function="k").outputs["q"]
     assert np.array_equal(gcc, got)
+    # Exo's `void *ctxt` (no configuration state) declares no context struct
+    text = to_toolchain_c(fn)
+    assert "void k( void *ctxt," in text and "typedef struct void" not in text
 
 
 @pytest.mark.parametrize("call, needle", [
