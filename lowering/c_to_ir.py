@@ -11,11 +11,13 @@ becomes ``Var("scale")``, and every expression is put in canonical form
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 
 from gemmini import cint, isa
 from lowering import c_tree as C
 from lowering.alloc import EMPTY_HEAP, AllocError, HeapState
+from lowering.c_inline import InlineRefused, inline_void_call, literal_floats
 from gemmini.errors import ArityError, ParseError, UnknownInstruction, UnsupportedConstruct
 from gemmini.ir import (
     ARRAY_TYPES, CPU_SCALAR_TYPES, MATH_FUNCS, SCALAR_TYPES, ArrayDecl, Assign, BinOp, Call,
@@ -152,6 +154,8 @@ class Lowerer:
         self.filename = filename
         self.helpers = helpers or (lambda name: None)   # name -> CFunc of a helper, or None
         self.inlining: list[str] = []
+        self.inlined = itertools.count(1)      # numbers the locals of inlined void helpers
+        self.literal_floats: dict[str, float] = {}   # float locals holding one literal
         self.shapes = shapes
         self.require_shapes = require_shapes   # else an unknown extent reads as by-pointer
         self.params: dict[str, Param] = {}
@@ -188,6 +192,7 @@ class Lowerer:
         self.params = {p.name: p for p in params}
         self.float_names = {p.name for p in params if not p.is_array and p.dtype == "f32"}
         self.scopes = [{p.name: _Sym("param") for p in params}]
+        self.literal_floats = literal_floats(f.body)
         body = self.block(f.body.stmts)
         return Function(f.name, tuple(params), tuple(body), context)
 
@@ -526,6 +531,9 @@ class Lowerer:
         if name in ALLOCATORS:
             raise self._err(UnsupportedConstruct, f"{name} result must initialize a local", e)
         spec = isa.BY_NAME.get(name)
+        helper = self.helpers(name) if spec is None else None
+        if helper is not None and (helper.ret.base, helper.ret.pointers) == ("void", 0):
+            return self._inline_void(helper, e)
         if spec is None:
             raise self._err(UnknownInstruction, f"unknown function '{name}' (not a Gemmini "
                             "instruction)", e)
@@ -537,6 +545,29 @@ class Lowerer:
         for k, (slot, arg) in enumerate(zip(spelling.slots, e.args)):
             written.append(self.operand(arg, spec.operands[slot], name, k + 1))
         return [Instr(spec.op, spec.fill(spelling, written), e.line)]
+
+    def _inline_void(self, f: C.CFunc, e: C.CCall) -> list:
+        """A statement call of a ``void`` helper of the same file (Exo's ``clamp``): its
+        body in place of the call (`lowering.c_inline`)."""
+        if f.name in self.inlining:
+            raise self._err(UnsupportedConstruct, f"recursive call of helper '{f.name}'", e)
+
+        def is_scalar(name: str) -> bool:
+            sym = self.lookup(name)
+            return sym is not None and (sym.kind == "scalar" or (
+                sym.kind == "param" and not self.params[name].is_array
+                and not self.params[name].by_pointer))
+        try:
+            stmts = inline_void_call(f, e, self.inlined, is_scalar,
+                                     lambda name: name in isa.CONSTANTS)
+        except InlineRefused as why:
+            raise self._err(UnsupportedConstruct, f"helper '{f.name}' (line {f.line}) is not "
+                            f"inlined: it {why}", e) from None
+        self.inlining.append(f.name)
+        try:
+            return self.block(stmts)
+        finally:
+            self.inlining.pop()
 
     def _buffer_addr(self, arg, fname: str) -> int:
         v = simplify(self.int_expr(arg))
@@ -574,8 +605,10 @@ class Lowerer:
                     return FloatConst(v.expr.value)
                 if isinstance(v.expr, Var) and v.expr.name in self.params:
                     return v.expr
-                raise self._err(UnsupportedConstruct, f"{where} must be a float literal or a "
-                                "float parameter", arg)
+                if isinstance(v.expr, Var) and v.expr.name in self.literal_floats:
+                    return FloatConst(self.literal_floats[v.expr.name])
+                raise self._err(UnsupportedConstruct, f"{where} must be a float literal, a "
+                                "float parameter or a local holding one literal", arg)
             if isinstance(v, _FloatPtr):
                 return Var(v.name)
             if isinstance(v, _Int):
@@ -855,6 +888,9 @@ class Lowerer:
                 return _Dram(v.array, v.index, len(self.dims[v.array]))
             if isinstance(v, _LocalPtr) and v.deref:
                 return _Int(v.expr)
+            if isinstance(v, _Float) and isinstance(v.expr, Var) \
+                    and isinstance(e.operand, C.CName):
+                return _FloatPtr(v.expr.name)      # Exo's (&one)[0] of a float local
             raise self._err(UnsupportedConstruct, "address of something that is not array "
                             "data", e)
         v = self.value(e.operand)

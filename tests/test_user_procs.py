@@ -18,7 +18,7 @@ from lowering.workload import Workload
 from tests import user_procs as U
 
 KINDS = ("uniform", "extreme")
-MAPPED = ("fc_bias", "batched_gemm", "gemm_relu", "conv_rgb")
+MAPPED = ("fc_bias", "batched_gemm", "gemm_relu", "gemm_abc", "conv_rgb", "gemm_residual")
 
 
 def assert_reference_is_numpy(w: Workload, expect) -> list:
@@ -198,3 +198,18 @@ def test_exo_convolution_c_needs_no_bias_in_the_spec(tmp_path, capsys):
     path.write_text(mapped_c(conv_algorithm(1, 6, 16, 16)).c_text)
     assert main(["evaluate", str(path), "--workload", "conv:1x6x16x16"]) == 0
     assert "yes" in capsys.readouterr().out
+
+
+def test_cli_names_what_is_wrong_with_a_spec_or_a_reference(tmp_path, capsys):
+    """A bias the spec does not name, an unknown reference proc, a reference of another
+    signature: one line each, exit code 3 (bad input), no traceback."""
+    path = tmp_path / "fc.c"
+    path.write_text(U.without_scale_and_act(compile_proc(U.fc_bias).c_text, "fc_bias"))
+    abc = _abc_kernel(tmp_path)
+    for argv, needle in (
+            ([str(path), "--workload", "gemm:32x32x32"], r"name it: gemm:32x32x32+bias"),
+            ([str(abc), "--reference", f"{U.__file__}:nope"], "no 'nope' defined"),
+            ([str(abc), "--reference", f"{U.__file__}:fc_bias"], "different parameters")):
+        assert main(["evaluate", *argv]) == 3
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

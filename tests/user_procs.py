@@ -10,7 +10,7 @@ twin and computes something else (a wrong tile, a missing block, a lost bias...)
 from __future__ import annotations
 
 import numpy as np
-from exo import DRAM, proc
+from exo import DRAM, instr, proc
 from exo.libs.externs import relu
 from exo.libs.memories import GEMM_ACCUM, GEMM_SCRATCH
 from exo.platforms.gemmini import (acc_scale, clamp, ld_acc_i32, ld_i8, matmul_acc_i8,
@@ -404,6 +404,12 @@ def axpy_f32(alpha: f32, x: f32[32] @ DRAM, y: f32[32] @ DRAM, flip: bool):
 # A GEMM whose output gets a residual added on the CPU (saturating), as a user writes it
 # ---------------------------------------------------------------------------
 
+# Exo's Gemmini library has no fence: a user declares one to wait for the mvout
+@instr("gemmini_fence();")
+def fence():
+    pass
+
+
 @proc
 def gemm_residual(scale: f32, A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM,
                   R: i8[16, 16] @ DRAM, C: i8[16, 16] @ DRAM):
@@ -415,6 +421,7 @@ def gemm_residual(scale: f32, A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM,
     ld_i8(16, 16, B[0:16, 0:16], b)
     matmul_acc_i8(16, 16, 16, a, b, acc)
     st_acc_i8(16, 16, scale, False, acc, C[0:16, 0:16])
+    fence()
     for i in seq(0, 16):
         for j in seq(0, 16):
             x: f32
@@ -439,6 +446,7 @@ def broken_gemm_residual(scale: f32, A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM,
     ld_i8(16, 16, B[0:16, 0:16], b)
     matmul_acc_i8(16, 16, 16, a, b, acc)
     st_acc_i8(16, 16, scale, False, acc, C[0:16, 0:16])
+    fence()
     for i in seq(0, 16):
         for j in seq(0, 16):
             x: f32
