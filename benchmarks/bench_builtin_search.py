@@ -3,11 +3,14 @@
     python -m benchmarks.bench_builtin_search                     # all nine workloads
     python -m benchmarks.bench_builtin_search gemm_512x512x512 --max-samples 600
     python -m benchmarks.bench_builtin_search gemm_64x256x128     # any gemm_MxNxK / conv_...
+    python -m benchmarks.bench_builtin_search --report            # the saved results' tables
 
 For each workload: the four baselines (benchmarks.run_baselines), then
 ``optimize`` from Exo's basic mapping with the built-in proposer with a sample budget,
-and a table of cycles, utilization, speedup over Exo-unoptimized and over
-Exo-hand-optimized, fraction of the FSM's speed, samples used and wall time.
+and a table of cycles, fraction of the ideal (MACs / DIM^2), speedup over
+Exo-unoptimized and over Exo-hand-optimized, fraction of the vendor library's and the
+FSM's speed, samples used, wall and CPU time (this process and its finished children:
+the evaluation workers and compilers).
 Each best kernel's toolchain C is written to ``runs/builtin_search/NAME/out/``, built
 with gcc against the host emulator and checked against the reference (column
 "emulator"). Results accumulate in ``runs/builtin_search/results.json`` (a run of some
@@ -28,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.run_baselines import BASELINES, run_workload
+from gemmini.config import get_config
 from lowering.suite import SUITE, by_name
 
 OUT = Path("runs/builtin_search")
@@ -137,8 +141,10 @@ def main(argv=None) -> int:
     ap.add_argument("workloads", nargs="*", help="default: the nine suite workloads")
     ap.add_argument("--max-samples", type=int, default=600)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--report", action="store_true",
+                    help="only print the tables of the saved results (no search)")
     args = ap.parse_args(argv)
-    names = args.workloads or [s.name for s in SUITE]
+    names = [] if args.report else args.workloads or [s.name for s in SUITE]
     results = OUT / "results.json"
     old = json.loads(results.read_text()) if results.exists() else []
     done = {r["workload"]: r for r in old}      # earlier runs of other workloads stay
@@ -153,15 +159,21 @@ def main(argv=None) -> int:
     order = [s.name for s in SUITE]
     rows = sorted(done.values(), key=lambda r: order.index(r["workload"])
                   if r["workload"] in order else len(order))
-    t = Table(title="built-in search vs baselines (model cycles)")
-    for col in ("workload", "unoptimized", "hand", "FSM", "search", "util", "x unopt",
-                "x hand", "of FSM", "samples", "seconds", "CPU s", "emulator"):
+    dim = get_config().dim
+    t = Table(title="built-in search vs baselines (model cycles; 'of X' = X's cycles / "
+              "search's, 'of ideal' with ideal = MACs / DIM^2)")
+    for col in ("workload", "unoptimized", "hand", "vendor", "FSM", "search", "of ideal",
+                "x unopt", "x hand", "of vendor", "of FSM", "samples", "seconds", "CPU s",
+                "emulator"):
         t.add_column(col, justify="right")
     for r in rows:
         b = r["baselines"]
+        ideal = (by_name(r["workload"]).macs / (dim * dim)) / r["cycles"]
+        vendor = b.get("vendor_lib")
         t.add_row(r["workload"], _f(b["exo_unoptimized"], ","), _f(b["exo_hand_optimized"], ","),
-                  _f(b["hardware_fsm"], ","), f"{r['cycles']:,}", _f(r["utilization"], ".2f"),
-                  _f(r["over_unoptimized"], ".2f"), _f(r["over_hand"], ".2f"),
+                  _f(vendor, ","), _f(b["hardware_fsm"], ","), f"{r['cycles']:,}",
+                  f"{ideal:.3f}", _f(r["over_unoptimized"], ".2f"), _f(r["over_hand"], ".2f"),
+                  _f(vendor / r["cycles"] if vendor else None, ".2f"),
                   _f(r["fraction_of_fsm"], ".2f"), str(r["samples"]), str(r["seconds"]),
                   str(r.get("cpu_seconds", "-")), r.get("emulator", "-"))
     gemm_hand = [r["over_hand"] for r in rows if r["workload"].startswith("gemm") and r["over_hand"]]
