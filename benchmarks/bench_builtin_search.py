@@ -3,11 +3,14 @@
     python -m benchmarks.bench_builtin_search                     # all nine workloads
     python -m benchmarks.bench_builtin_search gemm_512x512x512 --max-samples 600
     python -m benchmarks.bench_builtin_search gemm_64x256x128     # any gemm_MxNxK / conv_...
+    python -m benchmarks.bench_builtin_search --report            # the saved results' tables
 
 For each workload: the four baselines (benchmarks.run_baselines), then
 ``optimize`` from Exo's basic mapping with the built-in proposer with a sample budget,
-and a table of cycles, utilization, speedup over Exo-unoptimized and over
-Exo-hand-optimized, fraction of the FSM's speed, samples used and wall time.
+and a table of cycles, fraction of the ideal (MACs / DIM^2), speedup over
+Exo-unoptimized and over Exo-hand-optimized, fraction of the vendor library's and the
+FSM's speed, samples used, wall and CPU time (this process and its finished children:
+the evaluation workers and compilers).
 Each best kernel's toolchain C is written to ``runs/builtin_search/NAME/out/``, built
 with gcc against the host emulator and checked against the reference (column
 "emulator"). Results accumulate in ``runs/builtin_search/results.json`` (a run of some
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import resource
 import time
 from pathlib import Path
 
@@ -27,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.run_baselines import BASELINES, run_workload
+from gemmini.config import get_config
 from lowering.suite import SUITE, by_name
 
 OUT = Path("runs/builtin_search")
@@ -46,13 +51,13 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
     settings = load_settings(overrides={     # let the sample budget, not T, end the run
         "search.seed": seed, "search.iterations": max(8, -(-max_samples // per_iteration) + 2),
         "search.patience": 10, "search.seed_baselines": False})   # the paper's setting
-    t0 = time.time()
+    t0, cpu0 = time.time(), cpu_seconds()
     workload = Workload.from_spec(spec)
     evaluator = ModelEvaluator.for_workload(workload, settings.evaluation.gemmini)
     start = workload.mapped_c().c_text           # Exo's basic mapping, cached on disk
     result = optimize(start, settings=settings, evaluator=evaluator,
                       budget=Budget(max_samples=max_samples), run_dir=OUT / name)
-    wall = time.time() - t0
+    wall, cpu = time.time() - t0, cpu_seconds() - cpu0
     emulator = emulator_check(result, workload, OUT / name / "out",
                               settings.evaluation.gemmini)
     transforms = transform_stats(OUT / name / "events.jsonl")
@@ -62,7 +67,8 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
         return r.cycles if r is not None and r.status == "ok" else None
 
     row = {"workload": name, "cycles": result.cycles, "utilization": result.utilization,
-           "samples": result.samples, "seconds": round(wall, 1), "emulator": emulator,
+           "samples": result.samples, "seconds": round(wall, 1),
+           "cpu_seconds": round(cpu, 1), "emulator": emulator,
            "transforms": transforms,
            "baselines": {b: cycles(b) for b in BASELINES}}
     for key, b in (("over_unoptimized", "exo_unoptimized"),
@@ -70,6 +76,16 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
         c = cycles(b)
         row[key] = c / result.cycles if c else None
     return row
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its finished children: the
+    evaluation workers and compilers, once the search has closed its engine."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        r = resource.getrusage(who)
+        total += r.ru_utime + r.ru_stime
+    return total
 
 
 def transform_stats(events_path: Path) -> dict:
@@ -122,41 +138,50 @@ def main(argv=None) -> int:
     ap.add_argument("workloads", nargs="*", help="default: the nine suite workloads")
     ap.add_argument("--max-samples", type=int, default=600)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--report", action="store_true",
+                    help="only print the tables of the saved results (no search)")
     args = ap.parse_args(argv)
-    names = args.workloads or [s.name for s in SUITE]
+    names = [] if args.report else args.workloads or [s.name for s in SUITE]
     results = OUT / "results.json"
     old = json.loads(results.read_text()) if results.exists() else []
     done = {r["workload"]: r for r in old}      # earlier runs of other workloads stay
-    t0 = time.time()
+    t0, cpu0 = time.time(), cpu_seconds()
     for name in names:
         done[name] = search_workload(name, args.max_samples, args.seed)
         OUT.mkdir(parents=True, exist_ok=True)
         results.write_text(json.dumps(list(done.values()), indent=2))
-        print(f"{name}: {done[name]['seconds']} s wall, {done[name]['samples']} samples",
-              flush=True)
-    total_wall = time.time() - t0
+        print(f"{name}: {done[name]['seconds']} s wall, {done[name]['cpu_seconds']} s CPU, "
+              f"{done[name]['samples']} samples", flush=True)
+    total_wall, total_cpu = time.time() - t0, cpu_seconds() - cpu0
     order = [s.name for s in SUITE]
     rows = sorted(done.values(), key=lambda r: order.index(r["workload"])
                   if r["workload"] in order else len(order))
-    t = Table(title="built-in search vs baselines (model cycles)")
-    for col in ("workload", "unoptimized", "hand", "FSM", "search", "util", "x unopt",
-                "x hand", "of FSM", "samples", "seconds", "emulator"):
+    dim = get_config().dim
+    t = Table(title="built-in search vs baselines (model cycles; 'of X' = X's cycles / "
+              "search's, 'of ideal' with ideal = MACs / DIM^2)")
+    for col in ("workload", "unoptimized", "hand", "vendor", "FSM", "search", "of ideal",
+                "x unopt", "x hand", "of vendor", "of FSM", "samples", "seconds", "CPU s",
+                "emulator"):
         t.add_column(col, justify="right")
     for r in rows:
         b = r["baselines"]
+        ideal = (by_name(r["workload"]).macs / (dim * dim)) / r["cycles"]
+        vendor = b.get("vendor_lib")
         t.add_row(r["workload"], _f(b["exo_unoptimized"], ","), _f(b["exo_hand_optimized"], ","),
-                  _f(b["hardware_fsm"], ","), f"{r['cycles']:,}", _f(r["utilization"], ".2f"),
-                  _f(r["over_unoptimized"], ".2f"), _f(r["over_hand"], ".2f"),
+                  _f(vendor, ","), _f(b["hardware_fsm"], ","), f"{r['cycles']:,}",
+                  f"{ideal:.3f}", _f(r["over_unoptimized"], ".2f"), _f(r["over_hand"], ".2f"),
+                  _f(vendor / r["cycles"] if vendor else None, ".2f"),
                   _f(r["fraction_of_fsm"], ".2f"), str(r["samples"]), str(r["seconds"]),
-                  r.get("emulator", "-"))
+                  str(r.get("cpu_seconds", "-")), r.get("emulator", "-"))
     gemm_hand = [r["over_hand"] for r in rows if r["workload"].startswith("gemm") and r["over_hand"]]
     if gemm_hand:
         geo = math.exp(sum(map(math.log, gemm_hand)) / len(gemm_hand))
         t.caption = f"geomean speedup over hand-optimized on GEMMs: {geo:.2f}x"
     console = Console(width=170)
     console.print(t)
-    print(f"total wall time of this invocation ({len(names)} workloads): {total_wall:.0f} s; "
-          f"of the table's searches: {sum(r['seconds'] for r in rows):.0f} s")
+    print(f"total wall time of this invocation ({len(names)} workloads): {total_wall:.0f} s, "
+          f"CPU {total_cpu:.0f} s (baselines and emulator checks included); "
+          f"of the table's searches: {sum(r['seconds'] for r in rows):.0f} s wall")
     agg: dict = {}
     for r in rows:
         for name, d in (r.get("transforms") or {}).items():

@@ -4,11 +4,12 @@ and vendor-library programs (they join the first beam, checked like any rewrite)
 import pytest
 
 from autocomp_exo import gemm_algorithm, map_to_gemmini, optimize
-from autocomp_exo.baselines import workload_baselines
+from autocomp_exo.baselines import baseline_programs, workload_baselines
 from autocomp_exo.evaluation import ModelEvaluator
 from autocomp_exo.runs import read_jsonl
 from autocomp_exo.settings import Settings
 from lowering import suite
+from lowering.parser import parse_head
 from lowering.workload import Workload
 
 SHORT = {"search": {"iterations": 1, "beam_width": 2, "plans_per_candidate": 2,
@@ -51,3 +52,16 @@ def test_paper_setting_searches_from_exo_only():
     settings = {**SHORT, "search": {**SHORT["search"], "seed_baselines": False}}
     result = optimize(proc, settings=settings, progress=False)
     assert not {"vendor_lib", "hardware_fsm"} & set(result.recipe_items)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("spec", suite.SUITE, ids=lambda s: s.name)
+def test_every_suite_workload_gets_both_seeds(spec):
+    """The guarantee above holds on the suite only if the vendor-library and FSM programs
+    of each of the nine workloads fit Exo's header (else they are not seeded)."""
+    workload = Workload.from_spec(spec)
+    head = parse_head(workload.mapped_c().c_text)
+    programs = dict(baseline_programs(workload, Settings().evaluation.gemmini))
+    assert set(programs) == {"vendor_lib", "hardware_fsm"}
+    for fn in programs.values():
+        assert (fn.context, fn.params) == (head.context, head.params)
