@@ -54,7 +54,7 @@ def _moves(fn: Function, loop: Path, var: str):
     vs = deep_vars(fn)
     invariant, moving = [], []
     for path, x, _ in instrs(fn.body):
-        if not _inside(path, loop) or not isinstance(x.args[0], DramAddr):
+        if not _inside(path, loop) or not x.args or not isinstance(x.args[0], DramAddr):
             continue
         if x.op in LOAD_IDS:
             (moving if var in vs(x.args[0]) else invariant).append(path)

@@ -219,13 +219,21 @@ def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingPara
     uc.reg_write(rc.UC_RISCV_REG_X0 + TP, LOG_BASE)
     ints = iter(range(rc.UC_RISCV_REG_X0 + A0, rc.UC_RISCV_REG_X0 + A0 + 8))
     floats = iter(range(rc.UC_RISCV_REG_F0 + FA0, rc.UC_RISCV_REG_F0 + FA0 + 8))
+    on_stack = []       # the calling convention's arguments past a0..a7, one XLEN slot each
     for a in args:
         if a.is_float:
             bits = int(np.float32(a.value).view(np.uint32))
             uc.reg_write(next(floats), 0xFFFFFFFF_00000000 | bits)   # NaN-boxed single
         else:
-            uc.reg_write(next(ints), int(a.value) & (2**64 - 1))
-    uc.reg_write(rc.UC_RISCV_REG_SP, STACK_TOP - 16)
+            reg = next(ints, None)
+            if reg is None:
+                on_stack.append(int(a.value) & (2**64 - 1))
+            else:
+                uc.reg_write(reg, int(a.value) & (2**64 - 1))
+    sp = (STACK_TOP - 16 - 8 * len(on_stack)) & ~15
+    for i, v in enumerate(on_stack):
+        uc.mem_write(sp + 8 * i, v.to_bytes(8, "little"))
+    uc.reg_write(rc.UC_RISCV_REG_SP, sp)
     uc.reg_write(rc.UC_RISCV_REG_RA, RETURN_ADDRESS)
     # the FPU on (mstatus.FS = dirty), as a kernel with float CPU code needs
     uc.reg_write(rc.UC_RISCV_REG_MSTATUS, uc.reg_read(rc.UC_RISCV_REG_MSTATUS) | MSTATUS_FS)
