@@ -1,0 +1,215 @@
+"""Removing fences that guard nothing (menu items loop_overhead, faster_equivalent, hoist).
+
+The load and store queues run independently, so a fence is what orders an ``mvout`` with
+a later ``mvin`` of the bytes it writes (and an ``mvin`` with a later ``mvout`` that
+overwrites the bytes it reads, unless the store reads the rows the load wrote, which
+orders them already). CPU code that reads or writes an array is ordered with the moves of
+that array only by a fence too, and so is the caller, which reads every output when the
+kernel returns.
+
+drop_fence (``where == 0``)   the fence is removed;
+           (``where == k``)   the fence leaves its body and one fence follows the loop
+                              ``k`` levels up (``for s { ...; fence(); }`` ->
+                              ``for s { ... } fence();``).
+
+Legality: the program is enumerated on DRAM byte ranges (every move's rows, from the
+stride of its load state or of the store configuration and the element size of its
+array; a range that cannot be bounded is the whole array), and the hazards no fence
+separates are listed, before and after the rewrite. The rewrite is legal when it adds
+none.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gemmini.config import GemminiConfig
+from gemmini.ir import Assign, Decl, DramAddr, For, Function, If, Instr, Load, Store, walk_exprs, \
+    walk_stmts
+from gemmini.isa import LOAD_IDS
+from gemmini.model import NP_DTYPES
+
+import numpy as np
+
+from .base import Application, NotApplicable, Transform, app
+from .deps import local_rows
+from .ir_util import const_decls, const_value, get, instrs, is_cpu_stmt, replace_fn
+
+MAX_FENCE_EVENTS = 50_000     # larger programs are not enumerated (the fence stays)
+WHOLE = (-math.inf, math.inf)
+
+
+@dataclass(frozen=True)
+class _Move:
+    """One DRAM access of the enumeration."""
+    kind: str                    # "load", "store", "cpu_r", "cpu_w"
+    array: str
+    span: tuple                  # [lo, hi) in bytes of the array
+    rows: frozenset = frozenset()   # local rows a load writes / a store reads
+
+
+def _itemsize(fn: Function, array: str) -> int | None:
+    try:
+        dtype = NP_DTYPES.get(fn.param(array).dtype)
+    except KeyError:
+        return None
+    return np.dtype(dtype).itemsize if dtype is not None else None
+
+
+def events(fn: Function, config: GemminiConfig) -> list:
+    """The program in execution order as `_Move`s and ``"fence"`` markers (path of the
+    fence statement); raises NotApplicable when it cannot be enumerated."""
+    out: list = []
+    strides: dict = {}
+    width = max(config.in_bytes, config.acc_bytes)
+
+    def span(ins: Instr, stride, env):
+        isz = _itemsize(fn, ins.args[0].array)
+        start = const_value(ins.args[0].index, env)
+        cols, rows = const_value(ins.args[2], env), const_value(ins.args[3], env)
+        if None in (isz, start, cols, rows, stride) or stride < 0:
+            return WHOLE
+        lo = start * isz
+        return (lo, lo + (rows - 1) * stride + cols * width)
+
+    def local(ins: Instr, env) -> frozenset:
+        v, rows = const_value(ins.args[1], env), const_value(ins.args[3], env)
+        rr = local_rows(v, rows) if None not in (v, rows) else None
+        return frozenset(rr or ())
+
+    def run(body, env, path, offset=0):
+        for i, s in enumerate(body):
+            if len(out) > MAX_FENCE_EVENTS:
+                raise NotApplicable("program too large to enumerate its DRAM accesses")
+            here = path + (offset + i,)
+            if isinstance(s, Instr):
+                instr(s, env, here)
+            elif is_cpu_stmt(s) and not any(isinstance(x, Instr) for x in walk_stmts([s])):
+                for x in walk_stmts([s]):
+                    if isinstance(x, Store):
+                        out.append(_Move("cpu_w", x.array, WHOLE))
+                for e in walk_exprs([s]):
+                    if isinstance(e, Load):
+                        out.append(_Move("cpu_r", e.array, WHOLE))
+            elif isinstance(s, Decl):
+                v = const_value(s.init, env) if s.init is not None else None
+                env[s.name] = v
+            elif isinstance(s, Assign):
+                env[s.name] = None
+            elif isinstance(s, For):
+                lo, hi = const_value(s.lo, env), const_value(s.hi, env)
+                if lo is None or hi is None:
+                    raise NotApplicable(f"loop {s.var} has unknown bounds")
+                for v in range(lo, hi, s.step):
+                    run(s.body, dict(env, **{s.var: v}), here)
+            elif isinstance(s, If):
+                cv = const_value(s.cond, _known(env))
+                if cv is None:
+                    raise NotApplicable("a condition the enumeration cannot decide")
+                run(s.then if cv else s.orelse, env, here, 0 if cv else len(s.then))
+
+    def instr(s: Instr, env, here):
+        known = _known(env)
+        if s.op == "fence":
+            out.append(("fence", here))
+        elif s.op == "config_ld":
+            idv = const_value(s.args[4], known) if s.args[4] is not None else 0
+            strides[("ld", idv)] = const_value(s.args[0], known)
+        elif s.op == "config_st":
+            strides["st"] = const_value(s.args[0], known)
+        elif s.op in LOAD_IDS and isinstance(s.args[0], DramAddr):
+            out.append(_Move("load", s.args[0].array,
+                             span(s, strides.get(("ld", LOAD_IDS[s.op])), known),
+                             local(s, known)))
+        elif s.op == "mvout" and isinstance(s.args[0], DramAddr):
+            out.append(_Move("store", s.args[0].array, span(s, strides.get("st"), known),
+                             local(s, known)))
+        elif s.op == "loop_ws":
+            raise NotApplicable("the FSM's accesses are not enumerated")
+
+    run(fn.body, dict(const_decls(fn)), ())
+    return out
+
+
+def _known(env: dict) -> dict:
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def hazards(evs: list) -> set:
+    """Pairs (earlier, later) of DRAM accesses, by their index among the accesses, that
+    no fence separates and that the queues may reorder; the kernel's return reads every
+    array (index -1)."""
+    out = set()
+    stores: dict = {}
+    loads: dict = {}
+    k = 0
+    for e in evs:
+        if isinstance(e, tuple):
+            stores.clear()
+            loads.clear()
+            continue
+        if e.kind in ("load", "cpu_r", "cpu_w"):      # reads after an unfenced store
+            out.update((j, k) for j, st in stores.get(e.array, ()) if _overlap(st.span, e.span))
+        if e.kind in ("store", "cpu_w"):              # writes after an unfenced load
+            out.update((j, k) for j, ld in loads.get(e.array, ())
+                       if _overlap(ld.span, e.span) and not (ld.rows & e.rows))
+        if e.kind in ("load", "cpu_r"):
+            loads.setdefault(e.array, []).append((k, e))
+        if e.kind in ("store", "cpu_w"):
+            stores.setdefault(e.array, []).append((k, e))
+        k += 1
+    out.update((j, -1) for pending in stores.values() for j, _ in pending)
+    return out
+
+
+def drop_fence(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Remove the fence at the site, or (``where`` = k > 0) move it after the loop k
+    levels up; refused when that leaves a DRAM hazard unfenced."""
+    fence = get(fn.body, a.site)
+    if not (isinstance(fence, Instr) and fence.op == "fence"):
+        raise NotApplicable("site is not a fence")
+    k = a.p.get("where", 0)
+    if not k and a.site == (len(fn.body) - 1,) and any(
+            i.op == "mvout" for _, i, _ in instrs(fn.body)):
+        raise NotApplicable("the last fence orders the stores with the kernel's return")
+    new = replace_fn(fn, a.site, ())
+    if k:
+        if k >= len(a.site):
+            raise NotApplicable("the fence is not that deep in loops")
+        anc = a.site[:-k]
+        loop = get(new.body, anc)
+        if not isinstance(loop, For):
+            raise NotApplicable(f"the statement {k} levels up is not a loop")
+        new = replace_fn(new, anc, (loop, fence))
+    before = hazards(events(fn, config))
+    added = hazards(events(new, config)) - before
+    if added:
+        raise NotApplicable(f"the fence orders {len(added)} DRAM access pair(s)")
+    return new
+
+
+def find_drop_fence(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    for path, ins, _ in instrs(fn.body):
+        if ins.op != "fence":
+            continue
+        out.append(app("drop_fence", path, "remove a fence that orders no DRAM accesses",
+                       where=0))
+        depth = [n for n in range(1, len(path)) if isinstance(get(fn.body, path[:-n]), For)]
+        for n in depth:
+            lp = get(fn.body, path[:-n])
+            out.append(app("drop_fence", path, f"issue the fence once after loop {lp.var} "
+                           "instead of in every iteration", where=n))
+    return out
+
+
+TRANSFORMS = [
+    Transform("drop_fence", ("loop_overhead", "faster_equivalent", "hoist"),
+              "remove a fence that guards no DRAM round trip, or issue it once after a loop",
+              find_drop_fence, drop_fence, ("cpu", "latency")),
+]
