@@ -146,3 +146,50 @@ def test_the_tinympc_admm_kernel_loses_the_fences_that_guard_nothing():
     for _, new in ok:
         r = ev.evaluate(new)
         assert r.ok and r.cycles < start
+
+
+TWO_TRIPS = """
+void k(const float u[8][4], float a[8][4], float b[8][4], float c[8][4]) {
+  config_ld(16, 1.0f, 0);
+  config_st(16, 0, 1.0f);
+  for (int s = 0; s < 8; s++) {
+    mvin(&u[s][0], 0x80000000, 4, 1);
+    mvout(&a[s][0], 0x80000000, 4, 1);
+    fence();
+    mvin(&a[s][0], 0x80000001, 4, 1);
+    mvout(&b[s][0], 0x80000001, 4, 1);
+    mvin(&SRC[s][0], 0x80000002, 4, 1);
+    mvout(&c[s][0], 0x80000002, 4, 1);
+    fence();
+  }
+}
+"""
+
+
+def merge(fn, site, m):
+    return registry.apply(fn, Application("merge_fences", site, (("m", m),)), CFG)
+
+
+def test_work_that_needs_no_fence_moves_before_it_and_one_fence_serves_both():
+    """The c round trip does not read a: it moves before the first fence, which goes; the
+    b part follows the second fence; its last stores get one fence before the return."""
+    fn = parse_c(TWO_TRIPS.replace("SRC", "u"))
+    new = merge(fn, (2, 2), 2)
+    loop = new.body[2]
+    assert [x.op for x in loop.body] == ["mvin", "mvout", "mvin", "mvout", "fence", "mvin",
+                                         "mvout"]
+    assert new.body[-1].op == "fence" and len(fences(new)) == 2
+    u = np.arange(32, dtype=np.float32).reshape(8, 4) * 0.25
+    zeros = {n: np.zeros((8, 4), np.float32) for n in "abc"}
+    out = model.run(new, {"u": u, **zeros}, CFG, timing=False).outputs   # ordering check
+    for n in "abc":
+        np.testing.assert_array_equal(out[n], u)
+    for m in (1, 3):
+        with pytest.raises(NotApplicable):
+            merge(fn, (2, 2), m)
+
+
+def test_work_that_reads_what_the_fence_guards_does_not_move():
+    fn = parse_c(TWO_TRIPS.replace("SRC", "a"))
+    with pytest.raises(NotApplicable):
+        merge(fn, (2, 2), 2)

@@ -21,6 +21,7 @@ none.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -32,9 +33,11 @@ from gemmini.model import NP_DTYPES
 
 import numpy as np
 
-from .base import Application, NotApplicable, Transform, app
+from .base import (Application, NotApplicable, Transform, app, require_independent, site_envs,
+                   summary_of)
 from .deps import local_rows
-from .ir_util import const_decls, const_value, get, instrs, is_cpu_stmt, replace_fn
+from .ir_util import (body_reads, body_writes, const_decls, const_value, get, instrs, is_cpu_stmt,
+                      parent_body, replace_fn, stmt_reads, stmt_writes, with_children)
 
 MAX_FENCE_EVENTS = 50_000     # larger programs are not enumerated (the fence stays)
 WHOLE = (-math.inf, math.inf)
@@ -208,8 +211,67 @@ def find_drop_fence(fn: Function, config: GemminiConfig) -> list[Application]:
     return out
 
 
+def _is_fence(s) -> bool:
+    return isinstance(s, Instr) and s.op == "fence"
+
+
+def merge_fences(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """``F1; D; P; F2`` -> ``P; F2; D`` for the fence F1 at the site, the next fence F2 of
+    its block and D its first ``m`` statements after F1: the work P that does not need F1
+    moves before it, F1 goes, and F2 serves both round trips (when D's stores are then
+    unfenced only before the kernel returns, one fence ends the kernel)."""
+    m = a.p["m"]
+    body = parent_body(fn.body, a.site)
+    i = a.site[-1]
+    if not _is_fence(body[i]):
+        raise NotApplicable("site is not a fence")
+    k = next((j for j in range(i + 1, len(body)) if _is_fence(body[j])), None)
+    if k is None or not 0 < m < k - i - 1:
+        raise NotApplicable("no later fence with work of both kinds before it")
+    d, p = body[i + 1:i + 1 + m], body[i + 1 + m:k]
+    for x in d:
+        if isinstance(x, Decl) or stmt_writes(x) & body_reads(p) or \
+                stmt_reads(x) & body_writes(p):
+            raise NotApplicable("scalar dependence")
+    for env in site_envs(fn, a.site):
+        require_independent(summary_of(fn, config, d, env), summary_of(fn, config, p, env),
+                            "the work moved past the other")
+    new_body = body[:i] + p + (body[k],) + d + body[k + 1:]
+    if len(a.site) == 1:
+        new = dataclasses.replace(fn, body=new_body)
+    else:
+        new = replace_fn(fn, a.site[:-1], (with_children(get(fn.body, a.site[:-1]), new_body),))
+    before = hazards(events(fn, config))
+    added = hazards(events(new, config)) - before
+    if added and all(later == -1 for _, later in added):    # stores the caller reads:
+        new = dataclasses.replace(new, body=new.body + (body[i],))     # one fence at the end
+        added = hazards(events(new, config)) - before
+    if added:
+        raise NotApplicable(f"the moved work needs the fence ({len(added)} DRAM pair(s))")
+    return new
+
+
+def find_merge_fences(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    for path, ins, _ in instrs(fn.body):
+        if ins.op != "fence":
+            continue
+        body = parent_body(fn.body, path)
+        i = path[-1]
+        k = next((j for j in range(i + 1, len(body)) if _is_fence(body[j])), None)
+        if k is None:
+            continue
+        out.extend(app("merge_fences", path, f"move the {k - i - 1 - m} statement(s) that do "
+                       "not need this fence before it and let the next fence serve both",
+                       m=m) for m in range(1, k - i - 1))
+    return out
+
+
 TRANSFORMS = [
     Transform("drop_fence", ("loop_overhead", "faster_equivalent", "hoist"),
               "remove a fence that guards no DRAM round trip, or issue it once after a loop",
               find_drop_fence, drop_fence, ("cpu", "latency")),
+    Transform("merge_fences", ("reorder_statements", "loop_overhead", "pipeline"),
+              "move the work that needs no fence before it, so the next fence serves both "
+              "round trips", find_merge_fences, merge_fences, ("cpu", "latency")),
 ]
