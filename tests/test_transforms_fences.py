@@ -193,3 +193,47 @@ def test_work_that_reads_what_the_fence_guards_does_not_move():
     fn = parse_c(TWO_TRIPS.replace("SRC", "a"))
     with pytest.raises(NotApplicable):
         merge(fn, (2, 2), 2)
+
+
+PHASES = """
+void k(const float u[8][4], float a[8][4], float b[8][4]) {
+  config_ld(16, 1.0f, 0);
+  config_st(16, 0, 1.0f);
+  for (int s = 0; s < 8; s++) {
+    mvin(&u[s][0], 0x80000000 + 4 * s, 4, 1);
+    mvout(&a[s][0], 0x80000000 + 4 * s, 4, 1);
+    fence();
+    mvin(&a[SRC][0], 0x80000040 + 4 * s, 4, 1);
+    mvout(&b[s][0], 0x80000040 + 4 * s, 4, 1);
+  }
+  fence();
+}
+"""
+
+
+def fission(fn, site):
+    return registry.apply(fn, Application("fission_fence", site), CFG)
+
+
+def test_a_loop_splits_at_a_fence_when_no_later_iteration_meets_an_earlier_one():
+    """Every a[s] is stored before the single fence and loaded after it; the b part of
+    iteration s never meets the a part of a later one."""
+    fn = parse_c(PHASES.replace("SRC", "s"))
+    new = fission(fn, (2, 2))
+    assert [type(x).__name__ for x in new.body[2:5]] == ["For", "Instr", "For"]
+    assert len(fences(new)) == 2
+    u = np.arange(32, dtype=np.float32).reshape(8, 4) - 3
+    zeros = {n: np.zeros((8, 4), np.float32) for n in "ab"}
+    out = model.run(new, {"u": u, **zeros}, CFG, timing=False).outputs
+    np.testing.assert_array_equal(out["a"], u)
+    np.testing.assert_array_equal(out["b"], u)
+
+
+@pytest.mark.parametrize("text", [
+    PHASES.replace("SRC", "7 - s"),          # iteration s reads a[7 - s]: not stored yet
+    PHASES.replace("SRC", "s").replace("mvin(&a[s][0], 0x80000040 + 4 * s",
+                                       "mvin(&a[s][0], 0xC0000004 + 4 * s"),
+])                          # iteration s's b part accumulates into the rows of s + 1
+def test_a_split_that_reorders_dependent_iterations_is_refused(text):
+    with pytest.raises(NotApplicable):
+        fission(parse_c(text), (2, 2))

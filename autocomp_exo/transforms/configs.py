@@ -99,8 +99,8 @@ def load_state(fn: Function, a: Application, config: GemminiConfig) -> Function:
         raise NotApplicable(f"load state {j} is in use")
     if j == i and others_i:
         raise NotApplicable(f"other configurations of load state {i} remain")
-    if j == i and len(cls) == 1 and site == (0,):
-        raise NotApplicable("already issued once at the top")
+    if len(cls) == 1 and len(site) == 1:
+        raise NotApplicable("already issued once, outside every loop")
     gov = governors(fn)
     moved = set()
     for path, by in gov.items():

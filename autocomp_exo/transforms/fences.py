@@ -33,9 +33,9 @@ from gemmini.model import NP_DTYPES
 
 import numpy as np
 
-from .base import (Application, NotApplicable, Transform, app, require_independent, site_envs,
-                   summary_of)
-from .deps import local_rows
+from .base import (Application, Dependent, NotApplicable, Transform, app, require_independent,
+                   site_envs, summary_of)
+from .deps import independent, local_rows
 from .ir_util import (body_reads, body_writes, const_decls, const_value, get, instrs, is_cpu_stmt,
                       parent_body, replace_fn, stmt_reads, stmt_writes, with_children)
 
@@ -50,6 +50,8 @@ class _Move:
     array: str
     span: tuple                  # [lo, hi) in bytes of the array
     rows: frozenset = frozenset()   # local rows a load writes / a store reads
+    path: tuple = ()             # the instruction's site
+    iters: tuple = ()            # the values of its enclosing loops, outermost first
 
 
 def _itemsize(fn: Function, array: str) -> int | None:
@@ -81,13 +83,13 @@ def events(fn: Function, config: GemminiConfig) -> list:
         rr = local_rows(v, rows) if None not in (v, rows) else None
         return frozenset(rr or ())
 
-    def run(body, env, path, offset=0):
+    def run(body, env, path, offset=0, iters=()):
         for i, s in enumerate(body):
             if len(out) > MAX_FENCE_EVENTS:
                 raise NotApplicable("program too large to enumerate its DRAM accesses")
             here = path + (offset + i,)
             if isinstance(s, Instr):
-                instr(s, env, here)
+                instr(s, env, here, iters)
             elif is_cpu_stmt(s) and not any(isinstance(x, Instr) for x in walk_stmts([s])):
                 for x in walk_stmts([s]):
                     if isinstance(x, Store):
@@ -105,14 +107,14 @@ def events(fn: Function, config: GemminiConfig) -> list:
                 if lo is None or hi is None:
                     raise NotApplicable(f"loop {s.var} has unknown bounds")
                 for v in range(lo, hi, s.step):
-                    run(s.body, dict(env, **{s.var: v}), here)
+                    run(s.body, dict(env, **{s.var: v}), here, 0, iters + (v,))
             elif isinstance(s, If):
                 cv = const_value(s.cond, _known(env))
                 if cv is None:
                     raise NotApplicable("a condition the enumeration cannot decide")
-                run(s.then if cv else s.orelse, env, here, 0 if cv else len(s.then))
+                run(s.then if cv else s.orelse, env, here, 0 if cv else len(s.then), iters)
 
-    def instr(s: Instr, env, here):
+    def instr(s: Instr, env, here, iters):
         known = _known(env)
         if s.op == "fence":
             out.append(("fence", here))
@@ -124,10 +126,10 @@ def events(fn: Function, config: GemminiConfig) -> list:
         elif s.op in LOAD_IDS and isinstance(s.args[0], DramAddr):
             out.append(_Move("load", s.args[0].array,
                              span(s, strides.get(("ld", LOAD_IDS[s.op])), known),
-                             local(s, known)))
+                             local(s, known), here, iters))
         elif s.op == "mvout" and isinstance(s.args[0], DramAddr):
             out.append(_Move("store", s.args[0].array, span(s, strides.get("st"), known),
-                             local(s, known)))
+                             local(s, known), here, iters))
         elif s.op == "loop_ws":
             raise NotApplicable("the FSM's accesses are not enumerated")
 
@@ -267,6 +269,83 @@ def find_merge_fences(fn: Function, config: GemminiConfig) -> list[Application]:
     return out
 
 
+MAX_FISSION_TRIPS = 64
+
+
+def fission_fence(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """``for v { A(v); fence; B(v) }`` -> ``for v { A(v) }; fence; for v { B(v) }``: one
+    fence for every iteration's A, when no A(v2) touches what a B(v1) with v1 < v2 touches
+    (rows, configuration state and DRAM bytes)."""
+    lp_path, f = a.site[:-1], a.site[-1]
+    loop = get(fn.body, lp_path) if lp_path else None
+    if not isinstance(loop, For) or not _is_fence(loop.body[f]):
+        raise NotApplicable("site is not a fence directly inside a loop")
+    first, second = loop.body[:f], loop.body[f + 1:]
+    if not first:
+        raise NotApplicable("nothing before the fence")
+    if any(is_cpu_stmt(x) for x in loop.body) or any(isinstance(x, Decl) for x in loop.body):
+        raise NotApplicable("CPU code or declarations in the loop")
+    if body_writes(loop.body):
+        raise NotApplicable("the loop assigns scalars")
+    for env in site_envs(fn, lp_path + (0,))[:1]:
+        lo, hi, step = _bounds(loop, env)
+        if lo is None or hi is None or len(range(lo, hi, step)) > MAX_FISSION_TRIPS:
+            raise NotApplicable("too many iterations to check")
+        vals = list(range(lo, hi, step))
+        sums = [(summary_of(fn, config, first, dict(env, **{loop.var: v})),
+                 summary_of(fn, config, second, dict(env, **{loop.var: v}))) for v in vals]
+        for i1 in range(len(vals)):
+            for i2 in range(i1 + 1, len(vals)):
+                if not independent(_local(sums[i2][0]), _local(sums[i1][1])):
+                    raise Dependent(f"iteration {vals[i2]} before the fence and iteration "
+                                    f"{vals[i1]} after it touch the same rows or state")
+    depth = sum(1 for n in range(1, len(lp_path) + 1) if isinstance(get(fn.body, lp_path[:n]),
+                                                                     For))
+    part: dict = {}
+    for e in events(fn, config):
+        if isinstance(e, tuple) or e.path[:len(lp_path)] != lp_path or len(e.path) <= \
+                len(lp_path):
+            continue
+        half = 0 if e.path[len(lp_path)] < f else 1
+        part.setdefault((e.iters[:depth - 1], half), []).append(e)
+    for (outer, half), evs in part.items():
+        if half:
+            continue
+        for e2 in evs:
+            for e1 in part.get((outer, 1), ()):
+                if e1.iters[depth - 1] < e2.iters[depth - 1] and e1.array == e2.array and \
+                        "store" in (e1.kind, e2.kind) and _overlap(e1.span, e2.span):
+                    raise Dependent(f"{e2.array}: an access before the fence in a later "
+                                    "iteration meets one after it in an earlier iteration")
+    pieces = (dataclasses.replace(loop, body=first), loop.body[f])
+    if second:
+        pieces += (dataclasses.replace(loop, body=second),)
+    new = replace_fn(fn, lp_path, pieces)
+    if hazards(events(new, config)) - hazards(events(fn, config)):
+        raise NotApplicable("the split leaves a DRAM round trip unfenced")
+    return new
+
+
+def _bounds(loop: For, env: dict) -> tuple:
+    return const_value(loop.lo, env), const_value(loop.hi, env), loop.step
+
+
+def _local(sm):
+    """The summary without its DRAM accesses (fission checks those by byte ranges)."""
+    return dataclasses.replace(sm, dram_writes=set(), dram_reads=set())
+
+
+def find_fission_fence(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    for path, ins, _ in instrs(fn.body):
+        if ins.op == "fence" and len(path) > 1 and path[-1] > 0 and \
+                isinstance(get(fn.body, path[:-1]), For):
+            lp = get(fn.body, path[:-1])
+            out.append(app("fission_fence", path, f"split loop {lp.var} at this fence: one "
+                           "fence for all its iterations", ))
+    return out
+
+
 TRANSFORMS = [
     Transform("drop_fence", ("loop_overhead", "faster_equivalent", "hoist"),
               "remove a fence that guards no DRAM round trip, or issue it once after a loop",
@@ -274,4 +353,7 @@ TRANSFORMS = [
     Transform("merge_fences", ("reorder_statements", "loop_overhead", "pipeline"),
               "move the work that needs no fence before it, so the next fence serves both "
               "round trips", find_merge_fences, merge_fences, ("cpu", "latency")),
+    Transform("fission_fence", ("split_loops", "loop_overhead", "reorder_statements"),
+              "split a loop at a fence, so one fence serves every iteration",
+              find_fission_fence, fission_fence, ("cpu", "latency")),
 ]
