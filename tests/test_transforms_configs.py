@@ -83,3 +83,14 @@ def test_find_offers_free_states_and_the_own_state_when_alone():
     apps = registry.applications(fn, CFG, ["load_state"])
     assert sorted((a.site, a.p["state"]) for a in apps) == [
         ((1, 0), 1), ((1, 0), 2), ((1, 2), 1), ((1, 2), 2)]
+
+
+def test_the_prompt_states_the_fp32_facts_of_its_configuration():
+    """DIM, element types and sizes come from the configuration, the instructions from
+    the ISA table (all three load states exist): nothing of int8_16 leaks in."""
+    from autocomp_exo.prompts.builder import system_text
+    text = system_text("fp32_4")
+    assert "Array: 4x4; input elements: float32 (4-byte); accumulator elements:\n" \
+           "float32 (4-byte)" in text
+    assert "16x16" not in text and "int8 inputs" not in text
+    assert all(f"- {op}(" in text for op in ("mvin", "mvin2", "mvin3", "mvout", "fence"))
