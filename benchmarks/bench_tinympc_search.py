@@ -38,7 +38,7 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
 
     spec = by_name(name)
     overrides = {"search.seed": seed, "evaluation.gemmini": spec.config,
-                 "evaluation.engine": "inline"}
+                 "evaluation.engine": "inline", "prompts.workload_kind": "linalg"}
     settings = load_settings(overrides=overrides)
     per_iteration = (settings.search.beam_width * settings.search.plans_per_candidate
                      * settings.search.impls_per_plan)

@@ -162,7 +162,7 @@ def find_load_state(fn: Function, config: GemminiConfig) -> list[Application]:
 
 
 TRANSFORMS = [
-    Transform("load_state", ("hoist", "loop_overhead"),
+    Transform("load_state", ("hoist", "loop_overhead", "merge_instructions"),
               "give a class of identical load configurations a load state of its own and "
               "issue it once", find_load_state, load_state, ("cpu",)),
 ]

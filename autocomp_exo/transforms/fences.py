@@ -347,13 +347,15 @@ def find_fission_fence(fn: Function, config: GemminiConfig) -> list[Application]
 
 
 TRANSFORMS = [
-    Transform("drop_fence", ("loop_overhead", "faster_equivalent", "hoist"),
+    Transform("drop_fence", ("remove_fences", "loop_overhead", "faster_equivalent", "hoist"),
               "remove a fence that guards no DRAM round trip, or issue it once after a loop",
               find_drop_fence, drop_fence, ("cpu", "latency")),
-    Transform("merge_fences", ("reorder_statements", "loop_overhead", "pipeline"),
+    Transform("merge_fences", ("remove_fences", "reorder_statements", "loop_overhead",
+                                "pipeline"),
               "move the work that needs no fence before it, so the next fence serves both "
               "round trips", find_merge_fences, merge_fences, ("cpu", "latency")),
-    Transform("fission_fence", ("split_loops", "loop_overhead", "reorder_statements"),
+    Transform("fission_fence", ("remove_fences", "split_loops", "loop_overhead",
+                                 "reorder_statements"),
               "split a loop at a fence, so one fence serves every iteration",
               find_fission_fence, fission_fence, ("cpu", "latency")),
 ]
