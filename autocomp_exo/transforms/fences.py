@@ -35,7 +35,7 @@ import numpy as np
 
 from .base import (Application, Dependent, NotApplicable, Transform, app, require_independent,
                    site_envs, summary_of)
-from .deps import independent, local_rows
+from .deps import CPU_ORDER, independent, local_rows, scalar_carried
 from .ir_util import (body_reads, body_writes, const_decls, const_value, get, instrs, is_cpu_stmt,
                       parent_body, replace_fn, stmt_reads, stmt_writes, with_children)
 
@@ -146,30 +146,35 @@ def _overlap(a: tuple, b: tuple) -> bool:
 
 
 def hazards(evs: list) -> set:
-    """Pairs (earlier, later) of DRAM accesses, by their index among the accesses, that
-    no fence separates and that the queues may reorder; the kernel's return reads every
-    array (index -1)."""
+    """Pairs (earlier, later) of DRAM accesses that no fence separates and that the queues
+    may reorder; the kernel's return reads every array (``"return"``). An access is named
+    by what it is (kind, array, bytes, local rows, iteration), not by its position, so the
+    sets of two orders of the same accesses compare."""
     out = set()
     stores: dict = {}
     loads: dict = {}
-    k = 0
     for e in evs:
         if isinstance(e, tuple):
             stores.clear()
             loads.clear()
             continue
+        me = _name(e)
         if e.kind in ("load", "cpu_r", "cpu_w"):      # reads after an unfenced store
-            out.update((j, k) for j, st in stores.get(e.array, ()) if _overlap(st.span, e.span))
+            out.update((_name(st), me) for st in stores.get(e.array, ())
+                       if _overlap(st.span, e.span))
         if e.kind in ("store", "cpu_w"):              # writes after an unfenced load
-            out.update((j, k) for j, ld in loads.get(e.array, ())
+            out.update((_name(ld), me) for ld in loads.get(e.array, ())
                        if _overlap(ld.span, e.span) and not (ld.rows & e.rows))
         if e.kind in ("load", "cpu_r"):
-            loads.setdefault(e.array, []).append((k, e))
+            loads.setdefault(e.array, []).append(e)
         if e.kind in ("store", "cpu_w"):
-            stores.setdefault(e.array, []).append((k, e))
-        k += 1
-    out.update((j, -1) for pending in stores.values() for j, _ in pending)
+            stores.setdefault(e.array, []).append(e)
+    out.update((_name(st), "return") for pending in stores.values() for st in pending)
     return out
+
+
+def _name(e: _Move) -> tuple:
+    return (e.kind, e.array, e.span, e.rows, e.iters)
 
 
 def drop_fence(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -231,6 +236,8 @@ def merge_fences(fn: Function, a: Application, config: GemminiConfig) -> Functio
     if k is None or not 0 < m < k - i - 1:
         raise NotApplicable("no later fence with work of both kinds before it")
     d, p = body[i + 1:i + 1 + m], body[i + 1 + m:k]
+    if any(is_cpu_stmt(x) for x in d + p):
+        raise NotApplicable("CPU code stays where it is")
     for x in d:
         if isinstance(x, Decl) or stmt_writes(x) & body_reads(p) or \
                 stmt_reads(x) & body_writes(p):
@@ -245,7 +252,7 @@ def merge_fences(fn: Function, a: Application, config: GemminiConfig) -> Functio
         new = replace_fn(fn, a.site[:-1], (with_children(get(fn.body, a.site[:-1]), new_body),))
     before = hazards(events(fn, config))
     added = hazards(events(new, config)) - before
-    if added and all(later == -1 for _, later in added):    # stores the caller reads:
+    if added and all(later == "return" for _, later in added):    # stores the caller reads:
         new = dataclasses.replace(new, body=new.body + (body[i],))     # one fence at the end
         added = hazards(events(new, config)) - before
     if added:
@@ -285,7 +292,7 @@ def fission_fence(fn: Function, a: Application, config: GemminiConfig) -> Functi
         raise NotApplicable("nothing before the fence")
     if any(is_cpu_stmt(x) for x in loop.body) or any(isinstance(x, Decl) for x in loop.body):
         raise NotApplicable("CPU code or declarations in the loop")
-    if body_writes(loop.body):
+    if scalar_carried(loop.body):
         raise NotApplicable("the loop assigns scalars")
     for env in site_envs(fn, lp_path + (0,))[:1]:
         lo, hi, step = _bounds(loop, env)
@@ -331,8 +338,11 @@ def _bounds(loop: For, env: dict) -> tuple:
 
 
 def _local(sm):
-    """The summary without its DRAM accesses (fission checks those by byte ranges)."""
-    return dataclasses.replace(sm, dram_writes=set(), dram_reads=set())
+    """The summary without its DRAM accesses and the fences' order (fission checks those
+    by byte ranges, and the loop holds no CPU code)."""
+    cpu = {key for _, key in CPU_ORDER}
+    return dataclasses.replace(sm, dram_writes=set(), dram_reads=set(),
+                               exposed=sm.exposed - cpu, writes=sm.writes - cpu)
 
 
 def find_fission_fence(fn: Function, config: GemminiConfig) -> list[Application]:
