@@ -3,12 +3,13 @@
     python -m benchmarks.bench_tinympc_search                      # all three, 300 samples
     python -m benchmarks.bench_tinympc_search tinympc_forward --max-samples 100
 
-For each kernel: the baselines of `benchmarks.run_baselines` (CPU only on the emulated
-core, the straightforward mapping, our hand schedule), then ``optimize`` from the
-straightforward mapping with the built-in proposer and a sample budget. The best kernel is
-checked again on every input set (the fp32 rule of `lowering.reference`, the DRAM ordering
-check of the model). Prints the table and the geometric mean of search over hand; writes
-``runs/tinympc_search/results.json``.
+For each kernel: ``optimize`` from the straightforward mapping with the built-in proposer
+alone, a sample budget, the inline engine and the linalg menu (as ``autocomp-exo optimize
+NAME`` has), then the baselines: CPU only on the emulated core (`benchmarks.run_baselines`),
+the straightforward mapping and our hand schedule on the search's own evaluator (the same
+CPU price as the search). The best kernel is checked again on every input set (the fp32
+rule of `lowering.reference`, the DRAM ordering check of the model). Prints the table and
+the geometric mean of search over hand; writes ``runs/tinympc_search/results.json``.
 """
 
 from __future__ import annotations
