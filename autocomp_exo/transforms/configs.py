@@ -29,7 +29,7 @@ from gemmini.isa import LOAD_IDS
 from .base import Application, NotApplicable, Transform, app
 from .ir_util import const_decls, const_value, get, instrs
 
-MAX_CONFIG_EVENTS = 50_000
+MAX_CONFIG_EVENTS = 20_000
 OP_OF_STATE = {v: k for k, v in LOAD_IDS.items()}
 
 

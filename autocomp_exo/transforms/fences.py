@@ -39,7 +39,7 @@ from .deps import CPU_ORDER, independent, local_rows, scalar_carried
 from .ir_util import (body_reads, body_writes, const_decls, const_value, get, instrs, is_cpu_stmt,
                       parent_body, replace_fn, stmt_reads, stmt_writes, with_children)
 
-MAX_FENCE_EVENTS = 50_000     # larger programs are not enumerated (the fence stays)
+MAX_FENCE_EVENTS = 20_000     # larger programs are not enumerated (the fence stays)
 WHOLE = (-math.inf, math.inf)
 
 
