@@ -94,3 +94,16 @@ def test_the_prompt_states_the_fp32_facts_of_its_configuration():
            "float32 (4-byte)" in text
     assert "16x16" not in text and "int8 inputs" not in text
     assert all(f"- {op}(" in text for op in ("mvin", "mvin2", "mvin3", "mvout", "fence"))
+
+
+def test_one_store_configuration_everywhere_is_issued_once():
+    fn = parse_c(TWO_STRIDES.replace("  config_st(16, 0, 1.0f);\n  for", "  for").replace(
+        "    mvout(&y", "    config_st(16, 0, 1.0f);\n    mvout(&y"))
+    new = registry.apply(fn, Application("store_config", (0, 4)), CFG)
+    assert new.body[0].op == "config_st" and ops(new).count("config_st") == 1
+    run(new)
+    other = parse_c(TWO_STRIDES.replace("    mvout(&z", "    config_st(16, 0, 2.0f);\n"
+                                        "    mvout(&z"))
+    assert registry.applications(other, CFG, ["store_config"]) == []
+    with pytest.raises(NotApplicable, match="differ"):
+        registry.apply(other, Application("store_config", (0,)), CFG)

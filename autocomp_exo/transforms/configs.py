@@ -42,8 +42,8 @@ def _key(ins: Instr):
 
 
 def governors(fn: Function) -> dict:
-    """Path of each move-in statement -> the set of paths of the load configurations that
-    govern its executions (None: the state's reset value)."""
+    """Path of each move-in (move-out) statement -> the set of paths of the load (store)
+    configurations that govern its executions (None: the state's reset value)."""
     out: dict = {}
     last: dict = {}
     count = [0]
@@ -60,8 +60,12 @@ def governors(fn: Function) -> dict:
                     if st is None:
                         raise NotApplicable("a load state that is not a constant")
                     last[st] = here
+                elif s.op == "config_st":
+                    last["st"] = here
                 elif s.op in LOAD_IDS:
                     out.setdefault(here, set()).add(last.get(LOAD_IDS[s.op]))
+                elif s.op == "mvout":
+                    out.setdefault(here, set()).add(last.get("st"))
                 elif s.op == "loop_ws":
                     raise NotApplicable("the FSM configures loads itself")
             elif isinstance(s, For):
@@ -144,6 +148,34 @@ def _map_paths(body, path, f, offset=0):
     return tuple(out)
 
 
+def store_config(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """Every store configuration is the same constant one and every move-out reads one:
+    issue it once, at the top."""
+    ins = get(fn.body, a.site)
+    if not (isinstance(ins, Instr) and ins.op == "config_st"):
+        raise NotApplicable("site is not a store configuration")
+    if any(isinstance(e, Var) for x in ins.args if x is not None for e in walk_exprs([x])):
+        raise NotApplicable("the configuration depends on variables")
+    sites = {p for p, x, _ in instrs(fn.body) if x.op == "config_st"}
+    if any(get(fn.body, p).args != ins.args for p in sites):
+        raise NotApplicable("the store configurations differ")
+    if len(sites) == 1 and len(a.site) == 1:
+        raise NotApplicable("already issued once, outside every loop")
+    for path, by in governors(fn).items():
+        if get(fn.body, path).op == "mvout" and None in by:
+            raise NotApplicable("a move-out runs before any store configuration")
+    body = _map_paths(fn.body, (), lambda s, p: () if p in sites else None)
+    return dataclasses.replace(fn, body=(ins,) + body)
+
+
+def find_store_config(fn: Function, config: GemminiConfig) -> list[Application]:
+    sts = [(p, x) for p, x, _ in instrs(fn.body) if x.op == "config_st"]
+    if len(sts) < 2 or any(x.args != sts[0][1].args for _, x in sts):
+        return []
+    return [app("store_config", sts[0][0], "issue the (single) store configuration once, "
+                "before everything")]
+
+
 def find_load_state(fn: Function, config: GemminiConfig) -> list[Application]:
     used = {_state(x) for _, x, _ in instrs(fn.body) if x.op == "config_ld"} | \
         {LOAD_IDS[x.op] for _, x, _ in instrs(fn.body) if x.op in LOAD_IDS}
@@ -165,5 +197,8 @@ TRANSFORMS = [
     Transform("load_state", ("hoist", "loop_overhead", "merge_instructions"),
               "give a class of identical load configurations a load state of its own and "
               "issue it once", find_load_state, load_state, ("cpu",)),
+    Transform("store_config", ("hoist", "loop_overhead"),
+              "issue the store configuration once when every one is the same",
+              find_store_config, store_config, ("cpu",)),
 ]
 

@@ -33,11 +33,11 @@ from gemmini.model import NP_DTYPES
 
 import numpy as np
 
-from .base import (Application, Dependent, NotApplicable, Transform, app, require_independent,
-                   site_envs, summary_of)
-from .deps import CPU_ORDER, independent, local_rows, scalar_carried
+from .base import (Application, Dependent, NotApplicable, Transform, app, new_state, site_envs,
+                   summary_of)
+from .deps import CPU_ORDER, Unanalyzable, independent, local_rows, scalar_carried, summarize
 from .ir_util import (body_reads, body_writes, const_decls, const_value, get, instrs, is_cpu_stmt,
-                      parent_body, replace_fn, stmt_reads, stmt_writes, with_children)
+                      parent_body, replace_fn, with_children)
 
 MAX_FENCE_EVENTS = 20_000     # larger programs are not enumerated (the fence stays)
 WHOLE = (-math.inf, math.inf)
@@ -223,28 +223,38 @@ def _is_fence(s) -> bool:
 
 
 def merge_fences(fn: Function, a: Application, config: GemminiConfig) -> Function:
-    """``F1; D; P; F2`` -> ``P; F2; D`` for the fence F1 at the site, the next fence F2 of
-    its block and D its first ``m`` statements after F1: the work P that does not need F1
-    moves before it, F1 goes, and F2 serves both round trips (when D's stores are then
-    unfenced only before the kernel returns, one fence ends the kernel)."""
-    m = a.p["m"]
+    """``F1; S; F2`` -> ``P; F2; D`` for the fence F1 at the site and the next fence F2 of
+    its block: D is the work of S that needs F1 (the statements that load an array the
+    block stores, and every later one that depends on one of them), P the rest, both in
+    their order. F1 goes and F2 serves both round trips (when D's stores are then unfenced
+    only before the kernel returns, one fence ends the kernel)."""
     body = parent_body(fn.body, a.site)
     i = a.site[-1]
     if not _is_fence(body[i]):
         raise NotApplicable("site is not a fence")
     k = next((j for j in range(i + 1, len(body)) if _is_fence(body[j])), None)
-    if k is None or not 0 < m < k - i - 1:
-        raise NotApplicable("no later fence with work of both kinds before it")
-    d, p = body[i + 1:i + 1 + m], body[i + 1 + m:k]
-    if any(is_cpu_stmt(x) for x in d + p):
+    if k is None or k == i + 1:
+        raise NotApplicable("no later fence with work before it")
+    work = body[i + 1:k]
+    if any(is_cpu_stmt(x) for x in work):
         raise NotApplicable("CPU code stays where it is")
-    for x in d:
-        if isinstance(x, Decl) or stmt_writes(x) & body_reads(p) or \
-                stmt_reads(x) & body_writes(p):
-            raise NotApplicable("scalar dependence")
-    for env in site_envs(fn, a.site):
-        require_independent(summary_of(fn, config, d, env), summary_of(fn, config, p, env),
-                            "the work moved past the other")
+    stored = {x.args[0].array for _, x, _ in instrs(body)
+              if x.op == "mvout" and isinstance(x.args[0], DramAddr)}
+    units = _units(work)            # a preload moves with its compute
+    sums = [_in_order(fn, config, units, env) for env in site_envs(fn, a.site)]
+    need = []
+    for n, u in enumerate(units):
+        loads = {y.args[0].array for _, y, _ in instrs(u)
+                 if y.op in LOAD_IDS and isinstance(y.args[0], DramAddr)}
+        if loads & stored or any(isinstance(x, Decl) for x in u) or any(
+                any(not independent(sm[m], sm[n]) for sm in sums) or
+                body_writes(units[m]) & body_reads(u) or
+                body_reads(units[m]) & body_writes(u) for m in need):
+            need.append(n)
+    if not need or len(need) == len(units):
+        raise NotApplicable("no work of both kinds between the fences")
+    d = tuple(x for n in need for x in units[n])
+    p = tuple(x for n, u in enumerate(units) if n not in need for x in u)
     new_body = body[:i] + p + (body[k],) + d + body[k + 1:]
     if len(a.site) == 1:
         new = dataclasses.replace(fn, body=new_body)
@@ -260,6 +270,27 @@ def merge_fences(fn: Function, a: Application, config: GemminiConfig) -> Functio
     return new
 
 
+def _units(work) -> list[tuple]:
+    """The statements in groups that move together: a preload and the compute after it."""
+    out: list[tuple] = []
+    for x in work:
+        if out and isinstance(x, Instr) and x.op.startswith("compute") and \
+                isinstance(out[-1][-1], Instr) and out[-1][-1].op == "preload":
+            out[-1] += (x,)
+        else:
+            out.append((x,))
+    return out
+
+
+def _in_order(fn: Function, config: GemminiConfig, units, env: dict) -> list:
+    """A summary per group, run in order on one trace state."""
+    st = new_state(fn, config)
+    try:
+        return [summarize(u, env, st) for u in units]
+    except Unanalyzable as exc:
+        raise NotApplicable(f"dependence analysis failed: {exc}") from None
+
+
 def find_merge_fences(fn: Function, config: GemminiConfig) -> list[Application]:
     out = []
     for path, ins, _ in instrs(fn.body):
@@ -268,11 +299,9 @@ def find_merge_fences(fn: Function, config: GemminiConfig) -> list[Application]:
         body = parent_body(fn.body, path)
         i = path[-1]
         k = next((j for j in range(i + 1, len(body)) if _is_fence(body[j])), None)
-        if k is None:
-            continue
-        out.extend(app("merge_fences", path, f"move the {k - i - 1 - m} statement(s) that do "
-                       "not need this fence before it and let the next fence serve both",
-                       m=m) for m in range(1, k - i - 1))
+        if k is not None and k > i + 1:
+            out.append(app("merge_fences", path, "move the work that does not need this fence "
+                           "before it and let the next fence serve both"))
     return out
 
 
