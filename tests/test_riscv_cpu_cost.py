@@ -216,3 +216,16 @@ def test_kernel_using_tp_or_issuing_too_many_commands_is_refused():
     elf = compile_kernel(src, "k", CFG, COMPILER)
     with pytest.raises(CoreRunError, match="more than 2 commands"):
         run_kernel(elf, [Arg(BASE)], [Buffer(BASE, 4096)], TimingParams(), max_commands=2)
+
+
+def test_arguments_past_the_eighth_register_are_passed_on_the_stack():
+    """RV64's calling convention passes a ninth and tenth integer argument on the stack:
+    the kernel moves in from each of its ten pointers, and the commands carry them all."""
+    params = ", ".join(f"int8_t *p{i}" for i in range(10))
+    body = "\n".join(f"  gemmini_extended_mvin(p{i}, {16 * i}, 16, 1);" for i in range(10))
+    src = f'#include <stdint.h>\n#include "gemmini.h"\nvoid k({params}) {{\n{body}\n}}\n'
+    elf = compile_kernel(src, "k", CFG, COMPILER)
+    addrs = [BASE + 0x1000 * i for i in range(10)]
+    log = run_kernel(elf, [Arg(a) for a in addrs], [Buffer(a, 16) for a in addrs],
+                     TimingParams())
+    assert [int(x) for x in log.rs1] == addrs
