@@ -44,11 +44,13 @@ from lowering.mapping_build import canonical, wrap
 from lowering.mapping_procs import ld_acc_i32_row
 from lowering.mapping_match import located, match_contraction
 from lowering.workload import Workload, is_mapped
+from gemmini.config import CONFIGS
 from gemmini.errors import CheckError, UnsupportedConstruct
 
 MAPPING_VERSION = 2
-BLOCK = 16          # Exo's Gemmini platform is written for DIM = 16
-MAX_BLOCK_COLS = 4  # a block mvin moves at most 4 * DIM columns
+EXO_PLATFORM_CONFIG = CONFIGS["int8_16"]      # what Exo's Gemmini platform is written for
+BLOCK = EXO_PLATFORM_CONFIG.dim
+MAX_BLOCK_COLS = EXO_PLATFORM_CONFIG.max_mvin_blocks_sp   # a block mvin: at most this many DIM
 Z3_UNKNOWN = "unknown result from z3"   # Exo's solver gave up on a query
 SOLVER_ATTEMPTS = 3
 
