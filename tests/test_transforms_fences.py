@@ -248,3 +248,34 @@ def test_work_interleaved_with_what_needs_the_fence_is_sorted_out():
     ops = [(x.op, x.args[0].array if x.args else None) for x in new.body[2].body]
     assert ops == [("mvin", "u"), ("mvout", "a"), ("mvin", "u"), ("mvout", "c"),
                    ("fence", None), ("mvin", "a"), ("mvout", "b")]
+
+
+def test_move_up_does_not_carry_a_load_across_the_fence_that_orders_it():
+    """In ROUND_TRIP the load of y[s] (site (2, 3)) follows the fence that orders it after
+    the store of y[s]: moving it one place up would put it before that fence. The model's
+    ordering check is the oracle: that program is refused on the hardware."""
+    fn = parse_c(ROUND_TRIP)
+    move = Application("move_up", (2, 3), (("up", 1),))
+    with pytest.raises(NotApplicable, match="fence"):
+        registry.apply(fn, move, CFG)
+    swapped = ROUND_TRIP.replace(
+        "    fence();\n    mvin(&y[s][0], 0x80000008 + s, 4, 1);\n",
+        "    mvin(&y[s][0], 0x80000008 + s, 4, 1);\n    fence();\n")
+    assert swapped != ROUND_TRIP
+    with pytest.raises(HardwareError, match="reads 'y' bytes"):
+        run(registry.normalize(parse_c(swapped)))
+
+
+def test_move_up_may_pass_a_fence_that_orders_nothing_it_touches():
+    """The load of u[s] does not read what the earlier stores wrote: moving it above the
+    fence of the previous round trip is legal and the outputs stay the same."""
+    src = ROUND_TRIP.replace(
+        "    mvin(&y[s][0], 0x80000008 + s, 4, 1);\n",
+        "    mvin(&y[s][0], 0x80000008 + s, 4, 1);\n    mvin(&u[s][0], 0x80000010 + s, 4, 1);\n")
+    fn = parse_c(src)
+    # site (2, 4) is the second load of u[s], just after the load of y[s]; up 2 passes the fence
+    new = registry.apply(fn, Application("move_up", (2, 4), (("up", 2),)), CFG)
+    assert new.body[2].body[2].op == "mvin" and new.body[2].body[3].op == "fence"
+    u, out = run(new)
+    np.testing.assert_array_equal(out["y"], u)
+    np.testing.assert_array_equal(out["z"], u)

@@ -196,11 +196,21 @@ def drop_fence(fn: Function, a: Application, config: GemminiConfig) -> Function:
         if not isinstance(loop, For):
             raise NotApplicable(f"the statement {k} levels up is not a loop")
         new = replace_fn(new, anc, (loop, fence))
-    before = hazards(events(fn, config))
-    added = hazards(events(new, config)) - before
+    added = unfenced_by(fn, new, config)
     if added:
         raise NotApplicable(f"the fence orders {len(added)} DRAM access pair(s)")
     return new
+
+
+def unfenced_by(fn: Function, new: Function, config: GemminiConfig) -> set:
+    """The DRAM access pairs that a fence orders in ``fn`` and none orders in ``new``
+    (raises NotApplicable when either program is too large to enumerate)."""
+    return hazards(events(new, config)) - hazards(events(fn, config))
+
+
+def contains_fence(stmts) -> bool:
+    """Is there a fence among ``stmts`` or inside them?"""
+    return any(_is_fence(s) for s in walk_stmts(list(stmts)))
 
 
 def find_drop_fence(fn: Function, config: GemminiConfig) -> list[Application]:
@@ -357,7 +367,7 @@ def fission_fence(fn: Function, a: Application, config: GemminiConfig) -> Functi
     if second:
         pieces += (dataclasses.replace(loop, body=second),)
     new = replace_fn(fn, lp_path, pieces)
-    if hazards(events(new, config)) - hazards(events(fn, config)):
+    if unfenced_by(fn, new, config):
         raise NotApplicable("the split leaves a DRAM round trip unfenced")
     return new
 

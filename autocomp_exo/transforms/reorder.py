@@ -3,7 +3,8 @@
     S1; LOAD;   ->   LOAD; S1;      when LOAD and S1 are independent
 
 Moves a statement one place up (params ``up=1``) or several places, checking that it
-is independent of every statement it passes (bounded enumeration). Useful to issue
+is independent of every statement it passes (bounded enumeration) and, when it passes a
+fence, that no DRAM access pair the fence ordered is left unordered (`fences.hazards`). Useful to issue
 loads earlier, ahead of work they do not feed, so the load engine starts sooner.
 """
 
@@ -17,6 +18,7 @@ from gemmini.ir import Decl, Function, Instr
 from .base import Application, NotApplicable, Transform, app, require_independent, site_envs, \
     summary_of
 from .buffering import is_load_stmt
+from .fences import contains_fence, unfenced_by
 from .ir_util import get, parent_body, replace_fn, stmt_reads, stmt_writes, walk, with_children
 
 
@@ -39,9 +41,12 @@ def move_up(fn: Function, a: Application, config: GemminiConfig) -> Function:
         require_independent(mine, other, "statements passed over")
     new = body[:i - up] + (s,) + passed + body[i + 1:]
     if len(path) == 1:
-        return dataclasses.replace(fn, body=new)
-    parent = get(fn.body, path[:-1])
-    return replace_fn(fn, path[:-1], (with_children(parent, new),))
+        out = dataclasses.replace(fn, body=new)
+    else:
+        out = replace_fn(fn, path[:-1], (with_children(get(fn.body, path[:-1]), new),))
+    if contains_fence(passed) and unfenced_by(fn, out, config):
+        raise NotApplicable("the move takes a DRAM access across the fence that orders it")
+    return out
 
 
 def _passable(s) -> bool:
