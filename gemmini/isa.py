@@ -107,7 +107,8 @@ class InstrSpec:
     spellings: tuple[Spelling, ...]  # the first compact one is the prompt's signature
     queue: str
     cost: str                     # cost class
-    summary: str                  # what it does, for the ISA prompt (after the signature)
+    summary: str                  # what it does, for the ISA prompt; {fields} of
+                                  # `summary_fields` depend on the configuration
     load_id: int | None = None    # the load state (config_ld id) a move-in uses
     # local memory it touches: (address operand, row-count operand, "r" or "w")
     local_ranges: tuple[tuple[int, int, str], ...] = ()
@@ -249,8 +250,8 @@ SPECS: dict[str, InstrSpec] = {s.op: s for s in [
     _mv("mvin3", "gemmini_extended_mvin3", LOAD, MOVE_IN,
         "like mvin with load state 2.", 14, load_id=2),
     _mv("mvout", "gemmini_extended_mvout", STORE, MOVE_OUT,
-        "local -> DRAM; accumulator reads are scaled, rounded half-to-even, saturated and "
-        "optionally ReLU'd unless bit 29 is set.", 3),
+        "local -> DRAM; accumulator reads are {acc_read} and optionally ReLU'd unless bit "
+        "29 is set.", 3),
     InstrSpec(
         "preload",
         (Operand("B_addr", LOCAL), Operand("C_addr", LOCAL),
@@ -303,6 +304,14 @@ SPECS: dict[str, InstrSpec] = {s.op: s for s in [
 BY_NAME: dict[str, InstrSpec] = {sp.name: s for s in SPECS.values() for sp in s.spellings}
 
 # Move-in op -> the load state (config_ld id) it uses.
+def summary_fields(in_dtype: str) -> dict[str, str]:
+    """The configuration-dependent phrases of the summaries, for the element type."""
+    if in_dtype.startswith("float"):
+        return {"acc_read": f"multiplied by the store scale and written as {in_dtype} "
+                            "(no integer rounding or clamping)"}
+    return {"acc_read": f"scaled, rounded half-to-even, saturated to {in_dtype}"}
+
+
 LOAD_IDS: dict[str, int] = {s.op: s.load_id for s in SPECS.values() if s.load_id is not None}
 
 # Named constants that programs may use as instruction operands (every operand symbol

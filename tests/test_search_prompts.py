@@ -10,7 +10,7 @@ from autocomp_exo.prompts import builder
 from autocomp_exo.proposers.base import Candidate, Feedback, Plan
 from gemmini.config import get_config
 from gemmini.errors import ConfigError
-from gemmini.isa import SPECS
+from gemmini.isa import SPECS, summary_fields
 
 FB = Feedback(cycles=12345, utilization=0.25, sp_kib_used=8.0, sp_kib_total=256.0,
               acc_kib_used=60.0, acc_kib_total=64.0, bound="load")
@@ -53,7 +53,8 @@ def test_isa_lines_are_the_table_signatures_and_summaries():
     lines = [ln for ln in text.splitlines() if ln.startswith("- ") and "(" in ln.split()[1]]
     assert len(lines) == len(SPECS)
     for line, spec in zip(lines, SPECS.values()):
-        assert line.startswith("- " + " or ".join(spec.signatures()) + ": " + spec.summary)
+        summary = spec.summary.format(**summary_fields("int8"))
+        assert line.startswith("- " + " or ".join(spec.signatures()) + ": " + summary)
 
 
 def test_config_ld_is_documented_as_the_printers_write_it():

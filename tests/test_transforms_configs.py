@@ -96,6 +96,16 @@ def test_the_prompt_states_the_fp32_facts_of_its_configuration():
     assert all(f"- {op}(" in text for op in ("mvin", "mvin2", "mvin3", "mvout", "fence"))
 
 
+def test_the_store_summary_follows_the_element_type():
+    """An fp32 mvout multiplies by the store scale and writes floats (lowering/emulator's
+    fp32 semantics): no integer rounding or saturation; int8 stores round and saturate."""
+    from autocomp_exo.prompts.builder import isa_text
+    fp32 = next(line for line in isa_text("fp32_4").splitlines() if line.startswith("- mvout("))
+    int8 = next(line for line in isa_text("int8_16").splitlines() if line.startswith("- mvout("))
+    assert "saturat" not in fp32 and "half-to-even" not in fp32 and "float32" in fp32
+    assert "saturated to int8" in int8 and "half-to-even" in int8
+
+
 def test_one_store_configuration_everywhere_is_issued_once():
     fn = parse_c(TWO_STRIDES.replace("  config_st(16, 0, 1.0f);\n  for", "  for").replace(
         "    mvout(&y", "    config_st(16, 0, 1.0f);\n    mvout(&y"))

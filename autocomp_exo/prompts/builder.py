@@ -28,7 +28,7 @@ from autocomp_exo.prompts import c_subset
 from autocomp_exo.proposers.base import Attempt, Candidate, Feedback, MenuItem, Plan
 from gemmini.config import GemminiConfig, get_config
 from gemmini.errors import ConfigError
-from gemmini.isa import SPECS
+from gemmini.isa import SPECS, summary_fields
 
 HERE = Path(__file__).resolve().parent
 KINDS = ("gemm", "conv", "linalg")
@@ -95,12 +95,13 @@ def isa_text(config: GemminiConfig | str | None = None,
     (every compact spelling, what omitted operands mean, and the summary, all from
     `gemmini.isa.SPECS`)."""
     cfg = get_config(config)
+    phrases = summary_fields(cfg.in_dtype)
     lines = []
     for op, spec in SPECS.items():
         if op in exclude:
             continue
         sigs = spec.signatures()
-        line = f"- {' or '.join(sigs)}: {spec.summary}"
+        line = f"- {' or '.join(sigs)}: {spec.summary.format(**phrases)}"
         defaults = spec.omitted_defaults()
         if len(sigs) > 1 and defaults:
             line += " Omitted operands: " + ", ".join(
