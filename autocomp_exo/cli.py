@@ -380,7 +380,8 @@ def cmd_optimize(args, item=None, evaluator=None, settings=None, header=None,
         try:
             if items:
                 result = reuse_schedule(item, items, settings=settings, run_dir=args.run_dir,
-                                        evaluator=evaluator, fresh=args.fresh)
+                                        evaluator=evaluator, fresh=args.fresh,
+                                        workload=workload)
             else:
                 result = optimize(item, settings=settings, run_dir=args.run_dir,
                                   evaluator=evaluator, fresh=args.fresh, workload=workload)

@@ -452,19 +452,20 @@ def reuse_schedule(proc, recipe: list, *, settings=None,
                    run_dir: str | Path | None = None, evaluator=None,
                    progress: Callable | bool | None = None, refine_iterations: int = 2,
                    replay_share: float = REPLAY_SHARE, fresh: bool = False,
-                   config=None) -> OptimizeResult:
+                   config=None, workload=None) -> OptimizeResult:
     """Schedule reuse (method.md section 7): a light search that replays the steps of
     ``recipe`` one per iteration (menu item keys, e.g. `OptimizeResult.recipe_items`, or
     recorded steps, `search.reuse.recorded_steps`), then a full search of
     ``refine_iterations`` from the start whose first beam also holds the replay's result.
     Run directories ``run_dir/light`` and ``run_dir/refine``. A sample budget covers both
-    searches together; the replay uses at most ``replay_share`` of it.
+    searches together; the replay uses at most ``replay_share`` of it. ``workload`` as for
+    `optimize` (C text with an evaluator: the refinement's seed programs).
     ``config=`` is the deprecated name of ``settings=``."""
     settings = renamed("reuse_schedule", "config", config, "settings", settings)
     return reuse_schedules(proc, [recipe], settings=settings, proposer=proposer,
                            budget=budget, run_dir=run_dir, evaluator=evaluator,
                            progress=progress, refine_iterations=refine_iterations,
-                           replay_share=replay_share, fresh=fresh)
+                           replay_share=replay_share, fresh=fresh, workload=workload)
 
 
 def _replay_start(start: _Start, recipe: list) -> tuple[_Start, list]:
@@ -482,7 +483,8 @@ def reuse_schedules(proc, recipes: list[list], *, settings=None,
                     proposer: Proposer | None = None, budget: Budget | None = None,
                     run_dir: str | Path | None = None, evaluator=None,
                     progress: Callable | bool | None = None, refine_iterations: int = 2,
-                    replay_share: float = REPLAY_SHARE, fresh: bool = False) -> OptimizeResult:
+                    replay_share: float = REPLAY_SHARE, fresh: bool = False,
+                    workload=None) -> OptimizeResult:
     """`reuse_schedule` seeded by several recipes: one light search per recipe from the
     start (run directories ``light``, ``light_2``, ...; together at most ``replay_share``
     of a sample budget), then a full search from the start whose first beam holds the
@@ -495,7 +497,7 @@ def reuse_schedules(proc, recipes: list[list], *, settings=None,
     if not 0.0 < replay_share <= 1.0:
         raise ConfigError(f"replay_share must be in (0, 1], not {replay_share}")
     s = _apply_budget(_resolve_settings(settings), budget)
-    start = _start_from(proc, s, evaluator)
+    start = _start_from(proc, s, evaluator, workload)
     sub = (lambda name: Path(run_dir) / name) if run_dir is not None else (lambda name: None)
     total = s.search.max_samples
     replay_left = None if total is None else max(1, int(total * replay_share))

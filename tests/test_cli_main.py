@@ -1,5 +1,6 @@
 """Command line and settings."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,19 @@ def test_every_evaluator_from_settings_takes_the_cpu_cost_source(monkeypatch, tm
     kernel = Path(__file__).parent / "data" / "search" / "gemm64_resident.c"
     main(["evaluate", str(kernel), "--workload", "gemm:64x64x64", "--settings", str(toml)])
     assert seen == ["compiled-zig"]
+
+
+def test_a_recipe_on_a_c_file_keeps_the_workloads_seed_programs(tmp_path, capsys):
+    """`optimize FILE.c --workload W --recipe ...` refines beside W's loop-FSM and vendor
+    programs, as a plain optimize does: one short refinement ends at least as fast as the
+    FSM program, whose cycles the baselines table (evaluated apart) prints."""
+    import re
+    args = ["optimize", str(DATA / "gemm64_resident.c"), "--workload", "gemm:64x64x64",
+            "--recipe", "tiling", "--iterations", "1", "--plans", "1", "--impls", "1",
+            "--engine", "inline", "--run-dir", str(tmp_path / "run"),
+            "--out", str(tmp_path / "out")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    fsm = int(re.search(r"hardware loop FSM\s+([\d,]+) cycles", out).group(1).replace(",", ""))
+    best = json.loads((tmp_path / "run" / "refine" / "best.json").read_text())
+    assert best["cycles"] <= fsm
