@@ -11,6 +11,9 @@ R`` rows follows:
 
     for s < T { B(s) }  ->  for so < T / R { B'(R so, R rows) }; B'(R (T / R), T mod R rows)
 
+or, with ``tail = 1``, one loop whose last group moves the remainder (``rows = so < T / R ?
+R : T mod R``), so that a later rewrite (``fission_fence``) treats every group alike.
+
 Each local row the body uses gets a copy per iteration (``T`` copies when they fit, so
 the groups use distinct rows and ``fission_fence`` can split the group loop later, else
 ``R``), in rows no other instruction of the kernel touches.
@@ -38,7 +41,7 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, ROW_MASK, GemminiConfig
-from gemmini.ir import DramAddr, For, Function, Instr, Var
+from gemmini.ir import BinOp, Cond, DramAddr, For, Function, Instr, Var
 from gemmini.isa import LOAD_IDS
 
 from . import regions
@@ -148,7 +151,8 @@ def multirow(fn: Function, a: Application, config: GemminiConfig) -> Function:
             rows.setdefault(here.pop(), len(rows))
     _check_rows(fn, loop, a.site, envs, rows, config)
     _check_order(fn, loop, envs, r, trips, lo)
-    return _rewrite(fn, loop, a.site, envs[0], rows, r, trips, lo, config)
+    return _rewrite(fn, loop, a.site, envs[0], rows, r, trips, lo, config,
+                    bool(a.p.get("tail", 0)))
 
 
 def _check_rows(fn, loop, site, envs, rows, config):
@@ -197,7 +201,7 @@ def _check_order(fn, loop, envs, r, trips, lo):
                                                 f"{v2} touch the same bytes")
 
 
-def _rewrite(fn, loop, site, env, rows, r, trips, lo, config):
+def _rewrite(fn, loop, site, env, rows, r, trips, lo, config, tail_in_loop):
     ext = regions.extents(fn, config)
     inside = [e for e in ext if e.path[:len(site)] == site]
     copies = trips
@@ -238,16 +242,20 @@ def _rewrite(fn, loop, site, env, rows, r, trips, lo, config):
             args = list(s.args)
             args[0] = DramAddr(s.args[0].array, subst_expr(s.args[0].index, {loop.var: start}))
             args[1] = offset_addr(s.args[1], delta)
-            args[3] = c(nrows)
+            args[3] = nrows
             out.append(dataclasses.replace(s, args=tuple(args)))
         return tuple(out)
 
     pieces = []
-    if groups:
-        start = add(c(lo), mul(c(r), Var(var)))
-        pieces.append(For(var, c(0), c(groups), body_at(start, r), 1, loop.line))
-    if rem:
-        pieces.extend(body_at(c(lo + r * groups), rem))
+    start = add(c(lo), mul(c(r), Var(var)))
+    if rem and tail_in_loop:           # one loop, the last group moves the remainder
+        count = Cond(BinOp("<", Var(var), c(groups)), c(r), c(rem))
+        pieces.append(For(var, c(0), c(groups + 1), body_at(start, count), 1, loop.line))
+    else:
+        if groups:
+            pieces.append(For(var, c(0), c(groups), body_at(start, c(r)), 1, loop.line))
+        if rem:
+            pieces.extend(body_at(c(lo + r * groups), c(rem)))
     new = replace_fn(fn, site, tuple(pieces))
     if _row_hazards(new, config) - _row_hazards(fn, config):
         raise NotApplicable("the merged moves leave a DRAM round trip unfenced")
@@ -306,6 +314,10 @@ def find_multirow(fn: Function, config: GemminiConfig) -> list[Application]:
         for r in sorted({min(config.dim, t), 2} if config.dim > 2 else {2}):
             out.append(app("multirow", path, f"move {r} iterations of loop {s.var} per "
                            "instruction (multi-row moves)", rows=r))
+            if t % r:
+                out.append(app("multirow", path, f"move {r} iterations of loop {s.var} per "
+                               "instruction, the remainder in the loop's last group",
+                               rows=r, tail=1))
     return out
 
 
