@@ -78,6 +78,12 @@ def events(fn: Function, config: GemminiConfig) -> list:
         lo = start * isz
         return (lo, lo + (rows - 1) * stride + cols * width)
 
+    def cpu_span(x, env):
+        """The bytes of a CPU element access with a constant index (else the array)."""
+        isz = _itemsize(fn, x.array)
+        idx = const_value(x.index, env)
+        return WHOLE if isz is None or idx is None else (idx * isz, (idx + 1) * isz)
+
     def local(ins: Instr, env) -> frozenset:
         v, rows = const_value(ins.args[1], env), const_value(ins.args[3], env)
         rr = local_rows(v, rows) if None not in (v, rows) else None
@@ -91,12 +97,15 @@ def events(fn: Function, config: GemminiConfig) -> list:
             if isinstance(s, Instr):
                 instr(s, env, here, iters)
             elif is_cpu_stmt(s) and not any(isinstance(x, Instr) for x in walk_stmts([s])):
-                for x in walk_stmts([s]):
-                    if isinstance(x, Store):
-                        out.append(_Move("cpu_w", x.array, WHOLE))
+                known = _known(env)
                 for e in walk_exprs([s]):
                     if isinstance(e, Load):
-                        out.append(_Move("cpu_r", e.array, WHOLE))
+                        out.append(_Move("cpu_r", e.array, cpu_span(e, known), path=here,
+                                         iters=iters))
+                for x in walk_stmts([s]):
+                    if isinstance(x, Store):
+                        out.append(_Move("cpu_w", x.array, cpu_span(x, known), path=here,
+                                         iters=iters))
             elif isinstance(s, Decl):
                 v = const_value(s.init, env) if s.init is not None else None
                 env[s.name] = v
@@ -165,9 +174,10 @@ def hazards(evs: list) -> set:
         if e.kind in ("store", "cpu_w"):              # writes after an unfenced load
             out.update((_name(ld), me) for ld in loads.get(e.array, ())
                        if _overlap(ld.span, e.span) and not (ld.rows & e.rows))
-        if e.kind in ("load", "cpu_r"):
+        # the core's own accesses are done when it goes on: only the queues' moves pend
+        if e.kind == "load":
             loads.setdefault(e.array, []).append(e)
-        if e.kind in ("store", "cpu_w"):
+        if e.kind == "store":
             stores.setdefault(e.array, []).append(e)
     out.update((_name(st), "return") for pending in stores.values() for st in pending)
     return out
