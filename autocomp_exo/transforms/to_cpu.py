@@ -24,7 +24,9 @@ wrote, every accumulating load adds onto rows the run wrote; no instruction outs
 run touches those rows (so nothing else reads them); the configuration governing each
 move is known (in the run before it, or the one agreed configuration of its kind in
 the kernel); and the rewritten program has no DRAM hazard the original did not have
-(`fences.hazards`, with the CPU code's constant element indices as exact byte ranges).
+(`fences.hazards`, with the CPU code's constant element indices as exact byte ranges);
+when the only new hazards are stores pending at the kernel's return, one of the run's
+fences follows the CPU code.
 """
 
 from __future__ import annotations
@@ -127,9 +129,28 @@ def to_cpu(fn: Function, a: Application, config: GemminiConfig) -> Function:
         new = dataclasses.replace(fn, body=new_body)
     else:
         new = replace_fn(fn, a.site[:-1], (with_children(get(fn.body, a.site[:-1]), new_body),))
-    if _named(hazards(events(new, config))) - _named(hazards(events(fn, config))):
+    before = _named(hazards(events(fn, config)))
+    added = _named(hazards(events(new, config))) - before
+    if added and all(later == "return" for _, later in added) and not fence:
+        # pending stores the caller reads: one fence after the CPU code, which overlaps them
+        new_body = new_body[:i] + tuple(out) + tuple(keep) + (_fence_of(run),) + \
+            new_body[i + len(out) + len(keep):]
+        if len(a.site) == 1:
+            new = dataclasses.replace(fn, body=new_body)
+        else:
+            new = replace_fn(fn, a.site[:-1], (with_children(get(fn.body, a.site[:-1]),
+                                                             new_body),))
+        added = _named(hazards(events(new, config))) - before
+    if added:
         raise NotApplicable("the CPU code races with a pending move (a fence is needed)")
     return new
+
+
+def _fence_of(run):
+    f = next((x for x in run if x.op == "fence"), None)
+    if f is None:
+        raise NotApplicable("the stores before the run need a fence before the return")
+    return f
 
 
 def _local_rows(run, env):
