@@ -245,26 +245,7 @@ def merge_fences(fn: Function, a: Application, config: GemminiConfig) -> Functio
     k = next((j for j in range(i + 1, len(body)) if _is_fence(body[j])), None)
     if k is None or k == i + 1:
         raise NotApplicable("no later fence with work before it")
-    work = body[i + 1:k]
-    if any(is_cpu_stmt(x) for x in work):
-        raise NotApplicable("CPU code stays where it is")
-    stored = {x.args[0].array for _, x, _ in instrs(body)
-              if x.op == "mvout" and isinstance(x.args[0], DramAddr)}
-    units = _units(work)            # a preload moves with its compute
-    sums = [_in_order(fn, config, units, env) for env in site_envs(fn, a.site)]
-    need = []
-    for n, u in enumerate(units):
-        loads = {y.args[0].array for _, y, _ in instrs(u)
-                 if y.op in LOAD_IDS and isinstance(y.args[0], DramAddr)}
-        if loads & stored or any(isinstance(x, Decl) for x in u) or any(
-                any(not independent(sm[m], sm[n]) for sm in sums) or
-                body_writes(units[m]) & body_reads(u) or
-                body_reads(units[m]) & body_writes(u) for m in need):
-            need.append(n)
-    if not need or len(need) == len(units):
-        raise NotApplicable("no work of both kinds between the fences")
-    d = tuple(x for n in need for x in units[n])
-    p = tuple(x for n, u in enumerate(units) if n not in need for x in u)
+    p, d = _split_work(fn, config, body, i, k, a.site)
     new_body = body[:i] + p + (body[k],) + d + body[k + 1:]
     if len(a.site) == 1:
         new = dataclasses.replace(fn, body=new_body)
@@ -278,6 +259,64 @@ def merge_fences(fn: Function, a: Application, config: GemminiConfig) -> Functio
     if added:
         raise NotApplicable(f"the moved work needs the fence ({len(added)} DRAM pair(s))")
     return new
+
+
+def _split_work(fn, config, body, i, k, site) -> tuple:
+    """(P, D) of the statements strictly between the fence at ``i`` and index ``k``: D
+    the statements that load an array the block stores, and every later one that depends
+    on one of them; P the rest, both in their order."""
+    work = body[i + 1:k]
+    if any(is_cpu_stmt(x) for x in work):
+        raise NotApplicable("CPU code stays where it is")
+    stored = {x.args[0].array for _, x, _ in instrs(body)
+              if x.op == "mvout" and isinstance(x.args[0], DramAddr)}
+    units = _units(work)            # a preload moves with its compute
+    sums = [_in_order(fn, config, units, env) for env in site_envs(fn, site)]
+    need = []
+    for n, u in enumerate(units):
+        loads = {y.args[0].array for _, y, _ in instrs(u)
+                 if y.op in LOAD_IDS and isinstance(y.args[0], DramAddr)}
+        if loads & stored or any(isinstance(x, Decl) for x in u) or any(
+                any(not independent(sm[m], sm[n]) for sm in sums) or
+                body_writes(units[m]) & body_reads(u) or
+                body_reads(units[m]) & body_writes(u) for m in need):
+            need.append(n)
+    if not need or len(need) == len(units):
+        raise NotApplicable("no work of both kinds after the fence")
+    d = tuple(x for n in need for x in units[n])
+    p = tuple(x for n, u in enumerate(units) if n not in need for x in u)
+    return p, d
+
+
+def fence_early(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """``F; S`` -> ``P; F; D`` for the fence F at the site and the work S up to the next
+    fence of its block (or its end): P, the work that does not need F (`_split_work`),
+    is issued before it and overlaps the round trip F waits for."""
+    body = parent_body(fn.body, a.site)
+    i = a.site[-1]
+    if not _is_fence(body[i]):
+        raise NotApplicable("site is not a fence")
+    k = next((j for j in range(i + 1, len(body)) if _is_fence(body[j])), len(body))
+    if k == i + 1:
+        raise NotApplicable("no work after the fence")
+    p, d = _split_work(fn, config, body, i, k, a.site)
+    new_body = body[:i] + p + (body[i],) + d + body[k:]
+    if len(a.site) == 1:
+        new = dataclasses.replace(fn, body=new_body)
+    else:
+        new = replace_fn(fn, a.site[:-1], (with_children(get(fn.body, a.site[:-1]), new_body),))
+    if hazards(events(new, config)) - hazards(events(fn, config)):
+        raise NotApplicable("the work moved before the fence needs it")
+    return new
+
+
+def find_fence_early(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    for path, ins, _ in instrs(fn.body):
+        if ins.op == "fence" and path[-1] + 1 < len(parent_body(fn.body, path)):
+            out.append(app("fence_early", path, "issue the work that does not need this "
+                           "fence before it, overlapping the round trip"))
+    return out
 
 
 def _units(work) -> list[tuple]:
@@ -403,6 +442,9 @@ TRANSFORMS = [
                                 "pipeline"),
               "move the work that needs no fence before it, so the next fence serves both "
               "round trips", find_merge_fences, merge_fences, ("cpu", "latency")),
+    Transform("fence_early", ("pipeline", "reorder_statements", "remove_fences"),
+              "issue the work that does not need a fence before it, so it overlaps the "
+              "round trip", find_fence_early, fence_early, ("cpu", "latency")),
     Transform("fission_fence", ("remove_fences", "split_loops", "loop_overhead",
                                  "reorder_statements"),
               "split a loop at a fence, so one fence serves every iteration",
