@@ -146,7 +146,7 @@ def multirow(fn: Function, a: Application, config: GemminiConfig) -> Function:
                 raise NotApplicable(f"{s.args[0].array}: consecutive iterations do not move "
                                     "consecutive rows at the configured stride")
             here = {_local(s, dict(env, **{loop.var: lo + k})) for k in range(trips)}
-            if len(here) != 1:
+            if len(here) != 1 or const_value(s.args[1], const_decls(fn)) is None:
                 raise NotApplicable("a local row depends on the loop")
             rows.setdefault(here.pop(), len(rows))
     _check_rows(fn, loop, a.site, envs, rows, config)

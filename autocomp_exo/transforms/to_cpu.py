@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from gemmini.config import ACC_BIT, ACCUMULATE_BIT, ROW_MASK, GemminiConfig
+from gemmini.config import ACC_BIT, ACCUMULATE_BIT, RAW_READ_BIT, ROW_MASK, GemminiConfig
 from gemmini.ir import (Assign, BinOp, Cond, Decl, DramAddr, FloatConst, Function, Instr, Load,
                         Store, Var)
 from gemmini.isa import LOAD_IDS
@@ -41,8 +41,8 @@ from gemmini.isa import LOAD_IDS
 from . import regions
 from .base import Application, Dependent, NotApplicable, Transform, app, site_envs
 from .fences import _itemsize, events, hazards
-from .ir_util import (add, all_names, c, const_value, fresh, get, instrs, parent_body, replace_fn,
-                      walk, with_children)
+from .ir_util import (add, all_names, c, const_decls, const_value, fresh, get, instrs,
+                      parent_body, replace_fn, walk, with_children)
 
 MOVES = tuple(LOAD_IDS) + ("mvout",)
 RUN_OPS = MOVES + ("config_ld", "config_st", "fence")
@@ -90,7 +90,7 @@ def to_cpu(fn: Function, a: Application, config: GemminiConfig) -> Function:
     n = a.p.get("count", 0)
     body, i, run = _run_at(fn, a.site, n)
     envs = site_envs(fn, a.site)
-    if len(envs) > 1 and any(_local_rows(run, e) != _local_rows(run, envs[0]) for e in envs):
+    if None in _local_rows(run, const_decls(fn)):
         raise NotApplicable("the run's local rows depend on a loop")
     env = envs[0]
     agreed = _agreed(fn, env)
@@ -176,6 +176,8 @@ def _translate(fn, s: Instr, conf, env, elem, names, config):
     stride, scale, act = conf
     if stride % isz or cols > config.dim:
         raise NotApplicable("a move of several blocks or an uneven stride")
+    if local & ACC_BIT and local & RAW_READ_BIT:
+        raise NotApplicable("a raw accumulator read")
     space = "acc" if local & ACC_BIT else "sp"
     row0 = local & (ROW_MASK if space == "acc" else ACCUMULATE_BIT - 1)
     acc_flag = space == "acc" and bool(local & ACCUMULATE_BIT)
