@@ -44,8 +44,7 @@ def cpu_early(fn: Function, a: Application, config: GemminiConfig) -> Function:
     if not (at < src and n > 0 and len(run) == n and all(_is_cpu(s) for s in run)):
         raise NotApplicable("no run of CPU statements after the site")
     between = body[at:src]
-    if any(_is_cpu(s) or is_cpu_stmt(s) and not isinstance(s, Instr) and
-           any(_is_cpu(x) for x in walk_stmts([s])) for s in between):
+    if any(_is_cpu(x) for x in walk_stmts(between)):
         raise NotApplicable("CPU code between the site and the run keeps its order")
     if body_writes(run) & body_reads(between) or body_reads(run) & body_writes(between):
         raise Dependent("the run and the statements it passes share a scalar")
