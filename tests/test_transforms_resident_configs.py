@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autocomp_exo.transforms import registry
-from autocomp_exo.transforms.base import Application, NotApplicable
+from autocomp_exo.transforms.base import NotApplicable
 from gemmini import model
 from gemmini.config import get_config
 from gemmini.ir import Instr
