@@ -279,3 +279,70 @@ def test_move_up_may_pass_a_fence_that_orders_nothing_it_touches():
     u, out = run(new)
     np.testing.assert_array_equal(out["y"], u)
     np.testing.assert_array_equal(out["z"], u)
+
+# y[s] goes round through DRAM into row 1; row 2 gets u[s] + v[s] without it
+EARLY = """
+void k(const float u[8][4], const float v[8][4], float y[8][4], float z[8][4],
+       float w[8][4]) {
+  config_ld(16, 1.0f, 0);
+  config_st(16, 0, 1.0f);
+  for (int s = 0; s < 8; s++) {
+    mvin(&u[s][0], 0x80000000, 4, 1);
+    mvout(&y[s][0], 0x80000000, 4, 1);
+    fence();
+    mvin(&y[s][0], 0x80000001, 4, 1);
+    mvin(&u[s][0], 0x80000002, 4, 1);
+    mvin(&v[s][0], 0xC0000002, 4, 1);
+    mvout(&z[s][0], 0x80000001, 4, 1);
+    mvout(&w[s][0], 0x80000002, 4, 1);
+    fence();
+  }
+}
+"""
+
+
+def early(fn, site):
+    return registry.apply(fn, Application("fence_early", site), CFG)
+
+
+def test_work_that_needs_no_fence_is_issued_before_it():
+    new = early(parse_c(EARLY), (2, 2))
+    ops = [(x.op, x.args[0].array if x.args else None) for x in new.body[2].body]
+    assert ops == [("mvin", "u"), ("mvout", "y"), ("mvin", "u"), ("mvin", "v"),
+                   ("mvout", "w"), ("fence", None), ("mvin", "y"), ("mvout", "z"),
+                   ("fence", None)]
+    rng = np.random.default_rng(0)
+    u, v = (rng.standard_normal((8, 4)).astype(np.float32) for _ in "uv")
+    zeros = {n: np.zeros((8, 4), np.float32) for n in "yzw"}
+    out = model.run(new, {"u": u, "v": v, **zeros}, CFG, timing=False).outputs
+    np.testing.assert_array_equal(out["z"], u)
+    np.testing.assert_array_equal(out["w"], u + v)
+
+
+def test_a_store_over_bytes_the_guarded_load_reads_stays_after_the_fence():
+    """After the fence y[s] is loaded back and then overwritten with v[s]: the load of
+    v moves before the fence, the store of y must not (the load of y would read v)."""
+    fn = parse_c(EARLY.replace("""    mvin(&u[s][0], 0x80000002, 4, 1);
+    mvin(&v[s][0], 0xC0000002, 4, 1);
+    mvout(&z[s][0], 0x80000001, 4, 1);
+    mvout(&w[s][0], 0x80000002, 4, 1);""", """    mvin(&v[s][0], 0x80000002, 4, 1);
+    mvout(&z[s][0], 0x80000001, 4, 1);
+    mvout(&y[s][0], 0x80000002, 4, 1);"""))
+    new = early(fn, (2, 2))
+    ops = [(x.op, x.args[0].array if x.args else None) for x in new.body[2].body]
+    assert ops.index(("mvout", "y"), 2) > ops.index(("fence", None))
+    assert ops.index(("mvin", "v")) < ops.index(("fence", None))
+    rng = np.random.default_rng(1)
+    u, v = (rng.standard_normal((8, 4)).astype(np.float32) for _ in "uv")
+    zeros = {n: np.zeros((8, 4), np.float32) for n in "yzw"}
+    out = model.run(new, {"u": u, "v": v, **zeros}, CFG, timing=False).outputs
+    np.testing.assert_array_equal(out["z"], u)
+    np.testing.assert_array_equal(out["y"], v)
+
+
+def test_all_work_needing_the_fence_is_refused():
+    fn = parse_c(EARLY.replace("mvin(&u[s][0], 0x80000002, 4, 1);\n    mvin(&v[s][0], "
+                               "0xC0000002", "mvin(&y[s][0], 0x80000002, 4, 1);\n    "
+                               "mvin(&v[s][0], 0xC0000002"))
+    with pytest.raises(NotApplicable, match="both kinds"):
+        early(fn, (2, 2))

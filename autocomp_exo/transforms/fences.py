@@ -37,7 +37,7 @@ from .base import (Application, Dependent, NotApplicable, Transform, app, new_st
                    summary_of)
 from .deps import CPU_ORDER, Unanalyzable, independent, local_rows, scalar_carried, summarize
 from .ir_util import (body_reads, body_writes, const_decls, const_value, get, instrs, is_cpu_stmt,
-                      parent_body, replace_fn, with_children)
+                      parent_body, replace_block, replace_fn)
 
 MAX_FENCE_EVENTS = 20_000     # larger programs are not enumerated (the fence stays)
 WHOLE = (-math.inf, math.inf)
@@ -78,6 +78,12 @@ def events(fn: Function, config: GemminiConfig) -> list:
         lo = start * isz
         return (lo, lo + (rows - 1) * stride + cols * width)
 
+    def cpu_span(x, env):
+        """The bytes of a CPU element access with a constant index (else the array)."""
+        isz = _itemsize(fn, x.array)
+        idx = const_value(x.index, env)
+        return WHOLE if isz is None or idx is None else (idx * isz, (idx + 1) * isz)
+
     def local(ins: Instr, env) -> frozenset:
         v, rows = const_value(ins.args[1], env), const_value(ins.args[3], env)
         rr = local_rows(v, rows) if None not in (v, rows) else None
@@ -91,12 +97,15 @@ def events(fn: Function, config: GemminiConfig) -> list:
             if isinstance(s, Instr):
                 instr(s, env, here, iters)
             elif is_cpu_stmt(s) and not any(isinstance(x, Instr) for x in walk_stmts([s])):
-                for x in walk_stmts([s]):
-                    if isinstance(x, Store):
-                        out.append(_Move("cpu_w", x.array, WHOLE))
+                known = _known(env)
                 for e in walk_exprs([s]):
                     if isinstance(e, Load):
-                        out.append(_Move("cpu_r", e.array, WHOLE))
+                        out.append(_Move("cpu_r", e.array, cpu_span(e, known), path=here,
+                                         iters=iters))
+                for x in walk_stmts([s]):
+                    if isinstance(x, Store):
+                        out.append(_Move("cpu_w", x.array, cpu_span(x, known), path=here,
+                                         iters=iters))
             elif isinstance(s, Decl):
                 v = const_value(s.init, env) if s.init is not None else None
                 env[s.name] = v
@@ -165,9 +174,10 @@ def hazards(evs: list) -> set:
         if e.kind in ("store", "cpu_w"):              # writes after an unfenced load
             out.update((_name(ld), me) for ld in loads.get(e.array, ())
                        if _overlap(ld.span, e.span) and not (ld.rows & e.rows))
-        if e.kind in ("load", "cpu_r"):
+        # the core's own accesses are done when it goes on: only the queues' moves pend
+        if e.kind == "load":
             loads.setdefault(e.array, []).append(e)
-        if e.kind in ("store", "cpu_w"):
+        if e.kind == "store":
             stores.setdefault(e.array, []).append(e)
     out.update((_name(st), "return") for pending in stores.values() for st in pending)
     return out
@@ -202,10 +212,20 @@ def drop_fence(fn: Function, a: Application, config: GemminiConfig) -> Function:
     return new
 
 
-def unfenced_by(fn: Function, new: Function, config: GemminiConfig) -> set:
+def unfenced_by(fn: Function, new: Function, config: GemminiConfig,
+                by_bytes: bool = False) -> set:
     """The DRAM access pairs that a fence orders in ``fn`` and none orders in ``new``
-    (raises NotApplicable when either program is too large to enumerate)."""
-    return hazards(events(new, config)) - hazards(events(fn, config))
+    (raises NotApplicable when either program is too large to enumerate). ``by_bytes``
+    names an access by kind, array and bytes only, for rewrites that change the local
+    rows or loop values of the accesses they move."""
+    before, after = hazards(events(fn, config)), hazards(events(new, config))
+    if by_bytes:
+        before, after = _by_bytes(before), _by_bytes(after)
+    return after - before
+
+
+def _by_bytes(pairs: set) -> set:
+    return {tuple(x if isinstance(x, str) else x[:3] for x in pair) for pair in pairs}
 
 
 def contains_fence(stmts) -> bool:
@@ -245,13 +265,29 @@ def merge_fences(fn: Function, a: Application, config: GemminiConfig) -> Functio
     k = next((j for j in range(i + 1, len(body)) if _is_fence(body[j])), None)
     if k is None or k == i + 1:
         raise NotApplicable("no later fence with work before it")
+    p, d = _split_work(fn, config, body, i, k, a.site)
+    new_body = body[:i] + p + (body[k],) + d + body[k + 1:]
+    new = replace_block(fn, a.site[:-1], new_body)
+    added = unfenced_by(fn, new, config)
+    if added and all(later == "return" for _, later in added):    # stores the caller reads:
+        new = dataclasses.replace(new, body=new.body + (body[i],))     # one fence at the end
+        added = unfenced_by(fn, new, config)
+    if added:
+        raise NotApplicable(f"the moved work needs the fence ({len(added)} DRAM pair(s))")
+    return new
+
+
+def _split_work(fn, config, body, i, k, site) -> tuple:
+    """(P, D) of the statements strictly between the fence at ``i`` and index ``k``: D
+    the statements that load an array the block stores, and every later one that depends
+    on one of them; P the rest, both in their order."""
     work = body[i + 1:k]
     if any(is_cpu_stmt(x) for x in work):
         raise NotApplicable("CPU code stays where it is")
     stored = {x.args[0].array for _, x, _ in instrs(body)
               if x.op == "mvout" and isinstance(x.args[0], DramAddr)}
     units = _units(work)            # a preload moves with its compute
-    sums = [_in_order(fn, config, units, env) for env in site_envs(fn, a.site)]
+    sums = [_in_order(fn, config, units, env) for env in site_envs(fn, site)]
     need = []
     for n, u in enumerate(units):
         loads = {y.args[0].array for _, y, _ in instrs(u)
@@ -262,22 +298,38 @@ def merge_fences(fn: Function, a: Application, config: GemminiConfig) -> Functio
                 body_reads(units[m]) & body_writes(u) for m in need):
             need.append(n)
     if not need or len(need) == len(units):
-        raise NotApplicable("no work of both kinds between the fences")
+        raise NotApplicable("no work of both kinds after the fence")
     d = tuple(x for n in need for x in units[n])
     p = tuple(x for n, u in enumerate(units) if n not in need for x in u)
-    new_body = body[:i] + p + (body[k],) + d + body[k + 1:]
-    if len(a.site) == 1:
-        new = dataclasses.replace(fn, body=new_body)
-    else:
-        new = replace_fn(fn, a.site[:-1], (with_children(get(fn.body, a.site[:-1]), new_body),))
-    before = hazards(events(fn, config))
-    added = hazards(events(new, config)) - before
-    if added and all(later == "return" for _, later in added):    # stores the caller reads:
-        new = dataclasses.replace(new, body=new.body + (body[i],))     # one fence at the end
-        added = hazards(events(new, config)) - before
-    if added:
-        raise NotApplicable(f"the moved work needs the fence ({len(added)} DRAM pair(s))")
+    return p, d
+
+
+def fence_early(fn: Function, a: Application, config: GemminiConfig) -> Function:
+    """``F; S`` -> ``P; F; D`` for the fence F at the site and the work S up to the next
+    fence of its block (or its end): P, the work that does not need F (`_split_work`),
+    is issued before it and overlaps the round trip F waits for."""
+    body = parent_body(fn.body, a.site)
+    i = a.site[-1]
+    if not _is_fence(body[i]):
+        raise NotApplicable("site is not a fence")
+    k = next((j for j in range(i + 1, len(body)) if _is_fence(body[j])), len(body))
+    if k == i + 1:
+        raise NotApplicable("no work after the fence")
+    p, d = _split_work(fn, config, body, i, k, a.site)
+    new_body = body[:i] + p + (body[i],) + d + body[k:]
+    new = replace_block(fn, a.site[:-1], new_body)
+    if unfenced_by(fn, new, config):
+        raise NotApplicable("the work moved before the fence needs it")
     return new
+
+
+def find_fence_early(fn: Function, config: GemminiConfig) -> list[Application]:
+    out = []
+    for path, ins, _ in instrs(fn.body):
+        if ins.op == "fence" and path[-1] + 1 < len(parent_body(fn.body, path)):
+            out.append(app("fence_early", path, "issue the work that does not need this "
+                           "fence before it, overlapping the round trip"))
+    return out
 
 
 def _units(work) -> list[tuple]:
@@ -403,6 +455,9 @@ TRANSFORMS = [
                                 "pipeline"),
               "move the work that needs no fence before it, so the next fence serves both "
               "round trips", find_merge_fences, merge_fences, ("cpu", "latency")),
+    Transform("fence_early", ("pipeline", "reorder_statements", "remove_fences"),
+              "issue the work that does not need a fence before it, so it overlaps the "
+              "round trip", find_fence_early, fence_early, ("cpu", "latency")),
     Transform("fission_fence", ("remove_fences", "split_loops", "loop_overhead",
                                  "reorder_statements"),
               "split a loop at a fence, so one fence serves every iteration",

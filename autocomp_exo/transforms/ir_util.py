@@ -75,6 +75,14 @@ def replace_fn(fn: Function, path: Path, new: Body) -> Function:
     return dataclasses.replace(fn, body=replace(fn.body, path, new))
 
 
+def replace_block(fn: Function, path: Path, kids: Body) -> Function:
+    """``fn`` with the children of the statement at ``path`` (the body for ``()``)
+    replaced by ``kids``."""
+    if not path:
+        return dataclasses.replace(fn, body=tuple(kids))
+    return replace_fn(fn, path, (with_children(get(fn.body, path), tuple(kids)),))
+
+
 def parent_body(body: Body, path: Path) -> Body:
     """The statement list that holds the statement at ``path``."""
     if len(path) == 1:

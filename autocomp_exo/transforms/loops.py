@@ -22,8 +22,7 @@ from .base import (Application, NotApplicable, Transform, app, require_independe
                    site_envs, summary_of)
 from .deps import contains_opaque, scalar_carried
 from .ir_util import (add, all_names, children, const_value, expr_vars, free_reads, fresh, get,
-                      mul, replace_fn, scalar_writes, stmt_writes, subst_body, trip_count, walk,
-                      with_children)
+                      mul, replace_block, replace_fn, scalar_writes, stmt_writes, subst_body, trip_count, walk)
 
 MIN_TRIP_TO_SPLIT = 4
 
@@ -145,17 +144,11 @@ def fuse(fn: Function, a: Application, config: GemminiConfig) -> Function:
                     require_independent(s2[x], s1[y], f"second loop at {x} vs first at {y}")
     fused = dataclasses.replace(first, body=first.body + body2)
     new_parent = parent[:idx] + (fused,) + parent[idx + 2:]
-    return _set_kids(fn, a.site[:-1], new_parent)
+    return replace_block(fn, a.site[:-1], new_parent)
 
 
 def _kids(fn, path):
     return children(get(fn.body, path))
-
-
-def _set_kids(fn, path, kids):
-    if not path:
-        return dataclasses.replace(fn, body=tuple(kids))
-    return replace_fn(fn, path, (with_children(get(fn.body, path), tuple(kids)),))
 
 
 def find_fuse(fn: Function, config: GemminiConfig) -> list[Application]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from gemmini.config import GemminiConfig
 from gemmini.ir import Function, Instr, walk_stmts
 
-from . import (arith, buffering, configs, fences, fsm, hoist, loops, mvin_merge, reorder, residency,
-               unroll, weights, zeroing)
+from . import (arith, buffering, configs, cpu_place, fences, fsm, hoist, loops, multirow, mvin_merge, reorder,
+               residency, to_cpu, unroll, weights, zeroing)
 from . import rowreuse
 from .base import Application, NotApplicable, Transform
 from .guards import fold_guards
@@ -21,7 +21,7 @@ from .ir_util import children, is_cpu_stmt
 TRANSFORMS: dict[str, Transform] = {
     t.name: t
     for mod in (loops, unroll, arith, hoist, reorder, residency, buffering, mvin_merge, weights,
-                zeroing, fsm, fences, configs)
+                zeroing, fsm, fences, configs, multirow, to_cpu, cpu_place)
     for t in mod.TRANSFORMS
 }
 TRANSFORMS.update({t.name: t for t in rowreuse.TRANSFORMS})

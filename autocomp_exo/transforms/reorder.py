@@ -10,7 +10,6 @@ loads earlier, ahead of work they do not feed, so the load engine starts sooner.
 
 from __future__ import annotations
 
-import dataclasses
 
 from gemmini.config import GemminiConfig
 from gemmini.ir import Decl, Function, Instr
@@ -19,7 +18,7 @@ from .base import Application, NotApplicable, Transform, app, require_independen
     summary_of
 from .buffering import is_load_stmt
 from .fences import contains_fence, unfenced_by
-from .ir_util import get, parent_body, replace_fn, stmt_reads, stmt_writes, walk, with_children
+from .ir_util import parent_body, replace_block, stmt_reads, stmt_writes, walk
 
 
 def move_up(fn: Function, a: Application, config: GemminiConfig) -> Function:
@@ -40,10 +39,7 @@ def move_up(fn: Function, a: Application, config: GemminiConfig) -> Function:
         other = summary_of(fn, config, passed, env)
         require_independent(mine, other, "statements passed over")
     new = body[:i - up] + (s,) + passed + body[i + 1:]
-    if len(path) == 1:
-        out = dataclasses.replace(fn, body=new)
-    else:
-        out = replace_fn(fn, path[:-1], (with_children(get(fn.body, path[:-1]), new),))
+    out = replace_block(fn, path[:-1], new)
     if contains_fence(passed) and unfenced_by(fn, out, config):
         raise NotApplicable("the move takes a DRAM access across the fence that orders it")
     return out

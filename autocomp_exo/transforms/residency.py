@@ -366,8 +366,40 @@ def _hoist_before(fn: Function, target: Path, outer: Path) -> Function:
     inner = {s.name for _, s, _ in walk(u.body) if isinstance(s, Decl)} | {u.var}
     if free_reads((nest,)) & inner:
         raise NotApplicable(f"the load reads scalars computed inside loop {u.var}")
+    pre = _carried_configs(u, rel, nest)
     fn = replace_fn(fn, target, ())
-    return replace_fn(fn, outer, (nest, get(fn.body, outer)))
+    return replace_fn(fn, outer, pre + (nest, get(fn.body, outer)))
+
+
+def _carried_configs(u: For, rel: Path, nest) -> tuple:
+    """The load configurations the hoisted loads need: for each load state the nest uses,
+    the configuration governing the load inside ``u`` (the last one of that state before
+    it, at the top of ``u``'s body) when that state is configured inside ``u`` at all.
+    Issuing it before the loop is harmless when every iteration configures the state
+    again before its first move of that state (checked); otherwise refused."""
+    ids = {LOAD_IDS[x.op] for _, x, _ in instrs((nest,)) if x.op in LOAD_IDS}
+    out = []
+    for idv in sorted(ids):
+        def mine(x, idv=idv):
+            if not isinstance(x, Instr):
+                return False
+            if x.op == "config_ld":
+                return (const_value(x.args[4]) if x.args[4] is not None else 0) == idv
+            return x.op in LOAD_IDS and LOAD_IDS[x.op] == idv
+        seq = [(p, x) for p, x, _ in walk(u.body) if mine(x)]
+        if not any(x.op == "config_ld" for _, x in seq):
+            continue                     # configured outside the loop: unchanged there
+        first = seq[0]
+        if first[1].op != "config_ld" or len(first[0]) != 1:
+            raise NotApplicable(f"load state {idv} is configured inside loop {u.var} "
+                                "after its first use")
+        gov = [x for p, x in seq if x.op == "config_ld" and len(p) == 1 and p < rel]
+        if not gov or any(u.var in expr_vars(a) for a in gov[-1].args if a is not None) or \
+                any(len(p) > 1 and p < rel for p, x in seq if x.op == "config_ld"):
+            raise NotApplicable(f"the configuration of load state {idv} governing the "
+                                "hoisted loads is not known")
+        out.append(gov[-1])
+    return tuple(out)
 
 
 def find_resident(fn: Function, config: GemminiConfig) -> list[Application]:
