@@ -150,3 +150,16 @@ def test_copies_one_bank_apart_are_two_pieces_of_one_operand(gemm):
     region = region_of(extents(new, CFG), seed)
     assert {(e.lo, e.hi) for e in region if e.path == site} == set(pieces)
 
+
+
+def test_a_free_pair_is_found_beside_an_operand_that_runs_past_the_memory():
+    """An operand's interval may overshoot the scratchpad's rows (an over-approximated
+    address); the search for a free pair must still work: it avoids the operand's rows
+    inside the memory and never places a copy past the capacity."""
+    from autocomp_exo.transforms.regions import Extent, find_free_pair
+    cfg = get_config("int8_16")
+    cap = cfg.sp_rows
+    past = Extent((0,), 0, "sp", cap - 64, cap + 200, "r")
+    low = Extent((1,), 0, "sp", -32, 16, "r")
+    pos = find_free_pair([past, low], [], "sp", 64, 128, cfg)
+    assert pos is not None and pos >= 16 and pos + 128 + 64 <= cap - 64

@@ -280,8 +280,9 @@ def find_free_pair(all_ext: list[Extent], moving: list[Extent], space: str, size
     cap = capacity(config, space)
     per_bank = bank_rows(config, space)
     used = [0] * (-(-cap // per_bank))
-    for lo, hi in busy:
-        for b in range(lo // per_bank, (max(hi, lo + 1) - 1) // per_bank + 1):
+    for lo, hi in busy:          # an over-approximated extent may overshoot the memory
+        first, last = max(lo, 0) // per_bank, (min(max(hi, lo + 1), cap) - 1) // per_bank
+        for b in range(first, last + 1):
             used[b] += min(hi, (b + 1) * per_bank) - max(lo, b * per_bank)
     best = None
     for pos in range(0, cap - stride - size + 1, align):
