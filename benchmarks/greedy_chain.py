@@ -4,8 +4,9 @@
 
 Starts from Exo's basic mapping; for each named transformation it evaluates (on the
 search's evaluator) every application the proposer finds, up to ``--limit``, each as
-planned and with the proposer's clean-up, and keeps the fastest correct one (or the
-program unchanged). Prints cycles and the fraction of the ideal after each step and the
+planned and with the proposer's clean-up, and keeps the fastest correct one, also when
+it is not faster than the program (an enabling step such as `const_prop`); the program
+stays unchanged when nothing applies. Prints cycles and the fraction of the ideal after each step and the
 model's report of the result: what a search could reach along that path, without its
 sampling.
 """
@@ -46,12 +47,12 @@ def main(argv=None) -> int:
                 r = evaluator.evaluate(f) if f is not None else None
                 if r is not None and r.ok and (best is None or r.cycles < best[0]):
                     best = (r.cycles, f, a)
-        if best is not None and best[0] < cycles:
+        if best is not None:
             cycles, fn, a = best
             print(f"{name}: {cycles:,} ({ideal / cycles:.3f}) at {list(a.site)} "
                   f"{dict(a.params)}")
         else:
-            print(f"{name}: no faster application")
+            print(f"{name}: no application")
     report = evaluator.run(fn).report
     print(f"busy {report.busy}, stolen {report.stolen_cycles}, exposed preloads "
           f"{report.exposed_preloads}, cpu stall {report.cpu_stall}")
