@@ -126,3 +126,18 @@ def test_a_loop_whose_iterations_reload_the_weights_is_refused(conv):
     for a in kcol:
         with pytest.raises(NotApplicable):
             apply(fn, a, CFG)
+
+
+def test_only_the_pairs_writing_the_accumulator_hold_their_weights():
+    """Two pairs in the loop: the one whose C is in the scratchpad (it could overwrite
+    weight rows) keeps its own preloads; the other holds its weights."""
+    fn = parse_c(short_rows().replace(
+        "    compute_preloaded(16 + 16 * i, ~((uint32_t)0), 16, 12, 16, 16);\n",
+        "    compute_preloaded(16 + 16 * i, ~((uint32_t)0), 16, 12, 16, 16);\n"
+        "    preload(0, 128 + 16 * i, 16, 16, 16, 12);\n"
+        "    compute_preloaded(16 + 16 * i, ~((uint32_t)0), 16, 12, 16, 16);\n"))
+    new = apply(fn, app("hold_weights", (5, 0), "", depth=1), CFG)
+    inputs, want = short_inputs()
+    out, counts = interpret(new, inputs)
+    np.testing.assert_array_equal(out["C"].reshape(48, 16), want)
+    assert counts["compute_accumulated"] == 3 and counts["compute_preloaded"] == 1 + 4

@@ -82,11 +82,12 @@ def hold_weights(fn: Function, a: Application, config: GemminiConfig) -> Functio
     vs = deep_vars(fn)
     held = 0
     for k in reversed(range(len(cuts))):        # last first: earlier paths stay valid
-        seg = get(fn.body, path[:-1] + (path[-1] + k,))
+        where = path[:-1] + (path[-1] + k,)
+        seg = get(fn.body, where)
         if _is_pair(seg.body, 0) and len(seg.body) == 2 and \
-                seg.var not in vs(seg.body[0].args[0]):
-            fn = reuse_weights(fn, app("reuse_weights", path[:-1] + (path[-1] + k,), ""),
-                               config)
+                seg.var not in vs(seg.body[0].args[0]) and \
+                _output_in_accumulator(fn, where + (0,)):
+            fn = reuse_weights(fn, app("reuse_weights", where, ""), config)
             held += 1
     if not held:
         raise NotApplicable("no pair keeps its weights across the loop")
