@@ -204,3 +204,35 @@ def test_one_rewrite_per_plan_is_the_variant_the_estimate_prefers(cand):
         assert cost[one[0].fn] == min(cost.values())
         tidied += len(both) == 2
     assert tidied        # some plan had a clean-up variant to choose between
+
+
+def test_an_array_busy_beyond_the_ideal_raises_the_held_weights():
+    """Execute busy well beyond the ideal (utilization x cycles: partial blocks, bank
+    conflicts): hold_weights (computes that feed only their A rows) gets a higher
+    weight; nothing else moves."""
+    from lowering.parser import parse_c
+    fn = parse_c("""void f(int8_t A[48][32], int8_t B[32][16], int8_t C[48][16]) {
+  config_ex(WEIGHT_STATIONARY, NO_ACTIVATION, 1, false, false);
+  config_st(16);
+  config_ld(32, 1.0f, 0, 0);
+  mvin(&B[0][0], 0, 16, 32);
+  for (int i = 0; i < 4; i++) {
+    mvin(&A[12 * i][0], 4096 + 32 * i, 32, 12);
+  }
+  for (int i = 0; i < 4; i++) {
+    for (int k = 0; k < 2; k++) {
+      preload(16 * k, 0x80000000 + 16 * i, 16, 16, 16, 12);
+      compute_preloaded(4096 + 32 * i + 16 * k, ~((uint32_t)0), 16, 12, 16, 16);
+    }
+  }
+  for (int i = 0; i < 4; i++) {
+    mvout(&C[12 * i][0], 0x80000000 + 16 * i, 16, 12);
+  }
+  fence();
+}
+""")
+    ideal = _weights(fn, _feedback(busy={"cpu": 9000, "load": 1000, "execute": 3000}))
+    over = _weights(fn, _feedback(busy={"cpu": 9000, "load": 1000, "execute": 8000}))
+    assert "hold_weights" in {key[0] for key in ideal}
+    for key, w in ideal.items():
+        assert (over[key] > w) == (key[0] == "hold_weights"), key

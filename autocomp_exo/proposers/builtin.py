@@ -36,7 +36,7 @@ from gemmini.ir import Function
 BASE_WEIGHT = {
     "resident_all": 6.0, "resident": 6.0, "unroll": 3.0, "unroll_nest": 3.0, "bank": 3.0,
     "double_buffer": 2.5, "strength": 2.0, "hoist": 2.0, "mvin_merge": 2.0, "row_reuse": 4.0,
-    "reuse_weights": 2.0, "interleave": 2.5, "interleave_all": 3.0, "fold_zeroing": 2.0,
+    "reuse_weights": 2.0, "hold_weights": 4.0, "interleave": 2.5, "interleave_all": 3.0, "fold_zeroing": 2.0,
     "const_prop": 3.0, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
     "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7, "split": 0.5,
     "interchange": 0.5, "simplify": 0.5, "fission": 0.3,
@@ -280,6 +280,8 @@ SERIAL_SHARE = 0.25    # loads and computes each busy this share of the run ...
 SERIAL_RATIO = 1.3     # ... and the run this much longer than either: they do not overlap
 OVERLAP = ("interleave", "interleave_all", "pipeline", "double_buffer")
 LOAD_CUTTERS = ("row_reuse",)   # rewrites that load the same operand fewer times
+FEED_CUTTERS = ("hold_weights",)    # rewrites that feed the array fewer rows per MAC
+FEED_SHARE = 0.05      # the array busy this share beyond the ideal: partial blocks, conflicts
 STALL_BOOST = 4.0      # weight factor of a rewrite that removes a measured stall
 CONFLICT_BOOST = 8.0   # ... of a bank move when most computes read A and B from one bank
 
@@ -290,8 +292,9 @@ def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
     (copies one bank apart, bank moves), computes whose A and B share a bank (bank
     moves), an execute engine idle while nothing bounds it (accumulator double
     buffering, interleaved loads), loads and computes that add up instead of
-    overlapping (every overlap rewrite), and a busy load engine (rewrites that load an
-    operand fewer times)."""
+    overlapping (every overlap rewrite), a busy load engine (rewrites that load an
+    operand fewer times), and an array busy well beyond the ideal (weights held across
+    computes: they feed only their A rows and read no B)."""
     if fb is None or not fb.cycles:
         return 1.0
     d = fb.details or {}
@@ -311,6 +314,9 @@ def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
     if _serialized(fb) and a.transform in OVERLAP:
         boost *= STALL_BOOST
     if _load_heavy(fb) and a.transform in LOAD_CUTTERS:
+        boost *= STALL_BOOST
+    if busy and fb.utilization and busy > (1 + FEED_SHARE) * fb.utilization * fb.cycles \
+            and a.transform in FEED_CUTTERS:
         boost *= STALL_BOOST
     return boost
 

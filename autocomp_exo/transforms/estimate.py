@@ -46,7 +46,7 @@ def estimate(fn: Function, config: GemminiConfig) -> Estimate:
     acc = {"cpu": 0.0, "load": 0.0, "execute": 0.0, "n": 0.0}
     trips: dict[str, int] = {}
     rng: dict[str, tuple[int, int]] = {k: (v, v) for k, v in env.items()}
-    state = {"b_bank": None}
+    state = {"b_bank": None, "held": False}
     compute_banks: set[int] = set()
     load_rows: dict[int, float] = {}
 
@@ -78,11 +78,17 @@ def estimate(fn: Function, config: GemminiConfig) -> Estimate:
                 elif s.op in ("compute_preloaded", "compute_accumulated"):
                     a_bank = bank(s.args[0])
                     same = a_bank is not None and a_bank == state["b_bank"]
-                    acc["execute"] += mult * t.block_cycles * (
-                        t.bank_conflict_factor if same else 1.0)
+                    if state["held"]:       # weights kept: only the A rows stream
+                        rows = const_value(s.args[3], env) or config.dim
+                        acc["execute"] += mult * -(-max(rows, t.feed_min_rows)
+                                                   * t.block_cycles // config.dim)
+                    else:
+                        acc["execute"] += mult * t.block_cycles * (
+                            t.bank_conflict_factor if same else 1.0)
                     if a_bank is not None:
                         compute_banks.add(a_bank)
                 elif s.op == "preload":
+                    state["held"] = s.args[0] == Const(GARBAGE_ADDR)
                     state["b_bank"] = bank(s.args[0])
                     if state["b_bank"] is not None:
                         compute_banks.add(state["b_bank"])

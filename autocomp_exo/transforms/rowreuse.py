@@ -37,9 +37,10 @@ from .buffering import is_load_stmt
 from .deps import LOAD_IDS
 from .ir_util import (Path, children, const_decls, deep_vars, get, instrs, map_stmts, subst_body,
                       trip_count, walk)
-from .loops import fission, interchange, split
+from .loops import split
 from .regions import capacity, extents, region_of, used_rows
 from .residency import expand, resident
+from .sink import sink
 
 MAX_REUSE_FACTOR = 8     # rows sharing one load of the invariant operand
 
@@ -109,25 +110,11 @@ def _inline_consts(fn: Function, site: Path) -> tuple[Function, Path]:
 
 
 def _sink(fn: Function, path: Path, target: Path, config: GemminiConfig) -> Function:
-    """Move the loop at ``path`` inward along the way to the load at ``target`` (fission
-    off its other statements, interchange with the loop on the way) until the statement
-    on the way only loads; then load it once, before the loop."""
-    for _ in range(len(target)):
-        loop = get(fn.body, path)
-        c = target[len(path)]
-        if is_load_stmt(loop.body[c]):
-            return resident(fn, app("resident", target, "", guard=path, hoist=True), config)
-        if c + 1 < len(loop.body):              # the statements after the way: own loop
-            fn = fission(fn, app("fission", path, "", at=c + 1), config)
-        if c > 0:                               # the statements before it: own loop
-            fn = fission(fn, app("fission", path, "", at=c), config)
-            path = path[:-1] + (path[-1] + 1,)
-        target = path + (0,) + target[len(path) + 1:]
-        if not isinstance(get(fn.body, path + (0,)), For):
-            raise NotApplicable("the way to the loads passes a statement that is no loop")
-        fn = interchange(fn, app("interchange", path, ""), config)
-        path = path + (0,)          # the loop now inside; the way keeps its indices
-    raise NotApplicable("could not reach the loads")
+    """Move the loop at ``path`` inward along the way to the load at ``target`` (`sink.sink`)
+    until the statement on the way only loads; then load it once, before the loop."""
+    fn, path, target = sink(fn, path, target, config,
+                            lambda loop, c: is_load_stmt(loop.body[c]))
+    return resident(fn, app("resident", target, "", guard=path, hoist=True), config)
 
 
 def _load_weight(fn: Function, path: Path) -> int:
