@@ -41,7 +41,7 @@ from exo.stdlib.scheduling import (
 
 from lowering.semantics import READ, arg_roles, proc_signature, stmts
 from lowering.mapping_build import canonical, wrap
-from lowering.mapping_procs import ld_acc_i32_row
+from lowering.mapping_procs import ld_acc_i32_row, matmul_acc_i8_bt, matmul_acc_i8_bt_v2
 from lowering.mapping_match import located, match_contraction
 from lowering.workload import Workload, is_mapped
 from gemmini.config import CONFIGS
@@ -183,15 +183,24 @@ def _map_suite(proc, kind: str):
                 f"cannot map proc {proc.name()!r} to Gemmini ({first})") from None
 
 
+def _b_transposed(proc) -> bool:
+    """Whether the GEMM algorithm reads ``B`` as ``[.., j, k]`` (the row index of C last)."""
+    c = match_contraction(proc)
+    y = c.y if c.y.array == "B" else c.x
+    *_, j = c.out.simple()
+    return y.simple() is not None and y.simple()[-2] == j
+
+
 def _map(proc, kind: str, shapes):
     if kind == "gemm":
         M, K = shapes["A"][-2:]
-        N = shapes["B"][-1]
+        transposed = _b_transposed(proc)
+        N = shapes["B"][-2] if transposed else shapes["B"][-1]
         bias = "bias" in shapes
         if M % BLOCK == 0 and N % (BLOCK * MAX_BLOCK_COLS) == 0 and len(shapes["A"]) == 2 \
-                and K % (BLOCK * MAX_BLOCK_COLS) == 0 and not bias:
+                and K % (BLOCK * MAX_BLOCK_COLS) == 0 and not bias and not transposed:
             return _map_gemm_exo(proc)
-        return _map_gemm_edges(proc, M, N, K, bias)
+        return _map_gemm_edges(proc, M, N, K, bias, transposed)
     return _map_conv(proc, shapes["inp"][3], shapes["output"][3])
 
 
@@ -217,12 +226,13 @@ def _map_gemm_exo(p):
 # GEMM, any shape (edge tiles)
 # ---------------------------------------------------------------------------
 
-def _map_gemm_edges(p, M: int, N: int, K: int, bias: bool = False):
+def _map_gemm_edges(p, M: int, N: int, K: int, bias: bool = False, transposed: bool = False):
     """16x16 output blocks; dimensions not a multiple of 16 get a remainder block.
 
     Per output block: zero the accumulator tile, for each 16-wide slice of K
     (plus a remainder slice) load the A and B tiles and multiply-accumulate,
-    then store. Sizes of remainder blocks are constants below 16.
+    then store. Sizes of remainder blocks are constants below 16. ``transposed``: B is
+    read ``[j, k]``; its tiles are loaded as stored and the preload transposes them.
     """
     p = set_memory(p, "res", GEMM_ACCUM)
     p = set_memory(p, "a", GEMM_SCRATCH)
@@ -240,7 +250,7 @@ def _map_gemm_edges(p, M: int, N: int, K: int, bias: bool = False):
         p = reorder_loops(p, nests[0])
     p = simplify(p)
     while (res := _unmapped_block(p)) is not None:
-        p = simplify(_map_gemm_block(p, res, K, bias))
+        p = simplify(_map_gemm_block(p, res, K, bias, transposed))
     return simplify(_hoist_configs(p))
 
 
@@ -285,7 +295,7 @@ def _stage(p, alloc, outer_index: str, inner_index: str, n_lifts: int):
     return lift_alloc(p, p.forward(alloc), n_lifts=n_lifts)
 
 
-def _map_gemm_block(p, res, K: int, bias: bool):
+def _map_gemm_block(p, res, K: int, bias: bool, transposed: bool):
     """Map the output block ``for ii: for ji: res: i32; ...`` around alloc ``res``."""
     p = _stage(p, res, res.parent().parent().name(), res.parent().name(), 2)
     # res ; for ii: for ji: (zero ; for k ; epilogue)
@@ -299,11 +309,11 @@ def _map_gemm_block(p, res, K: int, bias: bool):
     if len(k_blocks) == 2:
         p = fission(p, p.forward(k_blocks[0]).parent().after(), n_lifts=2)
     for part in reversed(range(len(k_blocks))):  # later parts first: positions stay put
-        p = _map_gemm_k_block(p, res, 2 + part)
+        p = _map_gemm_k_block(p, res, 2 + part, transposed)
     return p
 
 
-def _map_gemm_k_block(p, res, offset: int):
+def _map_gemm_k_block(p, res, offset: int, transposed: bool):
     """Map ``for ii: for ji: [for ko:] for ki: body`` at position ``offset`` after res."""
     nest = _nth_after(p, res, offset)
     in_ko = nest.body()[0].body()[0].name() == "ko"
@@ -327,18 +337,19 @@ def _map_gemm_k_block(p, res, offset: int):
     p = reorder_loops(p, stmt(p, 1).body()[0])            # ii, ki, ji
     p = remove_loop(p, stmt(p, 1).body()[0].body()[0])    # drop ji
     p = replace(p, stmt(p, 1), gp.ld_i8_id1)
-    # B tile: b[ki, ji], loaded once per (ki, ji)
+    # B tile: b[ki, ji] (transposed: b[ji, ki], as B is stored), loaded once per (ki, ji)
     b = innermost(stmt(p, 2))
-    p = expand_dim(p, b, BLOCK, j_name)
-    p = expand_dim(p, p.forward(b), BLOCK, k_name)
+    for index in ((k_name, j_name) if transposed else (j_name, k_name)):
+        p = expand_dim(p, p.forward(b), BLOCK, index)
     p = lift_alloc(p, p.forward(b), n_lifts=3)
     p = fission(p, innermost(stmt(p, 3)).after(), n_lifts=3)
     p = reorder_loops(p, stmt(p, 3))                      # ji, ii, ki
     p = reorder_loops(p, stmt(p, 3).body()[0])            # ji, ki, ii
     p = remove_loop(p, stmt(p, 3).body()[0].body()[0])    # drop ii
-    p = reorder_loops(p, stmt(p, 3))                      # ki, ji
+    if not transposed:
+        p = reorder_loops(p, stmt(p, 3))                  # ki, ji
     p = replace(p, stmt(p, 3), gp.ld_i8_id2)
-    return replace(p, stmt(p, 4), gp.matmul_acc_i8)
+    return replace(p, stmt(p, 4), matmul_acc_i8_bt if transposed else gp.matmul_acc_i8)
 
 
 _HOIST = (  # instruction, its config-split twin, the config it sets
@@ -346,6 +357,7 @@ _HOIST = (  # instruction, its config-split twin, the config it sets
     (gp.ld_i8_id1, gp.ld_i8_id1_v2, "config_ld_i8_id1(_)"),
     (gp.ld_i8_id2, gp.ld_i8_id2_v2, "config_ld_i8_id2(_)"),
     (gp.matmul_acc_i8, gp.matmul_acc_i8_v2, "config_matmul(_)"),
+    (matmul_acc_i8_bt, matmul_acc_i8_bt_v2, "config_matmul_bt(_)"),
     (gp.st_acc_i8, gp.st_acc_i8_v2, "config_st_acc_i8(_)"),
 )
 _WINDOW_NAMES = ("dst", "src", "A", "B", "C")
