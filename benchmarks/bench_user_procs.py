@@ -37,7 +37,6 @@ def cases() -> dict:
     out["gemm_unscaled_alg"] = (a.gemm_unscaled, None, "algorithm")
     out["renamed_gemm_alg"] = (u.renamed_gemm, None, "algorithm")
     out["matmul_abt_alg"] = (u.matmul_abt, None, "algorithm")
-    out["conv_rgb_alg"] = (a.conv_rgb, None, "algorithm")
     return out
 
 

@@ -29,14 +29,16 @@ cached C of a mapped workload.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from exo.libs.memories import GEMM_ACCUM, GEMM_SCRATCH
 from exo.platforms import gemmini as gp
 from exo import SchedulingError
-from exo.API_cursors import AllocCursor, AssignCursor, ForCursor
+from exo.API_cursors import AllocCursor, AssignCursor, ForCursor, InvalidCursor
 from exo.rewrite.LoopIR_unification import UnificationError
 from exo.stdlib.scheduling import (
     call_eqv, delete_config, divide_loop, expand_dim, fission, inline, inline_window,
-    lift_alloc, remove_loop, reorder_loops, replace, set_memory, simplify,
+    lift_alloc, remove_loop, reorder_loops, reorder_stmts, replace, set_memory, simplify,
 )
 
 from lowering.semantics import READ, arg_roles, proc_signature, stmts
@@ -201,7 +203,10 @@ def _map(proc, kind: str, shapes):
                 and K % (BLOCK * MAX_BLOCK_COLS) == 0 and not bias and not transposed:
             return _map_gemm_exo(proc)
         return _map_gemm_edges(proc, M, N, K, bias, transposed)
-    return _map_conv(proc, shapes["inp"][3], shapes["output"][3])
+    in_ch, out_ch = shapes["inp"][3], shapes["output"][3]
+    if _conv_blocks_fit(in_ch) and _conv_blocks_fit(out_ch):
+        return _map_conv(proc, in_ch, out_ch)
+    return _map_conv_edges(proc, shapes["output"][2], out_ch, in_ch)
 
 
 # ---------------------------------------------------------------------------
@@ -226,31 +231,57 @@ def _map_gemm_exo(p):
 # GEMM, any shape (edge tiles)
 # ---------------------------------------------------------------------------
 
-def _map_gemm_edges(p, M: int, N: int, K: int, bias: bool = False, transposed: bool = False):
+@dataclass(frozen=True)
+class _Names:
+    """Loop and staging-buffer names of the algorithm the edge-tile mapping schedules."""
+    i: str = "i"            # output rows (blocked into io, ii)
+    io: str = "io"
+    ii: str = "ii"
+    j: str = "j"            # output columns (blocked into jo, ji)
+    jo: str = "jo"
+    ji: str = "ji"
+    ko: str = "ko"          # the blocked reduction loop
+    ki: str = "ki"
+    a: str = "a"            # staging scalar of the row operand
+    b: str = "b"            # staging scalar of the column operand
+    outer_red: tuple[str, ...] = ()   # reduction loops around the blocked one
+
+
+GEMM_NAMES = _Names()
+# a convolution as GEMMs: per (b, orow, krow, kcol), [ocol, kch] x [kch, och]
+CONV_NAMES = _Names("ocol", "ocol_o", "ocol_i", "och", "och_o", "och_i", "kch_o", "kch_i",
+                    "i_s", "w_s", ("krow", "kcol"))
+
+
+def _map_gemm_edges(p, M: int, N: int, K: int, bias: bool = False, transposed: bool = False,
+                    names: _Names = GEMM_NAMES):
     """16x16 output blocks; dimensions not a multiple of 16 get a remainder block.
 
-    Per output block: zero the accumulator tile, for each 16-wide slice of K
-    (plus a remainder slice) load the A and B tiles and multiply-accumulate,
-    then store. Sizes of remainder blocks are constants below 16. ``transposed``: B is
-    read ``[j, k]``; its tiles are loaded as stored and the preload transposes them.
+    Per output block: zero the accumulator tile (or load the bias row into it), for
+    each 16-wide slice of K (plus a remainder slice) load the A and B tiles and
+    multiply-accumulate, then store. Sizes of remainder blocks are constants below 16.
+    ``transposed``: B is read ``[j, k]``; its tiles are loaded as stored and the preload
+    transposes them. ``names``: the loops and buffers (a convolution is blocked the same
+    way over output columns, output channels and input channels, `CONV_NAMES`).
     """
+    n = names
     p = set_memory(p, "res", GEMM_ACCUM)
-    p = set_memory(p, "a", GEMM_SCRATCH)
-    p = set_memory(p, "b", GEMM_SCRATCH)
-    p, i_blocks = _split(p, p.find_loop("i"), M, "io", "ii")
+    p = set_memory(p, n.a, GEMM_SCRATCH)
+    p = set_memory(p, n.b, GEMM_SCRATCH)
+    p, i_blocks = _split(p, p.find_loop(n.i), M, n.io, n.ii)
     for ii in i_blocks:
-        p, j_blocks = _split(p, p.forward(ii).body()[0], N, "jo", "ji")
+        p, j_blocks = _split(p, p.forward(ii).body()[0], N, n.jo, n.ji)
         if len(j_blocks) == 2:  # separate full-width and remainder column blocks
             p = fission(p, p.forward(j_blocks[0]).parent().after())
     while True:  # loop order io, jo, ii, ji
-        nests = [c for pat in ("for ii in _:_", "for i in _:_") for c in _find_all(p, pat)
-                 if c.body()[0].name() == "jo"]
+        nests = [c for pat in (f"for {n.ii} in _:_", f"for {n.i} in _:_")
+                 for c in _find_all(p, pat) if c.body()[0].name() == n.jo]
         if not nests:
             break
         p = reorder_loops(p, nests[0])
     p = simplify(p)
     while (res := _unmapped_block(p)) is not None:
-        p = simplify(_map_gemm_block(p, res, K, bias, transposed))
+        p = simplify(_map_gemm_block(p, res, K, bias, transposed, n))
     return simplify(_hoist_configs(p))
 
 
@@ -295,7 +326,7 @@ def _stage(p, alloc, outer_index: str, inner_index: str, n_lifts: int):
     return lift_alloc(p, p.forward(alloc), n_lifts=n_lifts)
 
 
-def _map_gemm_block(p, res, K: int, bias: bool, transposed: bool):
+def _map_gemm_block(p, res, K: int, bias: bool, transposed: bool, names: _Names):
     """Map the output block ``for ii: for ji: res: i32; ...`` around alloc ``res``."""
     p = _stage(p, res, res.parent().parent().name(), res.parent().name(), 2)
     # res ; for ii: for ji: (zero ; for k ; epilogue)
@@ -303,27 +334,42 @@ def _map_gemm_block(p, res, K: int, bias: bool, transposed: bool):
     p = fission(p, _nth_after(p, res, 2).body()[0].body()[0].after(), n_lifts=2)
     p = replace(p, _nth_after(p, res, 1), ld_acc_i32_row if bias else gp.zero_acc_i32)
     p = replace(p, _nth_after(p, res, 3), gp.st_acc_i8)
-    # res ; zero ; for ii: for ji: for k ; store
-    k_loop = _nth_after(p, res, 2).body()[0].body()[0]
-    p, k_blocks = _split(p, k_loop, K, "ko", "ki")
+    # res ; zero ; for ii: for ji: [for krow: for kcol:] for k ; store
+    depth = len(names.outer_red)
+
+    def nest(p, d):     # the `for ii` loop inside d reduction loops brought outside it
+        c = _nth_after(p, res, 2)
+        for _ in range(d):
+            c = c.body()[0]
+        return c
+    for d in range(depth):  # for red: for ii: for ji: ...
+        p = reorder_loops(p, nest(p, d).body()[0])
+        p = reorder_loops(p, nest(p, d))
+    k_loop = nest(p, depth).body()[0].body()[0]
+    p, k_blocks = _split(p, k_loop, K, names.ko, names.ki)
     if len(k_blocks) == 2:
         p = fission(p, p.forward(k_blocks[0]).parent().after(), n_lifts=2)
     for part in reversed(range(len(k_blocks))):  # later parts first: positions stay put
-        p = _map_gemm_k_block(p, res, 2 + part, transposed)
+        def first(p, part=part):
+            if not depth:
+                return _nth_after(p, res, 2 + part)
+            return nest(p, depth - 1).body()[part]
+        p = _map_gemm_k_block(p, first, transposed, names)
     return p
 
 
-def _map_gemm_k_block(p, res, offset: int, transposed: bool):
-    """Map ``for ii: for ji: [for ko:] for ki: body`` at position ``offset`` after res."""
-    nest = _nth_after(p, res, offset)
-    in_ko = nest.body()[0].body()[0].name() == "ko"
+def _map_gemm_k_block(p, first, transposed: bool, names: _Names):
+    """Map ``for ii: for ji: [for ko:] for ki: body`` at ``first(p)``: its staging
+    buffers become tiles loaded by mvin, the product a matmul."""
+    nest = first(p)
+    in_ko = nest.body()[0].body()[0].name() == names.ko
     if in_ko:  # bring ko outside: for ko: for ii: for ji: for ki
         p = reorder_loops(p, nest.body()[0])
-        p = reorder_loops(p, _nth_after(p, res, offset))
+        p = reorder_loops(p, first(p))
 
     def stmt(p, j):  # j-th statement of the block being mapped
-        c = _nth_after(p, res, offset)
-        return c.body()[j] if in_ko else _nth_after(p, res, offset + j)
+        c = first(p)
+        return c.body()[j] if in_ko else _nth_after(p, c, j)
 
     def innermost(c):
         return c.body()[0].body()[0].body()[0]
@@ -361,7 +407,7 @@ _HOIST = (  # instruction, its config-split twin, the config it sets
     (gp.st_acc_i8, gp.st_acc_i8_v2, "config_st_acc_i8(_)"),
 )
 _WINDOW_NAMES = ("dst", "src", "A", "B", "C")
-_BUFFER_NAMES = ("res", "a", "b", "A", "B", "C")
+_BUFFER_NAMES = ("res", "a", "b", "A", "B", "C", "i_s", "w_s", "inp", "weights", "output")
 
 
 def _hoist_configs(p):
@@ -385,12 +431,38 @@ def _hoist_configs(p):
 # Convolution
 # ---------------------------------------------------------------------------
 
+def _conv_blocks_fit(channels: int) -> bool:
+    """Whether Exo's conv helpers take this channel count: a multiple of DIM, and of
+    DIM x the widest block mvin above that width."""
+    wide = BLOCK * MAX_BLOCK_COLS
+    return channels % BLOCK == 0 and (channels <= wide or channels % wide == 0)
+
+
+def _map_conv_edges(conv, out_dim: int, out_ch: int, in_ch: int):
+    """A convolution with any channel counts, as 16x16-block GEMMs with edge tiles.
+
+    Per (batch, output row): output blocks of [output columns, output channels], the
+    bias row loaded into each, then for each kernel position and 16-wide slice of the
+    input channels (plus a remainder slice) an input tile ``inp[b, orow + krow,
+    ocol + kcol, kch]`` (rows strided by the channel count) and a weight tile
+    ``weights[krow, kcol, kch, och]``, multiply-accumulated; partial tiles use the
+    instructions' sizes below 16, which the hardware zero-pads.
+    """
+    conv = _operand_first(conv, CONV_NAMES.a)
+    return _map_gemm_edges(conv, out_dim, out_ch, in_ch, bias=True, names=CONV_NAMES)
+
+
+def _operand_first(p, name: str):
+    """Move the allocation and assignment of staging scalar ``name`` to the front of its
+    block (the edge-tile mapping stages the row operand first)."""
+    while not isinstance((before := p.find(f"{name} : _").prev()), InvalidCursor):
+        # before ; alloc ; assign  ->  alloc ; assign ; before
+        p = reorder_stmts(p, p.forward(before).expand(0, 1))
+        p = reorder_stmts(p, p.forward(before).expand(0, 1))
+    return p
+
+
 def _map_conv(conv, in_ch: int, out_ch: int):
-    for what, n in (("input", in_ch), ("output", out_ch)):
-        if n % BLOCK or (n > BLOCK * MAX_BLOCK_COLS and n % (BLOCK * MAX_BLOCK_COLS)):
-            raise UnsupportedConstruct(
-                f"cannot map proc {conv.name()!r} to Gemmini: {what} channels {n}: the "
-                "convolution mapping needs a multiple of 16 (and of 64 above 64)")
     wide_och = out_ch > BLOCK * MAX_BLOCK_COLS
     wide_kch = in_ch > BLOCK * MAX_BLOCK_COLS
 
