@@ -302,7 +302,6 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
     stolen = 0
     conflicts = 0
     exposed = 0
-    block_cycles = tp.block_cycles
     wb_lat = tp.acc_writeback_latency
     af_l, al_l, df_l, dl_l = f.a_first, f.a_last, f.d_first, f.d_last
     cf_l, cl_l, pre_of_l = f.c_first, f.c_last, f.pre_of

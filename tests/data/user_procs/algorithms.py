@@ -494,6 +494,39 @@ def truncating_gemm(A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM, C: i8[16, 16] @ 
             C[i, j] = acc
 
 
+# Not affine: an index divides a loop variable (Exo accepts it; Gemmini tiles cannot)
+@proc
+def non_affine_gemm(scale: f32, A: i8[16, 8] @ DRAM, B: i8[8, 16] @ DRAM,
+                    C: i8[16, 16] @ DRAM):
+    for i in seq(0, 16):
+        for j in seq(0, 16):
+            acc: i32
+            acc = 0.0
+            for k in seq(0, 16):
+                acc += A[i, k / 2] * B[k / 2, j]
+            f: f32
+            acc_scale(acc, f, scale)
+            q: i8
+            clamp(f, q)
+            C[i, j] = q
+
+
+# C = A^T @ B: the first operand read transposed (refused: only B can be transposed)
+@proc
+def gemm_atb(scale: f32, A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM, C: i8[16, 16] @ DRAM):
+    for i in seq(0, 16):
+        for j in seq(0, 16):
+            acc: i32
+            acc = 0.0
+            for k in seq(0, 16):
+                acc += A[k, i] * B[k, j]
+            f: f32
+            acc_scale(acc, f, scale)
+            q: i8
+            clamp(f, q)
+            C[i, j] = q
+
+
 CASES = {   # name -> (good, broken, expectation)
     "fc_bias": (fc_bias, broken_fc_bias, expect_fc_bias),
     "batched": (batched, broken_batched, expect_batched),
