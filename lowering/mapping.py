@@ -17,11 +17,17 @@ instructions out of the loops.
   mapping with edge tiles (loops are cut into a full-block part and a remainder
   part; the remainder uses the instructions' ``n, m <= 16`` sizes; the bias is
   loaded by ``ld_acc_i32_row``), see `_map_gemm_edges`.
-* Convolution: Exo's conv helpers (``split_fission_dim``, ``replace_*_part``,
-  ``set_gemm_memories``, ``inline_*_part``); the output-column remainder is the
-  platform's ``cut_and_guard`` tail. Channel counts must be multiples of 16;
-  above 64 channels the channel block loops are split by 4 first (a block mvin
+* GEMM with B read transposed (``B[j, k]``): the edge-tile mapping with B's tiles
+  loaded as stored and ``matmul_acc_i8_bt`` (the preload transposes, config_ex's
+  B_transpose).
+* Convolution with channel counts that are multiples of 16 (of 64 above 64): Exo's
+  conv helpers (``split_fission_dim``, ``replace_*_part``, ``set_gemm_memories``,
+  ``inline_*_part``); the output-column remainder is the platform's ``cut_and_guard``
+  tail; above 64 channels the channel block loops are split by 4 first (a block mvin
   moves at most 4 x 16 columns).
+* Any other convolution: the edge-tile GEMM mapping over (output columns, output
+  channels, input channels) inside the batch, output-row and kernel-position loops
+  (`CONV_NAMES`).
 
 Exo's scheduling of big kernels is slow; use `lowering.exo_to_c.mapped_c` for the
 cached C of a mapped workload.
