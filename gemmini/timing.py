@@ -146,13 +146,15 @@ def _block_ranges(cfg: GemminiConfig, addr: np.ndarray, nrows: np.ndarray):
     return np.where(garbage, -1, first), np.where(garbage, -2, last)
 
 
-def _b_transposed(trace: Trace, before: int) -> np.ndarray:
+def _b_transposed(trace: Trace, before: bool) -> tuple[np.ndarray, bool]:
     """Per row, whether the last config_ex before it set B_transpose (``before``: the state
-    at the start of ``trace``)."""
+    at the start of ``trace``), and the state after the trace."""
     rows = np.flatnonzero(trace.op == CONFIG_EX_CODE)
+    if not len(rows):
+        return np.full(len(trace), bool(before)), bool(before)
+    values = trace.ints[rows, B_T_COL] != 0
     last = np.searchsorted(rows, np.arange(len(trace)), side="left") - 1
-    values = trace.ints[rows, B_T_COL] if len(rows) else np.zeros(0, np.int64)
-    return np.where(last >= 0, values[np.maximum(last, 0)] if len(rows) else 0, before) != 0
+    return np.where(last >= 0, values[np.maximum(last, 0)], bool(before)), bool(values[-1])
 
 
 def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan, b_transposed: bool = False) \
@@ -192,7 +194,7 @@ def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan, b_transposed: bool 
     # B_transpose (WS): the hardware unrolls a preload followed by compute_preloaded into
     # preload, a compute of garbage that pushes the weights through the transposer,
     # a garbage preload (hidden behind it) and the compute (docs/hardware.md)
-    b_tr = _b_transposed(trace, b_transposed)
+    b_tr, b_transposed = _b_transposed(trace, b_transposed)
     unrolled = b_tr & (op == COMPUTE_P_CODE) & (pre_of >= 0)
     feed = feed + np.where(unrolled, -(-held_rows * tp.block_cycles // cfg.dim), 0)
     conflict_feed = np.where(unrolled, -(-held_rows * tp.block_cycles // cfg.dim), 0) \
@@ -209,7 +211,7 @@ def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan, b_transposed: bool 
         pre_of=L(pre_of), conflict=L(conflict), feed=L(feed), preload_alone=L(preload_alone), a_bank=L(a_bank), b_bank=L(b_bank),
         to_acc=L(plan.to_acc), mv_bank=L((ints[:, MV_LOCAL] & ROW_MASK) // bank_rows),
         mv_rows=L(mv_rows), dram_bytes=L(plan.dram_bytes), zero=L(trace.dram < 0),
-        conflict_feed=L(conflict_feed)), bool(b_tr[-1]) if n else b_transposed
+        conflict_feed=L(conflict_feed)), b_transposed
 
 
 # ---- steps 2 and 3: CPU issue, queue admission and the engines -----------------------------
@@ -477,7 +479,7 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
         """Row indices of the first piece, then of each further one with its facts bound."""
         nonlocal trace, code_l, q_l, pre_l, issue_l, first_l, last_l, mv_rows_l, bytes_l, \
             zero_l, to_acc_l, mv_bank_l, af_l, al_l, df_l, dl_l, cf_l, cl_l, pre_of_l, \
-            conflict_l, a_bank_l, b_bank_l
+            conflict_l, a_bank_l, b_bank_l, feed_l, preload_alone_l, conflict_feed_l
         yield from range(len(code_l))
         for g, piece in more:
             trace = piece
@@ -487,6 +489,7 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
             af_l, al_l, df_l, dl_l = g.a_first, g.a_last, g.d_first, g.d_last
             cf_l, cl_l, pre_of_l = g.c_first, g.c_last, g.pre_of
             conflict_l, a_bank_l, b_bank_l = g.conflict, g.a_bank, g.b_bank
+            feed_l, preload_alone_l, conflict_feed_l = g.feed, g.preload_alone, g.conflict_feed
             yield from range(len(code_l))
 
     for k in (rows() if more else range(len(code_l))):
