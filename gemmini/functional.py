@@ -88,7 +88,7 @@ class Machine:
         self.nbytes = [b.shape[1] for b in self.bufs]
         self.ld = [None, None, None]               # (stride, scales, shrunk, block_stride)
         self.st = None                             # (stride, acts, scales)
-        self.ex = (1, np.zeros(ns, dtype=np.int64), 1)   # (dataflow, acts, a_stride)
+        self.ex = (1, np.zeros(ns, dtype=np.int64), 1, 0)   # (dataflow, acts, a_stride, B_T)
         self.pending = None                        # trace row of an unconsumed preload
         self.weights = None                        # (B, DIM, DIM) weights in the array
         self.macs = 0                              # MACs of the computes (unpadded sizes)
@@ -212,7 +212,7 @@ class Machine:
                 end = run_end[k]
                 c0, c1 = bisect_left(cmp_list, k), bisect_left(cmp_list, end)
                 plan_b = simple.get(k)
-                if plan_b is not None and self.ex[2] == 1:
+                if plan_b is not None and self.ex[2] == 1 and not self.ex[3]:
                     self._simple_batch(*plan_b)
                 elif c1 > c0:
                     self._computes(c0, c1)
@@ -504,11 +504,13 @@ class Machine:
         if dataflow != 1:
             self.fail(k, "only the weight-stationary dataflow (WS = 1) is modelled")
         act = self._activations(k)
-        if shift != 0 or a_tr or b_tr:
-            self.fail(k, "shift and transposes are not modelled (use 0)")
+        if shift != 0 or a_tr:
+            self.fail(k, "shift and A_transpose are not modelled (use 0)")
+        if b_tr not in (0, 1):
+            self.fail(k, f"B_transpose {b_tr} is not 0 or 1")
         if a_stride < 1:
             self.fail(k, f"A stride {a_stride} must be at least 1")
-        self.ex = (dataflow, act, a_stride)
+        self.ex = (dataflow, act, a_stride, b_tr)
 
     # -- moves -----------------------------------------------------------------
     def _mvin_lean(self, v, arr, to_acc, row, nb, stride, shrunk):
@@ -653,7 +655,7 @@ class Machine:
     def _computes(self, c0: int, c1: int):
         """Execute computes c0..c1-1 (indices into the paired lists)."""
         if (self.slow_before[c1] == self.slow_before[c0] and not self.is_float
-                and self.ex[2] == 1 and self._fast_batch(c0, c1)):
+                and self.ex[2] == 1 and not self.ex[3] and self._fast_batch(c0, c1)):
             return
         pre, cmp = self.pre[c0:c1], self.cmp[c0:c1]
         P, C, new_w = self.P[c0:c1], self.C[c0:c1], self.new_w[c0:c1]
@@ -787,7 +789,10 @@ class Machine:
         m = len(cmp)
         a_stride = self.ex[2]
         A = self._gather(cmp, a_addr, a_rows, a_cols, a_stride)
-        B = self._gather(pre, b_addr, b_rows, b_cols)
+        if self.ex[3]:   # B_transpose (WS): the preload reads B_cols rows of B_rows, transposed
+            B = self._gather(pre, b_addr, b_cols, b_rows).swapaxes(2, 3)
+        else:
+            B = self._gather(pre, b_addr, b_rows, b_cols)
         # weights: the compute's own preload, or the ones held in the array
         src = np.where(new_w, np.arange(m), -1)
         src = np.maximum.accumulate(src)

@@ -51,7 +51,7 @@ from gemmini import isa
 from gemmini import loop_ws as loop_ws_mod
 from gemmini.config import ACC_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
 from gemmini.moves import MovePlan
-from gemmini.trace import SPEC_OF, Trace, int_column
+from gemmini.trace import OP_CODE, SPEC_OF, Trace, int_column
 
 Q_LOAD, Q_EXEC, Q_STORE, Q_NONE = (isa.QUEUES.index(q) for q in
                                    (isa.LOAD, isa.EXECUTE, isa.STORE, isa.NONE))
@@ -59,6 +59,8 @@ QUEUE_OF_CODE = np.array([isa.QUEUES.index(s.queue) for s in SPEC_OF], dtype=np.
 COST_OF_CODE = np.array([isa.COST_CLASSES.index(s.cost) for s in SPEC_OF], dtype=np.int64)
 _EXEC_COSTS = [isa.COST_CLASSES.index(c) for c in (isa.PRELOAD, isa.COMPUTE, isa.COMPUTE_HELD)]
 _PRELOAD = isa.COST_CLASSES.index(isa.PRELOAD)
+CONFIG_EX_CODE, COMPUTE_P_CODE = OP_CODE["config_ex"], OP_CODE["compute_preloaded"]
+B_T_COL = int_column("config_ex", "B_transpose")
 # `Trace.ints` columns: a compute's A and D (a preload's B and C use the same columns)
 A_ADDR, A_ROWS, D_ADDR, D_ROWS = (int_column("compute_preloaded", name) for name in
                                   ("A_addr", "A_rows", "D_addr", "D_rows"))
@@ -81,7 +83,7 @@ def simulate(trace: Trace, cfg: GemminiConfig, plan: MovePlan,
              timeline: list | None = None) -> TimingResult:
     """Schedule every instruction of `trace` (see module docstring). With a ``timeline``
     list, each scheduled instruction appends (index, issue, start, completion)."""
-    return _schedule(_facts(trace, cfg, plan), trace, cfg, timeline)
+    return _schedule(_facts(trace, cfg, plan)[0], trace, cfg, timeline)
 
 
 def simulate_stream(pieces: Iterator[tuple[Trace, MovePlan]], cfg: GemminiConfig) \
@@ -90,8 +92,14 @@ def simulate_stream(pieces: Iterator[tuple[Trace, MovePlan]], cfg: GemminiConfig
     (`gemmini.trace.iter_trace`), one scheduling pass whose state carries across pieces;
     each piece is taken from the iterator only when the previous one is scheduled."""
     first, plan = next(pieces)
-    return _schedule(_facts(first, cfg, plan), first, cfg, None,
-                     ((_facts(t, cfg, p), t) for t, p in pieces))
+    facts, b_transposed = _facts(first, cfg, plan)
+
+    def rest():
+        nonlocal b_transposed
+        for t, p in pieces:
+            f, b_transposed = _facts(t, cfg, p, b_transposed)
+            yield f, t
+    return _schedule(facts, first, cfg, None, rest())
 
 
 # ---- step 1: per-instruction facts ------------------------------------------------------
@@ -123,6 +131,7 @@ class _Facts:
     mv_rows: list       # rows a move writes or reads
     dram_bytes: list
     zero: list          # an mvin without DRAM (writes zeros)
+    conflict_feed: list  # execute cycles of a compute with a bank conflict
 
 
 def _block_ranges(cfg: GemminiConfig, addr: np.ndarray, nrows: np.ndarray):
@@ -137,8 +146,21 @@ def _block_ranges(cfg: GemminiConfig, addr: np.ndarray, nrows: np.ndarray):
     return np.where(garbage, -1, first), np.where(garbage, -2, last)
 
 
-def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> _Facts:
-    """The facts of every row, vectorized over the trace."""
+def _b_transposed(trace: Trace, before: bool) -> tuple[np.ndarray, bool]:
+    """Per row, whether the last config_ex before it set B_transpose (``before``: the state
+    at the start of ``trace``), and the state after the trace."""
+    rows = np.flatnonzero(trace.op == CONFIG_EX_CODE)
+    if not len(rows):
+        return np.full(len(trace), bool(before)), bool(before)
+    values = trace.ints[rows, B_T_COL] != 0
+    last = np.searchsorted(rows, np.arange(len(trace)), side="left") - 1
+    return np.where(last >= 0, values[np.maximum(last, 0)], bool(before)), bool(values[-1])
+
+
+def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan, b_transposed: bool = False) \
+        -> tuple[_Facts, bool]:
+    """The facts of every row, vectorized over the trace, and the B_transpose state of
+    config_ex after it."""
     n = len(trace)
     op, ints = trace.op, trace.ints
     bank_rows = cfg.sp_bank_rows
@@ -169,6 +191,14 @@ def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> _Facts:
     feed = np.where(held, -(-held_rows * tp.block_cycles // cfg.dim), tp.block_cycles)
     preload_alone = np.where(a_addr == GARBAGE_ADDR, tp.garbage_preload_cycles,
                              tp.preload_cycles)
+    # B_transpose (WS): the hardware unrolls a preload followed by compute_preloaded into
+    # preload, a compute of garbage that pushes the weights through the transposer,
+    # a garbage preload (hidden behind it) and the compute (docs/hardware.md)
+    b_tr, b_transposed = _b_transposed(trace, b_transposed)
+    unrolled = b_tr & (op == COMPUTE_P_CODE) & (pre_of >= 0)
+    feed = feed + np.where(unrolled, -(-held_rows * tp.block_cycles // cfg.dim), 0)
+    conflict_feed = np.where(unrolled, -(-held_rows * tp.block_cycles // cfg.dim), 0) \
+        + int(round(tp.block_cycles * tp.bank_conflict_factor))
     mv_rows = np.where(plan.is_load, ints[:, MV_ROWS] * plan.nblocks, ints[:, MV_ROWS])
 
     def L(a):
@@ -180,7 +210,8 @@ def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan) -> _Facts:
         c_first=L(d_first) + [-1], c_last=L(d_last) + [-2],      # index -1: no preload
         pre_of=L(pre_of), conflict=L(conflict), feed=L(feed), preload_alone=L(preload_alone), a_bank=L(a_bank), b_bank=L(b_bank),
         to_acc=L(plan.to_acc), mv_bank=L((ints[:, MV_LOCAL] & ROW_MASK) // bank_rows),
-        mv_rows=L(mv_rows), dram_bytes=L(plan.dram_bytes), zero=L(trace.dram < 0))
+        mv_rows=L(mv_rows), dram_bytes=L(plan.dram_bytes), zero=L(trace.dram < 0),
+        conflict_feed=L(conflict_feed)), b_transposed
 
 
 # ---- steps 2 and 3: CPU issue, queue admission and the engines -----------------------------
@@ -273,13 +304,11 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
     stolen = 0
     conflicts = 0
     exposed = 0
-    block_cycles = tp.block_cycles
-    conflict_cycles = int(round(block_cycles * tp.bank_conflict_factor))
     wb_lat = tp.acc_writeback_latency
     af_l, al_l, df_l, dl_l = f.a_first, f.a_last, f.d_first, f.d_last
     cf_l, cl_l, pre_of_l = f.c_first, f.c_last, f.pre_of
     conflict_l, a_bank_l, b_bank_l = f.conflict, f.a_bank, f.b_bank
-    feed_l, preload_alone_l = f.feed, f.preload_alone
+    feed_l, preload_alone_l, conflict_feed_l = f.feed, f.preload_alone, f.conflict_feed
 
     def preload(k, ready):
         nonlocal ex_free, ex_busy, exposed, prev_was_compute
@@ -330,7 +359,7 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
             if x > s:
                 s = x
         if conflict_l[k]:
-            end = s + conflict_cycles
+            end = s + conflict_feed_l[k]
             conflicts += 1
         else:
             end = s + feed_l[k]
@@ -450,7 +479,7 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
         """Row indices of the first piece, then of each further one with its facts bound."""
         nonlocal trace, code_l, q_l, pre_l, issue_l, first_l, last_l, mv_rows_l, bytes_l, \
             zero_l, to_acc_l, mv_bank_l, af_l, al_l, df_l, dl_l, cf_l, cl_l, pre_of_l, \
-            conflict_l, a_bank_l, b_bank_l
+            conflict_l, a_bank_l, b_bank_l, feed_l, preload_alone_l, conflict_feed_l
         yield from range(len(code_l))
         for g, piece in more:
             trace = piece
@@ -460,6 +489,7 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
             af_l, al_l, df_l, dl_l = g.a_first, g.a_last, g.d_first, g.d_last
             cf_l, cl_l, pre_of_l = g.c_first, g.c_last, g.pre_of
             conflict_l, a_bank_l, b_bank_l = g.conflict, g.a_bank, g.b_bank
+            feed_l, preload_alone_l, conflict_feed_l = g.feed, g.preload_alone, g.conflict_feed
             yield from range(len(code_l))
 
     for k in (rows() if more else range(len(code_l))):

@@ -17,11 +17,17 @@ instructions out of the loops.
   mapping with edge tiles (loops are cut into a full-block part and a remainder
   part; the remainder uses the instructions' ``n, m <= 16`` sizes; the bias is
   loaded by ``ld_acc_i32_row``), see `_map_gemm_edges`.
-* Convolution: Exo's conv helpers (``split_fission_dim``, ``replace_*_part``,
-  ``set_gemm_memories``, ``inline_*_part``); the output-column remainder is the
-  platform's ``cut_and_guard`` tail. Channel counts must be multiples of 16;
-  above 64 channels the channel block loops are split by 4 first (a block mvin
+* GEMM with B read transposed (``B[j, k]``): the edge-tile mapping with B's tiles
+  loaded as stored and ``matmul_acc_i8_bt`` (the preload transposes, config_ex's
+  B_transpose).
+* Convolution with channel counts that are multiples of 16 (of 64 above 64): Exo's
+  conv helpers (``split_fission_dim``, ``replace_*_part``, ``set_gemm_memories``,
+  ``inline_*_part``); the output-column remainder is the platform's ``cut_and_guard``
+  tail; above 64 channels the channel block loops are split by 4 first (a block mvin
   moves at most 4 x 16 columns).
+* Any other convolution: the edge-tile GEMM mapping over (output columns, output
+  channels, input channels) inside the batch, output-row and kernel-position loops
+  (`CONV_NAMES`).
 
 Exo's scheduling of big kernels is slow; use `lowering.exo_to_c.mapped_c` for the
 cached C of a mapped workload.
@@ -29,19 +35,21 @@ cached C of a mapped workload.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from exo.libs.memories import GEMM_ACCUM, GEMM_SCRATCH
 from exo.platforms import gemmini as gp
 from exo import SchedulingError
-from exo.API_cursors import AllocCursor, AssignCursor, ForCursor
+from exo.API_cursors import AllocCursor, AssignCursor, ForCursor, InvalidCursor
 from exo.rewrite.LoopIR_unification import UnificationError
 from exo.stdlib.scheduling import (
     call_eqv, delete_config, divide_loop, expand_dim, fission, inline, inline_window,
-    lift_alloc, remove_loop, reorder_loops, replace, set_memory, simplify,
+    lift_alloc, remove_loop, reorder_loops, reorder_stmts, replace, set_memory, simplify,
 )
 
 from lowering.semantics import READ, arg_roles, proc_signature, stmts
 from lowering.mapping_build import canonical, wrap
-from lowering.mapping_procs import ld_acc_i32_row
+from lowering.mapping_procs import ld_acc_i32_row, matmul_acc_i8_bt, matmul_acc_i8_bt_v2
 from lowering.mapping_match import located, match_contraction
 from lowering.workload import Workload, is_mapped
 from gemmini.config import CONFIGS
@@ -181,18 +189,34 @@ def _map_suite(proc, kind: str):
                     "on a heavily loaded machine); try again") from None
             raise UnsupportedConstruct(
                 f"cannot map proc {proc.name()!r} to Gemmini ({first})") from None
+        except AssertionError as e:     # an internal check of Exo's analyses
+            raise UnsupportedConstruct(
+                f"cannot map proc {proc.name()!r} to Gemmini: a scheduling step failed "
+                f"inside Exo ({str(e).strip() or 'assertion'})") from None
+
+
+def _b_transposed(proc) -> bool:
+    """Whether the GEMM algorithm reads ``B`` as ``[.., j, k]`` (the row index of C last)."""
+    c = match_contraction(proc)
+    y = c.y if c.y.array == "B" else c.x
+    *_, j = c.out.simple()
+    return y.simple() is not None and y.simple()[-2] == j
 
 
 def _map(proc, kind: str, shapes):
     if kind == "gemm":
         M, K = shapes["A"][-2:]
-        N = shapes["B"][-1]
+        transposed = _b_transposed(proc)
+        N = shapes["B"][-2] if transposed else shapes["B"][-1]
         bias = "bias" in shapes
         if M % BLOCK == 0 and N % (BLOCK * MAX_BLOCK_COLS) == 0 and len(shapes["A"]) == 2 \
-                and K % (BLOCK * MAX_BLOCK_COLS) == 0 and not bias:
+                and K % (BLOCK * MAX_BLOCK_COLS) == 0 and not bias and not transposed:
             return _map_gemm_exo(proc)
-        return _map_gemm_edges(proc, M, N, K, bias)
-    return _map_conv(proc, shapes["inp"][3], shapes["output"][3])
+        return _map_gemm_edges(proc, M, N, K, bias, transposed)
+    in_ch, out_ch = shapes["inp"][3], shapes["output"][3]
+    if _conv_blocks_fit(in_ch) and _conv_blocks_fit(out_ch):
+        return _map_conv(proc, in_ch, out_ch)
+    return _map_conv_edges(proc, shapes["output"][2], out_ch, in_ch)
 
 
 # ---------------------------------------------------------------------------
@@ -217,30 +241,57 @@ def _map_gemm_exo(p):
 # GEMM, any shape (edge tiles)
 # ---------------------------------------------------------------------------
 
-def _map_gemm_edges(p, M: int, N: int, K: int, bias: bool = False):
+@dataclass(frozen=True)
+class _Names:
+    """Loop and staging-buffer names of the algorithm the edge-tile mapping schedules."""
+    i: str = "i"            # output rows (blocked into io, ii)
+    io: str = "io"
+    ii: str = "ii"
+    j: str = "j"            # output columns (blocked into jo, ji)
+    jo: str = "jo"
+    ji: str = "ji"
+    ko: str = "ko"          # the blocked reduction loop
+    ki: str = "ki"
+    a: str = "a"            # staging scalar of the row operand
+    b: str = "b"            # staging scalar of the column operand
+    outer_red: tuple[str, ...] = ()   # reduction loops around the blocked one
+
+
+GEMM_NAMES = _Names()
+# a convolution as GEMMs: per (b, orow, krow, kcol), [ocol, kch] x [kch, och]
+CONV_NAMES = _Names("ocol", "ocol_o", "ocol_i", "och", "och_o", "och_i", "kch_o", "kch_i",
+                    "i_s", "w_s", ("krow", "kcol"))
+
+
+def _map_gemm_edges(p, M: int, N: int, K: int, bias: bool = False, transposed: bool = False,
+                    names: _Names = GEMM_NAMES):
     """16x16 output blocks; dimensions not a multiple of 16 get a remainder block.
 
-    Per output block: zero the accumulator tile, for each 16-wide slice of K
-    (plus a remainder slice) load the A and B tiles and multiply-accumulate,
-    then store. Sizes of remainder blocks are constants below 16.
+    Per output block: zero the accumulator tile (or load the bias row into it), for
+    each 16-wide slice of K (plus a remainder slice) load the A and B tiles and
+    multiply-accumulate, then store. Sizes of remainder blocks are constants below 16.
+    ``transposed``: B is read ``[j, k]``; its tiles are loaded as stored and the preload
+    transposes them. ``names``: the loops and buffers (a convolution is blocked the same
+    way over output columns, output channels and input channels, `CONV_NAMES`).
     """
+    n = names
     p = set_memory(p, "res", GEMM_ACCUM)
-    p = set_memory(p, "a", GEMM_SCRATCH)
-    p = set_memory(p, "b", GEMM_SCRATCH)
-    p, i_blocks = _split(p, p.find_loop("i"), M, "io", "ii")
+    p = set_memory(p, n.a, GEMM_SCRATCH)
+    p = set_memory(p, n.b, GEMM_SCRATCH)
+    p, i_blocks = _split(p, p.find_loop(n.i), M, n.io, n.ii)
     for ii in i_blocks:
-        p, j_blocks = _split(p, p.forward(ii).body()[0], N, "jo", "ji")
+        p, j_blocks = _split(p, p.forward(ii).body()[0], N, n.jo, n.ji)
         if len(j_blocks) == 2:  # separate full-width and remainder column blocks
             p = fission(p, p.forward(j_blocks[0]).parent().after())
     while True:  # loop order io, jo, ii, ji
-        nests = [c for pat in ("for ii in _:_", "for i in _:_") for c in _find_all(p, pat)
-                 if c.body()[0].name() == "jo"]
+        nests = [c for pat in (f"for {n.ii} in _:_", f"for {n.i} in _:_")
+                 for c in _find_all(p, pat) if c.body()[0].name() == n.jo]
         if not nests:
             break
         p = reorder_loops(p, nests[0])
     p = simplify(p)
     while (res := _unmapped_block(p)) is not None:
-        p = simplify(_map_gemm_block(p, res, K, bias))
+        p = simplify(_map_gemm_block(p, res, K, bias, transposed, n))
     return simplify(_hoist_configs(p))
 
 
@@ -285,7 +336,7 @@ def _stage(p, alloc, outer_index: str, inner_index: str, n_lifts: int):
     return lift_alloc(p, p.forward(alloc), n_lifts=n_lifts)
 
 
-def _map_gemm_block(p, res, K: int, bias: bool):
+def _map_gemm_block(p, res, K: int, bias: bool, transposed: bool, names: _Names):
     """Map the output block ``for ii: for ji: res: i32; ...`` around alloc ``res``."""
     p = _stage(p, res, res.parent().parent().name(), res.parent().name(), 2)
     # res ; for ii: for ji: (zero ; for k ; epilogue)
@@ -293,27 +344,42 @@ def _map_gemm_block(p, res, K: int, bias: bool):
     p = fission(p, _nth_after(p, res, 2).body()[0].body()[0].after(), n_lifts=2)
     p = replace(p, _nth_after(p, res, 1), ld_acc_i32_row if bias else gp.zero_acc_i32)
     p = replace(p, _nth_after(p, res, 3), gp.st_acc_i8)
-    # res ; zero ; for ii: for ji: for k ; store
-    k_loop = _nth_after(p, res, 2).body()[0].body()[0]
-    p, k_blocks = _split(p, k_loop, K, "ko", "ki")
+    # res ; zero ; for ii: for ji: [for krow: for kcol:] for k ; store
+    depth = len(names.outer_red)
+
+    def nest(p, d):     # the `for ii` loop inside d reduction loops brought outside it
+        c = _nth_after(p, res, 2)
+        for _ in range(d):
+            c = c.body()[0]
+        return c
+    for d in range(depth):  # for red: for ii: for ji: ...
+        p = reorder_loops(p, nest(p, d).body()[0])
+        p = reorder_loops(p, nest(p, d))
+    k_loop = nest(p, depth).body()[0].body()[0]
+    p, k_blocks = _split(p, k_loop, K, names.ko, names.ki)
     if len(k_blocks) == 2:
         p = fission(p, p.forward(k_blocks[0]).parent().after(), n_lifts=2)
     for part in reversed(range(len(k_blocks))):  # later parts first: positions stay put
-        p = _map_gemm_k_block(p, res, 2 + part)
+        def first(p, part=part):
+            if not depth:
+                return _nth_after(p, res, 2 + part)
+            return nest(p, depth - 1).body()[part]
+        p = _map_gemm_k_block(p, first, transposed, names)
     return p
 
 
-def _map_gemm_k_block(p, res, offset: int):
-    """Map ``for ii: for ji: [for ko:] for ki: body`` at position ``offset`` after res."""
-    nest = _nth_after(p, res, offset)
-    in_ko = nest.body()[0].body()[0].name() == "ko"
+def _map_gemm_k_block(p, first, transposed: bool, names: _Names):
+    """Map ``for ii: for ji: [for ko:] for ki: body`` at ``first(p)``: its staging
+    buffers become tiles loaded by mvin, the product a matmul."""
+    nest = first(p)
+    in_ko = nest.body()[0].body()[0].name() == names.ko
     if in_ko:  # bring ko outside: for ko: for ii: for ji: for ki
         p = reorder_loops(p, nest.body()[0])
-        p = reorder_loops(p, _nth_after(p, res, offset))
+        p = reorder_loops(p, first(p))
 
     def stmt(p, j):  # j-th statement of the block being mapped
-        c = _nth_after(p, res, offset)
-        return c.body()[j] if in_ko else _nth_after(p, res, offset + j)
+        c = first(p)
+        return c.body()[j] if in_ko else _nth_after(p, c, j)
 
     def innermost(c):
         return c.body()[0].body()[0].body()[0]
@@ -327,18 +393,19 @@ def _map_gemm_k_block(p, res, offset: int):
     p = reorder_loops(p, stmt(p, 1).body()[0])            # ii, ki, ji
     p = remove_loop(p, stmt(p, 1).body()[0].body()[0])    # drop ji
     p = replace(p, stmt(p, 1), gp.ld_i8_id1)
-    # B tile: b[ki, ji], loaded once per (ki, ji)
+    # B tile: b[ki, ji] (transposed: b[ji, ki], as B is stored), loaded once per (ki, ji)
     b = innermost(stmt(p, 2))
-    p = expand_dim(p, b, BLOCK, j_name)
-    p = expand_dim(p, p.forward(b), BLOCK, k_name)
+    for index in ((k_name, j_name) if transposed else (j_name, k_name)):
+        p = expand_dim(p, p.forward(b), BLOCK, index)
     p = lift_alloc(p, p.forward(b), n_lifts=3)
     p = fission(p, innermost(stmt(p, 3)).after(), n_lifts=3)
     p = reorder_loops(p, stmt(p, 3))                      # ji, ii, ki
     p = reorder_loops(p, stmt(p, 3).body()[0])            # ji, ki, ii
     p = remove_loop(p, stmt(p, 3).body()[0].body()[0])    # drop ii
-    p = reorder_loops(p, stmt(p, 3))                      # ki, ji
+    if not transposed:
+        p = reorder_loops(p, stmt(p, 3))                  # ki, ji
     p = replace(p, stmt(p, 3), gp.ld_i8_id2)
-    return replace(p, stmt(p, 4), gp.matmul_acc_i8)
+    return replace(p, stmt(p, 4), matmul_acc_i8_bt if transposed else gp.matmul_acc_i8)
 
 
 _HOIST = (  # instruction, its config-split twin, the config it sets
@@ -346,26 +413,40 @@ _HOIST = (  # instruction, its config-split twin, the config it sets
     (gp.ld_i8_id1, gp.ld_i8_id1_v2, "config_ld_i8_id1(_)"),
     (gp.ld_i8_id2, gp.ld_i8_id2_v2, "config_ld_i8_id2(_)"),
     (gp.matmul_acc_i8, gp.matmul_acc_i8_v2, "config_matmul(_)"),
+    (matmul_acc_i8_bt, matmul_acc_i8_bt_v2, "config_matmul_bt(_)"),
     (gp.st_acc_i8, gp.st_acc_i8_v2, "config_st_acc_i8(_)"),
 )
 _WINDOW_NAMES = ("dst", "src", "A", "B", "C")
-_BUFFER_NAMES = ("res", "a", "b", "A", "B", "C")
+_BUFFER_NAMES = ("res", "a", "b", "A", "B", "C", "i_s", "w_s", "inp", "weights", "output")
 
 
 def _hoist_configs(p):
     """Split each instruction into config + action; keep one config, at the top."""
     for instr, twin, config in _HOIST:
         while _find_all(p, f"{instr.name()}(_)"):
-            p = call_eqv(p, f"{instr.name()}(_)", twin)
+            try:
+                p = call_eqv(p, f"{instr.name()}(_)", twin)
+            except AssertionError:
+                # Exo's equivalence check fails ("bad case") on a config write with the
+                # stride of a 4-d output in the loops before the call: lift it first
+                if not _find_all(p, config):
+                    raise
+                p = call_eqv(_lift_config(p, config), f"{instr.name()}(_)", twin)
             p = inline(p, f"{twin.name()}(_)")
             for lhs in _WINDOW_NAMES:
                 for rhs in _BUFFER_NAMES:
                     while _find_all(p, f"{lhs} = {rhs}[_]"):
                         p = inline_window(p, f"{lhs} = {rhs}[_]")
         if _find_all(p, config):
-            p = gp.lift_config(p, config)
-            while len(_find_all(p, config)) > 1:
-                p = delete_config(p, f"{config} #1")
+            p = _lift_config(p, config)
+    return p
+
+
+def _lift_config(p, config: str):
+    """One ``config`` write at the top of the proc (the others proved redundant)."""
+    p = gp.lift_config(p, config)
+    while len(_find_all(p, config)) > 1:
+        p = delete_config(p, f"{config} #1")
     return p
 
 
@@ -373,12 +454,38 @@ def _hoist_configs(p):
 # Convolution
 # ---------------------------------------------------------------------------
 
+def _conv_blocks_fit(channels: int) -> bool:
+    """Whether Exo's conv helpers take this channel count: a multiple of DIM, and of
+    DIM x the widest block mvin above that width."""
+    wide = BLOCK * MAX_BLOCK_COLS
+    return channels % BLOCK == 0 and (channels <= wide or channels % wide == 0)
+
+
+def _map_conv_edges(conv, out_dim: int, out_ch: int, in_ch: int):
+    """A convolution with any channel counts, as 16x16-block GEMMs with edge tiles.
+
+    Per (batch, output row): output blocks of [output columns, output channels], the
+    bias row loaded into each, then for each kernel position and 16-wide slice of the
+    input channels (plus a remainder slice) an input tile ``inp[b, orow + krow,
+    ocol + kcol, kch]`` (rows strided by the channel count) and a weight tile
+    ``weights[krow, kcol, kch, och]``, multiply-accumulated; partial tiles use the
+    instructions' sizes below 16, which the hardware zero-pads.
+    """
+    conv = _operand_first(conv, CONV_NAMES.a)
+    return _map_gemm_edges(conv, out_dim, out_ch, in_ch, bias=True, names=CONV_NAMES)
+
+
+def _operand_first(p, name: str):
+    """Move the allocation and assignment of staging scalar ``name`` to the front of its
+    block (the edge-tile mapping stages the row operand first)."""
+    while not isinstance((before := p.find(f"{name} : _").prev()), InvalidCursor):
+        # before ; alloc ; assign  ->  alloc ; assign ; before
+        p = reorder_stmts(p, p.forward(before).expand(0, 1))
+        p = reorder_stmts(p, p.forward(before).expand(0, 1))
+    return p
+
+
 def _map_conv(conv, in_ch: int, out_ch: int):
-    for what, n in (("input", in_ch), ("output", out_ch)):
-        if n % BLOCK or (n > BLOCK * MAX_BLOCK_COLS and n % (BLOCK * MAX_BLOCK_COLS)):
-            raise UnsupportedConstruct(
-                f"cannot map proc {conv.name()!r} to Gemmini: {what} channels {n}: the "
-                "convolution mapping needs a multiple of 16 (and of 64 above 64)")
     wide_och = out_ch > BLOCK * MAX_BLOCK_COLS
     wide_kch = in_ch > BLOCK * MAX_BLOCK_COLS
 

@@ -1,7 +1,7 @@
 """From a recognized `Contraction` to the algorithm proc the mapping knows, and back.
 
 ``canonical(c)`` classifies the contraction (GEMM, batched GEMM, GEMM with an int32
-bias row, 3x3-style convolution) and returns the algorithm proc of that shape with the
+bias row, each also with B read transposed (``[j, k]``), 3x3-style convolution) and returns the algorithm proc of that shape with the
 loop, buffer and argument names `lowering.mapping` schedules, plus a binding: for each
 of its arguments, the user's argument (or the constant a missing ``scale`` / ``act``
 stands for). ``wrap(user_proc, mapped, binding)`` gives the mapped proc the user's
@@ -87,12 +87,11 @@ def _canonical_gemm(proc_ir, c: Contraction):
         c_x, c_y = c.x, c.y
     a_name, b_name = c_x.array, c_y.array
     if tuple(x) == (*batch, k, i):
-        _fail(c, f"operand {a_name!r} is read transposed ([k, i]): the Gemmini model runs no "
-                 "transposed load outside loop_ws; transpose it before the kernel")
-    if tuple(y) == (*batch, j, k):
-        _fail(c, f"operand {b_name!r} is read transposed ([j, k]): the Gemmini model runs no "
-                 "transposed load outside loop_ws; transpose it before the kernel")
-    if tuple(x) != (*batch, i, k) or tuple(y) != (*batch, k, j):
+        _fail(c, f"operand {a_name!r} is read transposed ([k, i]): the mapping transposes "
+                 "only the second operand (config_ex's B_transpose); transpose it before the "
+                 "kernel or swap the operands")
+    transposed = tuple(y) == (*batch, j, k)     # the preload transposes B (B_transpose)
+    if tuple(x) != (*batch, i, k) or tuple(y) not in ((*batch, k, j), (*batch, j, k)):
         _fail(c, f"operands {a_name!r}{list(x)} and {b_name!r}{list(y)} are not a matmul "
                  f"of output {c.out.array!r}{list(out)} over {k!r}")
     for access, dims in ((c.out, out), (c_x, x), (c_y, y)):
@@ -109,14 +108,47 @@ def _canonical_gemm(proc_ir, c: Contraction):
                      f"[1, {N}] bias row indexed [0, {j}]")
         binding["bias"] = ("arg", c.bias.array)
     if batch:
-        L = loops[batch[0]]
-        template = bgemm_bias if c.bias is not None else bgemm
-        algorithm = rename(template, f"{c.proc_name}_bgemm").partial_eval(L, M, N, K)
+        template, sizes = (bgemm_bias if c.bias is not None else bgemm), (loops[batch[0]],)
     elif c.bias is not None:
-        algorithm = rename(gemm_bias, f"{c.proc_name}_gemm").partial_eval(M, N, K)
+        template, sizes = gemm_bias, ()
+    elif not transposed:
+        return suite.gemm_algorithm(M, N, K), binding
     else:
-        algorithm = suite.gemm_algorithm(M, N, K)
-    return algorithm, binding
+        template, sizes = suite.GEMM_PROC, ()
+    if transposed:
+        template = transpose_operand(template, "B")
+    suffix = ("_bgemm" if batch else "_gemm") + ("_bt" if transposed else "")
+    return rename(template, f"{c.proc_name}{suffix}").partial_eval(*sizes, M, N, K), binding
+
+
+def transpose_operand(template, name: str):
+    """``template`` with argument ``name`` stored transposed: its last two dimensions
+    swapped in the type and in every read (``B[k, j]`` becomes ``B[j, k]``)."""
+    ir = template._loopir_proc
+    (arg,) = [a for a in ir.args if str(a.name) == name]
+
+    def swap(xs):
+        return [*xs[:-2], xs[-1], xs[-2]]
+
+    def expr(e):
+        if isinstance(e, LoopIR.Read) and e.name == arg.name:
+            return e.update(idx=swap(e.idx))
+        if isinstance(e, LoopIR.BinOp):
+            return e.update(lhs=expr(e.lhs), rhs=expr(e.rhs))
+        return e
+
+    def stmt(s):
+        if isinstance(s, (LoopIR.Assign, LoopIR.Reduce)):
+            return s.update(rhs=expr(s.rhs))
+        if isinstance(s, LoopIR.For):
+            return s.update(body=[stmt(b) for b in s.body])
+        if isinstance(s, LoopIR.If):
+            return s.update(body=[stmt(b) for b in s.body], orelse=[stmt(b) for b in s.orelse])
+        return s
+
+    args = [a.update(type=a.type.update(hi=swap(a.type.hi))) if a is arg else a
+            for a in ir.args]
+    return Procedure(ir.update(args=args, body=[stmt(s) for s in ir.body]))
 
 
 def _canonical_conv(proc_ir, c: Contraction):

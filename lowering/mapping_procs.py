@@ -7,16 +7,21 @@
 * ``ld_acc_i32_row``: an instruction loading one int32 row into every row of an
   accumulator tile (a bias), a ``mvin`` with row stride 0; unlike Exo's
   ``ld_acc_i32_vector`` any width up to 16, for edge tiles.
+* ``matmul_acc_i8_bt`` (and its config-split twin ``matmul_acc_i8_bt_v2`` with
+  ``config_matmul_bt``): ``C += A @ B^T`` of scratchpad tiles, the preload reading B
+  transposed (config_ex's B_transpose, docs/hardware.md); the scratchpad tile of B is
+  stored ``[j, k]`` as B is in DRAM, so a plain mvin loads it.
 """
 
 from __future__ import annotations
 
-from exo import DRAM, instr, proc
+from exo import DRAM, config, instr, proc
 from exo.libs.externs import relu
-from exo.libs.memories import GEMM_ACCUM
+from exo.libs.memories import GEMM_ACCUM, GEMM_SCRATCH
 from exo.platforms.gemmini import acc_scale, clamp
+from exo.stdlib.scheduling import delete_pass, make_instr, rename, replace, write_config
 
-_ = (DRAM, GEMM_ACCUM, relu, acc_scale, clamp)   # read by Exo's @proc parser
+_ = (DRAM, GEMM_ACCUM, GEMM_SCRATCH, relu, acc_scale, clamp)   # read by Exo's @proc parser
 
 
 @instr("gemmini_extended3_config_ld(0, 1.0f, 0, 0);\n"
@@ -118,3 +123,74 @@ def bgemm_bias(L: size, M: size, N: size, K: size, scale: f32, act: bool,
                 if act == True:
                     tmp_res2 = relu(tmp_res2)
                 C[n, i, j] = tmp_res2
+
+
+# ---------------------------------------------------------------------------
+# C += A @ B^T: the preload transposes B (config_ex B_transpose = 1)
+# ---------------------------------------------------------------------------
+
+@config
+class ConfigMatmulBT:
+    done: bool
+
+
+_CONFIG_MATMUL_BT = "gemmini_extended_config_ex(WS, 0, 0, 1, 0, 1);\n"
+# the preload names the weights' logical size (K rows of M columns); with B_transpose
+# the hardware reads M rows of K columns of the scratchpad tile and transposes them
+_MATMUL_ACC_BT = (
+    "gemmini_extended_preload((uint32_t)(&{B_data}), (uint32_t)(&{C_data}) | 0x40000000, "
+    "{M}, {K}, {M}, {N});\n"
+    "gemmini_extended_compute_preloaded((uint32_t)(&{A_data}), ~((uint32_t)0), "
+    "{K}, {N}, 16, 16);")
+
+
+@instr(_CONFIG_MATMUL_BT)
+def config_matmul_bt():
+    ConfigMatmulBT.done = True
+
+
+@instr(_MATMUL_ACC_BT)
+def do_matmul_acc_i8_bt(N: size, M: size, K: size, A: [i8][N, 16] @ GEMM_SCRATCH,
+                        B: [i8][M, 16] @ GEMM_SCRATCH, C: [i32][N, 16] @ GEMM_ACCUM):
+    assert N <= 16
+    assert M <= 16
+    assert K <= 16
+    for i in seq(0, N):
+        for j in seq(0, M):
+            for k in seq(0, K):
+                a: i32
+                b: i32
+                a = A[i, k]
+                b = B[j, k]
+                C[i, j] += a * b
+
+
+@proc
+def matmul_acc_i8_bt(N: size, M: size, K: size, A: [i8][N, 16] @ GEMM_SCRATCH,
+                     B: [i8][M, 16] @ GEMM_SCRATCH, C: [i32][N, 16] @ GEMM_ACCUM):
+    assert N <= 16
+    assert M <= 16
+    assert K <= 16
+    pass
+    for i in seq(0, N):
+        for j in seq(0, M):
+            for k in seq(0, K):
+                a: i32
+                b: i32
+                a = A[i, k]
+                b = B[j, k]
+                C[i, j] += a * b
+
+
+def _split_config(p):
+    """The config-split twin: config_matmul_bt; do_matmul_acc_i8_bt (Exo's own recipe)."""
+    p = rename(p, "matmul_acc_i8_bt_v2")
+    p = write_config(p, p.body().before(), ConfigMatmulBT, "done", "True")
+    p = replace(p, "for i in _:_", do_matmul_acc_i8_bt)
+    p = replace(p, "ConfigMatmulBT.done = True", config_matmul_bt)
+    p = delete_pass(p)
+    return make_instr(p, _MATMUL_ACC_BT)
+
+
+matmul_acc_i8_bt_v2 = _split_config(matmul_acc_i8_bt)
+matmul_acc_i8_bt = make_instr(delete_pass(matmul_acc_i8_bt), _CONFIG_MATMUL_BT + _MATMUL_ACC_BT)

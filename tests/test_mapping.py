@@ -106,11 +106,32 @@ def test_conv_remainder_only(mapped):
            "const int8_t* weights, bool act, const float* scale" in c
 
 
-def test_unsupported_shapes_are_rejected_before_scheduling():
-    with pytest.raises(UnsupportedConstruct, match="multiple of 16"):
-        mapping.map_to_gemmini(wl.conv_algorithm(1, 6, 8, 16))
-    with pytest.raises(UnsupportedConstruct, match="and of 64 above 64"):
-        mapping.map_to_gemmini(wl.conv_algorithm(1, 6, 80, 16))
+def _conv_maps_with_edge_tiles(in_ch: int, out_ch: int) -> None:
+    """A channel count Exo's conv helpers cannot take maps as edge-tile GEMMs: correct on
+    the model against the algorithm, and the kernel without its last store is caught."""
+    from autocomp_exo.evaluation import evaluate
+    algorithm = wl.conv_algorithm(1, 6, in_ch, out_ch)
+    mapped_proc = mapping.map_to_gemmini(algorithm)       # checked against the algorithm
+    w = Workload.from_proc(mapped_proc, algorithm=algorithm)
+    c = exo_to_c.compile_proc(mapped_proc).c_text
+    ev = evaluate(c, workload=w, kinds=("uniform", "extreme"))
+    assert ev.check.ok, ev.check.message
+    assert configs_before_loops(c)
+    start = c.index(f"void {algorithm.name()}(")
+    end = c.find("/* relying on", start)          # Exo's notes quote the instructions
+    last = c.rindex("gemmini_extended_mvout(", start, end if end > 0 else len(c))
+    bad = evaluate(c[:last] + c[c.index(";", last) + 1:], workload=w,
+                   kinds=("uniform", "extreme"))
+    assert not bad.check.ok
+
+
+def test_conv_channels_below_dim_map_with_edge_tiles():
+    _conv_maps_with_edge_tiles(8, 16)
+
+
+@pytest.mark.slow
+def test_conv_channels_above_64_not_a_multiple_of_64_map_with_edge_tiles():
+    _conv_maps_with_edge_tiles(80, 24)
 
 
 def test_compile_proc_is_cached_on_disk(cache_dir):

@@ -91,3 +91,25 @@ def test_streamed_run_reports_errors_with_their_line(monkeypatch):
     with pytest.raises(model_mod.HardwareError, match="never written") as e:
         model_mod.run(bad, inputs)
     assert e.value.line is not None
+
+
+def test_b_transpose_state_carries_across_pieces(monkeypatch):
+    """config_ex's B_transpose, set once at the top, still transposes (and costs the
+    unroller's extra compute) in later pieces of a streamed run."""
+    from lowering.exo_to_c import compile_proc
+    from lowering.mapping import map_to_gemmini
+    from lowering.parser import parse_c
+    from tests import user_procs as U
+    fn = parse_c(compile_proc(map_to_gemmini(U.matmul_abt)).c_text, function="matmul_abt")
+    rng = np.random.default_rng(3)
+    inputs = {"A": rng.integers(-128, 128, (16, 32)).astype(np.int8),
+              "B": rng.integers(-128, 128, (24, 32)).astype(np.int8),
+              "scale": np.float32(0.01), "act": False}
+    want = np.clip(np.rint(np.float32(0.01) * (inputs["A"].astype(np.int64)
+                                                @ inputs["B"].astype(np.int64).T)
+                           .astype(np.float32)), -128, 127)
+    whole = model_mod.run(fn, inputs)
+    _streamed(monkeypatch, 6)
+    streamed = model_mod.run(fn, inputs)
+    np.testing.assert_array_equal(streamed.outputs["C"], want)
+    assert streamed.report == whole.report

@@ -20,7 +20,7 @@ from tests import user_procs as U
 from tests.data.user_procs import algorithms as A
 
 KINDS = ("uniform", "extreme")
-FAST = ("gemm_relu",)                       # the others take a minute or more each to map
+FAST = ("gemm_relu", "conv_rgb")            # the others take a minute or more each to map
 SLOW = tuple(sorted(set(A.CASES) - set(FAST)))
 
 
@@ -122,9 +122,44 @@ def test_unmappable_procs_are_refused_in_one_line_with_their_statement():
     assert message.startswith(f"{A.__file__}:")             # file:line of the store
     line = int(message.split(":")[1])
     assert "C[i, j] = acc" in open(A.__file__).read().splitlines()[line - 1]
-    message = one_line_error(A.conv_rgb, "input channels 3")
+    message = one_line_error(A.non_affine_gemm, "not an affine expression")
     assert message.startswith(f"{A.__file__}:")
-    one_line_error(U.matmul_abt, r"'B' is read transposed")
+    line = int(message.split(":")[1])
+    assert "A[i, k / 2]" in open(A.__file__).read().splitlines()[line - 1]
+    message = one_line_error(A.gemm_atb, r"'A' is read transposed \(\[k, i\]\)")
+    line = int(message.split(":")[1])
+    assert "C[i, j] = q" in open(A.__file__).read().splitlines()[line - 1]
+
+
+def test_a_times_b_transposed_is_mapped_with_the_preload_transposing_b():
+    """C = A @ B^T: B's tiles are moved in as stored ([j, k]) and config_ex's B_transpose
+    makes the preload transpose them; correct against numpy and the proc's semantics,
+    and the same code without B_transpose is caught."""
+    mapped = map_to_gemmini(U.matmul_abt)
+    assert [str(a.name()) for a in mapped.args()] == [str(a.name()) for a in U.matmul_abt.args()]
+    w = Workload.from_proc(mapped, algorithm=U.matmul_abt)     # mapped vs the proc
+    assert_reference_is_numpy(w, U.expect_matmul_abt)
+    c = compile_proc(mapped).c_text
+    code = c[c.index("void matmul_abt("):].split("/* relying on")[0]   # without Exo's notes
+    assert code.count("gemmini_extended_config_ex(WS, 0, 0, 1, 0, 1);") == 1
+    ev = evaluate(c, workload=w, kinds=KINDS)
+    assert ev.check.ok, ev.check.message
+    untransposed = c.replace("gemmini_extended_config_ex(WS, 0, 0, 1, 0, 1);",
+                             "gemmini_extended_config_ex(WS, 0, 0, 1, 0, 0);")
+    bad = evaluate(untransposed, workload=w, kinds=KINDS)
+    assert not bad.check.ok and "expected" in bad.check.message
+    # the hardware's unroller adds one garbage compute per transposed block (16 rows of A):
+    # 16 x 24 x 32 is 1 x 2 x 2 blocks
+    computes = 1 * 2 * 2
+    extra = ev.report.busy["execute"] - bad.report.busy["execute"]
+    assert extra == computes * 16
+
+
+def test_convolution_channels_that_are_not_multiples_of_dim_are_recognized():
+    c = match_contraction(A.conv_20x24)
+    assert c.reduction == {"u": 3, "v": 3, "ch": 20} and c.bias.array == "bias"
+    c = match_contraction(A.batched_abt)
+    assert c.loops == {"n": 2, "i": 20, "j": 18} and c.y.simple() == ("n", "j", "k")
 
 
 def test_a_proc_exo_cannot_compile_is_refused_in_one_line():

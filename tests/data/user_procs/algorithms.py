@@ -320,6 +320,168 @@ def conv_rgb(scale: f32, act: bool, img: i8[1, 6, 6, 3] @ DRAM, k: i8[3, 3, 3, 1
                     out[n, y, x, oc] = o
 
 
+@proc
+def broken_conv_rgb(scale: f32, act: bool, img: i8[1, 6, 6, 3] @ DRAM,
+                    k: i8[3, 3, 3, 16] @ DRAM, b: i32[1, 16] @ DRAM,
+                    out: i8[1, 4, 4, 16] @ DRAM):
+    for n in seq(0, 1):
+        for y in seq(0, 4):
+            for x in seq(0, 4):
+                for oc in seq(0, 16):
+                    s: i32
+                    s = b[0, oc]
+                    for dy in seq(0, 3):
+                        for dx in seq(0, 3):
+                            for ic in seq(0, 3):
+                                s += img[n, y + dy, x + dx, ic] * k[dy, dx, ic, oc]
+                    f: f32
+                    acc_scale(s, f, scale)
+                    o: i8
+                    clamp(f, o)
+                    o = relu(o)          # ReLU whatever `act` says
+                    out[n, y, x, oc] = o
+
+
+def expect_conv_rgb(i):
+    acc = conv3x3(i["img"], i["k"]) + np.asarray(i["b"]).astype(np.int64).reshape(-1)
+    return {"out": requant(acc, i["scale"], i["act"])}
+
+
+# 7. A convolution with 20 input and 24 output channels (edge tiles in both)
+@proc
+def conv_20x24(scale: f32, act: bool, src: i8[1, 7, 7, 20] @ DRAM,
+               wt: i8[3, 3, 20, 24] @ DRAM, bias: i32[1, 24] @ DRAM,
+               dst: i8[1, 5, 5, 24] @ DRAM):
+    for n in seq(0, 1):
+        for r in seq(0, 5):
+            for c in seq(0, 5):
+                for o in seq(0, 24):
+                    acc: i32
+                    acc = bias[0, o]
+                    for u in seq(0, 3):
+                        for v in seq(0, 3):
+                            for ch in seq(0, 20):
+                                acc += src[n, r + u, c + v, ch] * wt[u, v, ch, o]
+                    f: f32
+                    acc_scale(acc, f, scale)
+                    q: i8
+                    clamp(f, q)
+                    if act == True:
+                        q = relu(q)
+                    dst[n, r, c, o] = q
+
+
+@proc
+def broken_conv_20x24(scale: f32, act: bool, src: i8[1, 7, 7, 20] @ DRAM,
+                      wt: i8[3, 3, 20, 24] @ DRAM, bias: i32[1, 24] @ DRAM,
+                      dst: i8[1, 5, 5, 24] @ DRAM):
+    for n in seq(0, 1):
+        for r in seq(0, 5):
+            for c in seq(0, 5):
+                for o in seq(0, 24):
+                    acc: i32
+                    acc = bias[0, o]
+                    for u in seq(0, 3):
+                        for v in seq(0, 3):
+                            for ch in seq(0, 20):
+                                acc += src[n, r + u, c + v, ch] * wt[u, v, ch, o]
+                    f: f32
+                    acc_scale(acc, f, scale)
+                    q: i8
+                    clamp(f, q)
+                    dst[n, r, c, o] = q      # `act` ignored
+
+
+def expect_conv_20x24(i):
+    acc = conv3x3(i["src"], i["wt"]) + np.asarray(i["bias"]).astype(np.int64).reshape(-1)
+    return {"dst": requant(acc, i["scale"], i["act"])}
+
+
+# 8. C = A @ B^T with B square, so its broken twin (B not transposed) is a matmul too
+@proc
+def gemm_abt(scale: f32, act: bool, X: i8[20, 24] @ DRAM, W: i8[24, 24] @ DRAM,
+             Y: i8[20, 24] @ DRAM):
+    for r in seq(0, 20):
+        for c in seq(0, 24):
+            acc: i32
+            acc = 0.0
+            for t in seq(0, 24):
+                acc += X[r, t] * W[c, t]
+            f: f32
+            acc_scale(acc, f, scale)
+            q: i8
+            clamp(f, q)
+            if act == True:
+                q = relu(q)
+            Y[r, c] = q
+
+
+@proc
+def broken_gemm_abt(scale: f32, act: bool, X: i8[20, 24] @ DRAM, W: i8[24, 24] @ DRAM,
+                    Y: i8[20, 24] @ DRAM):
+    for r in seq(0, 20):
+        for c in seq(0, 24):
+            acc: i32
+            acc = 0.0
+            for t in seq(0, 24):
+                acc += X[r, t] * W[t, c]     # W not transposed
+            f: f32
+            acc_scale(acc, f, scale)
+            q: i8
+            clamp(f, q)
+            if act == True:
+                q = relu(q)
+            Y[r, c] = q
+
+
+def expect_gemm_abt(i):
+    return {"Y": requant(mm(i["X"], np.asarray(i["W"]).T), i["scale"], i["act"])}
+
+
+# 9. Batched C[n] = A[n] @ B[n]^T, 2 x (20 x 18 x 24)
+@proc
+def batched_abt(scale: f32, act: bool, A: i8[2, 20, 24] @ DRAM, B: i8[2, 18, 24] @ DRAM,
+                C: i8[2, 20, 18] @ DRAM):
+    for n in seq(0, 2):
+        for i in seq(0, 20):
+            for j in seq(0, 18):
+                acc: i32
+                acc = 0.0
+                for k in seq(0, 24):
+                    acc += A[n, i, k] * B[n, j, k]
+                f: f32
+                acc_scale(acc, f, scale)
+                q: i8
+                clamp(f, q)
+                if act == True:
+                    q = relu(q)
+                C[n, i, j] = q
+
+
+@proc
+def broken_batched_abt(scale: f32, act: bool, A: i8[2, 20, 24] @ DRAM,
+                       B: i8[2, 18, 24] @ DRAM, C: i8[2, 20, 18] @ DRAM):
+    for n in seq(0, 2):
+        for i in seq(0, 20):
+            for j in seq(0, 18):
+                acc: i32
+                acc = 0.0
+                for k in seq(0, 24):
+                    acc += A[n, i, k] * B[n, j, k]
+                f: f32
+                acc_scale(acc, f, scale)
+                q: i8
+                clamp(f, q)
+                q = relu(q)          # ReLU whatever `act` says
+                C[n, i, j] = q
+
+
+def expect_batched_abt(i):
+    a = np.asarray(i["A"]).astype(np.int64)
+    b = np.asarray(i["B"]).astype(np.int64)
+    return {"C": requant(a @ b.swapaxes(1, 2), i["scale"], i["act"])}
+
+
 # Not a matmul: the accumulator is stored without Gemmini's saturating read-out
 @proc
 def truncating_gemm(A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM, C: i8[16, 16] @ DRAM):
@@ -332,10 +494,47 @@ def truncating_gemm(A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM, C: i8[16, 16] @ 
             C[i, j] = acc
 
 
+# Not affine: an index divides a loop variable (Exo accepts it; Gemmini tiles cannot)
+@proc
+def non_affine_gemm(scale: f32, A: i8[16, 8] @ DRAM, B: i8[8, 16] @ DRAM,
+                    C: i8[16, 16] @ DRAM):
+    for i in seq(0, 16):
+        for j in seq(0, 16):
+            acc: i32
+            acc = 0.0
+            for k in seq(0, 16):
+                acc += A[i, k / 2] * B[k / 2, j]
+            f: f32
+            acc_scale(acc, f, scale)
+            q: i8
+            clamp(f, q)
+            C[i, j] = q
+
+
+# C = A^T @ B: the first operand read transposed (refused: only B can be transposed)
+@proc
+def gemm_atb(scale: f32, A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM, C: i8[16, 16] @ DRAM):
+    for i in seq(0, 16):
+        for j in seq(0, 16):
+            acc: i32
+            acc = 0.0
+            for k in seq(0, 16):
+                acc += A[k, i] * B[k, j]
+            f: f32
+            acc_scale(acc, f, scale)
+            q: i8
+            clamp(f, q)
+            C[i, j] = q
+
+
 CASES = {   # name -> (good, broken, expectation)
     "fc_bias": (fc_bias, broken_fc_bias, expect_fc_bias),
     "batched": (batched, broken_batched, expect_batched),
     "gemm_relu": (gemm_relu, broken_gemm_relu, expect_gemm_relu),
     "gemm_100x70x50": (gemm_100x70x50, broken_gemm_100x70x50, expect_gemm_100x70x50),
     "conv_named": (conv_named, broken_conv_named, expect_conv_named),
+    "conv_rgb": (conv_rgb, broken_conv_rgb, expect_conv_rgb),
+    "conv_20x24": (conv_20x24, broken_conv_20x24, expect_conv_20x24),
+    "gemm_abt": (gemm_abt, broken_gemm_abt, expect_gemm_abt),
+    "batched_abt": (batched_abt, broken_batched_abt, expect_batched_abt),
 }
