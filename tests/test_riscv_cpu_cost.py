@@ -229,3 +229,23 @@ def test_arguments_past_the_eighth_register_are_passed_on_the_stack():
     log = run_kernel(elf, [Arg(a) for a in addrs], [Buffer(a, 16) for a in addrs],
                      TimingParams())
     assert [int(x) for x in log.rs1] == addrs
+
+
+def test_a_kernel_without_accelerator_instructions_is_priced():
+    """All CPU code, no command for the accelerator: the core's cycles are the whole run
+    (an empty trace once made the pricing index past the end)."""
+    cfg = get_config("fp32_4")
+    fn = parse_c("""
+void k(const float x[4][4], float y[4][4]) {
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < 4; j++) {
+      y[i][j] = x[i][j] * 2.0f;
+    }
+  }
+}
+""")
+    x = np.arange(16, dtype=np.float32).reshape(4, 4) - 3.5
+    inputs = {"x": x, "y": np.zeros((4, 4), np.float32)}
+    res = run(fn, inputs, cfg, cpu_cost=cpu_cost_hook(fn, inputs, cfg, COMPILER))
+    np.testing.assert_array_equal(res.outputs["y"], 2 * x)
+    assert res.report.cycles >= 32          # at least a load and a store per element

@@ -100,7 +100,7 @@ def check_commands(trace: Trace, log: execute.CoreLog, bases) -> np.ndarray:
     """Index of each trace row's first command in ``log``; `CommandMismatch` naming the
     first difference if the compiled kernel issued other commands than the trace."""
     ncmd = np.array([max(1, len(s.commands)) for s in SPEC_OF])[trace.op.astype(np.int64)]
-    first = np.concatenate([[0], np.cumsum(ncmd)[:-1]]).astype(np.int64)
+    first = (np.cumsum(ncmd) - ncmd).astype(np.int64)      # empty for an empty trace
     total = int(ncmd.sum())
     if total != len(log.kinds):
         raise CommandMismatch(f"the compiled kernel issued {len(log.kinds)} commands, the "
