@@ -3,7 +3,6 @@ outer loop (moved down to the pair), the later computes `compute_accumulated`. C
 against numpy (GEMM and convolution) on the independent interpreter of
 `transforms_support` and on Gemmini's model; the counts are worked out by hand."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,15 +11,14 @@ from autocomp_exo.transforms import TRANSFORMS, apply
 from autocomp_exo.transforms.base import NotApplicable, app
 from autocomp_exo.transforms.estimate import estimate
 from autocomp_exo.transforms.ir_util import get
-from benchmarks.numpy_reference import numpy_conv
 from gemmini import model
 from gemmini.config import get_config
 from lowering.parser import parse_c
 
+from transforms_support import EXO_CONV, exo_conv_case
 from transforms_support import run as interpret
 
 CFG = get_config()
-EXO_CONV = Path(__file__).parent / "data" / "exo_c" / "conv_1x22x22x16.c"
 
 
 def short_rows(c_base: str = "0x80000000", weights: str = "0") -> str:
@@ -90,14 +88,7 @@ def conv():
     the 16-column part loaded once for four rows), inputs and numpy's output."""
     fn = parse_c(EXO_CONV.read_text())
     fn = apply(fn, app("row_reuse", (4, 0), "", factor=4), CFG)
-    shapes = {p.name: p.shape for p in fn.params}
-    rng = np.random.default_rng(3)
-    inputs = {"inp": rng.integers(-128, 128, shapes["inp"], dtype=np.int8),
-              "weights": rng.integers(-128, 128, shapes["weights"], dtype=np.int8),
-              "bias": rng.integers(-20000, 20000, shapes["bias"], dtype=np.int32),
-              "scale": np.float32(1.0 / 3200), "act": True}
-    want = numpy_conv(inputs["inp"], inputs["weights"], inputs["bias"], inputs["scale"], True)
-    return fn, inputs, want
+    return (fn, *exo_conv_case(fn))
 
 
 def _offer(fn, var):

@@ -2,20 +2,18 @@
 row with its own accumulator tile. Checked against numpy's convolution on Gemmini's
 functional model; the load counts are worked out by hand from the loop trip counts."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from autocomp_exo.transforms import TRANSFORMS, apply
 from autocomp_exo.transforms.base import NotApplicable, app
-from benchmarks.numpy_reference import numpy_conv
 from gemmini import model
 from gemmini.config import get_config
 from lowering.parser import parse_c
+from transforms_support import EXO_CONV, exo_conv_case
 
 CFG = get_config()
-EXO_CONV = Path(__file__).parent / "data" / "exo_c" / "conv_1x22x22x16.c"
 ORUW = (4, 0)           # the orow loop (inside the one-trip batch loop)
 
 
@@ -24,14 +22,7 @@ def conv():
     """Exo's conv_1x22x22x16 (20 output rows; each row a 16-column tile and a 4-column
     remainder, both loading the 3x3 weights), inputs and numpy's output."""
     fn = parse_c(EXO_CONV.read_text())
-    shapes = {p.name: p.shape for p in fn.params}
-    rng = np.random.default_rng(3)
-    inputs = {"inp": rng.integers(-128, 128, shapes["inp"], dtype=np.int8),
-              "weights": rng.integers(-128, 128, shapes["weights"], dtype=np.int8),
-              "bias": rng.integers(-20000, 20000, shapes["bias"], dtype=np.int32),
-              "scale": np.float32(1.0 / 3200), "act": True}
-    want = numpy_conv(inputs["inp"], inputs["weights"], inputs["bias"], inputs["scale"], True)
-    return fn, inputs, want
+    return (fn, *exo_conv_case(fn))
 
 
 def run(fn, inputs, want):

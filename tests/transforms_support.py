@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import numpy as np
 
@@ -325,6 +326,23 @@ def check_program(fn, seed=0):
     got = out["C"].reshape(want.shape)
     assert np.array_equal(got, want), f"{(got != want).sum()} elements differ"
     return counts
+
+
+EXO_CONV = Path(__file__).parent / "data" / "exo_c" / "conv_1x22x22x16.c"
+
+
+def exo_conv_case(fn):
+    """Random inputs of Exo's conv_1x22x22x16 (``fn``: its code or a rewrite of it, same
+    parameters) and numpy's output for them."""
+    from benchmarks.numpy_reference import numpy_conv
+    shapes = {p.name: p.shape for p in fn.params}
+    rng = np.random.default_rng(3)
+    inputs = {"inp": rng.integers(-128, 128, shapes["inp"], dtype=np.int8),
+              "weights": rng.integers(-128, 128, shapes["weights"], dtype=np.int8),
+              "bias": rng.integers(-20000, 20000, shapes["bias"], dtype=np.int32),
+              "scale": np.float32(1.0 / 3200), "act": True}
+    return inputs, numpy_conv(inputs["inp"], inputs["weights"], inputs["bias"],
+                              inputs["scale"], True)
 
 
 def app_named(fn, name, config, pred=lambda a: True):

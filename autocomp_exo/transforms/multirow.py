@@ -132,8 +132,8 @@ def multirow(fn: Function, a: Application, config: GemminiConfig) -> Function:
         for i, s in moves:
             if not isinstance(s.args[0], DramAddr):
                 raise NotApplicable("a move without a DRAM operand")
-            if const_value(s.args[3], env) != 1 or (const_value(s.args[2], env) or 99) > \
-                    config.dim:
+            cols = const_value(s.args[2], env)
+            if const_value(s.args[3], env) != 1 or cols is None or cols > config.dim:
                 raise NotApplicable("a move of more than one row or DIM columns")
             isz = _itemsize(fn, s.args[0].array)
             starts = [const_value(s.args[0].index, dict(env, **{loop.var: lo + k}))
