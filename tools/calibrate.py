@@ -2,6 +2,7 @@
 
     python -m tools.calibrate [--search] [--cpu-cost compiled|compiled-gcc|compiled-zig|ir]
         [--families exo_hand_optimized,exo_hand_published_style] [--set name=value ...]
+        [--gemms-only] [--runtime-bases] [--doc PATH]
 
 Targets (hardware.md section 5): for the six GEMMs, 18 speed ratios per hand family
 (unoptimized / FSM, hand / FSM, hand / unoptimized), published as speedups over the
@@ -156,9 +157,10 @@ class TimedProgram:
     depend on timing and is computed once.
     """
 
-    def __init__(self, fn, compiler=None):
+    def __init__(self, fn, compiler=None, runtime_bases: bool = False):
         self.fn = fn
         self.compiler = compiler
+        self.runtime_bases = runtime_bases
         self.inputs = zero_inputs(fn)
         self._traces: dict = {}
         self._base = None
@@ -172,7 +174,8 @@ class TimedProgram:
             return build_trace(self.fn, self.inputs, cfg)
         if self._base is None:
             self._base = build_trace(self.fn, self.inputs, cfg)
-        cost = compiled_cpu_cost(self.fn, self.inputs, cfg, self._base, self.compiler).cost
+        cost = compiled_cpu_cost(self.fn, self.inputs, cfg, self._base, self.compiler,
+                                 self.runtime_bases).cost
         return with_cpu_cost(self._base, cost)
 
     def cycles(self, cfg) -> int:
@@ -235,12 +238,15 @@ def _shape(spec) -> str:
 
 
 def load_programs(specs, cfg, *, families=FAMILIES, compiler=None,
-                  placement: dict | None = None) -> list[WorkloadPrograms]:
+                  placement: dict | None = None,
+                  runtime_bases: bool = False) -> list[WorkloadPrograms]:
     """Build (from the disk caches) the programs of every workload spec.
 
     ``compiler`` prices the CPU from compiled code (None: the IR estimate);
     ``placement`` (shape -> baseline -> HeapState) is the heap the Exo baselines'
-    ``gemm_malloc`` calls start from (default: a fresh heap)."""
+    ``gemm_malloc`` calls start from (default: a fresh heap); ``runtime_bases`` compiles
+    the Exo baselines with allocation bases opaque to the compiler (as the measured
+    binaries got them from the allocator at run time) instead of constants."""
     from lowering.generators import fsm as fsm_mod
     from benchmarks.run_baselines import baseline_function
 
@@ -253,7 +259,7 @@ def load_programs(specs, cfg, *, families=FAMILIES, compiler=None,
         for name in (UNOPT, *families):
             if name not in FAMILY_KINDS or spec.kind in FAMILY_KINDS[name]:
                 fn = baseline_function(spec, name, cfg, heap=heaps.get(name))
-                programs[name] = TimedProgram(fn, compiler)
+                programs[name] = TimedProgram(fn, compiler, runtime_bases)
         # the runner's FSM program: fsm.best_gemm_tiles' own ranking and model timing
         fsms = [TimedProgram(fsm_mod.fsm_baseline(spec, cfg), compiler)]
         out.append(WorkloadPrograms(spec.name, spec.kind, shape, programs, fsms))
@@ -539,6 +545,10 @@ def main(argv=None) -> int:
                     help="hand families to calibrate (comma separated)")
     ap.add_argument("--gemms-only", action="store_true",
                     help="search (and document) the six GEMMs only (faster)")
+    ap.add_argument("--runtime-bases", action="store_true",
+                    help="price the Exo baselines compiled with allocation bases opaque to "
+                         "the compiler (as from a runtime allocator call) instead of constants "
+                         "(an investigation: not the judge's default)")
     args = ap.parse_args(argv)
     base = get_config("int8_16")
     published = published_ratios()
@@ -547,12 +557,15 @@ def main(argv=None) -> int:
     compiler = judge_compiler(args.cpu_cost)
     judge = "the IR estimate" if compiler is None else \
         f"compiled -O2 code priced on the core model ({compiler.name})"
+    if args.runtime_bases and compiler is not None:
+        judge += ", the Exo baselines' allocation bases opaque to the compiler (--runtime-bases)"
     t0 = time.time()
     specs = [s for s in SUITE if not args.gemms_only or s.kind == "gemm"]
     overrides = _parse_set(args.set)
     start = {name: getattr(base.timing, name) for name in SEARCH_SPACE}
     start.update(overrides)
-    load = dict(families=families, compiler=compiler, placement=placement)
+    load = dict(families=families, compiler=compiler, placement=placement,
+                runtime_bases=args.runtime_bases)
     if args.search:   # search on the GEMMs (the targets); the ordering of all is checked after
         programs = load_programs([s for s in specs if s.kind == "gemm"], base, **load)
         print(f"programs built in {time.time() - t0:.1f}s", flush=True)
