@@ -54,6 +54,11 @@ class TimingParams:
     feed_min_rows: int = 4
     bank_conflict_factor: float = 2.0   # feeding slowdown when A and B share a scratchpad bank
     acc_writeback_latency: int = 50  # a result lands in the accumulator after this many cycles
+    # Accumulator banks shared by the execute engine's result writes and the rows zero /
+    # bias mvins write and mvouts read (RTL Scratchpad: one port each way, execute first);
+    # on, every such row in a bank the execute engine works on costs it one cycle, as
+    # for scratchpad banks. Off by default: an investigation (docs/hardware.md, gaps).
+    acc_port_contention: bool = False
     config_ex_drain: int = 20       # extra cycles for config_ex to drain the pipeline
     # Loop FSM (loop_ws): gemmini.h issues it as 6 RoCC commands; the FSM then runs
     # double buffered, so it costs its busiest resource plus a fill/drain overhead.

@@ -91,6 +91,9 @@ REASONS: dict[str, str] = {
                             "about half as fast (hardware.md section 4)",
     "store_ack_latency": "0-40: a serialized mvout waits for the write acknowledgement",
     "acc_writeback_latency": "about 50: mesh depth plus accumulator pipeline (hardware source)",
+    "acc_port_contention": "False (investigation): zero mvins and mvouts through an "
+                           "accumulator bank's ports cost the execute engine a cycle a row; "
+                           "docs/hardware.md section 5, Remaining gaps",
     "block_cycles": "16: DIM rows of A per 16x16x16 block (architectural)",
     "preload_cycles": "16: a preload that cannot overlap shifts DIM rows of D (architectural)",
     "garbage_preload_cycles": "4: a lone preload of GARBAGE weights (RTL: total_rows "
