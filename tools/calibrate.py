@@ -227,12 +227,29 @@ class WorkloadPrograms:
 
 
 def load_placement(path: Path = PLACEMENT) -> dict:
-    """GEMM shape -> baseline -> `lowering.alloc.HeapState` of the measured binaries."""
+    """GEMM shape -> baseline -> `lowering.alloc.HeapState` of the measured binaries.
+
+    An entry is either ``freed_rows`` (one freed block of that many rows at row 0) or
+    ``blocks`` (gemm_malloc's block list laid out from row 0: [rows, still in use] pairs).
+    """
     from lowering.alloc import HeapState
 
+    def heap(v: dict) -> HeapState:
+        if "blocks" in v:
+            return HeapState(tuple((int(r), bool(u)) for r, u in v["blocks"]))
+        return HeapState.freed(v["freed_rows"])
+
     data = json.loads(path.read_text())
-    return {shape: {b: HeapState.freed(v["freed_rows"]) for b, v in row.items()}
-            for shape, row in data["gemm"].items()}
+    return {shape: {b: heap(v) for b, v in row.items()} for shape, row in data["gemm"].items()}
+
+
+def describe_heap(h) -> str:
+    """One heap state in words, for the doc."""
+    parts, row = [], 0
+    for rows, used in h.blocks:
+        parts.append(f"{'an in-use' if used else 'a freed'} block of {rows} rows at row {row}")
+        row += rows
+    return " and ".join(parts) or "a fresh heap"
 
 
 def _shape(spec) -> str:
@@ -438,8 +455,8 @@ def render_doc(ev: Evaluation, base_cfg, published, *, searched: str, judge: str
         "Placement: the Exo baselines' `gemm_malloc` calls start from a fresh heap, except "
         "where the measured binaries are known to have had another heap state "
         "(`benchmarks/data/measured_placement.json`): "
-        + ", ".join(f"{shape} {b.replace('exo_', '')}: a freed block of "
-                    f"{h.blocks[0][0]} rows at row 0" for shape, row in placement.items()
+        + "; ".join(f"{shape} {b.replace('exo_', '')}: {describe_heap(h)}"
+                    for shape, row in placement.items()
                     for b, h in row.items()) + " (docs/hardware.md, Placement).",
         "",
         "## Timing parameters (`gemmini.config.TimingParams` defaults)",
@@ -548,6 +565,9 @@ def main(argv=None) -> int:
                     help="hand families to calibrate (comma separated)")
     ap.add_argument("--gemms-only", action="store_true",
                     help="search (and document) the six GEMMs only (faster)")
+    ap.add_argument("--placement", type=Path, default=PLACEMENT,
+                    help="heap states of the Exo baselines (default: "
+                         "benchmarks/data/measured_placement.json)")
     ap.add_argument("--runtime-bases", action="store_true",
                     help="price the Exo baselines compiled with allocation bases opaque to "
                          "the compiler (as from a runtime allocator call) instead of constants "
@@ -555,7 +575,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     base = get_config("int8_16")
     published = published_ratios()
-    placement = load_placement()
+    placement = load_placement(args.placement)
     families = tuple(f for f in args.families.split(",") if f)
     compiler = judge_compiler(args.cpu_cost)
     judge = "the IR estimate" if compiler is None else \
