@@ -256,7 +256,7 @@ def test_accumulator_port_contention_costs_a_cycle_per_row_in_the_computed_bank(
     inputs = {"A": np.ones((16, 16), np.int8)}
     # fast CPU: the move is issued while the computes into accumulator bank 0 still run
     fast = dict(cpu_issue=1, cpu_arith_op=0, cpu_loop_iter=0)
-    off = get_config().with_timing(**fast)
+    off = get_config().with_timing(acc_port_contention=False, **fast)
     on = get_config().with_timing(acc_port_contention=True, **fast)
     for move in ("zero", "mvout"):
         same, other = report(acc_program(move, 256), inputs, on), \
@@ -267,6 +267,6 @@ def test_accumulator_port_contention_costs_a_cycle_per_row_in_the_computed_bank(
         # execute-bound: at least those cycles show (the model's stealing between two
         # computes also exposes the next preload, as for scratchpad banks)
         assert same.cycles - other.cycles >= 16, move
-        # off (the default): the accumulator banks cost nothing
+        # off: the accumulator banks cost nothing
         assert report(acc_program(move, 256), inputs, off).cycles == \
             report(acc_program(move, 512), inputs, off).cycles, move
