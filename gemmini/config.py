@@ -41,7 +41,7 @@ class TimingParams:
     rs_store: int = 4
     # Load engine (DMA)
     dma_bytes_per_cycle: int = 16   # bus width
-    mem_latency: int = 30           # DRAM round trip, an SoC property
+    mem_latency: int = 20           # DRAM round trip, an SoC property (20-100)
     max_mvins_in_flight: int = 2
     zero_rows_per_cycle: int = 1    # zero mvins write one row per cycle, no DMA
     # Execute engine
@@ -52,8 +52,13 @@ class TimingParams:
     # compute it pairs with streams max(A rows, feed_min_rows) rows instead of DIM.
     garbage_preload_cycles: int = 4
     feed_min_rows: int = 4
-    bank_conflict_factor: float = 2.0   # feeding slowdown when A and B share a scratchpad bank
+    bank_conflict_factor: float = 1.75  # feeding slowdown when A and B share a scratchpad bank
     acc_writeback_latency: int = 50  # a result lands in the accumulator after this many cycles
+    # Accumulator banks shared by the execute engine's result writes and the rows zero /
+    # bias mvins write and mvouts read (RTL Scratchpad: one port each way, execute first);
+    # on, every such row in a bank the execute engine works on costs it one cycle, as
+    # for scratchpad banks (calibrated on, docs/hardware.md section 5, Remaining gaps).
+    acc_port_contention: bool = True
     config_ex_drain: int = 20       # extra cycles for config_ex to drain the pipeline
     # Loop FSM (loop_ws): gemmini.h issues it as 6 RoCC commands; the FSM then runs
     # double buffered, so it costs its busiest resource plus a fill/drain overhead.
@@ -62,7 +67,7 @@ class TimingParams:
     # Store engine
     store_pipeline: int = 8         # scaling pipeline of an accumulator read
     store_rows_per_cycle: int = 1
-    store_ack_latency: int = 40     # a serialized mvout completes when DRAM acknowledges it
+    store_ack_latency: int = 36     # a serialized mvout completes when DRAM acknowledges it (0-40)
     # Fixed costs of the small commands
     config_cycles: int = 1          # config_ld / config_st occupy their queue this long
     # Runaway protection

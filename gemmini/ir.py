@@ -157,11 +157,14 @@ class If:
 
 @dataclass(frozen=True)
 class Decl:
-    """Declaration of a scalar local: ``ctype name = init;`` (init may be None)."""
+    """Declaration of a scalar local: ``ctype name = init;`` (init may be None).
+    ``alloc``: "sp" / "acc" when the constant ``init`` is the parser's replay of a
+    ``gemm_malloc`` / ``gemm_acc_malloc`` call (the C had a runtime allocator call there)."""
     name: str
     ctype: str
     init: Expr | None
     line: int = field(default=0, compare=False)
+    alloc: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,8 @@ class _Facts:
     b_bank: list        # another scratchpad bank read by a compute's new weights, -1 if none
     to_acc: list        # a move into the accumulator
     mv_bank: list       # scratchpad bank a move writes
+    mv_acc_bank: list   # sp_banks + accumulator bank a move writes or reads, -1 if none
+    c_acc_bank: list    # sp_banks + accumulator bank a compute's C is in, -1 if none
     mv_rows: list       # rows a move writes or reads
     dram_bytes: list
     zero: list          # an mvin without DRAM (writes zeros)
@@ -200,6 +202,14 @@ def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan, b_transposed: bool 
     conflict_feed = np.where(unrolled, -(-held_rows * tp.block_cycles // cfg.dim), 0) \
         + int(round(tp.block_cycles * tp.bank_conflict_factor))
     mv_rows = np.where(plan.is_load, ints[:, MV_ROWS] * plan.nblocks, ints[:, MV_ROWS])
+    # accumulator banks, numbered after the scratchpad banks
+    mv_local = ints[:, MV_LOCAL] if n else np.zeros(0, np.int64)
+    mv_acc = (mv_local != GARBAGE_ADDR) & ((mv_local & ACC_BIT) != 0)
+    mv_acc_bank = np.where(mv_acc, cfg.sp_banks + (mv_local & ROW_MASK) // cfg.acc_bank_rows, -1)
+    c_addr = ints[pre_safe, D_ADDR] if n else np.zeros(0, np.int64)
+    c_acc = (pre_of >= 0) & (cost != _PRELOAD) & (c_addr != GARBAGE_ADDR) \
+        & ((c_addr & ACC_BIT) != 0)
+    c_acc_bank = np.where(c_acc, cfg.sp_banks + (c_addr & ROW_MASK) // cfg.acc_bank_rows, -1)
 
     def L(a):
         return a.tolist()
@@ -210,6 +220,7 @@ def _facts(trace: Trace, cfg: GemminiConfig, plan: MovePlan, b_transposed: bool 
         c_first=L(d_first) + [-1], c_last=L(d_last) + [-2],      # index -1: no preload
         pre_of=L(pre_of), conflict=L(conflict), feed=L(feed), preload_alone=L(preload_alone), a_bank=L(a_bank), b_bank=L(b_bank),
         to_acc=L(plan.to_acc), mv_bank=L((ints[:, MV_LOCAL] & ROW_MASK) // bank_rows),
+        mv_acc_bank=L(mv_acc_bank), c_acc_bank=L(c_acc_bank),
         mv_rows=L(mv_rows), dram_bytes=L(plan.dram_bytes), zero=L(trace.dram < 0),
         conflict_feed=L(conflict_feed)), b_transposed
 
@@ -239,6 +250,19 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
     ld_busy = 0
     max_inflight = tp.max_mvins_in_flight
     zero_l, to_acc_l, mv_bank_l = f.zero, f.to_acc, f.mv_bank
+    mv_acc_bank_l, c_acc_bank_l = f.mv_acc_bank, f.c_acc_bank
+    acc_ports = tp.acc_port_contention
+
+    def steal(bank, w0, done, rows):
+        """Rows a move puts through ``bank``'s port in [w0, done): one execute cycle each
+        if the execute engine works on that bank (now, or later: a window)."""
+        nonlocal ex_free, stolen
+        if ex_bank_busy[bank] > w0:
+            ex_free += rows
+            ex_bank_busy[bank] += rows
+            stolen += rows
+        else:
+            bank_windows[bank].append((w0, done, rows))
 
     def load_config(k, ready):
         nonlocal ld_last_start
@@ -285,13 +309,9 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
             if w_ld[b] < done:
                 w_ld[b] = done
         if not to_acc_l[k]:                 # DMA / zero writes take bank read cycles
-            bank = mv_bank_l[k]
-            if ex_bank_busy[bank] > w0:
-                ex_free += rows
-                ex_bank_busy[bank] += rows
-                stolen += rows
-            else:
-                bank_windows[bank].append((w0, done, rows))
+            steal(mv_bank_l[k], w0, done, rows)
+        elif acc_ports and mv_acc_bank_l[k] >= 0:
+            steal(mv_acc_bank_l[k], w0, done, rows)
         return s, done
 
     # -- execute engine
@@ -299,8 +319,8 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
     prev_compute_end = -1
     prev_was_compute = False
     ex_busy = 0
-    ex_bank_busy = [0] * cfg.sp_banks
-    bank_windows: list[list] = [[] for _ in range(cfg.sp_banks)]
+    ex_bank_busy = [0] * (cfg.sp_banks + cfg.acc_banks)
+    bank_windows: list[list] = [[] for _ in range(cfg.sp_banks + cfg.acc_banks)]
     stolen = 0
     conflicts = 0
     exposed = 0
@@ -365,7 +385,8 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
             end = s + feed_l[k]
         # DMA writes already scheduled into the banks this compute reads
         bank_a, bank_b = a_bank_l[k], b_bank_l[k]
-        for bank in (bank_a, bank_b):
+        bank_c = c_acc_bank_l[k] if acc_ports else -1
+        for bank in (bank_a, bank_b, bank_c):
             if bank < 0:
                 continue
             wins = bank_windows[bank]
@@ -384,6 +405,8 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
             ex_bank_busy[bank_a] = end
         if bank_b >= 0 and ex_bank_busy[bank_b] < end:
             ex_bank_busy[bank_b] = end
+        if bank_c >= 0 and ex_bank_busy[bank_c] < end:
+            ex_bank_busy[bank_c] = end
         ex_busy += end - s
         ex_free = end
         done = end if end > s + wb_lat else s + wb_lat
@@ -453,6 +476,8 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
         st_busy += dur
         done = s + dur + tp.store_ack_latency
         st_free = done
+        if acc_ports and mv_acc_bank_l[k] >= 0:   # reads the accumulator bank's rows
+            steal(mv_acc_bank_l[k], s, s + dur, rows)
         for b in range(lo, hi):
             if r_st[b] < done:
                 r_st[b] = done
@@ -479,13 +504,15 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
         """Row indices of the first piece, then of each further one with its facts bound."""
         nonlocal trace, code_l, q_l, pre_l, issue_l, first_l, last_l, mv_rows_l, bytes_l, \
             zero_l, to_acc_l, mv_bank_l, af_l, al_l, df_l, dl_l, cf_l, cl_l, pre_of_l, \
-            conflict_l, a_bank_l, b_bank_l, feed_l, preload_alone_l, conflict_feed_l
+            conflict_l, a_bank_l, b_bank_l, feed_l, preload_alone_l, conflict_feed_l, \
+            mv_acc_bank_l, c_acc_bank_l
         yield from range(len(code_l))
         for g, piece in more:
             trace = piece
             code_l, q_l, pre_l, issue_l = g.code, g.queue, g.cpu_pre, g.cpu_issue
             first_l, last_l, mv_rows_l, bytes_l = g.first, g.last, g.mv_rows, g.dram_bytes
             zero_l, to_acc_l, mv_bank_l = g.zero, g.to_acc, g.mv_bank
+            mv_acc_bank_l, c_acc_bank_l = g.mv_acc_bank, g.c_acc_bank
             af_l, al_l, df_l, dl_l = g.a_first, g.a_last, g.d_first, g.d_last
             cf_l, cl_l, pre_of_l = g.c_first, g.c_last, g.pre_of
             conflict_l, a_bank_l, b_bank_l = g.conflict, g.a_bank, g.b_bank

@@ -283,7 +283,7 @@ class Lowerer:
             except AllocError as e:
                 raise self._err(UnsupportedConstruct, str(e), d) from None
             self.declare(d.name, _Sym("buffer", addr, kind))
-            return Decl(d.name, "uint32_t", Const(addr), d.line)
+            return Decl(d.name, "uint32_t", Const(addr), d.line, alloc=kind)
         heap = self._heap_array(ctype, d)
         if heap is not None:
             return heap

@@ -249,3 +249,61 @@ void k(const float x[4][4], float y[4][4]) {
     res = run(fn, inputs, cfg, cpu_cost=cpu_cost_hook(fn, inputs, cfg, COMPILER))
     np.testing.assert_array_equal(res.outputs["y"], 2 * x)
     assert res.report.cycles >= 32          # at least a load and a store per element
+
+
+# Exo's allocator calls (the parser replays gemm_malloc: a at row 0, b after it, res in
+# the accumulator); the compiled price can keep those bases opaque, as a binary whose
+# allocator runs at run time has them (docs/cpu_cost.md, Known differences)
+ALLOCATING = """#include <stdint.h>
+#include <stdbool.h>
+#include "gemmini.h"
+// alloc_k(
+//     A : i8[256, 64] @DRAM,
+//     C : i8[256, 64] @DRAM
+// )
+void alloc_k(const int8_t* A, int8_t* C) {
+  gemmini_extended3_config_ld(64, 1.0f, 0, 0);
+  gemmini_extended_config_st(64, 0, 1.0f);
+  gemmini_extended_config_ex(WS, 0, 0, 1, 0, 0);
+  int32_t *res = (int32_t*) ((uint32_t)gemm_acc_malloc (16 * 16 * 4 * sizeof(int32_t)));
+  int8_t *a = (int8_t*) ((uint64_t)gemm_malloc (16 * 64 * sizeof(int8_t)));
+  int8_t *b = (int8_t*) ((uint64_t)gemm_malloc (16 * 64 * sizeof(int8_t)));
+  for (int_fast32_t i = 0; i < 16; i++) {
+    gemmini_extended_mvin( &A[(16 * i) * 64], ((uint64_t) &*(int8_t*)((uint64_t)( ((uint32_t)((uint64_t)a)) ))), 16*(4), (16) );
+    for (int_fast32_t k = 0; k < 4; k++) {
+      gemmini_extended_preload((uint32_t)(&*(int8_t*)((uint64_t)( ((uint32_t)((uint64_t)b)) + (k * 256)/16))), (uint32_t)(&*(int32_t*)((uint64_t)( ((uint32_t)((uint64_t)res)) + (k * 256)/16))), (16), (16), (16), (16));
+      gemmini_extended_compute_preloaded((uint32_t)(&*(int8_t*)((uint64_t)( ((uint32_t)((uint64_t)a)) + (k * 256)/16))), ~((uint32_t)0), (16), (16), 16, 16);
+    }
+    for (int_fast32_t k = 0; k < 4; k++) {
+      gemmini_extended_mvout( ((uint64_t) &C[(16 * i) * 64 + 16 * k]), (uint32_t) &*(int32_t*)((uint64_t)( ((uint32_t)((uint64_t)res)) + (k * 256)/16)), (16), (16) );
+    }
+  }
+  gemm_free((uint64_t)(b));
+  gemm_free((uint64_t)(a));
+  gemm_acc_free((uint32_t)(res));
+}
+"""
+
+
+def test_runtime_bases_keep_the_commands_and_cost_the_address_arithmetic():
+    from gemmini import ir
+    from lowering.print_toolchain import to_toolchain_c
+
+    fn = parse_c(ALLOCATING, function="alloc_k")
+    allocs = {s.name: (s.alloc, s.init.value) for s in ir.walk_stmts(fn.body)
+              if isinstance(s, ir.Decl) and s.alloc}
+    # gemm_malloc's first fit from a fresh heap: a at row 0, b 64 rows later; res at row 0
+    # of the accumulator (bit 31 set)
+    assert allocs == {"res": ("acc", 0x8000_0000), "a": ("sp", 0), "b": ("sp", 64)}
+    assert "runtime_base" not in to_toolchain_c(fn)
+    text = to_toolchain_c(fn, runtime_bases=True)
+    assert text.count("= runtime_base(") == 3
+    inputs = {"A": np.ones((256, 64), np.int8), "C": np.zeros((256, 64), np.int8)}
+    trace = build_trace(fn, inputs, CFG)
+    constant = compiled_cpu_cost(fn, inputs, CFG, trace, COMPILER)
+    runtime = compiled_cpu_cost(fn, inputs, CFG, trace, COMPILER, runtime_bases=True)
+    # the same 16 * 13 commands + 3 configs pass the command check both ways; with the bases
+    # unknown at compile time, every packed local operand (b + 16 k, res + 16 k, a + 16 k)
+    # needs arithmetic at run time instead of a folded constant
+    assert constant.counts[dec.ROCC] == runtime.counts[dec.ROCC] == 3 + 16 * 13
+    assert runtime.instructions > constant.instructions

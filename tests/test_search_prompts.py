@@ -146,13 +146,13 @@ def test_cost_table_comes_from_the_timing_parameters():
     assert "Queues hold load 8, execute 16 and store 4 instructions" in text
     assert "a 16x16 int8 block: 16;" in text          # 256 bytes / 16 bytes per cycle
     assert "a 16x16 int32 block into the\n  accumulator: 64" in text   # 1024 / 16
-    assert "16 cycles per 16x16x16 block; 32 when" in text               # 16 * 2.0
+    assert "16 cycles per 16x16x16 block; 28 when" in text               # 16 * 1.75
     assert "(16 rows of int8: 24)" in text                                # 8 + max(16, 16)
     changed = get_config("int8_16").with_timing(cpu_issue=9, rs_load=3, block_cycles=20,
-                                                   bank_conflict_factor=1.75)
+                                                   bank_conflict_factor=2.0)
     text = builder.cost_text(changed)
     assert "issuing one instruction: 9;" in text and "Queues hold load 3," in text
-    assert "20 cycles per 16x16x16 block; 35 when" in text
+    assert "20 cycles per 16x16x16 block; 40 when" in text
     assert "32 cycles per 32x32x32 block" in builder.cost_text("int8_32")
 
 

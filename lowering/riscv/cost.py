@@ -177,10 +177,12 @@ def price(trace: Trace, log: execute.CoreLog, first: np.ndarray, rocc_cycles: in
 
 
 def compiled_cpu_cost(fn: ir.Function, inputs: dict, cfg: GemminiConfig, trace: Trace,
-                      compiler: Compiler | None = None) -> CompiledCost:
-    """Price ``trace`` (of ``fn`` on ``inputs``) from ``fn`` compiled for RISC-V."""
+                      compiler: Compiler | None = None,
+                      runtime_bases: bool = False) -> CompiledCost:
+    """Price ``trace`` (of ``fn`` on ``inputs``) from ``fn`` compiled for RISC-V
+    (``runtime_bases``: allocation bases opaque to the compiler, `to_toolchain_c`)."""
     compiler = compiler or find_riscv_compiler()
-    elf = compile_kernel(to_toolchain_c(fn), fn.name, cfg, compiler)
+    elf = compile_kernel(to_toolchain_c(fn, runtime_bases), fn.name, cfg, compiler)
     args, buffers, bases = _layout(fn, inputs)
     expected = sum(max(1, len(SPEC_OF[int(c)].commands)) * int(n)
                    for c, n in zip(*np.unique(trace.op, return_counts=True)))
