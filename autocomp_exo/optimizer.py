@@ -255,8 +255,9 @@ _NOT_IDENTITY = {"search": ("iterations", "patience", "max_samples", "max_second
 
 
 def run_identity(start: _Start, s: Settings) -> dict:
-    """What a run is: its start program, name, Gemmini configuration and every setting
-    that changes its results (budgets and parallelism may differ between sessions)."""
+    """What a run is: its start program, name, Gemmini configuration, the cycle model's
+    version (cached evaluations of another model do not hold) and every setting that
+    changes its results (budgets and parallelism may differ between sessions)."""
     from autocomp_exo.search.evaluator import ir_key
     item = start.item
     text = ir_key(item) if isinstance(item, ir.Function) else str(item)
@@ -268,8 +269,9 @@ def run_identity(start: _Start, s: Settings) -> dict:
     for m in settings["llm"]["models"]:           # where a model is served is not what it is
         m.pop("base_url", None)
         m.pop("api_key_env", None)
+    from autocomp_exo import tuning_db
     return {"name": start.name, "kind": start.kind,
-            "gemmini": s.evaluation.gemmini,
+            "gemmini": s.evaluation.gemmini, "model": tuning_db.model_version(),
             "start": hashlib.sha256(text.encode()).hexdigest()[:16],
             "settings": settings}
 

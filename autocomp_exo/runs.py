@@ -3,7 +3,8 @@
 Layout of a run directory::
 
     identity.json        what the run is (start code, workload name, Gemmini configuration,
-                         settings that change results); another run is refused
+                         cycle-model version, settings that change results); another run
+                         is refused
     lock                 pid of the process using the directory (while it runs)
     config.json          resolved settings of the run
     events.jsonl         every prompt, response, plan, candidate, check result, cycles, tokens
@@ -322,6 +323,9 @@ def identity_difference(saved: dict, wanted: dict) -> str:
             diffs.append(f"{key}: {inner}")
         elif key == "start":
             diffs.append("a different starting program")
+        elif key == "model":
+            diffs.append(f"measured on another version of the cycle model ({a or 'unrecorded'}"
+                         f" there, {b} here): its cached evaluations no longer hold")
         else:
             diffs.append(f"{key} {a!r} there, {b!r} here")
     return "; ".join(diffs)

@@ -63,13 +63,24 @@ class TuningDBError(ConfigError):
     """The tuning database cannot be opened or is not one."""
 
 
+def _model_sources() -> list[Path]:
+    """The files whose contents decide a program's cycles: the `gemmini` package (ISA,
+    configurations and their timing numbers, functional and timing model) and the
+    compiled CPU judge (`lowering/riscv`: the toolchain header, compiler flags, the core's
+    pricing)."""
+    import lowering.riscv
+    dirs = (Path(gemmini.__file__).parent, Path(lowering.riscv.__file__).parent)
+    return [p for d in dirs for p in sorted(d.glob("*.py"))]
+
+
 def model_version() -> str:
-    """The version of the cycle model: a hash of the `gemmini` package's sources and the
-    tool's version, so that any change to the model (or a hardware number) marks every
-    entry measured before it stale."""
+    """The version of the cycle model: a hash of its sources (`_model_sources`) and the
+    tool's version, so that any change to the model, the CPU judge or a hardware number
+    marks every entry (and every run directory's cached evaluation) measured before it
+    stale."""
     h = hashlib.sha256(__version__.encode())
-    for path in sorted(Path(gemmini.__file__).parent.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in _model_sources():
+        h.update(f"{path.parent.name}/{path.name}".encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
 
 

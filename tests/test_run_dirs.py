@@ -62,6 +62,15 @@ def test_a_different_run_is_refused_unless_fresh(tmp_path):
     assert ident["settings"]["search"]["seed"] == 5
 
 
+def test_a_run_of_another_model_version_is_refused_unless_fresh(tmp_path, monkeypatch):
+    from autocomp_exo import tuning_db
+    run(tmp_path, iterations=1)
+    monkeypatch.setattr(tuning_db, "model_version", lambda: "next-model")
+    with pytest.raises(RunDirMismatch, match="another version of the cycle model"):
+        run(tmp_path, iterations=1)
+    assert not run(tmp_path, iterations=1, fresh=True).resumed
+
+
 def test_the_lock_is_held_while_open_and_released_after_an_error(tmp_path):
     d = RunDir(tmp_path / "run")
     assert (tmp_path / "run" / "lock").read_text().split()[0] == str(os.getpid())
