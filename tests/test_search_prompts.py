@@ -156,6 +156,14 @@ def test_cost_table_comes_from_the_timing_parameters():
     assert "32 cycles per 32x32x32 block" in builder.cost_text("int8_32")
 
 
+def test_cost_table_names_the_accumulator_port_cost_only_when_the_model_charges_it():
+    from gemmini.config import get_config
+    on = get_config("int8_16").with_timing(acc_port_contention=True)
+    off = get_config("int8_16").with_timing(acc_port_contention=False)
+    assert "accumulator banks too" in builder.cost_text(on)
+    assert "accumulator banks too" not in builder.cost_text(off)
+
+
 def test_implement_prompt_order_and_example():
     plan = Plan("tiling", "Tile i and j by 2.", "x")
     menu = {m.key: m for m in builder.load_menu("gemm")}
