@@ -51,6 +51,7 @@ from lowering.semantics import READ, arg_roles, proc_signature, stmts
 from lowering.mapping_build import canonical, wrap
 from lowering.mapping_procs import ld_acc_i32_row, matmul_acc_i8_bt, matmul_acc_i8_bt_v2
 from lowering.mapping_match import located, match_contraction
+from lowering.mapping_pad import ConvShape, padded_conv_proc
 from lowering.workload import Workload, is_mapped
 from gemmini.config import CONFIGS
 from gemmini.errors import CheckError, UnsupportedConstruct
@@ -145,7 +146,11 @@ def map_to_gemmini(proc):
     contraction = match_contraction(proc)
     algorithm, binding = canonical(proc, contraction)
     try:
-        mapped = _map_suite(algorithm, _follows_suite(algorithm))
+        if isinstance(algorithm, ConvShape):    # padded: the clipped pieces, written out
+            mapped = _solve(f"{proc.name()}_conv", lambda: _map_padded(
+                padded_conv_proc(algorithm, f"{proc.name()}_conv")))
+        else:
+            mapped = _map_suite(algorithm, _follows_suite(algorithm))
     except UnsupportedConstruct as e:   # said of the recognized algorithm: say it of proc
         why = e.message.split(": ", 1)[-1] if e.message.startswith("cannot map") \
             else e.message
@@ -175,24 +180,34 @@ def map_to_gemmini(proc):
 def _map_suite(proc, kind: str):
     """Map an algorithm with lowering.suite's loop, buffer and argument names."""
     shapes = _shapes(proc)
+    return _solve(proc.name(), lambda: _map(proc, kind, shapes))
+
+
+def _solve(name: str, schedule):
+    """``schedule()``, retried when Exo's solver gives up; Exo's errors as one line."""
     for attempt in range(SOLVER_ATTEMPTS):
         try:
-            return _map(proc, kind, shapes)
+            return schedule()
         except (SchedulingError, UnificationError, TypeError) as e:  # Exo: pattern not found
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             if first == Z3_UNKNOWN and attempt + 1 < SOLVER_ATTEMPTS:
                 continue
             if first == Z3_UNKNOWN:
                 raise UnsupportedConstruct(
-                    f"cannot map proc {proc.name()!r} to Gemmini: Exo's solver (z3) could "
+                    f"cannot map proc {name!r} to Gemmini: Exo's solver (z3) could "
                     f"not decide a scheduling step, {SOLVER_ATTEMPTS} times (this happens "
                     "on a heavily loaded machine); try again") from None
             raise UnsupportedConstruct(
-                f"cannot map proc {proc.name()!r} to Gemmini ({first})") from None
+                f"cannot map proc {name!r} to Gemmini ({first})") from None
         except AssertionError as e:     # an internal check of Exo's analyses
             raise UnsupportedConstruct(
-                f"cannot map proc {proc.name()!r} to Gemmini: a scheduling step failed "
+                f"cannot map proc {name!r} to Gemmini: a scheduling step failed "
                 f"inside Exo ({str(e).strip() or 'assertion'})") from None
+
+
+def _map_padded(p):
+    """The written-out padded convolution with its configurations hoisted to the top."""
+    return simplify(_hoist_configs(p))
 
 
 def _b_transposed(proc) -> bool:
