@@ -558,8 +558,10 @@ def conv_pad_rgb(scale: f32, act: bool, img: i8[1, 6, 6, 3] @ DRAM,
                                         if x + dx < 7:
                                             for ic in seq(0, 3):
                                                 a: i32
+                                                wv: i32
                                                 a = img[n, y + dy - 1, x + dx - 1, ic]
-                                                s += a * k[dy, dx, ic, oc]
+                                                wv = k[dy, dx, ic, oc]
+                                                s += a * wv
                     f: f32
                     acc_scale(s, f, scale)
                     o: i8
@@ -587,8 +589,10 @@ def broken_conv_pad_rgb(scale: f32, act: bool, img: i8[1, 6, 6, 3] @ DRAM,
                                         if x + dx < 7:
                                             for ic in seq(0, 3):
                                                 a: i32
+                                                wv: i32
                                                 a = img[n, y + dy - 1, x + dx - 1, ic]
-                                                s += a * k[dy, dx, ic, oc]
+                                                wv = k[dy, dx, ic, oc]
+                                                s += a * wv
                     f: f32
                     acc_scale(s, f, scale)
                     o: i8
