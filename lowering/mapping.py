@@ -28,6 +28,8 @@ instructions out of the loops.
 * Any other convolution: the edge-tile GEMM mapping over (output columns, output
   channels, input channels) inside the batch, output-row and kernel-position loops
   (`CONV_NAMES`).
+* A padded convolution (or one without a bias): written out as clipped edge-tile GEMM
+  pieces (`lowering.mapping_pad`), the configurations hoisted like the edge mapping's.
 
 Exo's scheduling of big kernels is slow; use `lowering.exo_to_c.mapped_c` for the
 cached C of a mapped workload.
@@ -131,7 +133,8 @@ def map_to_gemmini(proc):
     The algorithm is recognized by its loop and index structure
     (`lowering.mapping_match`), whatever its names: a GEMM (optionally batched, with an
     int32 bias row, ReLU always or by a bool parameter, with or without a ``scale``) or
-    a stride-1 unpadded convolution with a bias. The mapped proc is checked against
+    a stride-1 convolution (with a bias; or padded, its guard read as a window of valid
+    input positions, `lowering.mapping_pad`). The mapped proc is checked against
     ``proc`` on random inputs. What cannot be mapped raises `UnsupportedConstruct` in
     one line naming the statement and why.
     """
