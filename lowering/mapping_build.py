@@ -1,8 +1,10 @@
 """From a recognized `Contraction` to the algorithm proc the mapping knows, and back.
 
 ``canonical(c)`` classifies the contraction (GEMM, batched GEMM, GEMM with an int32
-bias row, each also with B read transposed (``[j, k]``), 3x3-style convolution) and returns the algorithm proc of that shape with the
-loop, buffer and argument names `lowering.mapping` schedules, plus a binding: for each
+bias row, each also with B read transposed (``[j, k]``), 3x3-style convolution) and returns
+the algorithm proc of that shape with the loop, buffer and argument names
+`lowering.mapping` schedules (for a padded convolution: its `ConvShape`, which
+`lowering.mapping_pad` writes out), plus a binding: for each
 of its arguments, the user's argument (or the constant a missing ``scale`` / ``act``
 stands for). ``wrap(user_proc, mapped, binding)`` gives the mapped proc the user's
 name and signature: a proc of that signature calling ``mapped``, with the call inlined
@@ -20,7 +22,8 @@ from exo.stdlib.scheduling import inline, rename
 from lowering import suite
 from lowering.mapping_match import Access, Contraction, located
 from lowering.mapping_pad import ConvShape
-from lowering.mapping_procs import bgemm, bgemm_bias, gemm_bias
+from lowering.mapping_procs import (bgemm, bgemm_bias, bgemm_shared, bgemm_shared_bias,
+                                     gemm_bias)
 
 def _fail(c: Contraction, why: str):
     raise located(c.where, f"cannot map proc {c.proc_name!r} to Gemmini: {why}", c.proc_name)
@@ -91,8 +94,10 @@ def _canonical_gemm(proc_ir, c: Contraction):
         _fail(c, f"operand {a_name!r} is read transposed ([k, i]): the mapping transposes "
                  "only the second operand (config_ex's B_transpose); transpose it before the "
                  "kernel or swap the operands")
-    transposed = tuple(y) == (*batch, j, k)     # the preload transposes B (B_transpose)
-    if tuple(x) != (*batch, i, k) or tuple(y) not in ((*batch, k, j), (*batch, j, k)):
+    shared = bool(batch) and tuple(y) in ((k, j), (j, k))    # one B for every batch
+    b_batch = () if shared else tuple(batch)
+    transposed = tuple(y) == (*b_batch, j, k)   # the preload transposes B (B_transpose)
+    if tuple(x) != (*batch, i, k) or tuple(y) not in ((*b_batch, k, j), (*b_batch, j, k)):
         _fail(c, f"operands {a_name!r}{list(x)} and {b_name!r}{list(y)} are not a matmul "
                  f"of output {c.out.array!r}{list(out)} over {k!r}")
     for access, dims in ((c.out, out), (c_x, x), (c_y, y)):
@@ -108,7 +113,10 @@ def _canonical_gemm(proc_ir, c: Contraction):
             _fail(c, f"the accumulator starts at {c.bias.array!r}, which is not an int32 "
                      f"[1, {N}] bias row indexed [0, {j}]")
         binding["bias"] = ("arg", c.bias.array)
-    if batch:
+    if batch and shared:
+        template = bgemm_shared_bias if c.bias is not None else bgemm_shared
+        sizes = (loops[batch[0]],)
+    elif batch:
         template, sizes = (bgemm_bias if c.bias is not None else bgemm), (loops[batch[0]],)
     elif c.bias is not None:
         template, sizes = gemm_bias, ()

@@ -234,3 +234,15 @@ def test_unpaddable_convolutions_are_refused_in_one_line():
     line = int(message.split(":")[1])
     assert "y[n, r, c, o] = q" in open(A.__file__).read().splitlines()[line - 1]
     one_line_error(A.conv_kernel_guard, "a guard bounds something else than the input row")
+
+
+def test_batched_gemm_with_a_shared_b_is_recognized():
+    """A[n, i, k] @ B[k, j]: the batched GEMM whose B is the same for every batch (B[j, k]
+    in the broken twin: the preload transposes it)."""
+    algorithm, binding = canonical(A.batched_shared, match_contraction(A.batched_shared))
+    shapes = {str(a.name()): a.shape() for a in algorithm.args() if a.is_tensor()}
+    assert len(shapes["B"]) == 2 and len(shapes["A"]) == 3 and "bias" in shapes
+    assert (binding["B"], binding["bias"]) == (("arg", "W"), ("arg", "bias"))
+    algorithm, _ = canonical(A.broken_batched_shared,
+                             match_contraction(A.broken_batched_shared))
+    assert "B[j, k]" in str(algorithm)

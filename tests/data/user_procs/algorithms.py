@@ -661,6 +661,53 @@ def expect_conv_pad2(i):
     return {"dst": requant(conv_padded(i["src"], i["wt"], 2), i["scale"], i["act"])}
 
 
+# 13. A batched GEMM whose B is shared by the batch (one weight matrix for every image),
+# with a bias; B square so that its broken twin (B read transposed) maps too
+@proc
+def batched_shared(scale: f32, act: bool, X: i8[2, 20, 24] @ DRAM, W: i8[24, 24] @ DRAM,
+                   bias: i32[1, 24] @ DRAM, Y: i8[2, 20, 24] @ DRAM):
+    for n in seq(0, 2):
+        for r in seq(0, 20):
+            for c in seq(0, 24):
+                acc: i32
+                acc = bias[0, c]
+                for t in seq(0, 24):
+                    acc += X[n, r, t] * W[t, c]
+                f: f32
+                acc_scale(acc, f, scale)
+                q: i8
+                clamp(f, q)
+                if act == True:
+                    q = relu(q)
+                Y[n, r, c] = q
+
+
+@proc
+def broken_batched_shared(scale: f32, act: bool, X: i8[2, 20, 24] @ DRAM,
+                          W: i8[24, 24] @ DRAM, bias: i32[1, 24] @ DRAM,
+                          Y: i8[2, 20, 24] @ DRAM):
+    for n in seq(0, 2):
+        for r in seq(0, 20):
+            for c in seq(0, 24):
+                acc: i32
+                acc = bias[0, c]
+                for t in seq(0, 24):
+                    acc += X[n, r, t] * W[c, t]      # W transposed
+                f: f32
+                acc_scale(acc, f, scale)
+                q: i8
+                clamp(f, q)
+                if act == True:
+                    q = relu(q)
+                Y[n, r, c] = q
+
+
+def expect_batched_shared(i):
+    acc = np.stack([mm(i["X"][n], i["W"]) for n in range(2)])
+    acc = acc + np.asarray(i["bias"]).astype(np.int64).reshape(1, 1, -1)
+    return {"Y": requant(acc, i["scale"], i["act"])}
+
+
 # Not a stride-1 convolution: a stride-2 convolution (refused in one line)
 @proc
 def conv_stride2(scale: f32, act: bool, x: i8[1, 9, 9, 16] @ DRAM, w: i8[3, 3, 16, 16] @ DRAM,
@@ -767,4 +814,5 @@ CASES = {   # name -> (good, broken, expectation)
     "conv_pad1": (conv_pad1, broken_conv_pad1, expect_conv_pad1),
     "conv_pad_rgb": (conv_pad_rgb, broken_conv_pad_rgb, expect_conv_pad_rgb),
     "conv_pad2": (conv_pad2, broken_conv_pad2, expect_conv_pad2),
+    "batched_shared": (batched_shared, broken_batched_shared, expect_batched_shared),
 }
