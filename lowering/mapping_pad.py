@@ -89,6 +89,8 @@ def _span(*terms, size: int) -> str:
 
 
 class _Writer:
+    """Lines of Exo source at the current indentation."""
+
     def __init__(self):
         self.lines: list[str] = []
         self.depth = 1
@@ -128,7 +130,7 @@ def _body(s: ConvShape, w: _Writer):
     krows = [_valid(*s.rows, r, s.row_offset, s.kernel_rows) for r in range(s.out_rows)]
     col_blocks = _blocks(s.out_cols)
     signatures = []
-    for start, size in col_blocks:   # per kernel column: valid rows [s, e) of the block
+    for start, size in col_blocks:   # per kernel column: its valid columns [lo, hi) of the block
         clips = []
         for kcol in range(s.kernel_cols):
             lo = max(0, s.cols[0] - kcol - s.col_offset - start)
