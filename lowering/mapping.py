@@ -28,6 +28,8 @@ instructions out of the loops.
 * Any other convolution: the edge-tile GEMM mapping over (output columns, output
   channels, input channels) inside the batch, output-row and kernel-position loops
   (`CONV_NAMES`).
+* A padded convolution (or one without a bias): written out as clipped edge-tile GEMM
+  pieces (`lowering.mapping_pad`), the configurations hoisted like the edge mapping's.
 
 Exo's scheduling of big kernels is slow; use `lowering.exo_to_c.mapped_c` for the
 cached C of a mapped workload.
@@ -51,6 +53,7 @@ from lowering.semantics import READ, arg_roles, proc_signature, stmts
 from lowering.mapping_build import canonical, wrap
 from lowering.mapping_procs import ld_acc_i32_row, matmul_acc_i8_bt, matmul_acc_i8_bt_v2
 from lowering.mapping_match import located, match_contraction
+from lowering.mapping_pad import ConvShape, padded_conv_proc
 from lowering.workload import Workload, is_mapped
 from gemmini.config import CONFIGS
 from gemmini.errors import CheckError, UnsupportedConstruct
@@ -130,7 +133,8 @@ def map_to_gemmini(proc):
     The algorithm is recognized by its loop and index structure
     (`lowering.mapping_match`), whatever its names: a GEMM (optionally batched, with an
     int32 bias row, ReLU always or by a bool parameter, with or without a ``scale``) or
-    a stride-1 unpadded convolution with a bias. The mapped proc is checked against
+    a stride-1 convolution (with a bias; or padded, its guard read as a window of valid
+    input positions, `lowering.mapping_pad`). The mapped proc is checked against
     ``proc`` on random inputs. What cannot be mapped raises `UnsupportedConstruct` in
     one line naming the statement and why.
     """
@@ -145,7 +149,11 @@ def map_to_gemmini(proc):
     contraction = match_contraction(proc)
     algorithm, binding = canonical(proc, contraction)
     try:
-        mapped = _map_suite(algorithm, _follows_suite(algorithm))
+        if isinstance(algorithm, ConvShape):    # padded: the clipped pieces, written out
+            mapped = _solve(f"{proc.name()}_conv", lambda: _map_padded(
+                padded_conv_proc(algorithm, f"{proc.name()}_conv")))
+        else:
+            mapped = _map_suite(algorithm, _follows_suite(algorithm))
     except UnsupportedConstruct as e:   # said of the recognized algorithm: say it of proc
         why = e.message.split(": ", 1)[-1] if e.message.startswith("cannot map") \
             else e.message
@@ -175,24 +183,34 @@ def map_to_gemmini(proc):
 def _map_suite(proc, kind: str):
     """Map an algorithm with lowering.suite's loop, buffer and argument names."""
     shapes = _shapes(proc)
+    return _solve(proc.name(), lambda: _map(proc, kind, shapes))
+
+
+def _solve(name: str, schedule):
+    """``schedule()``, retried when Exo's solver gives up; Exo's errors as one line."""
     for attempt in range(SOLVER_ATTEMPTS):
         try:
-            return _map(proc, kind, shapes)
+            return schedule()
         except (SchedulingError, UnificationError, TypeError) as e:  # Exo: pattern not found
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             if first == Z3_UNKNOWN and attempt + 1 < SOLVER_ATTEMPTS:
                 continue
             if first == Z3_UNKNOWN:
                 raise UnsupportedConstruct(
-                    f"cannot map proc {proc.name()!r} to Gemmini: Exo's solver (z3) could "
+                    f"cannot map proc {name!r} to Gemmini: Exo's solver (z3) could "
                     f"not decide a scheduling step, {SOLVER_ATTEMPTS} times (this happens "
                     "on a heavily loaded machine); try again") from None
             raise UnsupportedConstruct(
-                f"cannot map proc {proc.name()!r} to Gemmini ({first})") from None
+                f"cannot map proc {name!r} to Gemmini ({first})") from None
         except AssertionError as e:     # an internal check of Exo's analyses
             raise UnsupportedConstruct(
-                f"cannot map proc {proc.name()!r} to Gemmini: a scheduling step failed "
+                f"cannot map proc {name!r} to Gemmini: a scheduling step failed "
                 f"inside Exo ({str(e).strip() or 'assertion'})") from None
+
+
+def _map_padded(p):
+    """The written-out padded convolution with its configurations hoisted to the top."""
+    return simplify(_hoist_configs(p))
 
 
 def _b_transposed(proc) -> bool:

@@ -1,8 +1,10 @@
 """From a recognized `Contraction` to the algorithm proc the mapping knows, and back.
 
 ``canonical(c)`` classifies the contraction (GEMM, batched GEMM, GEMM with an int32
-bias row, each also with B read transposed (``[j, k]``), 3x3-style convolution) and returns the algorithm proc of that shape with the
-loop, buffer and argument names `lowering.mapping` schedules, plus a binding: for each
+bias row, each also with B read transposed (``[j, k]``), 3x3-style convolution) and returns
+the algorithm proc of that shape with the loop, buffer and argument names
+`lowering.mapping` schedules (for a padded convolution: its `ConvShape`, which
+`lowering.mapping_pad` writes out), plus a binding: for each
 of its arguments, the user's argument (or the constant a missing ``scale`` / ``act``
 stands for). ``wrap(user_proc, mapped, binding)`` gives the mapped proc the user's
 name and signature: a proc of that signature calling ``mapped``, with the call inlined
@@ -19,7 +21,9 @@ from exo.stdlib.scheduling import inline, rename
 
 from lowering import suite
 from lowering.mapping_match import Access, Contraction, located
-from lowering.mapping_procs import bgemm, bgemm_bias, gemm_bias
+from lowering.mapping_pad import ConvShape
+from lowering.mapping_procs import (bgemm, bgemm_bias, bgemm_shared, bgemm_shared_bias,
+                                     gemm_bias)
 
 def _fail(c: Contraction, why: str):
     raise located(c.where, f"cannot map proc {c.proc_name!r} to Gemmini: {why}", c.proc_name)
@@ -90,8 +94,10 @@ def _canonical_gemm(proc_ir, c: Contraction):
         _fail(c, f"operand {a_name!r} is read transposed ([k, i]): the mapping transposes "
                  "only the second operand (config_ex's B_transpose); transpose it before the "
                  "kernel or swap the operands")
-    transposed = tuple(y) == (*batch, j, k)     # the preload transposes B (B_transpose)
-    if tuple(x) != (*batch, i, k) or tuple(y) not in ((*batch, k, j), (*batch, j, k)):
+    shared = bool(batch) and tuple(y) in ((k, j), (j, k))    # one B for every batch
+    b_batch = () if shared else tuple(batch)
+    transposed = tuple(y) == (*b_batch, j, k)   # the preload transposes B (B_transpose)
+    if tuple(x) != (*batch, i, k) or tuple(y) not in ((*b_batch, k, j), (*b_batch, j, k)):
         _fail(c, f"operands {a_name!r}{list(x)} and {b_name!r}{list(y)} are not a matmul "
                  f"of output {c.out.array!r}{list(out)} over {k!r}")
     for access, dims in ((c.out, out), (c_x, x), (c_y, y)):
@@ -107,7 +113,10 @@ def _canonical_gemm(proc_ir, c: Contraction):
             _fail(c, f"the accumulator starts at {c.bias.array!r}, which is not an int32 "
                      f"[1, {N}] bias row indexed [0, {j}]")
         binding["bias"] = ("arg", c.bias.array)
-    if batch:
+    if batch and shared:
+        template = bgemm_shared_bias if c.bias is not None else bgemm_shared
+        sizes = (loops[batch[0]],)
+    elif batch:
         template, sizes = (bgemm_bias if c.bias is not None else bgemm), (loops[batch[0]],)
     elif c.bias is not None:
         template, sizes = gemm_bias, ()
@@ -163,26 +172,68 @@ def _canonical_conv(proc_ir, c: Contraction):
         _fail(c, f"the weights {y.array!r} are not indexed [krow, kcol, in channel, "
                  f"{och}]")
     krow, kcol, kch = w[:3]
-    want = (((b, 1),), 0), (tuple(sorted(((orow, 1), (krow, 1)))), 0), \
-        (tuple(sorted(((ocol, 1), (kcol, 1)))), 0), (((kch, 1),), 0)
-    if tuple(x.index) != want:
-        _fail(c, f"the input {x.array!r} is not indexed [{b}, {orow} + {krow}, "
-                 f"{ocol} + {kcol}, {kch}] (a stride-1 unpadded convolution)")
-    if c.bias is None or _dims(c, c.bias, "the bias") != (0, och):
-        _fail(c, "the convolution has no int32 bias row [0, out channel] (the mapping "
-                 "loads the accumulator from it)")
+    row_terms = tuple(sorted(((orow, 1), (krow, 1))))
+    col_terms = tuple(sorted(((ocol, 1), (kcol, 1))))
+    index = tuple(x.index)
+    if len(index) != 4 or index[0] != (((b, 1),), 0) or index[3] != (((kch, 1),), 0) \
+            or index[1][0] != row_terms or index[2][0] != col_terms:
+        _fail(c, f"the input {x.array!r} is not indexed [{b}, {orow} + {krow} (- pad), "
+                 f"{ocol} + {kcol} (- pad), {kch}] (a stride-1 convolution)")
+    row_offset, col_offset = index[1][1], index[2][1]
+    binding = {"output": ("arg", c.out.array), "inp": ("arg", x.array),
+               "weights": ("arg", y.array), **_scalars(c)}
+    bias = c.bias is not None and _dims(c, c.bias, "the bias") == (0, och)
+    if c.bias is not None:
+        if not bias or _shape(proc_ir, c.bias.array) != (1, _shape(proc_ir, y.array)[3]) \
+                or _dtype(proc_ir, c.bias.array) != "INT32":
+            _fail(c, f"the accumulator starts at {c.bias.array!r}, which is not an int32 "
+                     f"[1, out channels] bias row indexed [0, {och}]")
+        binding["bias"] = ("arg", c.bias.array)
     batch, in_dim, _, in_ch = _shape(proc_ir, x.array)
     kd = c.reduction[krow]
     out_shape = _shape(proc_ir, c.out.array)
-    if c.reduction[kcol] != kd or out_shape[1] != out_shape[2] or in_dim - kd + 1 != out_shape[1] \
-            or _shape(proc_ir, x.array)[2] != in_dim:
-        _fail(c, "the convolution is not square with a square kernel and no padding")
-    algorithm = suite.conv_algorithm(batch, in_dim, in_ch, out_shape[3]) if kd == \
-        suite.KERNEL_DIM else rename(suite.CONV_PROC, f"{c.proc_name}_conv").partial_eval(
-            batch, out_shape[1], out_shape[3], kd, in_ch, in_dim)
-    binding = {"output": ("arg", c.out.array), "bias": ("arg", c.bias.array),
-               "inp": ("arg", x.array), "weights": ("arg", y.array), **_scalars(c)}
-    return algorithm, binding
+    if not c.guard and not row_offset and not col_offset and bias \
+            and c.reduction[kcol] == kd and out_shape[1] == out_shape[2] \
+            and in_dim - kd + 1 == out_shape[1] and _shape(proc_ir, x.array)[2] == in_dim:
+        algorithm = suite.conv_algorithm(batch, in_dim, in_ch, out_shape[3]) if kd == \
+            suite.KERNEL_DIM else rename(suite.CONV_PROC, f"{c.proc_name}_conv").partial_eval(
+                batch, out_shape[1], out_shape[3], kd, in_ch, in_dim)
+        return algorithm, binding
+    return _padded_shape(proc_ir, c, x, y, (b, orow, ocol, och, krow, kcol, kch)), binding
+
+
+def _padded_shape(proc_ir, c: Contraction, x: Access, y: Access, loops: tuple) -> ConvShape:
+    """The `ConvShape` of a stride-1 convolution whose input index is offset (padding)
+    and whose accumulation is guarded by bounds on the input row and column."""
+    b, orow, ocol, och, krow, kcol, kch = loops
+    in_shape, w_shape = _shape(proc_ir, x.array), _shape(proc_ir, y.array)
+    out_shape = _shape(proc_ir, c.out.array)
+    for access, dims in ((c.out, (b, orow, ocol, och)), (y, (krow, kcol, kch, och))):
+        _check_extents(c, proc_ir, access, dims, {**c.loops, **c.reduction})
+    if in_shape[0] != out_shape[0] or in_shape[3] != w_shape[2]:
+        _fail(c, f"the input {x.array!r} {list(in_shape)} does not match the batch and "
+                 f"input channels of the weights {list(w_shape)} and output")
+    for access in (c.out, x, y):
+        if _dtype(proc_ir, access.array) != "INT8":
+            _fail(c, f"{access.array!r} is not int8")
+    (_, row_offset), (_, col_offset) = x.index[1], x.index[2]
+    windows = {"row": [0, in_shape[1]], "column": [0, in_shape[2]]}
+    for terms, const in c.guard:   # terms + const >= 0
+        for what, (want, offset) in (("row", x.index[1]), ("column", x.index[2])):
+            window = windows[what]
+            if terms == want:       # index - offset + const >= 0
+                window[0] = max(window[0], offset - const)
+                break
+            if terms == tuple((v, -k) for v, k in want):    # offset + const - index >= 0
+                window[1] = min(window[1], offset + const + 1)
+                break
+        else:
+            _fail(c, "a guard bounds something else than the input row "
+                     f"({orow} + {krow} ...) or column ({ocol} + {kcol} ...)")
+    return ConvShape(out_shape[0], in_shape[1], in_shape[2], in_shape[3], out_shape[1],
+                     out_shape[2], out_shape[3], w_shape[0], w_shape[1], row_offset,
+                     col_offset, tuple(windows["row"]), tuple(windows["column"]),
+                     c.bias is not None)
 
 
 def wrap(user_proc, mapped, binding: dict):

@@ -69,6 +69,7 @@ class Contraction:
     reduction: dict = field(hash=False)   # reduction loop var -> extent
     scale: str | None                     # f32 parameter, None: 1.0
     act: str | bool                       # bool parameter, or always / never ReLU
+    guard: tuple = ()     # the accumulation runs only where each (terms, const) >= 0
 
 
 class _Reject(Exception):
@@ -117,6 +118,27 @@ def _affine(e) -> tuple:
     raise _Reject(e, "an index is not an affine expression of the loops")
 
 
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _guard(e) -> tuple | None:
+    """A condition that bounds index expressions (``and`` of ``<``, ``<=``, ``>``,
+    ``>=``) as constraints ``(terms, const)``, each meaning terms + const >= 0; None for
+    any other condition."""
+    if isinstance(e, LoopIR.BinOp) and e.op == "and":
+        lhs, rhs = _guard(e.lhs), _guard(e.rhs)
+        return None if lhs is None or rhs is None else lhs + rhs
+    if not isinstance(e, LoopIR.BinOp) or e.op not in _FLIP:
+        return None
+    (lt, lc), (rt, rc) = _affine(e.lhs), _affine(e.rhs)
+    big, small = ((lt, lc), (rt, rc)) if e.op in (">", ">=") else ((rt, rc), (lt, lc))
+    coefs = dict(big[0])
+    for v, c in small[0]:
+        coefs[v] = coefs.get(v, 0) - c
+    const = big[1] - small[1] - (1 if e.op in ("<", ">") else 0)   # integers: a < b: b - a - 1 >= 0
+    return ((tuple(sorted((v, c) for v, c in coefs.items() if c)), const),)
+
+
 class _Eval:
     """Symbolic evaluation of the statements under the output loops."""
 
@@ -128,6 +150,8 @@ class _Eval:
         self.acc: str | None = None
         self.red: dict[str, int] = {}
         self.stores: list[tuple] = []
+        self.guard: tuple = ()          # constraints of the bound guards around here
+        self.done_guard: tuple = ()
 
     def expr(self, e):
         if isinstance(e, LoopIR.Const):
@@ -191,9 +215,20 @@ class _Eval:
                 raise _Reject(s, "accumulates outside a reduction loop")
             term = self.expr(s.rhs)
             self.terms.append(term)
+            self.term_guards.append(self.guard)
             return
         if isinstance(s, LoopIR.For):
             self.loop(s)
+            return
+        if isinstance(s, LoopIR.If) and (bounds := _guard(s.cond)) is not None:
+            if not self.red:
+                raise _Reject(s, "a bound guard outside the reduction loops (only the "
+                                 "accumulation may be guarded, as in a padded convolution)")
+            if s.orelse:
+                raise _Reject(s, "a bound guard has an else branch")
+            outer, self.guard = self.guard, self.guard + bounds
+            self.block(s.body)
+            self.guard = outer
             return
         if isinstance(s, LoopIR.If):
             cond = self.expr(s.cond)
@@ -240,6 +275,7 @@ class _Eval:
         first = not self.red
         if first:
             self.terms: list = []
+            self.term_guards: list = []
             self.reduction_init = self.env.get(self.acc)
         self.red[var] = int(s.hi.val)
         self.block(s.body)
@@ -250,6 +286,7 @@ class _Eval:
             self.env[self.acc] = ("acc", self.reduction_init, tuple(self.red),
                                   self.terms[0])
             self.done_red = dict(self.red)
+            self.done_guard = self.term_guards[0]
             self.red = {}
 
 
@@ -327,7 +364,7 @@ def match_contraction(proc) -> Contraction:
                                     "element of an int32 argument (a bias)")
             bias = Access(init[1], init[2])
         return Contraction(name, _where(node, proc_ir), Access(out_name, out_idx), x, y, bias,
-                           loops, dict(ev.done_red), scale, act)
+                           loops, dict(ev.done_red), scale, act, ev.done_guard)
     except _Reject as r:
         raise located(_where(r.node, proc_ir), f"cannot map proc {name!r} to Gemmini: "
                       f"{r.why}", name) from None

@@ -4,6 +4,8 @@
   bias row loaded into the accumulator and / or an outer batch loop, with the loop,
   buffer and argument names of ``lowering.suite``'s GEMM (what `lowering.mapping`
   schedules).
+* ``bgemm_shared``, ``bgemm_shared_bias``: the batched GEMMs with one ``B[K, N]`` for
+  every batch (shared weights).
 * ``ld_acc_i32_row``: an instruction loading one int32 row into every row of an
   accumulator tile (a bias), a ``mvin`` with row stride 0; unlike Exo's
   ``ld_acc_i32_vector`` any width up to 16, for edge tiles.
@@ -16,6 +18,8 @@
 from __future__ import annotations
 
 from exo import DRAM, config, instr, proc
+from exo.API import Procedure
+from exo.core.LoopIR import LoopIR
 from exo.libs.externs import relu
 from exo.libs.memories import GEMM_ACCUM, GEMM_SCRATCH
 from exo.platforms.gemmini import acc_scale, clamp
@@ -123,6 +127,34 @@ def bgemm_bias(L: size, M: size, N: size, K: size, scale: f32, act: bool,
                 if act == True:
                     tmp_res2 = relu(tmp_res2)
                 C[n, i, j] = tmp_res2
+
+
+def _share_b(template, name: str):
+    """``template`` (a batched GEMM) with one ``B`` shared by every batch: ``B[k, j]``."""
+    ir = template._loopir_proc
+    (arg,) = [a for a in ir.args if str(a.name) == "B"]
+
+    def expr(e):
+        if isinstance(e, LoopIR.Read) and e.name == arg.name:
+            return e.update(idx=e.idx[1:])
+        return e
+
+    def stmt(s):
+        if isinstance(s, LoopIR.Assign):
+            return s.update(rhs=expr(s.rhs))
+        if isinstance(s, LoopIR.For):
+            return s.update(body=[stmt(b) for b in s.body])
+        if isinstance(s, LoopIR.If):
+            return s.update(body=[stmt(b) for b in s.body], orelse=[stmt(b) for b in s.orelse])
+        return s
+
+    args = [a.update(type=a.type.update(hi=a.type.hi[1:])) if a is arg else a
+            for a in ir.args]
+    return rename(Procedure(ir.update(args=args, body=[stmt(s) for s in ir.body])), name)
+
+
+bgemm_shared = _share_b(bgemm, "bgemm_shared")
+bgemm_shared_bias = _share_b(bgemm_bias, "bgemm_shared_bias")
 
 
 # ---------------------------------------------------------------------------

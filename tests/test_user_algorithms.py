@@ -13,7 +13,9 @@ from autocomp_exo.evaluation import evaluate
 from gemmini.errors import CheckError, UnsupportedConstruct
 from lowering.exo_to_c import compile_proc
 from lowering.mapping import map_to_gemmini
+from lowering.mapping_build import canonical, wrap
 from lowering.mapping_match import match_contraction
+from lowering.mapping_pad import ConvShape, padded_conv_proc
 from lowering.reference import make_input_sets
 from lowering.workload import Workload
 from tests import user_procs as U
@@ -186,3 +188,61 @@ def test_a_proc_exo_cannot_compile_is_refused_in_one_line():
     with pytest.raises(UnsupportedConstruct, match="expected precision f32") as info:
         map_to_gemmini(int_clamp)
     assert "\n" not in str(info.value)
+
+
+PADDED = ("conv_pad1", "conv_pad_rgb", "conv_pad2")     # the last two take minutes
+
+
+def test_padded_convolution_guards_are_recognized():
+    """The bound guards of a padded convolution (one `if`, or nested ifs between the
+    reduction loops) become the window of valid input rows and columns."""
+    for name, rows, cols in (("conv_pad1", (0, 8), (0, 8)), ("conv_pad_rgb", (0, 6), (0, 6)),
+                             ("conv_pad2", (0, 7), (0, 7)),
+                             ("broken_conv_pad1", (0, 7), (0, 8)),
+                             ("broken_conv_pad_rgb", (0, 6), (1, 6)),
+                             ("broken_conv_pad2", (0, 7), (0, 6))):
+        p = getattr(A, name)
+        shape, _ = canonical(p, match_contraction(p))
+        assert isinstance(shape, ConvShape), name
+        assert (shape.rows, shape.cols) == (rows, cols), name
+    shape, binding = canonical(A.conv_pad2, match_contraction(A.conv_pad2))
+    assert (shape.kernel_rows, shape.row_offset, shape.col_offset, shape.bias) == (5, -2, -2, False)
+    assert "bias" not in binding
+
+
+@pytest.mark.parametrize("name", [PADDED[0], *(pytest.param(n, marks=pytest.mark.slow)
+                                               for n in PADDED[1:])])
+def test_padded_convolution_pieces_compute_the_proc(name):
+    """The clipped GEMM pieces (before their configurations are hoisted, which the slow
+    tests cover) compute what the user's proc computes (numpy as the expectation), on
+    the model too; the broken twin's pieces do not."""
+    good, broken, expect = A.CASES[name]
+    shape, binding = canonical(good, match_contraction(good))
+    pieces = wrap(good, padded_conv_proc(shape, f"{name}_pieces"), binding)
+    w = Workload.from_proc(pieces, algorithm=good)
+    assert_reference_is_numpy(w, expect)
+    ev = evaluate(pieces, kinds=KINDS)
+    assert ev.check.ok, ev.check.message
+    bad_shape, _ = canonical(broken, match_contraction(broken))
+    bad = wrap(broken, padded_conv_proc(bad_shape, f"{name}_broken"), binding)
+    with pytest.raises(CheckError, match="does not compute what"):
+        Workload.from_proc(bad, algorithm=good)
+
+
+def test_unpaddable_convolutions_are_refused_in_one_line():
+    message = one_line_error(A.conv_stride2, "stride-1 convolution")
+    line = int(message.split(":")[1])
+    assert "y[n, r, c, o] = q" in open(A.__file__).read().splitlines()[line - 1]
+    one_line_error(A.conv_kernel_guard, "a guard bounds something else than the input row")
+
+
+def test_batched_gemm_with_a_shared_b_is_recognized():
+    """A[n, i, k] @ B[k, j]: the batched GEMM whose B is the same for every batch (B[j, k]
+    in the broken twin: the preload transposes it)."""
+    algorithm, binding = canonical(A.batched_shared, match_contraction(A.batched_shared))
+    shapes = {str(a.name()): a.shape() for a in algorithm.args() if a.is_tensor()}
+    assert len(shapes["B"]) == 2 and len(shapes["A"]) == 3 and "bias" in shapes
+    assert (binding["B"], binding["bias"]) == (("arg", "W"), ("arg", "bias"))
+    algorithm, _ = canonical(A.broken_batched_shared,
+                             match_contraction(A.broken_batched_shared))
+    assert "B[j, k]" in str(algorithm)

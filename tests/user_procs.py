@@ -49,6 +49,20 @@ def conv3x3(inp, weights) -> np.ndarray:
     return acc
 
 
+def conv_padded(inp, weights, pad: int) -> np.ndarray:
+    """NHWC stride-1 convolution of the input zero-padded by ``pad`` on each side, any
+    kernel size, int64 accumulation."""
+    inp = np.pad(np.asarray(inp).astype(np.int64), ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    w = np.asarray(weights).astype(np.int64)
+    kh, kw = w.shape[:2]
+    oh, ow = inp.shape[1] - kh + 1, inp.shape[2] - kw + 1
+    acc = np.zeros((inp.shape[0], oh, ow, w.shape[3]), np.int64)
+    for kr in range(kh):
+        for kc in range(kw):
+            acc += inp[:, kr:kr + oh, kc:kc + ow, :] @ w[kr, kc]
+    return acc
+
+
 # ---------------------------------------------------------------------------
 # 1. FC layer, bias rows loaded into the accumulator with ld_acc_i32
 # ---------------------------------------------------------------------------

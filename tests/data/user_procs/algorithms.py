@@ -13,7 +13,7 @@ from exo import DRAM, proc
 from exo.libs.externs import relu
 from exo.platforms.gemmini import acc_scale, clamp
 
-from tests.user_procs import conv3x3, mm, requant
+from tests.user_procs import conv3x3, conv_padded, mm, requant
 
 _ = (DRAM, relu, acc_scale, clamp)   # read by Exo's @proc parser
 
@@ -482,6 +482,280 @@ def expect_batched_abt(i):
     return {"C": requant(a @ b.swapaxes(1, 2), i["scale"], i["act"])}
 
 
+# 10. A padded 3x3 convolution (pad 1, output as big as the input), 16 -> 16 channels,
+# the guard in one `if`; its broken twin's guard drops the last input row
+@proc
+def conv_pad1(scale: f32, act: bool, x: i8[2, 8, 8, 16] @ DRAM, w: i8[3, 3, 16, 16] @ DRAM,
+              bias: i32[1, 16] @ DRAM, y: i8[2, 8, 8, 16] @ DRAM):
+    for n in seq(0, 2):
+        for r in seq(0, 8):
+            for c in seq(0, 8):
+                for o in seq(0, 16):
+                    acc: i32
+                    acc = bias[0, o]
+                    for u in seq(0, 3):
+                        for v in seq(0, 3):
+                            for i in seq(0, 16):
+                                if 0 <= r + u - 1 and r + u - 1 < 8 and 0 <= c + v - 1 \
+                                        and c + v - 1 < 8:
+                                    acc += x[n, r + u - 1, c + v - 1, i] * w[u, v, i, o]
+                    f: f32
+                    acc_scale(acc, f, scale)
+                    q: i8
+                    clamp(f, q)
+                    if act == True:
+                        q = relu(q)
+                    y[n, r, c, o] = q
+
+
+@proc
+def broken_conv_pad1(scale: f32, act: bool, x: i8[2, 8, 8, 16] @ DRAM,
+                     w: i8[3, 3, 16, 16] @ DRAM, bias: i32[1, 16] @ DRAM,
+                     y: i8[2, 8, 8, 16] @ DRAM):
+    for n in seq(0, 2):
+        for r in seq(0, 8):
+            for c in seq(0, 8):
+                for o in seq(0, 16):
+                    acc: i32
+                    acc = bias[0, o]
+                    for u in seq(0, 3):
+                        for v in seq(0, 3):
+                            for i in seq(0, 16):
+                                if 0 <= r + u - 1 and r + u - 1 < 7 and 0 <= c + v - 1 \
+                                        and c + v - 1 < 8:      # off by one: row 7 lost
+                                    acc += x[n, r + u - 1, c + v - 1, i] * w[u, v, i, o]
+                    f: f32
+                    acc_scale(acc, f, scale)
+                    q: i8
+                    clamp(f, q)
+                    if act == True:
+                        q = relu(q)
+                    y[n, r, c, o] = q
+
+
+def expect_conv_pad1(i):
+    acc = conv_padded(i["x"], i["w"], 1) + np.asarray(i["bias"]).astype(np.int64).reshape(-1)
+    return {"y": requant(acc, i["scale"], i["act"])}
+
+
+# 11. A padded 3x3 convolution with odd channel counts (3 -> 20), the guard split into
+# nested ifs around the kernel-column loop; its broken twin starts the columns one late
+@proc
+def conv_pad_rgb(scale: f32, act: bool, img: i8[1, 6, 6, 3] @ DRAM,
+                 k: i8[3, 3, 3, 20] @ DRAM, b: i32[1, 20] @ DRAM,
+                 out: i8[1, 6, 6, 20] @ DRAM):
+    for n in seq(0, 1):
+        for y in seq(0, 6):
+            for x in seq(0, 6):
+                for oc in seq(0, 20):
+                    s: i32
+                    s = b[0, oc]
+                    for dy in seq(0, 3):
+                        if y + dy >= 1:
+                            if y + dy <= 6:
+                                for dx in seq(0, 3):
+                                    if x + dx >= 1:
+                                        if x + dx < 7:
+                                            for ic in seq(0, 3):
+                                                a: i32
+                                                wv: i32
+                                                a = img[n, y + dy - 1, x + dx - 1, ic]
+                                                wv = k[dy, dx, ic, oc]
+                                                s += a * wv
+                    f: f32
+                    acc_scale(s, f, scale)
+                    o: i8
+                    clamp(f, o)
+                    if act == True:
+                        o = relu(o)
+                    out[n, y, x, oc] = o
+
+
+@proc
+def broken_conv_pad_rgb(scale: f32, act: bool, img: i8[1, 6, 6, 3] @ DRAM,
+                        k: i8[3, 3, 3, 20] @ DRAM, b: i32[1, 20] @ DRAM,
+                        out: i8[1, 6, 6, 20] @ DRAM):
+    for n in seq(0, 1):
+        for y in seq(0, 6):
+            for x in seq(0, 6):
+                for oc in seq(0, 20):
+                    s: i32
+                    s = b[0, oc]
+                    for dy in seq(0, 3):
+                        if y + dy >= 1:
+                            if y + dy <= 6:
+                                for dx in seq(0, 3):
+                                    if x + dx >= 2:         # off by one: column 0 lost
+                                        if x + dx < 7:
+                                            for ic in seq(0, 3):
+                                                a: i32
+                                                wv: i32
+                                                a = img[n, y + dy - 1, x + dx - 1, ic]
+                                                wv = k[dy, dx, ic, oc]
+                                                s += a * wv
+                    f: f32
+                    acc_scale(s, f, scale)
+                    o: i8
+                    clamp(f, o)
+                    if act == True:
+                        o = relu(o)
+                    out[n, y, x, oc] = o
+
+
+def expect_conv_pad_rgb(i):
+    acc = conv_padded(i["img"], i["k"], 1) + np.asarray(i["b"]).astype(np.int64).reshape(-1)
+    return {"out": requant(acc, i["scale"], i["act"])}
+
+
+# 12. A 5x5 kernel with pad 2 on a 7x7 image, 8 -> 16 channels, no bias (the accumulator
+# starts at 0); its broken twin's guard drops the last input column
+@proc
+def conv_pad2(scale: f32, act: bool, src: i8[1, 7, 7, 8] @ DRAM, wt: i8[5, 5, 8, 16] @ DRAM,
+              dst: i8[1, 7, 7, 16] @ DRAM):
+    for n in seq(0, 1):
+        for r in seq(0, 7):
+            for c in seq(0, 7):
+                for o in seq(0, 16):
+                    acc: i32
+                    acc = 0.0
+                    for u in seq(0, 5):
+                        for v in seq(0, 5):
+                            for ch in seq(0, 8):
+                                if r + u - 2 >= 0 and r + u - 2 < 7 and c + v - 2 >= 0 \
+                                        and c + v - 2 < 7:
+                                    acc += src[n, r + u - 2, c + v - 2, ch] * wt[u, v, ch, o]
+                    f: f32
+                    acc_scale(acc, f, scale)
+                    q: i8
+                    clamp(f, q)
+                    if act == True:
+                        q = relu(q)
+                    dst[n, r, c, o] = q
+
+
+@proc
+def broken_conv_pad2(scale: f32, act: bool, src: i8[1, 7, 7, 8] @ DRAM,
+                     wt: i8[5, 5, 8, 16] @ DRAM, dst: i8[1, 7, 7, 16] @ DRAM):
+    for n in seq(0, 1):
+        for r in seq(0, 7):
+            for c in seq(0, 7):
+                for o in seq(0, 16):
+                    acc: i32
+                    acc = 0.0
+                    for u in seq(0, 5):
+                        for v in seq(0, 5):
+                            for ch in seq(0, 8):
+                                if r + u - 2 >= 0 and r + u - 2 < 7 and c + v - 2 >= 0 \
+                                        and c + v - 2 < 6:      # off by one: column 6 lost
+                                    acc += src[n, r + u - 2, c + v - 2, ch] * wt[u, v, ch, o]
+                    f: f32
+                    acc_scale(acc, f, scale)
+                    q: i8
+                    clamp(f, q)
+                    if act == True:
+                        q = relu(q)
+                    dst[n, r, c, o] = q
+
+
+def expect_conv_pad2(i):
+    return {"dst": requant(conv_padded(i["src"], i["wt"], 2), i["scale"], i["act"])}
+
+
+# 13. A batched GEMM whose B is shared by the batch (one weight matrix for every image),
+# with a bias; B square so that its broken twin (B read transposed) maps too
+@proc
+def batched_shared(scale: f32, act: bool, X: i8[2, 20, 24] @ DRAM, W: i8[24, 24] @ DRAM,
+                   bias: i32[1, 24] @ DRAM, Y: i8[2, 20, 24] @ DRAM):
+    for n in seq(0, 2):
+        for r in seq(0, 20):
+            for c in seq(0, 24):
+                acc: i32
+                acc = bias[0, c]
+                for t in seq(0, 24):
+                    acc += X[n, r, t] * W[t, c]
+                f: f32
+                acc_scale(acc, f, scale)
+                q: i8
+                clamp(f, q)
+                if act == True:
+                    q = relu(q)
+                Y[n, r, c] = q
+
+
+@proc
+def broken_batched_shared(scale: f32, act: bool, X: i8[2, 20, 24] @ DRAM,
+                          W: i8[24, 24] @ DRAM, bias: i32[1, 24] @ DRAM,
+                          Y: i8[2, 20, 24] @ DRAM):
+    for n in seq(0, 2):
+        for r in seq(0, 20):
+            for c in seq(0, 24):
+                acc: i32
+                acc = bias[0, c]
+                for t in seq(0, 24):
+                    acc += X[n, r, t] * W[c, t]      # W transposed
+                f: f32
+                acc_scale(acc, f, scale)
+                q: i8
+                clamp(f, q)
+                if act == True:
+                    q = relu(q)
+                Y[n, r, c] = q
+
+
+def expect_batched_shared(i):
+    acc = np.stack([mm(i["X"][n], i["W"]) for n in range(2)])
+    acc = acc + np.asarray(i["bias"]).astype(np.int64).reshape(1, 1, -1)
+    return {"Y": requant(acc, i["scale"], i["act"])}
+
+
+# Not a stride-1 convolution: a stride-2 convolution (refused in one line)
+@proc
+def conv_stride2(scale: f32, act: bool, x: i8[1, 9, 9, 16] @ DRAM, w: i8[3, 3, 16, 16] @ DRAM,
+                 bias: i32[1, 16] @ DRAM, y: i8[1, 4, 4, 16] @ DRAM):
+    for n in seq(0, 1):
+        for r in seq(0, 4):
+            for c in seq(0, 4):
+                for o in seq(0, 16):
+                    acc: i32
+                    acc = bias[0, o]
+                    for u in seq(0, 3):
+                        for v in seq(0, 3):
+                            for i in seq(0, 16):
+                                acc += x[n, 2 * r + u, 2 * c + v, i] * w[u, v, i, o]
+                    f: f32
+                    acc_scale(acc, f, scale)
+                    q: i8
+                    clamp(f, q)
+                    if act == True:
+                        q = relu(q)
+                    y[n, r, c, o] = q
+
+
+# Not a padding: the guard bounds the kernel row, not an input position (refused)
+@proc
+def conv_kernel_guard(scale: f32, act: bool, x: i8[1, 6, 6, 16] @ DRAM,
+                      w: i8[3, 3, 16, 16] @ DRAM, bias: i32[1, 16] @ DRAM,
+                      y: i8[1, 4, 4, 16] @ DRAM):
+    for n in seq(0, 1):
+        for r in seq(0, 4):
+            for c in seq(0, 4):
+                for o in seq(0, 16):
+                    acc: i32
+                    acc = bias[0, o]
+                    for u in seq(0, 3):
+                        for v in seq(0, 3):
+                            for i in seq(0, 16):
+                                if u < 2:
+                                    acc += x[n, r + u, c + v, i] * w[u, v, i, o]
+                    f: f32
+                    acc_scale(acc, f, scale)
+                    q: i8
+                    clamp(f, q)
+                    if act == True:
+                        q = relu(q)
+                    y[n, r, c, o] = q
+
+
 # Not a matmul: the accumulator is stored without Gemmini's saturating read-out
 @proc
 def truncating_gemm(A: i8[16, 16] @ DRAM, B: i8[16, 16] @ DRAM, C: i8[16, 16] @ DRAM):
@@ -537,4 +811,8 @@ CASES = {   # name -> (good, broken, expectation)
     "conv_20x24": (conv_20x24, broken_conv_20x24, expect_conv_20x24),
     "gemm_abt": (gemm_abt, broken_gemm_abt, expect_gemm_abt),
     "batched_abt": (batched_abt, broken_batched_abt, expect_batched_abt),
+    "conv_pad1": (conv_pad1, broken_conv_pad1, expect_conv_pad1),
+    "conv_pad_rgb": (conv_pad_rgb, broken_conv_pad_rgb, expect_conv_pad_rgb),
+    "conv_pad2": (conv_pad2, broken_conv_pad2, expect_conv_pad2),
+    "batched_shared": (batched_shared, broken_batched_shared, expect_batched_shared),
 }
