@@ -75,13 +75,15 @@ class Result:
 def baseline_function(spec, baseline: str, config=None, heap=None):
     """The `ir.Function` of one baseline of a workload spec (may be slow when cold).
 
-    ``heap`` (`lowering.alloc.HeapState`, default a fresh heap) is where the Exo
-    baselines' ``gemm_malloc`` calls start; the generated baselines place their
-    buffers themselves (docs/hardware.md, "Placement")."""
-    from lowering.alloc import EMPTY_HEAP
+    ``heap`` (`lowering.alloc.HeapState`; default the measured binaries' heap,
+    `benchmarks.baselines.placement`) is where the Exo baselines' ``gemm_malloc`` calls
+    start; the generated baselines place their buffers themselves (docs/hardware.md,
+    "Placement")."""
+    from benchmarks.baselines.placement import measured_heap
     from lowering.parser import parse_c
 
-    heap = heap or EMPTY_HEAP
+    if heap is None:
+        heap = measured_heap(spec, baseline, config)
     if getattr(spec, "kind", None) == "tinympc":
         from benchmarks.baselines.tinympc_runs import baseline_function as tinympc_function
         return tinympc_function(spec, baseline)

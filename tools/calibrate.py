@@ -12,7 +12,7 @@ correlation of hand / FSM >= `GOAL_SPEARMAN`, and unoptimized < hand < FSM in sp
 every workload (the three convolutions included, for the families that have them).
 The CPU is priced as the evaluator's judge does (compiled code, gcc where installed;
 ``--cpu-cost ir`` for the IR estimate); the Exo baselines' buffers are placed as the
-measured binaries had them (`PLACEMENT`).
+measured binaries had them (`benchmarks.baselines.placement`).
 
 The search is cheap because functional results do not depend on timing: each program's
 trace is rebuilt only when a CPU cost changes (the CPU costs are folded into the trace),
@@ -33,10 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.baselines.placement import PLACEMENT, load_placement, shape_key
+
 ROOT = Path(__file__).resolve().parent.parent
 # the published FireSim speedups (docs/hardware.md section 5), shipped with the benchmarks
 PUBLISHED = ROOT / "benchmarks" / "data" / "published_gemm_speedups.json"
-PLACEMENT = ROOT / "benchmarks" / "data" / "measured_placement.json"
 DOC = ROOT / "docs" / "calibration.md"
 TOLERANCE = 0.15                 # every ratio
 GOAL_MEAN = 0.07                 # mean |error| of a family's 18 ratios
@@ -228,23 +229,6 @@ class WorkloadPrograms:
             self.fsm = [min(self.fsm, key=lambda p: p.cycles(cfg))]
 
 
-def load_placement(path: Path = PLACEMENT) -> dict:
-    """GEMM shape -> baseline -> `lowering.alloc.HeapState` of the measured binaries.
-
-    An entry is either ``freed_rows`` (one freed block of that many rows at row 0) or
-    ``blocks`` (gemm_malloc's block list laid out from row 0: [rows, still in use] pairs).
-    """
-    from lowering.alloc import HeapState
-
-    def heap(v: dict) -> HeapState:
-        if "blocks" in v:
-            return HeapState(tuple((int(r), bool(u)) for r, u in v["blocks"]))
-        return HeapState.freed(v["freed_rows"])
-
-    data = json.loads(path.read_text())
-    return {shape: {b: heap(v) for b, v in row.items()} for shape, row in data["gemm"].items()}
-
-
 def describe_heap(h) -> str:
     """One heap state in words, for the doc."""
     parts, row = [], 0
@@ -252,11 +236,6 @@ def describe_heap(h) -> str:
         parts.append(f"{'an in-use' if used else 'a freed'} block of {rows} rows at row {row}")
         row += rows
     return " and ".join(parts) or "a fresh heap"
-
-
-def _shape(spec) -> str:
-    s = spec.shape_dict
-    return f"{s['M']}x{s['N']}x{s['K']}" if spec.kind == "gemm" else spec.name
 
 
 def load_programs(specs, cfg, *, families=FAMILIES, compiler=None,
@@ -271,16 +250,17 @@ def load_programs(specs, cfg, *, families=FAMILIES, compiler=None,
     binaries got them from the allocator at run time) instead of constants."""
     from lowering.generators import fsm as fsm_mod
     from benchmarks.run_baselines import baseline_function
+    from lowering.alloc import EMPTY_HEAP
 
     placement = placement or {}
     out = []
     for spec in specs:
-        shape = _shape(spec)
-        heaps = placement.get(shape, {})
+        shape = shape_key(spec)
+        heaps = placement.get(shape, {})         # not listed: a fresh heap
         programs = {}
         for name in (UNOPT, *families):
             if name not in FAMILY_KINDS or spec.kind in FAMILY_KINDS[name]:
-                fn = baseline_function(spec, name, cfg, heap=heaps.get(name))
+                fn = baseline_function(spec, name, cfg, heap=heaps.get(name, EMPTY_HEAP))
                 programs[name] = TimedProgram(fn, compiler, runtime_bases)
         # the runner's FSM program: fsm.best_gemm_tiles' own ranking and model timing
         fsms = [TimedProgram(fsm_mod.fsm_baseline(spec, cfg), compiler)]
