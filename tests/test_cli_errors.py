@@ -305,12 +305,19 @@ def test_files_honour_the_umask(tmp_path, capsys):
         assert (tmp_path / "r" / name).stat().st_mode & 0o777 == 0o640, name
 
 
+def _sigint_default():
+    """In the child: Ctrl-C as a terminal delivers it, even when the tests run where
+    SIGINT is ignored (a background job of a non-interactive shell), which the child
+    would inherit and Python would respect."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_saves_the_best_so_far_and_exits_130(tmp_path):
     run = tmp_path / "run"
     p = subprocess.Popen([sys.executable, "-m", "autocomp_exo.cli", "optimize", str(KERNEL),
                           *WL, "--iterations", "30", "--patience", "30", "--engine", "inline",
                           "--run-dir", str(run)], cwd=ROOT, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+                         stderr=subprocess.PIPE, text=True, preexec_fn=_sigint_default)
     deadline = time.time() + 120
     while not (run / "beam" / "iter_001.json").exists() and time.time() < deadline:
         assert p.poll() is None, p.communicate()
