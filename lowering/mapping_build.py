@@ -23,7 +23,8 @@ from lowering import suite
 from lowering.mapping_match import Access, Contraction, located
 from lowering.mapping_pad import ConvShape
 from lowering.mapping_procs import (bgemm, bgemm_bias, bgemm_shared, bgemm_shared_bias,
-                                     gemm_bias)
+                                     gemm_bias, reindex_operand)
+
 
 def _fail(c: Contraction, why: str):
     raise located(c.where, f"cannot map proc {c.proc_name!r} to Gemmini: {why}", c.proc_name)
@@ -133,31 +134,7 @@ def _canonical_gemm(proc_ir, c: Contraction):
 def transpose_operand(template, name: str):
     """``template`` with argument ``name`` stored transposed: its last two dimensions
     swapped in the type and in every read (``B[k, j]`` becomes ``B[j, k]``)."""
-    ir = template._loopir_proc
-    (arg,) = [a for a in ir.args if str(a.name) == name]
-
-    def swap(xs):
-        return [*xs[:-2], xs[-1], xs[-2]]
-
-    def expr(e):
-        if isinstance(e, LoopIR.Read) and e.name == arg.name:
-            return e.update(idx=swap(e.idx))
-        if isinstance(e, LoopIR.BinOp):
-            return e.update(lhs=expr(e.lhs), rhs=expr(e.rhs))
-        return e
-
-    def stmt(s):
-        if isinstance(s, (LoopIR.Assign, LoopIR.Reduce)):
-            return s.update(rhs=expr(s.rhs))
-        if isinstance(s, LoopIR.For):
-            return s.update(body=[stmt(b) for b in s.body])
-        if isinstance(s, LoopIR.If):
-            return s.update(body=[stmt(b) for b in s.body], orelse=[stmt(b) for b in s.orelse])
-        return s
-
-    args = [a.update(type=a.type.update(hi=swap(a.type.hi))) if a is arg else a
-            for a in ir.args]
-    return Procedure(ir.update(args=args, body=[stmt(s) for s in ir.body]))
+    return reindex_operand(template, name, lambda xs: [*xs[:-2], xs[-1], xs[-2]])
 
 
 def _canonical_conv(proc_ir, c: Contraction):

@@ -150,11 +150,11 @@ def _body(s: ConvShape, w: _Writer):
 def _block(s: ConvShape, w: _Writer, orow: str, ocol: str, och: str, n: int, m: int,
            krows: tuple[int, int], clips: tuple):
     """One output block: n output columns from ``ocol`` x m channels from ``och``."""
-    w.line("res: i32[16, 16] @ GEMM_ACCUM")
+    w.line(f"res: i32[{BLOCK}, {BLOCK}] @ GEMM_ACCUM")
     if s.bias:
-        w.line(f"ld_acc_i32_row({n}, {m}, bias[0:1, {_span(och, size=m)}], res[0:{n}, 0:16])")
+        w.line(f"ld_acc_i32_row({n}, {m}, bias[0:1, {_span(och, size=m)}], res[0:{n}, 0:{BLOCK}])")
     else:
-        w.line(f"zero_acc_i32({n}, {m}, res[0:{n}, 0:16])")
+        w.line(f"zero_acc_i32({n}, {m}, res[0:{n}, 0:{BLOCK}])")
     k0, k1 = krows
     if k0 < k1:
         krow, krow_open = w.loop("krow", k0, k1)
@@ -166,17 +166,17 @@ def _block(s: ConvShape, w: _Writer, orow: str, ocol: str, och: str, n: int, m: 
             for kch, kk in _slices(w, "kch_o", s.in_ch):
                 row = _sum(orow, krow, s.row_offset)
                 cols = _span(ocol, kcol, s.col_offset + lo, size=hi - lo)
-                w.line("i_s: i8[16, 16] @ GEMM_SCRATCH")
+                w.line(f"i_s: i8[{BLOCK}, {BLOCK}] @ GEMM_SCRATCH")
                 w.line(f"ld_i8_id1({hi - lo}, {kk}, inp[b, {row}, {cols}, "
-                       f"{_span(kch, size=kk)}], i_s[0:{hi - lo}, 0:16])")
-                w.line("w_s: i8[16, 16] @ GEMM_SCRATCH")
+                       f"{_span(kch, size=kk)}], i_s[0:{hi - lo}, 0:{BLOCK}])")
+                w.line(f"w_s: i8[{BLOCK}, {BLOCK}] @ GEMM_SCRATCH")
                 w.line(f"ld_i8_id2({kk}, {m}, weights[{krow}, {kcol}, {_span(kch, size=kk)}, "
-                       f"{_span(och, size=m)}], w_s[0:{kk}, 0:16])")
-                w.line(f"matmul_acc_i8({hi - lo}, {m}, {kk}, i_s[0:{hi - lo}, 0:16], "
-                       f"w_s[0:{kk}, 0:16], res[{lo}:{hi}, 0:16])")
+                       f"{_span(och, size=m)}], w_s[0:{kk}, 0:{BLOCK}])")
+                w.line(f"matmul_acc_i8({hi - lo}, {m}, {kk}, i_s[0:{hi - lo}, 0:{BLOCK}], "
+                       f"w_s[0:{kk}, 0:{BLOCK}], res[{lo}:{hi}, 0:{BLOCK}])")
             w.close(kcol_open)
         w.close(krow_open)
-    w.line(f"st_acc_i8({n}, {m}, scale, act, res[0:{n}, 0:16], output[b, {orow}, {_span(ocol, size=n)}, "
+    w.line(f"st_acc_i8({n}, {m}, scale, act, res[0:{n}, 0:{BLOCK}], output[b, {orow}, {_span(ocol, size=n)}, "
            f"{_span(och, size=m)}])")
 
 

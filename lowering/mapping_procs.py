@@ -129,18 +129,23 @@ def bgemm_bias(L: size, M: size, N: size, K: size, scale: f32, act: bool,
                 C[n, i, j] = tmp_res2
 
 
-def _share_b(template, name: str):
-    """``template`` (a batched GEMM) with one ``B`` shared by every batch: ``B[k, j]``."""
+def reindex_operand(template, name: str, dims):
+    """``template`` with argument ``name`` laid out anew: ``dims`` maps a list of its
+    dimensions (or of the indices of a read) to the new list, applied to its type and to
+    every read of it (e.g. swap the last two: stored transposed; drop the first: shared
+    by a batch)."""
     ir = template._loopir_proc
-    (arg,) = [a for a in ir.args if str(a.name) == "B"]
+    (arg,) = [a for a in ir.args if str(a.name) == name]
 
     def expr(e):
         if isinstance(e, LoopIR.Read) and e.name == arg.name:
-            return e.update(idx=e.idx[1:])
+            return e.update(idx=dims(e.idx))
+        if isinstance(e, LoopIR.BinOp):
+            return e.update(lhs=expr(e.lhs), rhs=expr(e.rhs))
         return e
 
     def stmt(s):
-        if isinstance(s, LoopIR.Assign):
+        if isinstance(s, (LoopIR.Assign, LoopIR.Reduce)):
             return s.update(rhs=expr(s.rhs))
         if isinstance(s, LoopIR.For):
             return s.update(body=[stmt(b) for b in s.body])
@@ -148,9 +153,14 @@ def _share_b(template, name: str):
             return s.update(body=[stmt(b) for b in s.body], orelse=[stmt(b) for b in s.orelse])
         return s
 
-    args = [a.update(type=a.type.update(hi=a.type.hi[1:])) if a is arg else a
+    args = [a.update(type=a.type.update(hi=dims(a.type.hi))) if a is arg else a
             for a in ir.args]
-    return rename(Procedure(ir.update(args=args, body=[stmt(s) for s in ir.body])), name)
+    return Procedure(ir.update(args=args, body=[stmt(s) for s in ir.body]))
+
+
+def _share_b(template, name: str):
+    """``template`` (a batched GEMM) with one ``B`` shared by every batch: ``B[k, j]``."""
+    return rename(reindex_operand(template, "B", lambda xs: list(xs[1:])), name)
 
 
 bgemm_shared = _share_b(bgemm, "bgemm_shared")

@@ -38,15 +38,7 @@ def mm(a, b) -> np.ndarray:
 
 def conv3x3(inp, weights) -> np.ndarray:
     """NHWC stride-1 unpadded 3x3 convolution, int64 accumulation."""
-    inp = np.asarray(inp).astype(np.int64)
-    w = np.asarray(weights).astype(np.int64)
-    b, d, _, _ = inp.shape
-    od = d - 2
-    acc = np.zeros((b, od, od, w.shape[3]), np.int64)
-    for kr in range(3):
-        for kc in range(3):
-            acc += inp[:, kr:kr + od, kc:kc + od, :] @ w[kr, kc]
-    return acc
+    return conv_padded(inp, weights, 0)
 
 
 def conv_padded(inp, weights, pad: int) -> np.ndarray:
