@@ -143,10 +143,9 @@ def cost_fields(cfg: GemminiConfig) -> dict:
         store_block_cycles=tp.store_pipeline + max(
             _ceil(cfg.dim, tp.store_rows_per_cycle),
             _ceil(block * cfg.in_bytes, tp.dma_bytes_per_cycle)),
-        acc_port_line=(
-            "\n- accumulator banks too: every row a zero / bias mvin writes or an mvout reads in "
-            "the accumulator bank the array is writing adds a cycle to the execute engine."
-            if tp.acc_port_contention else ""),
+        # an optional line of the table (``costs_acc_port.txt``), when the model charges it
+        acc_port_line=("\n" + template("costs_acc_port").template.rstrip("\n")
+                       if tp.acc_port_contention else ""),
     )
     return fields
 
