@@ -82,6 +82,21 @@ def test_counts_and_cycles_of_a_hand_counted_kernel():
     assert log.start[0] == 2        # li and addi before the first command
 
 
+def test_each_branch_has_its_own_predictor_in_a_nest():
+    """Two loops, 2 x 3 trips: each conditional branch keeps its own 1-bit history."""
+    # li; 2 x (li; 3 x (addi, mvin, bnez); addi; bnez); ret: 26 instructions
+    tp = TimingParams()
+    _, log = _run_c("""asm volatile("li t1, 2\\n2: li t0, 3\\n1: addi t0, t0, -1\\n"
+                     ".insn r 0x7B, 3, 2, x0, t0, t0\\n bnez t0, 1b\\n"
+                     "addi t1, t1, -1\\n bnez t1, 2b" ::: "t0", "t1");""", tp)
+    assert log.instructions == 26 and log.counts[dec.BRANCH] == 8
+    assert [int(v) for v in log.rs1] == [2, 1, 0, 2, 1, 0]
+    # inner bnez: T T N, T T N -> mispredicted 1st, 3rd, 4th, 6th, predicted taken 2nd, 5th;
+    # outer bnez: T N -> both mispredicted; then the return jump
+    assert log.cycles == 26 + 6 * tp.core_rocc + 6 * tp.core_mispredict \
+        + 2 * tp.core_taken_branch + tp.core_taken_branch
+
+
 def test_arguments_past_the_registers_are_passed_on_the_stack():
     """Ten integer and ten float arguments (LP64D: a0-a7, fa0-fa7, then the stack): the
     kernel issues one command per argument with its value; we expect the values given."""

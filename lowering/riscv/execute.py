@@ -4,9 +4,10 @@ Every custom-3 instruction (a Gemmini command) and every ``fence`` is replaced i
 the emulator's memory by a jump to a small trampoline that stores rs1 and rs2 at
 the address in tp (x4, which compiled C never uses) and jumps back, so the
 emulator logs the operands without calling Python. A block hook on the kernel's
-code prices every executed block (`_block_price`, from the original instruction
-words) and the branch that led to it, and notes the kind (funct7, or fence) and
-the start cycle of the commands in the block. The price of the in-order core
+code only records which block ran; after the run, `_price_blocks` prices every
+executed block (`_block_price`, from the original instruction words) and the branch
+that led to it, and gives the kind (funct7, or fence) and the start cycle of the
+commands in the block, over all blocks at once. The price of the in-order core
 (docs/cpu_cost.md): one cycle per instruction, plus `TimingParams` penalties for taken branches and jumps,
 mispredicted conditional branches (a 1-bit predictor per branch, first guess not
 taken), a load whose result the next instruction reads, multiplies, divides and
@@ -167,54 +168,12 @@ def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingPara
     _map(uc, RETURN_ADDRESS, PAGE, NOP.to_bytes(4, "little") * (PAGE // 4))
 
     log = CoreLog()
-    blocks: dict[tuple[int, int], tuple] = {}
-    block_insns: list[list[dec.Insn]] = []      # block id -> its instructions
-    executed: list[int] = []                    # block ids in execution order
-    history: dict[int, bool] = {}
-    kinds, starts = log.kinds.extend, log.start.extend
-    t_now = 0
-    pending = None          # the branch or jump that ended the previous block
-
-    def describe(address: int, size: int) -> tuple:
-        insns, pcs, pc = [], [], address
-        while pc < address + size:
-            ins = dec.decode(code[pc])
-            insns.append(ins)
-            pcs.append(pc)
-            pc += ins.size
-        cost, offs = _block_price(insns, tp)
-        at = [(o, sites[p]) for p, o in zip(pcs, offs) if p in sites]
-        ends = insns[-1].cls if insns[-1].cls in (dec.BRANCH, dec.JUMP) else None
-        block_insns.append(insns)
-        return (cost, tuple(o for o, _ in at), tuple(k for _, k in at),
-                (ends, pcs[-1], address + size) if ends else None, len(block_insns) - 1)
+    executed: list[int] = []     # (address << 16 | size) of every executed block, in order
+    record = executed.append
 
     def on_block(_uc, address, size, _data):
-        nonlocal t_now, pending
-        info = blocks.get((address, size))
-        if info is None:
-            info = blocks[(address, size)] = describe(address, size)
-        cost, offs, site_kinds, ends, bid = info
-        t = t_now
-        if pending is not None:
-            kind, pc, fallthrough = pending
-            if kind == dec.JUMP:
-                t += taken_cost
-            else:
-                taken = address != fallthrough
-                if taken != history.get(pc, False):
-                    t += mispredict_cost
-                elif taken:
-                    t += taken_cost
-                history[pc] = taken
-        if offs:
-            kinds(site_kinds)
-            starts([t + o for o in offs])
-        executed.append(bid)
-        t_now = t + cost
-        pending = ends
+        record(address << 16 | size)
 
-    taken_cost, mispredict_cost = tp.core_taken_branch, tp.core_mispredict
     uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block, begin=text_lo, end=text_hi - 1)
     uc.reg_write(rc.UC_RISCV_REG_X0 + TP, LOG_BASE)
     _pass_arguments(uc, rc, args)
@@ -233,24 +192,15 @@ def run_kernel(elf: Path, args: list[Arg], buffers: list[Buffer], tp: TimingPara
     if pc != RETURN_ADDRESS:
         raise CoreRunError(f"the compiled kernel did not return within "
                            f"{RUN_TIMEOUT_US // 1_000_000} s (stopped at pc {pc:#x})")
-    if pending is not None:                # the kernel's return jump
-        t_now += tp.core_taken_branch
     n = (uc.reg_read(rc.UC_RISCV_REG_X0 + TP) - LOG_BASE) // 16
     if n > max_commands:
         raise CoreRunError(f"the compiled kernel issues more than {max_commands} commands")
+    _price_blocks(log, np.asarray(executed, dtype=np.int64), code, sites, tp)
     if n != len(log.kinds):
         raise CoreRunError(f"the command log holds {n} commands, the blocks ran "
                            f"{len(log.kinds)}")
     regs = np.frombuffer(bytes(uc.mem_read(LOG_BASE, 16 * n)), dtype=np.uint64).reshape(n, 2)
     log.rs1, log.rs2 = regs[:, 0], regs[:, 1]
-    log.cycles = t_now
-    counts = dict.fromkeys(dec.CLASSES, 0)
-    for bid, n in enumerate(np.bincount(np.asarray(executed, dtype=np.int64),
-                                        minlength=len(block_insns))):
-        for ins in block_insns[bid]:
-            counts[ins.cls] += int(n)
-    log.counts = counts
-    log.instructions = sum(counts.values())
     return log
 
 
@@ -278,3 +228,82 @@ def _pass_arguments(uc, rc, args) -> None:
     if stacked:
         uc.mem_write(sp, np.asarray(stacked, dtype=np.uint64).tobytes())
     uc.reg_write(rc.UC_RISCV_REG_SP, sp)
+
+
+def _price_blocks(log: CoreLog, executed: np.ndarray, code: dict[int, int],
+                  sites: dict[int, int], tp: TimingParams) -> None:
+    """Price the executed blocks (``address << 16 | size`` in order) into ``log``: the
+    start cycle and kind of every command, the run's cycles and instruction counts.
+
+    A block costs `_block_price` of its instructions; the branch or jump ending a block
+    costs the next one `core_taken_branch` when taken (a jump always is) and
+    `core_mispredict` when the 1-bit predictor of that branch guessed wrong (its last
+    outcome, first guess not taken). Done over all blocks at once, not per block."""
+    counts = dict.fromkeys(dec.CLASSES, 0)
+    if executed.size == 0:
+        log.counts, log.cycles = counts, 0
+        return
+    keys, ids = np.unique(executed, return_inverse=True)
+    nu = len(keys)
+    cost = np.zeros(nu, np.int64)
+    end_kind = np.zeros(nu, np.int8)       # 0: falls through, 1: jump, 2: conditional branch
+    end_pc = np.zeros(nu, np.int64)
+    fallthrough = np.zeros(nu, np.int64)
+    nsites = np.zeros(nu, np.int64)
+    site_offs: list[int] = []
+    site_kinds: list[int] = []
+    classes = np.zeros((nu, len(dec.CLASSES)), np.int64)
+    column = {c: i for i, c in enumerate(dec.CLASSES)}
+    for u, key in enumerate(keys.tolist()):
+        address, size = key >> 16, key & 0xFFFF
+        insns, pcs, pc = [], [], address
+        while pc < address + size:
+            ins = dec.decode(code[pc])
+            insns.append(ins)
+            pcs.append(pc)
+            pc += ins.size
+        cost[u], offs = _block_price(insns, tp)
+        for p, o in zip(pcs, offs):
+            if p in sites:
+                site_offs.append(o)
+                site_kinds.append(sites[p])
+                nsites[u] += 1
+        last = insns[-1].cls
+        if last in (dec.BRANCH, dec.JUMP):
+            end_kind[u] = 1 if last == dec.JUMP else 2
+            end_pc[u], fallthrough[u] = pcs[-1], address + size
+        for ins in insns:
+            classes[u, column[ins.cls]] += 1
+    addresses = keys[ids] >> 16
+    before = ids[:-1]                       # the block each later block follows
+    penalty = np.zeros(len(ids), np.int64)
+    after = penalty[1:]                     # a view: the penalty of blocks 1..n-1
+    after[end_kind[before] == 1] += tp.core_taken_branch
+    branch = np.flatnonzero(end_kind[before] == 2)
+    if branch.size:
+        taken = addresses[branch + 1] != fallthrough[before[branch]]
+        pcs = end_pc[before[branch]]
+        order = np.argsort(pcs, kind="stable")
+        pc_sorted, taken_sorted = pcs[order], taken[order]
+        last_outcome = np.concatenate([[False], taken_sorted[:-1]])
+        last_outcome[np.concatenate([[True], pc_sorted[1:] != pc_sorted[:-1]])] = False
+        price = np.where(taken_sorted != last_outcome, tp.core_mispredict,
+                         np.where(taken_sorted, tp.core_taken_branch, 0))
+        branch_penalty = np.empty_like(price)
+        branch_penalty[order] = price
+        after[branch] += branch_penalty
+    block_cost = cost[ids]
+    start = np.cumsum(penalty) + np.concatenate([[0], np.cumsum(block_cost)[:-1]])
+    log.cycles = int(start[-1] + block_cost[-1]
+                     + (tp.core_taken_branch if end_kind[ids[-1]] else 0))   # the return
+    per_block = nsites[ids]
+    if per_block.any():
+        first = np.concatenate([[0], np.cumsum(nsites)[:-1]])
+        owner = np.repeat(np.arange(len(ids)), per_block)
+        within = np.arange(owner.size) - np.repeat(np.cumsum(per_block) - per_block, per_block)
+        flat = first[ids][owner] + within
+        log.start = (start[owner] + np.asarray(site_offs, np.int64)[flat]).tolist()
+        log.kinds = np.asarray(site_kinds, np.int64)[flat].tolist()
+    totals = np.bincount(ids, minlength=nu) @ classes
+    log.counts = {c: int(totals[column[c]]) for c in dec.CLASSES}
+    log.instructions = int(totals.sum())
