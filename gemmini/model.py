@@ -19,7 +19,6 @@ timed in pieces (`gemmini.trace.iter_trace`), with the same outputs and report.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ from gemmini.dram_order import check_dram_order
 from gemmini.functional import Machine
 from gemmini.report import Report, build_report, instruction_counts
 from gemmini.timing import simulate, simulate_stream
-from gemmini.trace import CpuCost, Trace, concat_traces, iter_trace, with_cpu_cost
+from gemmini.trace import CpuCost, Trace, concat_all, iter_trace, with_cpu_cost
 from gemmini import ir
 from gemmini.errors import HardwareError
 
@@ -78,7 +77,7 @@ def run(fn: ir.Function, inputs: dict, config: str | GemminiConfig | None = None
     arrays = _bind_arrays(fn, inputs)
     trace, pieces = _trace_or_pieces(fn, inputs, cfg)
     if trace is None and cpu_cost is not None:   # an outside CPU price needs the whole trace
-        trace = functools.reduce(concat_traces, pieces)
+        trace = concat_all(pieces)
     if trace is not None:
         return _execute(fn, cfg, [trace], [arrays], timing, macs, cpu_cost)[0]
     return _execute_stream(fn, cfg, pieces, arrays, timing, macs)
@@ -96,7 +95,7 @@ def _trace_or_pieces(fn: ir.Function, inputs: dict, cfg: GemminiConfig
         rows += len(piece)
         if rows > WHOLE_ROWS:
             return None, _handed_over(got, pieces)
-    return functools.reduce(concat_traces, got), None
+    return concat_all(got), None
 
 
 def _handed_over(got: list, rest: Iterator) -> Iterator:

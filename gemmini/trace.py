@@ -719,14 +719,28 @@ def _ends_in_preload(trace: Trace) -> bool:
 
 def concat_traces(a: Trace, b: Trace) -> Trace:
     """Trace `a` followed by `b` (b's static instructions include a's; b's tail)."""
-    n = len(a)
-    cols = {f: np.concatenate([getattr(a, f), getattr(b, f)])
+    return concat_all([a, b])
+
+
+def concat_all(traces) -> Trace:
+    """The traces in order as one (each later one's static instructions include the
+    earlier ones'; the last one's tail), each row copied once."""
+    traces = list(traces)
+    last = traces[-1]
+    if len(traces) == 1:
+        return last
+    cols = {f: np.concatenate([getattr(t, f) for t in traces])
             for f in ("op", "sid", "ints", "floats", "dram", "cpu_pre", "cpu_issue")}
-    loop_ws = {**a.loop_ws, **{k + n: v for k, v in b.loop_ws.items()}}
-    events = a.cpu_events + tuple((row + n, blk, vals) for row, blk, vals in b.cpu_events)
-    return Trace(**cols, cpu_tail=b.cpu_tail, instrs=b.instrs, arrays=b.arrays,
-                 loop_ws=loop_ws, cpu_blocks=b.cpu_blocks, cpu_events=events,
-                 cpu_params=b.cpu_params)
+    loop_ws: dict = {}
+    events: list = []
+    n = 0
+    for t in traces:
+        loop_ws.update({k + n: v for k, v in t.loop_ws.items()})
+        events.extend((row + n, blk, vals) for row, blk, vals in t.cpu_events)
+        n += len(t)
+    return Trace(**cols, cpu_tail=last.cpu_tail, instrs=last.instrs, arrays=last.arrays,
+                 loop_ws=loop_ws, cpu_blocks=last.cpu_blocks, cpu_events=tuple(events),
+                 cpu_params=last.cpu_params)
 
 
 def _assemble(comp: _Compiler, groups: list) -> Trace:
