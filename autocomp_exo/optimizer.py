@@ -248,7 +248,7 @@ def optimize(proc, *, settings=None, proposer: Proposer | None = None,
 
 # settings that do not change what a run finds (budgets, parallelism); the rest do
 _NOT_IDENTITY = {"search": ("iterations", "patience", "max_samples", "max_seconds",
-                            "parallel_requests"),
+                            "parallel_requests", "stream"),
                  "evaluation": ("engine", "ray_address", "workers", "timeout"),
                  "llm": ("concurrency", "timeout", "retries", "backoff_base", "backoff_max",
                          "max_tokens_total", "max_usd", "cache_dir")}

@@ -63,6 +63,7 @@ class BuiltinProposer:
     """Proposer protocol implementation backed by deterministic transformations."""
 
     name = "builtin"
+    local = True        # plans and rewrites are computed here: the search may stream them
 
     def __init__(self, gemmini: str | GemminiConfig | None = None, enable_loop_ws: bool = False):
         self.gemmini = get_config(gemmini)

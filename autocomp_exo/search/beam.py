@@ -258,17 +258,13 @@ class BeamSearch:
                 c, m, s.plans_per_candidate, iteration=it, total_iterations=s.iterations,
                 seed=derive_seed(s.seed, it, c.id, "plan", *([r] if r else []))))
             for (c, r), m in zip(slots, menus)]
+        if self._streams():
+            return self._evaluate_streamed(it, self._attempts_lazily(it, slots, menus,
+                                                                     plan_calls))
         plans: list[tuple[Candidate, Plan]] = []
         seen_plans: set[tuple[str, str, str]] = set()
         for (c, _), m, value in zip(slots, menus, self._parallel(plan_calls)):
-            got = self._check_call(value, f"plan {c.id}")[: s.plans_per_candidate]
-            for p in got:
-                if (c.id, p.proposer, p.text) in seen_plans:
-                    continue
-                seen_plans.add((c.id, p.proposer, p.text))
-                self._log("plan", iteration=it, parent=c.id, menu=[x.key for x in m],
-                          menu_item=p.menu_item, proposer=p.proposer, text=p.text)
-                plans.append((c, p))
+            plans += self._new_plans(it, c, m, value, seen_plans)
         if self._out_of_time():
             self._stop = "time budget"
         # Phase 2: rewrites
@@ -276,14 +272,10 @@ class BeamSearch:
         self.progress(self.state)
         if self._stop:          # out of time or budget: implement nothing more
             plans = []
-        impl_calls = [
-            (lambda c=c, p=p, j=j: self.proposer.implement(
-                c, p, s.impls_per_plan, seed=derive_seed(s.seed, it, c.id, "impl", j)))
-            for j, (c, p) in enumerate(plans)]
+        impl_calls = [self._impl_call(it, j, c, p) for j, (c, p) in enumerate(plans)]
         attempts: list[_Attempt] = []
         for (c, p), value in zip(plans, self._parallel(impl_calls)):
-            for rw in self._check_call(value, f"implement {c.id}")[: s.impls_per_plan]:
-                attempts.append(_Attempt(c, p, rw, len(attempts)))
+            attempts += self._new_attempts(c, p, value, len(attempts))
         if s.max_samples is not None:
             room = max(0, s.max_samples - self.state.samples)
             if len(attempts) >= room:
@@ -295,24 +287,127 @@ class BeamSearch:
         survivors = self._evaluate(it, attempts, repair_round=0)
         return survivors
 
+    def _new_plans(self, it: int, c: Candidate, menu: list[MenuItem], value,
+                   seen: set) -> list[tuple[Candidate, Plan]]:
+        """The plans of one planning call that are new for ``c`` (logged), at most
+        ``plans_per_candidate``."""
+        out = []
+        for p in self._check_call(value, f"plan {c.id}")[: self.s.plans_per_candidate]:
+            if (c.id, p.proposer, p.text) in seen:
+                continue
+            seen.add((c.id, p.proposer, p.text))
+            self._log("plan", iteration=it, parent=c.id, menu=[x.key for x in menu],
+                      menu_item=p.menu_item, proposer=p.proposer, text=p.text)
+            out.append((c, p))
+        return out
+
+    def _impl_call(self, it: int, j: int, c: Candidate, p: Plan) -> Callable:
+        return lambda: self.proposer.implement(
+            c, p, self.s.impls_per_plan, seed=derive_seed(self.s.seed, it, c.id, "impl", j))
+
+    def _new_attempts(self, c: Candidate, p: Plan, value, first: int) -> list[_Attempt]:
+        return [_Attempt(c, p, rw, first + k) for k, rw in enumerate(
+            self._check_call(value, f"implement {c.id}")[: self.s.impls_per_plan])]
+
+    # -- streaming: planning and rewriting overlap the evaluation -----------------
+    def _streams(self) -> bool:
+        """Whether plans and rewrites are made one at a time while earlier rewrites are
+        evaluated: for a proposer that computes them in this process (the built-in one),
+        when the engine evaluates in parallel elsewhere (worker processes, Ray). LLM
+        proposers keep the phases, whose calls run concurrently."""
+        return bool(self.s.stream and getattr(self.proposer, "local", False)
+                    and getattr(self.service.engine, "n", 0) >= 1)
+
+    def _attempts_lazily(self, it: int, slots, menus, plan_calls):
+        """The iteration's attempts in the order the phases would make them (plans of
+        each slot, each plan's rewrites), each made when it is asked for; stops at
+        the sample budget or the time budget."""
+        room = None if self.s.max_samples is None else max(0, self.s.max_samples
+                                                            - self.state.samples)
+        seen: set = set()
+        made = j = 0
+        if room == 0:
+            self._stop = self._stop or "sample budget"
+            return
+        for (c, _), m, call in zip(slots, menus, plan_calls):
+            for _, p in self._new_plans(it, c, m, self._parallel([call])[0], seen):
+                if self._stop or self._out_of_time():
+                    self._stop = self._stop or "time budget"
+                    return
+                value = self._parallel([self._impl_call(it, j, c, p)])[0]
+                j += 1
+                for a in self._new_attempts(c, p, value, made):
+                    yield a
+                    made += 1
+                    if room is not None and made >= room:
+                        self._stop = self._stop or "sample budget"
+                        return
+
+    def _evaluate_streamed(self, it: int, attempts_iter) -> list[Candidate]:
+        """`_evaluate` of attempts made while earlier ones are evaluated: the rewrites
+        go to the engine in chunks (twice its workers), queued on one thread that
+        evaluates them one chunk after another, so the driver plans and rewrites while
+        the workers simulate. Same attempts, same order, same results as the phased
+        iteration."""
+        self.state.phase = "evaluate"
+        self.progress(self.state)
+        size = 2 * max(1, getattr(self.service.engine, "n", 1))
+        attempts: list[_Attempt] = []
+        sent: list[tuple[list[int], object]] = []
+        chunk: list[int] = []
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            def send(idx: list[int]):
+                items = [self._item(attempts[i]) for i in idx]
+                sent.append((idx, pool.submit(self.service.evaluate_many, items)))
+            try:
+                for a in attempts_iter:
+                    attempts.append(a)
+                    if self._log_rewrite(it, a, 0):
+                        chunk.append(len(attempts) - 1)
+                    if len(chunk) >= size:
+                        send(chunk)
+                        chunk = []
+                if chunk:
+                    send(chunk)
+            finally:        # an interrupted iteration still waits for what was sent
+                evaluated = [pair for idx, future in sent for pair in self._collect(idx, future)]
+        return self._judge_all(it, attempts, evaluated, 0)
+
+    def _collect(self, idx: list[int], future) -> list[tuple[int, Evaluated]]:
+        got = future.result()
+        self.state.samples += len(got)
+        self.state.simulated = self.service.simulated
+        self.progress(self.state)
+        return list(zip(idx, got))
+
     def _evaluate(self, it: int, attempts: list[_Attempt], repair_round: int) -> list[Candidate]:
-        items, idx = [], []
-        for i, a in enumerate(attempts):
-            self._log("rewrite", iteration=it, parent=a.parent.id, plan_item=a.plan.menu_item,
-                      planner=a.plan.proposer, implementer=a.rewrite.proposer,
-                      error=a.rewrite.error, repair_round=repair_round,
-                      has_code=a.rewrite.code is not None or a.rewrite.fn is not None)
-            if a.rewrite.fn is not None or a.rewrite.code is not None:
-                items.append(a.rewrite.fn if a.rewrite.fn is not None else a.rewrite.code)
-                idx.append(i)
+        idx = [i for i, a in enumerate(attempts) if self._log_rewrite(it, a, repair_round)]
+        items = [self._item(attempts[i]) for i in idx]
         evaluated = self.service.evaluate_many(items) if items else []
         self.state.samples += len(items)
         self.state.simulated = self.service.simulated
+        return self._judge_all(it, attempts, list(zip(idx, evaluated)), repair_round)
+
+    def _log_rewrite(self, it: int, a: _Attempt, repair_round: int) -> bool:
+        """Log a rewrite; whether it has code to evaluate."""
+        has_code = a.rewrite.fn is not None or a.rewrite.code is not None
+        self._log("rewrite", iteration=it, parent=a.parent.id, plan_item=a.plan.menu_item,
+                  planner=a.plan.proposer, implementer=a.rewrite.proposer,
+                  error=a.rewrite.error, repair_round=repair_round, has_code=has_code)
+        return has_code
+
+    @staticmethod
+    def _item(a: _Attempt):
+        return a.rewrite.fn if a.rewrite.fn is not None else a.rewrite.code
+
+    def _judge_all(self, it: int, attempts: list[_Attempt],
+                   evaluated: list[tuple[int, Evaluated]], repair_round: int) -> list[Candidate]:
+        """Judge the evaluated attempts in order, then repair the rejected ones where
+        allowed (and judge those)."""
         survivors: list[Candidate] = []
         to_repair: list[tuple[_Attempt, EvalResult]] = []
-        for i, ev in zip(idx, evaluated):
-            a = attempts[i]
-            survivors += self._judge(it, a, ev, repair_round, to_repair)
+        for i, ev in evaluated:
+            survivors += self._judge(it, attempts[i], ev, repair_round, to_repair)
         if self.s.max_samples is not None:
             room = max(0, self.s.max_samples - self.state.samples)
             if len(to_repair) > room:
