@@ -17,7 +17,7 @@ from gemmini.ir import Assign, Decl, For, Function
 
 from .deps import MAX_TRIPS, Summary, TraceState, Unanalyzable, independent, summarize
 from .ir_util import Body, Path, children, const_decls, const_value, enclosing, eval_expr, walk
-from .regions import block_strides
+from .regions import block_strides, steady_configs
 
 
 class NotApplicable(AutocompError):
@@ -114,7 +114,7 @@ def bind_locals(fn: Function, path: Path, env: dict[str, int]):
 
 
 def new_state(fn: Function, config: GemminiConfig) -> TraceState:
-    return TraceState(config, block_stride=block_strides(fn, config))
+    return TraceState(config, block_stride=block_strides(fn, config), steady=steady_configs(fn))
 
 
 def summary_of(fn: Function, config: GemminiConfig, body: Body, env: dict) -> Summary:

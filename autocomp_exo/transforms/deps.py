@@ -62,6 +62,7 @@ class TraceState:
     events: int = 0
     truncate: bool = False          # loops run only their first two and last iterations ...
     full_trips: int = 0             # ... unless they have at most this many
+    steady: frozenset = frozenset()  # configuration states of one value (`steady_configs`)
 
 
 ACC_KEYS = 1 << 40      # accumulator row r has key ACC_KEYS + r; scratchpad row r has key r
@@ -272,7 +273,10 @@ def _run_stmt(stmt: Stmt, env: dict, st: TraceState, s: Summary, written: set):
         if st.events > MAX_EVENTS:
             raise Unanalyzable("enumeration too large")
         s.count += 1
-        _record(s, instr_accesses(stmt, env, st), written)
+        got = instr_accesses(stmt, env, st)
+        if st.steady:
+            got = [(m, k) for m, k in got if k not in st.steady]
+        _record(s, got, written)
     elif isinstance(stmt, Decl):
         v = const_value(stmt.init, env) if stmt.init is not None else None
         if v is None:
