@@ -49,6 +49,7 @@ class SearchSettings:
     history_limit: int = 6              # earlier attempts shown to a plan (candidate + ancestors)
     accept_equal_busier_drop: bool = False  # equal cycles but a less busy busiest engine survives
     seed_baselines: bool = True         # the workload's loop-FSM and vendor programs join beam 0
+    ranker: str = "off"                 # built-in plans: off | default (shipped) | a ranker file
 
     def __post_init__(self):
         _at_least(self, 1, "beam_width", "plans_per_candidate", "impls_per_plan",

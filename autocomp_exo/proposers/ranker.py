@@ -2,10 +2,11 @@
 
 The built-in proposer samples its plans from weighted applications (a priori weight,
 the report's bound, measured stalls, the static estimate). A `Ranker` multiplies each
-weight by a factor learned from earlier run logs (``autocomp_exo.search.ranker_fit``):
+weight by factors learned from earlier run logs (``autocomp_exo.search.ranker_fit``):
 how much a rewrite of that transformation, under that bound of the parent, cut the
-cycles per sample spent on it, relative to the average rewrite. The factors are a small
-table, read from a JSON file (``ranker.json`` next to this module by default) that also
+cycles per sample spent on it, relative to the average rewrite; times the same for the
+static estimate's verdict on the rewrite (slower, about equal, faster). The factors are
+small tables, read from a JSON file (``ranker.json`` next to this module by default) that also
 records which runs and which commit it was fitted on.
 """
 
@@ -22,6 +23,15 @@ from gemmini.errors import ConfigError
 
 DEFAULT_PATH = Path(__file__).with_name("ranker.json")
 FORMAT = 1
+GAIN_BUCKETS = ((0.99, "slower"), (1.01, "equal"))   # static gain below -> bucket; else faster
+
+
+def gain_bucket(static_gain: float) -> str:
+    """The static estimate's verdict on a rewrite: slower, equal (within 1%) or faster."""
+    for below, name in GAIN_BUCKETS:
+        if static_gain < below:
+            return name
+    return "faster"
 
 
 @dataclass(frozen=True)
@@ -56,24 +66,27 @@ class Ranked:
 @dataclass(frozen=True)
 class Ranker:
     """Learned weight factors: per ``transform|bound`` when that pair was seen in
-    training, else per ``transform``, else 1. ``lo``/``hi`` clip every factor."""
+    training, else per ``transform``, else 1; times the factor of the static gain's
+    bucket (`gain_bucket`, 1 when absent). ``lo``/``hi`` clip the product."""
     by_transform: dict[str, float]
     by_transform_bound: dict[str, float]
     lo: float = 0.125
     hi: float = 8.0
     provenance: dict[str, Any] = field(default_factory=dict)
+    by_gain: dict[str, float] = field(default_factory=dict)
 
     def factor(self, f: RankFeatures) -> float:
         """The weight factor of an application with features ``f``."""
         x = self.by_transform_bound.get(f"{f.transform}|{f.bound}",
                                         self.by_transform.get(f.transform, 1.0))
+        x *= self.by_gain.get(gain_bucket(f.static_gain), 1.0)
         return min(self.hi, max(self.lo, x))
 
     def to_data(self) -> dict[str, Any]:
         """JSON form (see `load`)."""
         return {"format": FORMAT, "lo": self.lo, "hi": self.hi,
                 "by_transform": self.by_transform,
-                "by_transform_bound": self.by_transform_bound,
+                "by_transform_bound": self.by_transform_bound, "by_gain": self.by_gain,
                 "provenance": self.provenance}
 
     def save(self, path: str | Path) -> None:
@@ -96,6 +109,7 @@ def load(path: str | Path | None = None) -> Ranker:
                           filename=str(path))
     try:
         tables = {k: _factors(data[k]) for k in ("by_transform", "by_transform_bound")}
+        tables["by_gain"] = _factors(data.get("by_gain", {}))
         lo, hi = float(data.get("lo", 0.125)), float(data.get("hi", 8.0))
     except KeyError as e:
         raise ConfigError(f"the ranker has no {e.args[0]!r} table", filename=str(path)) from None
@@ -105,7 +119,7 @@ def load(path: str | Path | None = None) -> Ranker:
         raise ConfigError(f"ranker clip range must satisfy 0 < lo <= 1 <= hi, got {lo}, {hi}",
                           filename=str(path))
     return Ranker(tables["by_transform"], tables["by_transform_bound"], lo, hi,
-                  dict(data.get("provenance") or {}))
+                  dict(data.get("provenance") or {}), tables["by_gain"])
 
 
 def _factors(table: Any) -> dict[str, float]:
