@@ -196,7 +196,7 @@ def build_proposer(s: Settings, client, menu) -> Proposer:
     ``llm.exchange_dir`` set, the LLM members answer through that directory)."""
     members: list = []
     if s.proposer in ("builtin", "ensemble"):
-        members.append(_builtin(s.evaluation.gemmini))
+        members.append(_builtin(s.evaluation.gemmini, s.search.ranker))
     if s.proposer in LLM_PROPOSERS:
         from autocomp_exo.proposers import exchange
         from autocomp_exo.proposers.llm import LLMProposer
@@ -215,13 +215,16 @@ def build_proposer(s: Settings, client, menu) -> Proposer:
     return EnsembleProposer(members)
 
 
-def _builtin(gemmini: str | GemminiConfig = DEFAULT_CONFIG) -> Proposer:
+def _builtin(gemmini: str | GemminiConfig = DEFAULT_CONFIG, ranker: str = "off") -> Proposer:
+    """The built-in proposer; ``ranker`` is ``search.ranker`` (off, default or a file)."""
     try:
         from autocomp_exo.proposers.builtin import BuiltinProposer
+        from autocomp_exo.proposers.ranker import load
     except ImportError as e:
         raise ConfigError(f"the built-in proposer is not available ({e}); pass proposer=... "
                           "or use the llm proposer") from None
-    return BuiltinProposer(gemmini=gemmini)
+    learned = None if ranker == "off" else load(None if ranker == "default" else ranker)
+    return BuiltinProposer(gemmini=gemmini, ranker=learned)
 
 
 def optimize(proc, *, settings=None, proposer: Proposer | None = None,

@@ -50,6 +50,7 @@ class SearchSettings:
     accept_equal_busier_drop: bool = False  # equal cycles but a less busy busiest engine survives
     seed_baselines: bool = True         # the workload's loop-FSM and vendor programs join beam 0
     stream: bool = True                 # a local proposer plans and rewrites while workers evaluate
+    ranker: str = "off"                 # built-in plans: off | default (shipped) | a ranker file
 
     def __post_init__(self):
         _at_least(self, 1, "beam_width", "plans_per_candidate", "impls_per_plan",

@@ -148,7 +148,8 @@ def test_loop_ws_is_off_by_default_and_offered_when_enabled(cand):
 
 def _weights(fn, fb):
     ranked = BuiltinProposer()._ranked(fn, fb, {m.key for m in MENU})
-    return {(a.transform, a.site, a.params): w for a, w, _ in ranked}
+    return {(r.application.transform, r.application.site, r.application.params): r.weight
+            for r in ranked}
 
 
 def _feedback(**details):

@@ -24,6 +24,7 @@ import threading
 from typing import Any
 
 from autocomp_exo.proposers.base import Candidate, Feedback, MenuItem, Plan, Rewrite
+from autocomp_exo.proposers.ranker import RankFeatures, Ranked, Ranker
 from autocomp_exo.transforms import TRANSFORMS, Application, NotApplicable, apply, by_menu_item
 from autocomp_exo.transforms.estimate import estimate
 from autocomp_exo.transforms.buffering import is_load_stmt
@@ -65,9 +66,11 @@ class BuiltinProposer:
     name = "builtin"
     local = True        # plans and rewrites are computed here: the search may stream them
 
-    def __init__(self, gemmini: str | GemminiConfig | None = None, enable_loop_ws: bool = False):
+    def __init__(self, gemmini: str | GemminiConfig | None = None, enable_loop_ws: bool = False,
+                 ranker: Ranker | None = None):
         self.gemmini = get_config(gemmini)
         self.enable_loop_ws = enable_loop_ws   # offer the loop_ws (hardware FSM) rewrite
+        self.ranker = ranker                   # learned factors on the sampling weights
         self._lock = threading.Lock()
         self.stats: dict[str, dict[str, int]] = {}
         self._cache: dict = {}
@@ -111,20 +114,21 @@ class BuiltinProposer:
         plans: list[Plan] = []
         pool = list(ranked)
         while pool and len(plans) < n:
-            weights = [w for _, w, _ in pool]
-            idx = rng.choices(range(len(pool)), weights=weights)[0]
-            a, _, item = pool.pop(idx)
-            self._count(a.transform, "planned")
-            plans.append(self._plan_for(a, offered[item]))
+            weights = [r.weight for r in pool]
+            r = pool.pop(rng.choices(range(len(pool)), weights=weights)[0])
+            self._count(r.application.transform, "planned")
+            plans.append(self._plan_for(r, offered[r.item]))
         return plans
 
-    def _plan_for(self, a: Application, item: MenuItem) -> Plan:
+    def _plan_for(self, r: Ranked, item: MenuItem) -> Plan:
+        a = r.application
         t = TRANSFORMS[a.transform]
         where = " > ".join(str(i) for i in a.site) or "function"
         params = ", ".join(f"{k}={v}" for k, v in a.params) or "none"
         text = (f"Menu item {item.key}: {item.text} Concretely: {a.note} "
                 f"({t.summary}; statement path {where}; parameters {params}).")
-        return Plan(menu_item=item.key, text=text, proposer=self.name, data=a.to_data())
+        data = a.to_data() | {"features": r.features.to_data()}   # logged for the ranker
+        return Plan(menu_item=item.key, text=text, proposer=self.name, data=data)
 
     def _candidates(self, fn: Function, items: set[str]) -> list[tuple[Application, str]]:
         out = []
@@ -143,9 +147,9 @@ class BuiltinProposer:
             out += [(a, usable[0]) for a in found]
         return out
 
-    def _ranked(self, fn: Function, fb: Feedback | None, items: set[str]
-                ) -> list[tuple[Application, float, str]]:
-        """Legal applications with sampling weights, best first (deterministic order)."""
+    def _ranked(self, fn: Function, fb: Feedback | None, items: set[str]) -> list[Ranked]:
+        """Legal applications with sampling weights, best first (deterministic order).
+        With a learned ranker, each weight is also multiplied by its factor."""
         base = _cycles(fn, self.gemmini)
         tags = BOUND_TAGS.get(getattr(fb, "bound", "") or "", ())
         sp_low = fb is not None and fb.sp_kib_total and fb.sp_kib_used < 0.5 * fb.sp_kib_total
@@ -163,10 +167,15 @@ class BuiltinProposer:
                 w *= 2.0
             if sp_low and a.transform in ("resident", "double_buffer", "distinct"):
                 w *= 1.5
-            w *= _stall_boost(fn, a, fb)
+            boost = _stall_boost(fn, a, fb)
+            w *= boost
             w *= math.exp(4.0 * (gain - 1.0)) if gain >= 1.0 else gain ** 4
-            scored.append((a, w, item))
-        scored.sort(key=lambda x: (-x[1], x[0].transform, x[0].site, x[0].params))
+            feats = RankFeatures(a.transform, getattr(fb, "bound", None) or "", gain, boost > 1.0)
+            if self.ranker is not None:
+                w *= self.ranker.factor(feats)
+            scored.append(Ranked(a, w, item, feats))
+        scored.sort(key=lambda r: (-r.weight, r.application.transform, r.application.site,
+                                   r.application.params))
         return scored
 
     def _try(self, fn: Function, a: Application) -> Function | None:
@@ -272,7 +281,7 @@ class BuiltinProposer:
                        item: str | None) -> list[Application]:
         names = {t.name for t in by_menu_item(item)}
         ranked = self._ranked(fn, fb, {item}) if names else []
-        return [a for a, _, _ in ranked if a.transform in names]
+        return [r.application for r in ranked if r.application.transform in names]
 
 
 STALL_SHARE = 0.03     # a stall costing this share of the run is worth targeting

@@ -438,7 +438,7 @@ class BeamSearch:
                   error_kind=kind, error=res.error_message, cached=ev.cached,
                   plan_item=a.plan.menu_item, planner=a.plan.proposer,
                   transform=(a.plan.data or {}).get("transform"),
-                  implementer=a.rewrite.proposer, repair_round=repair_round)
+                  features=(a.plan.data or {}).get("features"), implementer=a.rewrite.proposer, repair_round=repair_round)
         if res.key is not None:
             self.lineage.add_child(a.parent.id, res.key, cycles=res.cycles, ok=res.ok,
                                    accepted=accepted, iteration=it, menu_item=a.plan.menu_item,
