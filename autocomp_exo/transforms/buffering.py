@@ -51,13 +51,21 @@ def double_buffer(fn: Function, a: Application, config: GemminiConfig) -> Functi
 
 
 def find_double_buffer(fn: Function, config: GemminiConfig) -> list[Application]:
+    """Each reused buffer double-buffered across each loop that reuses it, in place and
+    with the copies one bank apart. An accumulator tile (an mvout site) gets bank-apart
+    copies only across the innermost such loop: across an outer one, the tiles of
+    consecutive inner iterations would still share a bank (and its ports)."""
     out = []
-    for path, x, p, lp in reused_buffers(fn):
+    found = list(reused_buffers(fn))
+    innermost = {path: p for path, _x, p, _lp in found}     # yielded outermost first
+    for path, x, p, lp in found:
         what = f"double-buffer the {x.op} of {x.args[0].array} across loop {lp.var}"
         out.append(app("double_buffer", path, what, loop=p))
-        if x.op != "mvout":
-            out.append(app("double_buffer", path, what + ", the two copies in different "
-                           "scratchpad banks", loop=p, apart=True))
+        if x.op == "mvout" and innermost[path] != p:
+            continue
+        memory = "accumulator" if x.op == "mvout" else "scratchpad"
+        out.append(app("double_buffer", path, what + f", the two copies in different "
+                       f"{memory} banks", loop=p, apart=True))
     return out
 
 
