@@ -43,8 +43,16 @@ def double_buffer(fn: Function, a: Application, config: GemminiConfig) -> Functi
     """Alternate the load's buffer between two copies across iterations of ``loop`` (with
     the buffers of its sibling moves of the same array, e.g. every block of a tile)."""
     loop_path = tuple(a.p["loop"])
-    new = expand(fn, a.site, loop_path[:-1], config, copies=2, only=loop_path,
-                 apart=a.p.get("apart", False), group=True)
+    apart = a.p.get("apart", False)
+    try:
+        new = expand(fn, a.site, loop_path[:-1], config, copies=2, only=loop_path,
+                     apart=apart, group=True)
+    except NotApplicable:
+        if not (apart and get(fn.body, a.site).op == "mvout"):
+            raise
+        # an accumulator tile with no room one bank apart: double-buffered in place
+        new = expand(fn, a.site, loop_path[:-1], config, copies=2, only=loop_path,
+                     group=True)
     if new == fn:
         raise NotApplicable("nothing to double-buffer")
     return new
@@ -52,20 +60,27 @@ def double_buffer(fn: Function, a: Application, config: GemminiConfig) -> Functi
 
 def find_double_buffer(fn: Function, config: GemminiConfig) -> list[Application]:
     """Each reused buffer double-buffered across each loop that reuses it, in place and
-    with the copies one bank apart. An accumulator tile (an mvout site) gets bank-apart
-    copies only across the innermost such loop: across an outer one, the tiles of
-    consecutive inner iterations would still share a bank (and its ports)."""
+    with the copies one bank apart. An accumulator tile (an mvout site) is offered once
+    per loop: across the innermost such loop one accumulator bank apart (in place when
+    there is no room: the copies in two banks are never slower, the zeroing and mvouts
+    of one no longer pass through the port of the bank the array writes), across an
+    outer one in place (the tiles of consecutive inner iterations would share a bank
+    anyway)."""
     out = []
     found = list(reused_buffers(fn))
     innermost = {path: p for path, _x, p, _lp in found}     # yielded outermost first
     for path, x, p, lp in found:
         what = f"double-buffer the {x.op} of {x.args[0].array} across loop {lp.var}"
-        out.append(app("double_buffer", path, what, loop=p))
-        if x.op == "mvout" and innermost[path] != p:
+        if x.op == "mvout":
+            if innermost[path] == p:
+                out.append(app("double_buffer", path, what + ", the two copies in "
+                               "different accumulator banks", loop=p, apart=True))
+            else:
+                out.append(app("double_buffer", path, what, loop=p))
             continue
-        memory = "accumulator" if x.op == "mvout" else "scratchpad"
-        out.append(app("double_buffer", path, what + f", the two copies in different "
-                       f"{memory} banks", loop=p, apart=True))
+        out.append(app("double_buffer", path, what, loop=p))
+        out.append(app("double_buffer", path, what + ", the two copies in different "
+                       "scratchpad banks", loop=p, apart=True))
     return out
 
 
