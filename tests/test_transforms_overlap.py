@@ -366,6 +366,22 @@ def test_interleave_double_buffers_a_zeroed_accumulator_tile(text, load, work):
     assert model_cycles(new, config=FAST_CPU) < model_cycles(fn, config=FAST_CPU)
 
 
+def test_interleave_after_the_accumulator_tile_was_double_buffered_apart():
+    """The tile already alternates one accumulator bank apart across i: interleave
+    prefetches the zeroing and A without expanding the tile again (it has its copies)."""
+    fn = parse(ZERO_AND_LOAD_TEXT)
+    i = loop(fn, "i")
+    fn = apply(fn, Application("double_buffer", path_of(fn, "mvout"),
+                               (("apart", True), ("loop", i))), CFG)
+    check_program(fn, seed=10)
+    new = apply(fn, Application("interleave", i, (("load", 0), ("work", 1))), CFG)
+    i_loop = get(new.body, loop(new, "i"))
+    assert not any(is_load_stmt(s) for s in i_loop.body)   # every load loop prefetched
+    check_program(new, seed=11)
+    store = get(new.body, path_of(new, "mvout"))
+    assert repr(store.args[1]) == repr(get(fn.body, path_of(fn, "mvout")).args[1])
+
+
 LOADS_IN_WORK_TEXT = """
 void f(const float* scale, bool act, const int8_t A[64][256], const int8_t B[256][64],
        int8_t C[64][64]) {

@@ -30,7 +30,7 @@ from .base import (Application, Dependent, NotApplicable, Transform, app, requir
                    sample_values, site_envs, summary_of)
 from .deps import LOAD_IDS, scalar_carried
 from .loops import fission, fuse
-from .ir_util import add, all_names, free_reads, fresh, get, instrs, mul, replace_fn, \
+from .ir_util import add, all_names, deep_vars, free_reads, fresh, get, instrs, mul, replace_fn, \
     scalar_writes, sub, subst_body, trip_count, walk
 from .regions import bounds, extents, region_of
 from .residency import expand, find_resident, reused_buffers
@@ -180,6 +180,10 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
         # that store them
         sites += [loop_path + p for p, x, _ in instrs(get(fn.body, loop_path).body)
                   if x.op == "mvout"]
+    # a buffer whose address already alternates with the loop (``512 * (i % 2)``: a tile
+    # double-buffered before) has its two copies; expanding it again would not fit
+    var = get(fn.body, loop_path).var
+    sites = [q for q in sites if var not in deep_vars(fn)(get(fn.body, q).args[1])]
     for apart in (True, False):
         new = fn
         try:
