@@ -29,6 +29,7 @@ def main(argv=None) -> int:
     ap.add_argument("transforms", nargs="+")
     ap.add_argument("--limit", type=int, default=8, help="applications tried per step")
     ap.add_argument("--gemmini", default="int8_16")
+    ap.add_argument("--out", help="write the final program's compact C here")
     args = ap.parse_args(argv)
     workload = Workload.from_spec(by_name(args.workload))
     evaluator = ModelEvaluator.for_workload(workload, args.gemmini)
@@ -53,6 +54,10 @@ def main(argv=None) -> int:
                   f"{dict(a.params)}")
         else:
             print(f"{name}: no application")
+    if args.out:
+        from lowering.print_compact import to_compact
+        with open(args.out, "w") as f:
+            f.write(to_compact(fn))
     report = evaluator.run(fn).report
     print(f"busy {report.busy}, stolen {report.stolen_cycles}, exposed preloads "
           f"{report.exposed_preloads}, cpu stall {report.cpu_stall}")

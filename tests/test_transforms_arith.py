@@ -219,3 +219,56 @@ def test_const_prop_inlines_loops_that_run_once():
     assert not [s for _, s, _ in walk(new.body) if isinstance(s, For) and s.var == "j"]
     check_gemm(new, 32, 64, 128)
     assert estimate(new, CFG).cycles < estimate(fn, CFG).cycles
+
+
+SYMBOLIC_ZERO_TEXT = """
+void f(const float* scale, bool act, const int8_t A[32][16], const int8_t B[16][128],
+       int8_t C[32][128]) {
+  config_st(128, act, *scale);
+  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
+  config_ld(128, 1.0f, 2);
+  config_ld(16, 1.0f, 1);
+  config_ld(0, 1.0f, 0);
+  for (int i = 0; i < 2; i++) {
+    mvin2(&A[16 * i][0], 0, 16, 16);
+    for (int j = 0; j < 2; j++) {
+      mvin3(&B[0][64 * j], 64 * j + 4096, 64, 16);
+      mvin(0, 512 * (j % 2) + 0x80000000, 16, 16);
+      mvin(0, 512 * (j % 2) + 0x80000010, 16, 16);
+      mvin(0, 512 * (j % 2) + 0x80000020, 16, 16);
+      mvin(0, 512 * (j % 2) + 0x80000030, 16, 16);
+      preload(64 * j + 4096, 512 * (j % 2) + 0xC0000000, 16, 16, 16, 16);
+      compute_preloaded(0, ~((uint32_t)0), 16, 16, 16, 16);
+      preload(64 * j + 4112, 512 * (j % 2) + 0xC0000010, 16, 16, 16, 16);
+      compute_preloaded(0, ~((uint32_t)0), 16, 16, 16, 16);
+      preload(64 * j + 4128, 512 * (j % 2) + 0xC0000020, 16, 16, 16, 16);
+      compute_preloaded(0, ~((uint32_t)0), 16, 16, 16, 16);
+      preload(64 * j + 4144, 512 * (j % 2) + 0xC0000030, 16, 16, 16, 16);
+      compute_preloaded(0, ~((uint32_t)0), 16, 16, 16, 16);
+      mvout(&C[16 * i][64 * j], 512 * (j % 2) + 0x80000000, 16, 16);
+      mvout(&C[16 * i][64 * j + 16], 512 * (j % 2) + 0x80000010, 16, 16);
+      mvout(&C[16 * i][64 * j + 32], 512 * (j % 2) + 0x80000020, 16, 16);
+      mvout(&C[16 * i][64 * j + 48], 512 * (j % 2) + 0x80000030, 16, 16);
+    }
+  }
+}
+"""
+
+
+def test_fold_zeroing_of_a_double_buffered_tile():
+    """The zero mvins and first preloads of an accumulator tile whose copies alternate
+    (``512 * (j % 2)``) fold like constant ones: same summands, accumulate bit apart."""
+    fn = parse(SYMBOLIC_ZERO_TEXT)
+    assert check_program(fn)["mvin"] == 2 * 2 * 4
+    new = apply(fn, Application("fold_zeroing", ()), CFG)
+    assert check_program(new, seed=2).get("mvin", 0) == 0
+
+
+def test_fold_zeroing_keeps_a_symbolic_zero_read_before_the_product():
+    text = SYMBOLIC_ZERO_TEXT.replace(
+        "      mvin(0, 512 * (j % 2) + 0x80000030, 16, 16);\n",
+        "      mvin(0, 512 * (j % 2) + 0x80000030, 16, 16);\n"
+        "      mvout(&C[16 * i][64 * j], 512 * (j % 2) + 0x80000000, 16, 16);\n")
+    fn = parse(text)
+    new = apply(fn, Application("fold_zeroing", ()), CFG)
+    assert check_program(new, seed=3)["mvin"] == 2 * 2 * 1    # block 0's zero stays

@@ -366,6 +366,22 @@ def test_interleave_double_buffers_a_zeroed_accumulator_tile(text, load, work):
     assert model_cycles(new, config=FAST_CPU) < model_cycles(fn, config=FAST_CPU)
 
 
+def test_interleave_after_the_accumulator_tile_was_double_buffered_apart():
+    """The tile already alternates one accumulator bank apart across i: interleave
+    prefetches the zeroing and A without expanding the tile again (it has its copies)."""
+    fn = parse(ZERO_AND_LOAD_TEXT)
+    i = loop(fn, "i")
+    fn = apply(fn, Application("double_buffer", path_of(fn, "mvout"),
+                               (("apart", True), ("loop", i))), CFG)
+    check_program(fn, seed=10)
+    new = apply(fn, Application("interleave", i, (("load", 0), ("work", 1))), CFG)
+    i_loop = get(new.body, loop(new, "i"))
+    assert not any(is_load_stmt(s) for s in i_loop.body)   # every load loop prefetched
+    check_program(new, seed=11)
+    store = get(new.body, path_of(new, "mvout"))
+    assert repr(store.args[1]) == repr(get(fn.body, path_of(fn, "mvout")).args[1])
+
+
 LOADS_IN_WORK_TEXT = """
 void f(const float* scale, bool act, const int8_t A[64][256], const int8_t B[256][64],
        int8_t C[64][64]) {
@@ -473,6 +489,29 @@ def test_double_buffer_takes_every_block_of_an_unrolled_tile():
         store = get(new.body, path_of(new, "mvout", n))
         assert "%" in repr(store.args[1]), n
     assert model_cycles(new, config=FAST_CPU) < model_cycles(fn, config=FAST_CPU)
+
+
+def test_double_buffer_apart_puts_the_accumulator_copies_in_two_banks():
+    """The accumulator tile double-buffered one accumulator bank apart: the next tile's
+    zeroing and this tile's mvouts go through the other bank's port than the computes
+    write, so (with accumulator port contention) they steal no execute cycles, and the
+    run is faster than with the two copies side by side in one bank."""
+    fn = parse(UNROLLED_TILE_TEXT)
+    site, j = path_of(fn, "mvout", 2), loop(fn, "j", 1)
+    found = [a for a in applications(fn, CFG, ["double_buffer"])
+             if a.site == site and a.p.get("apart") and a.p["loop"] == j]
+    assert found and "accumulator banks" in found[0].note
+    new = apply(fn, found[0], CFG)
+    check_program(new, seed=13)
+    from autocomp_exo.transforms.ir_util import const_decls, eval_expr
+    consts = const_decls(new)
+    for n in range(4):
+        store = get(new.body, path_of(new, "mvout", n))
+        r0, r1 = (eval_expr(store.args[1], {**consts, "i": 0, "j": v}) for v in (0, 1))
+        assert r1 - r0 == CFG.acc_bank_rows, n
+    near = apply(fn, Application("double_buffer", site, (("loop", j),)), CFG)
+    contended = FAST_CPU.with_timing(acc_port_contention=True)
+    assert model_cycles(new, config=contended) < model_cycles(near, config=contended)
 
 
 def test_resident_hoists_a_load_that_residency_guarded():

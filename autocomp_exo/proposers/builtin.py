@@ -37,6 +37,7 @@ from gemmini.ir import Function
 BASE_WEIGHT = {
     "resident_all": 6.0, "resident": 6.0, "unroll": 3.0, "unroll_nest": 3.0, "bank": 3.0,
     "double_buffer": 2.5, "strength": 2.0, "hoist": 2.0, "mvin_merge": 2.0, "row_reuse": 4.0,
+    "spread_copies": 2.5,
     "reuse_weights": 2.0, "hold_weights": 4.0, "interleave": 2.5, "interleave_all": 3.0, "fold_zeroing": 2.0,
     "const_prop": 3.0, "pipeline": 1.5, "loop_ws": 4.0, "distinct": 1.0,
     "hoist_decls": 1.0, "drop_configs": 1.0, "move_up": 0.7, "fuse": 0.7, "split": 0.5,
@@ -288,6 +289,7 @@ STALL_SHARE = 0.03     # a stall costing this share of the run is worth targetin
 CONFLICT_SHARE = 0.1   # share of computes reading A and B from one bank worth a bank move
 SERIAL_SHARE = 0.25    # loads and computes each busy this share of the run ...
 SERIAL_RATIO = 1.3     # ... and the run this much longer than either: they do not overlap
+BANK_MOVES = ("bank", "spread_copies")     # rewrites that move a buffer to another bank
 OVERLAP = ("interleave", "interleave_all", "pipeline", "double_buffer")
 LOAD_CUTTERS = ("row_reuse",)   # rewrites that load the same operand fewer times
 FEED_CUTTERS = ("hold_weights",)    # rewrites that feed the array fewer rows per MAC
@@ -304,7 +306,9 @@ def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
     buffering, interleaved loads), loads and computes that add up instead of
     overlapping (every overlap rewrite), a busy load engine (rewrites that load an
     operand fewer times), and an array busy well beyond the ideal (weights held across
-    computes: they feed only their A rows and read no B)."""
+    computes: they feed only their A rows and read no B). The stolen cycles include
+    those of the accumulator's ports (zeroing and mvouts through the bank the array
+    writes), which copies of the accumulator tile one bank apart remove."""
     if fb is None or not fb.cycles:
         return 1.0
     d = fb.details or {}
@@ -314,7 +318,7 @@ def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
     busy = (d.get("busy") or {}).get("execute")
     idle = 1.0 - busy / fb.cycles if busy else 0.0
     boost = 1.0
-    if stolen > STALL_SHARE and (a.transform == "bank" or a.p.get("apart")):
+    if stolen > STALL_SHARE and (a.transform in BANK_MOVES or a.p.get("apart")):
         boost *= STALL_BOOST
     if conflicts > CONFLICT_SHARE and a.transform == "bank":
         boost *= CONFLICT_BOOST

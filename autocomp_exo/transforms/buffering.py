@@ -30,7 +30,7 @@ from .base import (Application, Dependent, NotApplicable, Transform, app, requir
                    sample_values, site_envs, summary_of)
 from .deps import LOAD_IDS, scalar_carried
 from .loops import fission, fuse
-from .ir_util import add, all_names, free_reads, fresh, get, instrs, mul, replace_fn, \
+from .ir_util import add, all_names, deep_vars, free_reads, fresh, get, instrs, mul, replace_fn, \
     scalar_writes, sub, subst_body, trip_count, walk
 from .regions import bounds, extents, region_of
 from .residency import expand, find_resident, reused_buffers
@@ -43,21 +43,44 @@ def double_buffer(fn: Function, a: Application, config: GemminiConfig) -> Functi
     """Alternate the load's buffer between two copies across iterations of ``loop`` (with
     the buffers of its sibling moves of the same array, e.g. every block of a tile)."""
     loop_path = tuple(a.p["loop"])
-    new = expand(fn, a.site, loop_path[:-1], config, copies=2, only=loop_path,
-                 apart=a.p.get("apart", False), group=True)
+    apart = a.p.get("apart", False)
+    try:
+        new = expand(fn, a.site, loop_path[:-1], config, copies=2, only=loop_path,
+                     apart=apart, group=True)
+    except NotApplicable:
+        if not (apart and get(fn.body, a.site).op == "mvout"):
+            raise
+        # an accumulator tile with no room one bank apart: double-buffered in place
+        new = expand(fn, a.site, loop_path[:-1], config, copies=2, only=loop_path,
+                     group=True)
     if new == fn:
         raise NotApplicable("nothing to double-buffer")
     return new
 
 
 def find_double_buffer(fn: Function, config: GemminiConfig) -> list[Application]:
+    """Each reused buffer double-buffered across each loop that reuses it, in place and
+    with the copies one bank apart. An accumulator tile (an mvout site) is offered once
+    per loop: across the innermost such loop one accumulator bank apart (in place when
+    there is no room: the copies in two banks are never slower, the zeroing and mvouts
+    of one no longer pass through the port of the bank the array writes), across an
+    outer one in place (the tiles of consecutive inner iterations would share a bank
+    anyway)."""
     out = []
-    for path, x, p, lp in reused_buffers(fn):
+    found = list(reused_buffers(fn))
+    innermost = {path: p for path, _x, p, _lp in found}     # yielded outermost first
+    for path, x, p, lp in found:
         what = f"double-buffer the {x.op} of {x.args[0].array} across loop {lp.var}"
+        if x.op == "mvout":
+            if innermost[path] == p:
+                out.append(app("double_buffer", path, what + ", the two copies in "
+                               "different accumulator banks", loop=p, apart=True))
+            else:
+                out.append(app("double_buffer", path, what, loop=p))
+            continue
         out.append(app("double_buffer", path, what, loop=p))
-        if x.op != "mvout":
-            out.append(app("double_buffer", path, what + ", the two copies in different "
-                           "scratchpad banks", loop=p, apart=True))
+        out.append(app("double_buffer", path, what + ", the two copies in different "
+                       "scratchpad banks", loop=p, apart=True))
     return out
 
 
@@ -157,6 +180,10 @@ def interleave(fn: Function, a: Application, config: GemminiConfig) -> Function:
         # that store them
         sites += [loop_path + p for p, x, _ in instrs(get(fn.body, loop_path).body)
                   if x.op == "mvout"]
+    # a buffer whose address already alternates with the loop (``512 * (i % 2)``: a tile
+    # double-buffered before) has its two copies; expanding it again would not fit
+    var = get(fn.body, loop_path).var
+    sites = [q for q in sites if var not in deep_vars(fn)(get(fn.body, q).args[1])]
     for apart in (True, False):
         new = fn
         try:

@@ -7,9 +7,11 @@ code", menu items faster_equivalent and loop_overhead).
  -> ...
     preload(b, 0x80000000, 16, 16, 16, 16);              (first product overwrites)
 
-Works on straight-line code with constant addresses (after unrolling and constant
-propagation); the zero mvin and the preload must cover the same full block, and no
-statement between them may touch those rows.
+Works on straight-line code (after unrolling); the zero mvin and the preload must cover
+the same full block at the same address (the same summands, constant or not: a double-
+buffered tile's ``512 * (j % 2) + ACC``, whose variables nothing in between assigns),
+and no statement between them may touch those rows (checked at the enclosing loops'
+first and second values).
 """
 
 from __future__ import annotations
@@ -17,37 +19,76 @@ from __future__ import annotations
 import dataclasses
 
 from gemmini.config import ACCUMULATE_BIT, ACC_BIT, GemminiConfig, ROW_MASK
-from gemmini.ir import Const, For, Function, Instr
+from gemmini.ir import Assign, BinOp, For, Function, Instr
 
 from .base import Application, NotApplicable, Transform, app, site_envs, summary_of
 from .deps import row_keys
-from .ir_util import children, const_value, get, replace_fn, walk, with_children
+from .ir_util import children, const_value, eval_expr, expr_vars, get, replace_fn, \
+    scalar_writes, summands, walk, with_children
+
+
+def _split(e):
+    """An address as (constant part, the other summands' texts, sorted), or None when a
+    summand is a flag written with ``|`` (not a plain sum)."""
+    if e is None:
+        return None
+    whole = const_value(e)
+    if whole is not None:
+        return whole, ()
+    k, rest = 0, []
+    for t in summands(e):
+        v = const_value(t)
+        if v is not None:
+            k += v
+        elif isinstance(t, BinOp) and t.op == "|":
+            return None
+        else:
+            rest.append(repr(t))
+    return k, tuple(sorted(rest))
 
 
 def _zero_block(s, dim: int):
+    """(address as `_split`, rows) of a zero mvin of a full-width accumulator block; the
+    address may vary with loop variables and locals (``512 * (j % 2) + ACC``)."""
     if not (isinstance(s, Instr) and s.op == "mvin" and const_value(s.args[0]) == 0):
         return None
-    v, cols, rows = (const_value(x) for x in (s.args[1], s.args[2], s.args[3]))
-    if None in (v, cols, rows) or not v & ACC_BIT or v & ACCUMULATE_BIT or cols != dim:
+    cols, rows = (const_value(x) for x in (s.args[2], s.args[3]))
+    addr = _split(s.args[1])
+    if None in (addr, cols, rows) or cols != dim:
         return None
-    return v, rows
+    if not addr[1] and (not addr[0] & ACC_BIT or addr[0] & ACCUMULATE_BIT):
+        return None             # a symbolic address's flags are checked where evaluated
+    return addr, rows
 
 
 def _rewrite_body(fn, body, path, config):
     out = list(body)
     drop = set()
+    assigned = {x.name for _, x, _ in walk(fn.body) if isinstance(x, Assign)}
     for i, s in enumerate(body):
         z = _zero_block(s, config.dim)
-        if z is None:
+        if z is None or expr_vars(s.args[1]) & assigned:
             continue
-        v, rows = z
-        keys = set(row_keys("acc", v & ROW_MASK, (v & ROW_MASK) + rows))
+        (v, terms), rows = z
+        envs = site_envs(fn, path + (i,))
+        keys = set()
+        for env in envs:
+            try:
+                at = eval_expr(s.args[1], env)
+            except (KeyError, ArithmeticError, TypeError):
+                at = None
+            if at is None or not at & ACC_BIT or at & ACCUMULATE_BIT:
+                keys = None         # not provably a zeroed accumulator block
+                break
+            keys |= set(row_keys("acc", at & ROW_MASK, (at & ROW_MASK) + rows))
+        if keys is None:
+            continue
         for j in range(i + 1, len(body)):
             t = body[j]
             if isinstance(t, Instr) and t.op == "preload" and \
-                    const_value(t.args[1]) == v | ACCUMULATE_BIT and \
+                    _split(t.args[1]) == (v + ACCUMULATE_BIT, terms) and \
                     const_value(t.args[4]) == config.dim and const_value(t.args[5]) == rows:
-                out[j] = dataclasses.replace(t, args=t.args[:1] + (Const(v),) + t.args[2:])
+                out[j] = dataclasses.replace(t, args=t.args[:1] + (s.args[1],) + t.args[2:])
                 drop.add(i)
                 break
             touched = False
@@ -55,7 +96,7 @@ def _rewrite_body(fn, body, path, config):
                 sm = summary_of(fn, config, (t,), env)
                 if keys & (sm.exposed | sm.writes | sm.accs):
                     touched = True
-            if touched:
+            if touched or scalar_writes(t) & expr_vars(s.args[1]):
                 break
     return tuple(s for i, s in enumerate(out) if i not in drop)
 
