@@ -1,4 +1,4 @@
-"""Configuration states that hold one value for the whole run (`regions.steady_configs`):
+"""Configuration states that hold one value for the whole run (`deps.steady_configs`):
 the dependence analysis ignores their writes and reads, so a loop whose parts re-issue the
 same configuration can be split (the convolutions' remainder tiles re-issue the weights'
 load configuration). Expectations are worked out by hand; the fissioned program is
@@ -8,7 +8,7 @@ import pytest
 
 from autocomp_exo.transforms import NotApplicable, apply
 from autocomp_exo.transforms.base import Application
-from autocomp_exo.transforms.regions import steady_configs
+from autocomp_exo.transforms.deps import steady_configs
 from gemmini.config import get_config
 from transforms_support import check_program, gemm_kernel, parse
 

@@ -15,9 +15,10 @@ from gemmini.config import GemminiConfig
 from gemmini.errors import AutocompError
 from gemmini.ir import Assign, Decl, For, Function
 
-from .deps import MAX_TRIPS, Summary, TraceState, Unanalyzable, independent, summarize
+from .deps import (MAX_TRIPS, Summary, TraceState, Unanalyzable, independent, steady_configs,
+                   summarize)
 from .ir_util import Body, Path, children, const_decls, const_value, enclosing, eval_expr, walk
-from .regions import block_strides, steady_configs
+from .regions import block_strides
 
 
 class NotApplicable(AutocompError):

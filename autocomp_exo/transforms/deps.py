@@ -27,8 +27,8 @@ import math
 from dataclasses import dataclass, field
 
 from gemmini.config import ACC_BIT, ACCUMULATE_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
-from gemmini.ir import (Assign, BinOp, Const, Decl, DramAddr, For, If, Instr, Load, Stmt, Store,
-                        walk_exprs, walk_stmts)
+from gemmini.ir import (Assign, BinOp, Const, Decl, DramAddr, FloatConst, For, Function, If, Instr,
+                        Load, Stmt, Store, UnOp, Var, expr_children, walk_exprs, walk_stmts)
 from gemmini.isa import LOAD_IDS
 
 from .ir_util import Body, const_value, eval_expr, instrs, is_cpu_stmt, scalar_writes, \
@@ -85,6 +85,71 @@ def local_rows(value: int, rows: int) -> range | None:
     return row_keys("sp", row, row + rows)
 
 
+def config_key(ins: Instr, env: dict | None = None) -> tuple | None:
+    """The configuration state a config instruction writes: ``("cfg", "ld", id)``,
+    ``("cfg", "st")`` or ``("cfg", "ex")`` (None: not a config, or a load state that
+    is not a constant)."""
+    if ins.op == "config_ld":
+        idv = const_value(ins.args[4], env) if ins.args[4] is not None else 0
+        return None if idv is None else ("cfg", "ld", idv)
+    if ins.op in ("config_st", "config_ex"):
+        return ("cfg", ins.op[-2:])
+    return None
+
+
+def config_read(ins: Instr) -> tuple | None:
+    """The configuration state an instruction reads (`config_key`'s names): a move-in its
+    load state, an mvout the store state, preload and computes config_ex's."""
+    if ins.op in LOAD_IDS:
+        return ("cfg", "ld", LOAD_IDS[ins.op])
+    if ins.op == "mvout":
+        return ("cfg", "st")
+    if ins.op in ("preload", "compute_preloaded", "compute_accumulated"):
+        return ("cfg", "ex")
+    return None
+
+
+def steady_configs(fn: Function) -> frozenset:
+    """Configuration states (`config_key`) that hold one value for the whole run: every
+    write of it has the same operands, made of constants and scalar parameters (an
+    instruction's operands never read array data), and the first is a top-level
+    statement before any loop or condition. Moving such a write, or a read of it, past
+    another cannot change a value read, so the dependence analysis ignores them."""
+    params = {p.name: p for p in fn.params}
+    assigned = {s.name for _, s, _ in walk(fn.body) if isinstance(s, Assign)}
+
+    def steady_expr(e) -> bool:
+        if e is None or isinstance(e, (Const, FloatConst)):
+            return True
+        if isinstance(e, Var):      # a scalar parameter (scale, act), never reassigned
+            return e.name in params and not params[e.name].is_array and e.name not in assigned
+        if isinstance(e, (BinOp, UnOp)):
+            return all(steady_expr(c) for c in expr_children(e))
+        return False
+
+    operands: dict[tuple, set] = {}
+    for _, ins, _ in instrs(fn.body):
+        key = config_key(ins)
+        if key is not None:
+            operands.setdefault(key, set()).add(ins.args)
+    first_top: set = set()          # written at the top before any loop and any reader
+    read_first: set = set()
+    for st in fn.body:
+        if not isinstance(st, Instr):
+            if isinstance(st, (For, If)):
+                break
+            continue
+        read = config_read(st)
+        if read is not None and read not in first_top:
+            read_first.add(read)
+        key = config_key(st)
+        if key is not None and key not in read_first:
+            first_top.add(key)
+    return frozenset(k for k, ops in operands.items()
+                     if k in first_top and len(ops) == 1
+                     and all(steady_expr(e) for e in next(iter(ops))))
+
+
 def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tuple]]:
     """``(mode, key)`` pairs in order; mode is 'r', 'w', 'a' (accumulate) or 'dw' / 'dr'."""
     dim = st.config.dim
@@ -113,14 +178,11 @@ def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tup
         idv = const_value(a[4], env) if a[4] is not None else 0
         bs = const_value(a[3], env) if a[3] is not None else None
         st.block_stride[idv] = bs or dim
-        return [("w", ("cfg", "ld", idv))]
-    if op == "config_st":
-        return [("w", ("cfg", "st"))]
-    if op == "config_ex":
-        return [("w", ("cfg", "ex"))]
+    if op in ("config_ld", "config_st", "config_ex"):
+        return [("w", config_key(ins, env))]
     if op in LOAD_IDS:
         idv = LOAD_IDS[op]
-        acc = [("r", ("cfg", "ld", idv))]
+        acc = [("r", config_read(ins))]
         if isinstance(a[0], DramAddr):
             acc.append(("dr", a[0].array))
         cols = ev(a[2])
@@ -129,17 +191,17 @@ def instr_accesses(ins: Instr, env: dict, st: TraceState) -> list[tuple[str, tup
             acc.append((m or "w", rr))
         return acc
     if op == "mvout":
-        acc = [("r", ("cfg", "st"))] + [("r", rr) for _, rr in rows_of(a[1], a[3])]
+        acc = [("r", config_read(ins))] + [("r", rr) for _, rr in rows_of(a[1], a[3])]
         if isinstance(a[0], DramAddr):
             acc.append(("dw", (a[0].array, ev(a[0].index))))
         return acc
     if op == "preload":
-        acc = [("r", ("cfg", "ex"))] + [("r", rr) for _, rr in rows_of(a[0], a[3])]
+        acc = [("r", config_read(ins))] + [("r", rr) for _, rr in rows_of(a[0], a[3])]
         cv = ev(a[1])
         st.pending_c = (cv, ev(a[5]))
         return acc + [("w", ("state", "preload"))]
     if op in ("compute_preloaded", "compute_accumulated"):
-        acc = [("r", ("cfg", "ex")), ("r", ("state", "preload"))]
+        acc = [("r", config_read(ins)), ("r", ("state", "preload"))]
         if op == "compute_accumulated":
             acc.append(("r", ("state", "weights")))
         acc += [("r", rr) for _, rr in rows_of(a[0], a[3])]

@@ -46,7 +46,7 @@ from gemmini.isa import LOAD_IDS
 
 from . import regions
 from .base import Application, Dependent, NotApplicable, Transform, app, site_envs, summary_of
-from .deps import ACC_KEYS
+from .deps import ACC_KEYS, config_key, config_read
 from .fences import _Move, _itemsize, events, hazards
 from .ir_util import (add, all_names, c, const_decls, const_value, expr_vars, fresh, get, instrs,
                       mul, replace_fn, sub, subst_expr, trip_count, walk)
@@ -57,35 +57,23 @@ OTHERS = ("config_ld", "config_st", "fence")
 MAX_TRIPS = 64
 
 
-def _key(ins: Instr):
-    """The configuration a move reads: ("ld", load state) or "st"."""
-    return ("ld", LOAD_IDS[ins.op]) if ins.op in LOAD_IDS else "st"
-
-
-def _config_key(ins: Instr, env):
-    if ins.op == "config_st":
-        return "st"
-    idv = const_value(ins.args[4], env) if ins.args[4] is not None else 0
-    return ("ld", idv)
-
-
 def _strides(fn: Function, loop: For, env: dict) -> dict:
     """Stride (bytes) governing each move of the loop body, by body position."""
     everywhere: dict = {}
     for _, ins, _ in instrs(fn.body):
         if ins.op in ("config_ld", "config_st"):
-            everywhere.setdefault(_config_key(ins, env), set()).add(const_value(ins.args[0], env))
+            everywhere.setdefault(config_key(ins, env), set()).add(const_value(ins.args[0], env))
     current: dict = {}
-    in_body = {_config_key(s, env) for s in loop.body if s.op in ("config_ld", "config_st")}
+    in_body = {config_key(s, env) for s in loop.body if s.op in ("config_ld", "config_st")}
     out = {}
     for i, s in enumerate(loop.body):
         if s.op in ("config_ld", "config_st"):
             if loop.var in expr_vars(s.args[0]) or any(loop.var in expr_vars(a)
                                                         for a in s.args if a is not None):
                 raise NotApplicable("a configuration depends on the loop")
-            current[_config_key(s, env)] = const_value(s.args[0], env)
+            current[config_key(s, env)] = const_value(s.args[0], env)
         elif s.op in MOVES:
-            k = _key(s)
+            k = config_read(s)
             if k in current:
                 out[i] = current[k]
             elif k in in_body:

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 
 from gemmini.config import ACCUMULATE_BIT, ACC_BIT, GARBAGE_ADDR, GemminiConfig, ROW_MASK
 from gemmini.isa import LOAD_IDS, SPECS
-from gemmini.ir import (Assign, BinOp, Cond, Const, Decl, Expr, FloatConst, For, Function, If,
-                        Instr, UnOp, Var, expr_children)
+from gemmini.ir import Assign, BinOp, Cond, Const, Decl, Expr, For, Function, If, Instr, UnOp, Var
 
 from .ir_util import (Path, add, const_decls, const_value, eval_expr, expr_vars, fold, get,
                       has_mod, instrs, replace_fn, subst_expr, sum_of, summands, walk)
@@ -115,69 +114,6 @@ def block_strides(fn: Function, config: GemminiConfig) -> dict[int, int]:
             if idv is not None and v:
                 seen[idv] = max(seen.get(idv, 0), v)
     return {i: seen.get(i, config.dim) for i in range(3)}
-
-
-def config_key(ins: Instr) -> tuple | None:
-    """The configuration state a config instruction writes (as `deps` names it)."""
-    if ins.op == "config_ld":
-        idv = const_value(ins.args[4]) if ins.args[4] is not None else 0
-        return None if idv is None else ("cfg", "ld", idv)
-    if ins.op in ("config_st", "config_ex"):
-        return ("cfg", ins.op[-2:])
-    return None
-
-
-def config_read(ins: Instr) -> tuple | None:
-    """The configuration state an instruction reads (loads: their load state; stores: the
-    store state; the execute instructions: config_ex's), as `deps` names it."""
-    if ins.op in LOAD_IDS:
-        return ("cfg", "ld", LOAD_IDS[ins.op])
-    if ins.op == "mvout":
-        return ("cfg", "st")
-    if ins.op in ("preload", "compute_preloaded", "compute_accumulated"):
-        return ("cfg", "ex")
-    return None
-
-
-def steady_configs(fn: Function) -> frozenset:
-    """Configuration states (`config_key`) that hold one value for the whole run: every
-    write of it has the same operands, made of constants and scalar parameters (an
-    instruction's operands never read array data), and the first is a top-level
-    statement before any loop or condition. Moving such a write, or a read of it, past
-    another cannot change a value read, so the dependence analysis ignores them."""
-    params = {p.name: p for p in fn.params}
-    assigned = {s.name for _, s, _ in walk(fn.body) if isinstance(s, Assign)}
-
-    def steady_expr(e) -> bool:
-        if e is None or isinstance(e, (Const, FloatConst)):
-            return True
-        if isinstance(e, Var):      # a scalar parameter (scale, act), never reassigned
-            return e.name in params and not params[e.name].is_array and e.name not in assigned
-        if isinstance(e, (BinOp, UnOp)):
-            return all(steady_expr(c) for c in expr_children(e))
-        return False
-
-    operands: dict[tuple, set] = {}
-    for _, ins, _ in instrs(fn.body):
-        key = config_key(ins)
-        if key is not None:
-            operands.setdefault(key, set()).add(ins.args)
-    first_top: set = set()          # written at the top before any loop and any reader
-    read_first: set = set()
-    for st in fn.body:
-        if not isinstance(st, Instr):
-            if isinstance(st, (For, If)):
-                break
-            continue
-        read = config_read(st)
-        if read is not None and read not in first_top:
-            read_first.add(read)
-        key = config_key(st)
-        if key is not None and key not in read_first:
-            first_top.add(key)
-    return frozenset(k for k, ops in operands.items()
-                     if k in first_top and len(ops) == 1
-                     and all(steady_expr(e) for e in next(iter(ops))))
 
 
 def instr_ranges(fn: Function):
