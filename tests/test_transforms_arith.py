@@ -9,7 +9,7 @@ from autocomp_exo.transforms.ir_util import instrs, walk
 from gemmini.config import get_config
 from gemmini.ir import BinOp, Const, Decl, For, Instr
 from transforms_support import (NARROW_LOADS_TEXT, WEIGHT_REUSE_TEXT, app_named, basic_gemm,
-                                check_gemm, check_program, parse)
+                                check_gemm, check_program, gemm_kernel, parse)
 
 CFG = get_config()
 M, N, K = 32, 128, 128
@@ -221,14 +221,7 @@ def test_const_prop_inlines_loops_that_run_once():
     assert estimate(new, CFG).cycles < estimate(fn, CFG).cycles
 
 
-SYMBOLIC_ZERO_TEXT = """
-void f(const float* scale, bool act, const int8_t A[32][16], const int8_t B[16][128],
-       int8_t C[32][128]) {
-  config_st(128, act, *scale);
-  config_ex(WEIGHT_STATIONARY, 0, 1, 0, 0);
-  config_ld(128, 1.0f, 2);
-  config_ld(16, 1.0f, 1);
-  config_ld(0, 1.0f, 0);
+SYMBOLIC_ZERO_TEXT = gemm_kernel(32, 128, 16, """
   for (int i = 0; i < 2; i++) {
     mvin2(&A[16 * i][0], 0, 16, 16);
     for (int j = 0; j < 2; j++) {
@@ -251,8 +244,7 @@ void f(const float* scale, bool act, const int8_t A[32][16], const int8_t B[16][
       mvout(&C[16 * i][64 * j + 48], 512 * (j % 2) + 0x80000030, 16, 16);
     }
   }
-}
-"""
+""")
 
 
 def test_fold_zeroing_of_a_double_buffered_tile():

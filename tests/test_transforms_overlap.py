@@ -16,11 +16,10 @@ from autocomp_exo.transforms.ir_util import get, instrs, walk
 from autocomp_exo.transforms.regions import extents
 from gemmini.config import get_config
 from gemmini.ir import BinOp, Const, For, If, Var
-from transforms_support import app_named, basic_gemm, check_gemm, check_program, gemm_kernel, \
+from transforms_support import FAST_CPU, app_named, basic_gemm, check_gemm, check_program, gemm_kernel, \
     model_cycles, parse
 
 CFG = get_config()
-FAST_CPU = CFG.with_timing(cpu_issue=1, cpu_loop_iter=0, cpu_arith_op=0)
 M, N, K = 32, 128, 128
 
 

@@ -8,13 +8,12 @@ from autocomp_exo.transforms.base import Application
 from autocomp_exo.transforms.ir_util import walk
 from gemmini.config import get_config
 from gemmini.ir import For
-from transforms_support import (NARROW_LOADS_TEXT, WEIGHT_REUSE_TEXT, app_named, basic_gemm,
+from transforms_support import (FAST_CPU, NARROW_LOADS_TEXT, WEIGHT_REUSE_TEXT, app_named, basic_gemm,
                                 model_cycles, parse)
 
 CFG = get_config()
 # For effects inside the accelerator (preload overlap, load/compute overlap): a CPU that
 # issues fast, so the case measures the engines rather than the calibrated CPU costs.
-FAST_CPU = CFG.with_timing(cpu_issue=1, cpu_loop_iter=0, cpu_arith_op=0)
 # For CPU-side transformations: an array twice as fast, so the CPU's work bounds the run
 # clearly (at the calibrated speeds the case below is nearly balanced between the two).
 FAST_ARRAY = CFG.with_timing(block_cycles=CFG.timing.block_cycles // 2)

@@ -7,6 +7,8 @@
   instruction subset (mvin*, mvout, preload, compute_*, configs) used to check that
   a rewrite keeps the semantics, written separately from gemmini/model.py.
 * `reference(A, B, scale, act)`: numpy GEMM with Gemmini's output scaling.
+* `FAST_CPU`: the default configuration with a CPU that issues for free, so that cycle
+  comparisons see the accelerator's engines.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from gemmini.config import get_config
 from gemmini.ir import Assign, BinOp, Const, Decl, DramAddr, FloatConst, For, If, Instr, UnOp, \
     Var
 
 DIM = 16
 GARBAGE = 0xFFFFFFFF
+FAST_CPU = get_config().with_timing(cpu_issue=1, cpu_loop_iter=0, cpu_arith_op=0)
 
 
 def basic_gemm_text(M: int, N: int, K: int, name: str = "gemm") -> str:
