@@ -41,6 +41,7 @@ class Report:
     stolen_cycles: int
     exposed_preloads: int
     cpu_cost: str = "ir"            # what priced the CPU: "ir", or the compiler of compiled code
+    fence_stall: int = 0            # part of cpu_stall spent at fences that work follows
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +62,7 @@ class Report:
             "accumulator_kib_used": round(self.acc_kib_used, 1),
             "accumulator_kib_total": round(self.acc_kib_total, 1),
             "cpu_stall_cycles": self.cpu_stall,
+            "cpu_stall_at_fences_cycles": self.fence_stall,
             "bank_conflicts": self.bank_conflicts,
             "execute_cycles_lost_to_dma_writes": self.stolen_cycles,
             "preloads_not_overlapped": self.exposed_preloads,
@@ -115,4 +117,5 @@ def build_report(trace: Trace, timing: TimingResult, cfg: GemminiConfig, macs: i
         stolen_cycles=timing.stolen_cycles,
         exposed_preloads=timing.exposed_preloads,
         cpu_cost=cpu_cost,
+        fence_stall=timing.fence_stall,
     )

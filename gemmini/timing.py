@@ -76,6 +76,7 @@ class TimingResult:
     bank_conflicts: int             # computes whose A and B share a scratchpad bank
     stolen_cycles: int              # execute cycles lost to DMA writes into its banks
     exposed_preloads: int           # preloads that could not hide behind a compute
+    fence_stall: int = 0            # part of cpu_stall spent at fences with work after them
     extra: dict = field(default_factory=dict)
 
 
@@ -498,6 +499,7 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
     caps = (tp.rs_load, tp.rs_execute, tp.rs_store)
     rs = ([], [], [])                                   # heaps of completion times
     cpu_t = cpu_busy = cpu_stall = 0
+    fence_stall = trailing_wait = 0     # a fence's wait counts once work follows it
     code_l, q_l, pre_l, issue_l = f.code, f.queue, f.cpu_pre, f.cpu_issue
 
     def rows():
@@ -528,10 +530,14 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
             cpu_t += issue_l[k]
             if all_done > cpu_t:
                 cpu_stall += all_done - cpu_t
+                trailing_wait += all_done - cpu_t
                 cpu_t = all_done
             for h in rs:
                 h.clear()
             continue
+        if trailing_wait:
+            fence_stall += trailing_wait
+            trailing_wait = 0
         heap = rs[q]
         while heap and heap[0] <= cpu_t:
             heapq.heappop(heap)
@@ -553,16 +559,16 @@ def _schedule(f: _Facts, trace: Trace, cfg: GemminiConfig, timeline: list | None
     cpu_t += trace.cpu_tail
     cpu_busy += trace.cpu_tail
     return _result(max(cpu_t, all_done), cpu_busy, ld_busy, ex_busy, st_busy, cpu_stall,
-                   conflicts, stolen, exposed)
+                   conflicts, stolen, exposed, fence_stall)
 
 
 # ---- step 4: the result ----------------------------------------------------------------------
 
 def _result(cycles, cpu_busy, ld_busy, ex_busy, st_busy, cpu_stall, conflicts, stolen,
-            exposed) -> TimingResult:
+            exposed, fence_stall=0) -> TimingResult:
     return TimingResult(
         cycles=int(cycles),
         busy={"cpu": int(cpu_busy), "load": int(ld_busy), "execute": int(ex_busy),
               "store": int(st_busy)},
         cpu_stall=int(cpu_stall), bank_conflicts=conflicts, stolen_cycles=int(stolen),
-        exposed_preloads=exposed)
+        exposed_preloads=exposed, fence_stall=int(fence_stall))

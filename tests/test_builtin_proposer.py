@@ -237,3 +237,17 @@ def test_an_array_busy_beyond_the_ideal_raises_the_held_weights():
     assert "hold_weights" in {key[0] for key in ideal}
     for key, w in ideal.items():
         assert (over[key] > w) == (key[0] == "hold_weights"), key
+
+
+@pytest.mark.parametrize("at_fences, boosted", [(400, True), (10, False)])
+def test_fence_rewrites_are_favoured_when_the_cpu_waits_at_fences(at_fences, boosted):
+    """A run that spends a measured share at fences (more than 3% of its cycles) favours
+    the rewrites that remove fences or overlap their waits, and only those."""
+    from autocomp_exo.proposers.builtin import STALL_BOOST, _stall_boost
+    from autocomp_exo.transforms.base import Application
+    fb = Feedback(cycles=4000, utilization=0.1, sp_kib_used=1, sp_kib_total=256,
+                  acc_kib_used=1, acc_kib_total=64, bound="cpu",
+                  details={"fence_stall": at_fences, "cpu_stall": 500})
+    for name in ("merge_fences", "drop_fence", "fission_fence", "fence_early", "cpu_early"):
+        assert _stall_boost(None, Application(name, ()), fb) == (STALL_BOOST if boosted else 1.0)
+    assert _stall_boost(None, Application("unroll", ()), fb) == 1.0

@@ -91,6 +91,26 @@ def test_compute_chains_products_in_k_order_then_adds_to_the_accumulator():
     assert not o[:, 1:].any()
 
 
+def test_a_transposed_preload_reads_its_rows_as_the_columns_of_the_weights():
+    """With config_ex's B_transpose, preload(B, C, B_cols, B_rows, ...) reads B_cols
+    scratchpad rows of B_rows elements and the weights are their transpose: a row of A
+    times them is A times the stored rows' transpose. Two stored rows of four give four
+    by two weights, so the result row has two elements."""
+    a = np.array([[1, 2, 3, 4]], F32)
+    stored = np.array([[1, 0, -1, 2], [3, 1, 0, -2]], F32)
+    r = run(f"""
+      gemmini_extended_config_ex(WS, 0, 0, 1, 0, 1);
+      gemmini_extended3_config_ld({ROW}, 1.0f, 0, 0);
+      gemmini_extended_mvin(i, 0, {DIM}, 1);                     /* A: row 0 */
+      gemmini_extended_mvin(i + {DIM}, {DIM}, {DIM}, 2);         /* stored: rows 4, 5 */
+      gemmini_extended_preload({DIM}, {ACC}, 2, {DIM}, 2, 1);
+      gemmini_extended_compute_preloaded(0, {G}, {DIM}, 1, 2, 1);
+      gemmini_extended_config_st({ROW}, 0, 1.0f);
+      gemmini_extended_mvout(o, {ACC}, 2, 1);
+    """, np.concatenate([a.ravel(), stored.ravel()]))
+    np.testing.assert_array_equal(r.outputs["o"][0, :2], [1 + 0 - 3 + 8, 3 + 2 + 0 - 8])
+
+
 def test_loop_ws_reads_and_writes_float_elements():
     """C = D + A B through the loop FSM, strides in elements (small integers: exact)."""
     rng = np.random.default_rng(4)

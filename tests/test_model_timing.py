@@ -270,3 +270,31 @@ def test_accumulator_port_contention_costs_a_cycle_per_row_in_the_computed_bank(
         # off: the accumulator banks cost nothing
         assert report(acc_program(move, 256), inputs, off).cycles == \
             report(acc_program(move, 512), inputs, off).cycles, move
+
+
+ONE_TRIP = """
+void k(const float u[4][4], float y[4][4], float z[4][4]) {
+  config_ld(16, 1.0f, 0);
+  config_st(16, 0, 1.0f);
+  mvin(&u[0][0], 0x80000000, 4, 4);
+  mvout(&y[0][0], 0x80000000, 4, 4);
+  fence();
+TAIL}
+"""
+
+
+def test_a_fence_wait_counts_as_a_fence_stall_only_when_work_follows_it():
+    """The first program ends at its fence: the wait is a stall but not a fence stall
+    (nothing could overlap it). The second goes on after that same fence, so its fence
+    stall is exactly the first program's wait; its own last fence again does not count."""
+    from lowering.parser import parse_c
+    cfg = get_config("fp32_4")
+    inputs = {"u": np.ones((4, 4), np.float32), "y": np.zeros((4, 4), np.float32),
+              "z": np.zeros((4, 4), np.float32)}
+    ends = report(parse_c(ONE_TRIP.replace("TAIL", "")), inputs, cfg)
+    goes_on = report(parse_c(ONE_TRIP.replace(
+        "TAIL", "  mvin(&y[0][0], 0x80000004, 4, 4);\n  mvout(&z[0][0], 0x80000004, 4, 4);\n"
+                "  fence();\n")), inputs, cfg)
+    assert ends.cpu_stall > 0 and ends.fence_stall == 0
+    assert goes_on.fence_stall == ends.cpu_stall
+    assert goes_on.cpu_stall > goes_on.fence_stall

@@ -194,6 +194,45 @@ def test_work_that_reads_what_the_fence_guards_does_not_move():
         merge(fn, (2, 2))
 
 
+CONFIG_CHAIN = """
+void k(const float u[8][4], float a[8][4], float b[8][4], float c[8][4]) {
+  config_st(16, 0, 1.0f);
+  for (int s = 0; s < 8; s++) {
+    config_ld(16, 1.0f, 0);
+    mvin(&u[s][0], 0x80000000, 4, 1);
+    mvout(&a[s][0], 0x80000000, 4, 1);
+    fence();
+    mvin(&a[s][0], 0x80000001, 4, 1);
+    mvout(&b[s][0], 0x80000001, 4, 1);
+    config_ld(16, -1.0f, 0);
+    mvin(&u[s][0], 0x80000002, 4, 1);
+    mvout(&c[s][0], 0x80000002, 4, 1);
+    fence();
+  }
+}
+"""
+
+
+def test_a_load_configuration_the_moved_work_overwrites_is_issued_again_after_the_fence():
+    """The c part reconfigures load state 0 (scale -1) that the a round trip's mvin reads.
+    It still moves before the fence: the work after it issues the configuration it saw
+    (scale 1) again, and the block's last one (scale -1) after it."""
+    fn = parse_c(CONFIG_CHAIN)
+    new = merge(fn, (1, 3))
+    loop = new.body[1]
+    assert [x.op for x in loop.body] == ["config_ld", "mvin", "mvout", "config_ld", "mvin",
+                                         "mvout", "fence", "config_ld", "mvin", "mvout",
+                                         "config_ld"]
+    assert [float(x.args[1].value) for x in loop.body if x.op == "config_ld"] == \
+        [1.0, -1.0, 1.0, -1.0]
+    u = np.arange(32, dtype=np.float32).reshape(8, 4) * 0.25
+    zeros = {n: np.zeros((8, 4), np.float32) for n in "abc"}
+    out = model.run(new, {"u": u, **zeros}, CFG, timing=False).outputs
+    np.testing.assert_array_equal(out["a"], u)
+    np.testing.assert_array_equal(out["b"], u)
+    np.testing.assert_array_equal(out["c"], -u)
+
+
 PHASES = """
 void k(const float u[8][4], float a[8][4], float b[8][4]) {
   config_ld(16, 1.0f, 0);

@@ -163,3 +163,28 @@ def test_a_free_pair_is_found_beside_an_operand_that_runs_past_the_memory():
     low = Extent((1,), 0, "sp", -32, 16, "r")
     pos = find_free_pair([past, low], [], "sp", 64, 128, cfg)
     assert pos is not None and pos >= 16 and pos + 128 + 64 <= cap - 64
+
+
+def test_a_buffer_of_an_array_the_kernel_writes_moves_bank_but_gets_no_copies(
+        tinympc_workloads):
+    """The backward pass loads p[s + 1] and stores p[s]. Moving the buffer p is loaded into
+    to another bank changes no value (checked against the reference); copies of it per
+    iteration could be loaded before the store they must follow, so they stay refused."""
+    from autocomp_exo.evaluation import ModelEvaluator
+    from autocomp_exo.transforms.buffering import find_bank
+    from autocomp_exo.transforms.residency import expand
+    from benchmarks.baselines.tinympc_hand import hand_proc
+    from lowering.exo_to_c import compile_proc
+    from lowering.parser import parse_c
+    fp32 = get_config("fp32_4")
+    w = tinympc_workloads["tinympc_backward"]
+    c = compile_proc(hand_proc(w.name))
+    fn = parse_c(c.c_text, filename=f"{c.name}.c", function=c.name)
+    p_loads = [path for path, x, loops in instrs(fn.body)
+               if x.op.startswith("mvin") and getattr(x.args[0], "array", "") == "p"
+               and len(loops) == 2]           # in the horizon loop, p[s + 1] by chunk
+    moves = [a for a in find_bank(fn, fp32) if a.site in p_loads]
+    assert moves
+    assert ModelEvaluator.for_workload(w, "fp32_4").evaluate(apply(fn, moves[0], fp32)).ok
+    with pytest.raises(NotApplicable, match="also written"):     # copies across s
+        expand(fn, moves[0].site, (), fp32, copies=2)

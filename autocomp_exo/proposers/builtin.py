@@ -293,6 +293,7 @@ BANK_MOVES = ("bank", "spread_copies")     # rewrites that move a buffer to anot
 OVERLAP = ("interleave", "interleave_all", "pipeline", "double_buffer")
 LOAD_CUTTERS = ("row_reuse",)   # rewrites that load the same operand fewer times
 FEED_CUTTERS = ("hold_weights",)    # rewrites that feed the array fewer rows per MAC
+FENCE_CUTTERS = ("merge_fences", "drop_fence", "fission_fence", "fence_early", "cpu_early")
 FEED_SHARE = 0.05      # the array busy this share beyond the ideal: partial blocks, conflicts
 STALL_BOOST = 4.0      # weight factor of a rewrite that removes a measured stall
 CONFLICT_BOOST = 8.0   # ... of a bank move when most computes read A and B from one bank
@@ -305,8 +306,10 @@ def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
     moves), an execute engine idle while nothing bounds it (accumulator double
     buffering, interleaved loads), loads and computes that add up instead of
     overlapping (every overlap rewrite), a busy load engine (rewrites that load an
-    operand fewer times), and an array busy well beyond the ideal (weights held across
-    computes: they feed only their A rows and read no B). The stolen cycles include
+    operand fewer times), an array busy well beyond the ideal (weights held across
+    computes: they feed only their A rows and read no B), and the CPU waiting at fences
+    that more work follows (rewrites that remove fences or overlap work with their
+    waits; the static estimate prices no round trip through DRAM). The stolen cycles include
     those of the accumulator's ports (zeroing and mvouts through the bank the array
     writes), which copies of the accumulator tile one bank apart remove."""
     if fb is None or not fb.cycles:
@@ -331,6 +334,8 @@ def _stall_boost(fn: Function, a: Application, fb: Feedback | None) -> float:
         boost *= STALL_BOOST
     if busy and fb.utilization and busy > (1 + FEED_SHARE) * fb.utilization * fb.cycles \
             and a.transform in FEED_CUTTERS:
+        boost *= STALL_BOOST
+    if (d.get("fence_stall") or 0) > STALL_SHARE * fb.cycles and a.transform in FENCE_CUTTERS:
         boost *= STALL_BOOST
     return boost
 

@@ -118,7 +118,7 @@ def feedback_from_report(report: Any) -> Feedback:
     """`Feedback` from a `gemmini.report.Report` (fields per COMMON.md)."""
     details: dict[str, Any] = {}
     for name in ("ideal_cycles", "instruction_counts", "engine_busy", "counts", "busy",
-                 "stolen_cycles", "bank_conflicts", "exposed_preloads", "cpu_stall"):
+                 "stolen_cycles", "bank_conflicts", "exposed_preloads", "cpu_stall", "fence_stall"):
         value = getattr(report, name, None)
         if value is not None:
             details[name] = _jsonable(value)

@@ -35,7 +35,8 @@ import numpy as np
 
 from .base import (Application, Dependent, NotApplicable, Transform, app, new_state, site_envs,
                    summary_of)
-from .deps import CPU_ORDER, Unanalyzable, independent, local_rows, scalar_carried, summarize
+from .deps import (CPU_ORDER, Unanalyzable, config_key, independent, local_rows, scalar_carried,
+                   summarize)
 from .ir_util import (body_reads, body_writes, const_decls, const_value, get, instrs, is_cpu_stmt,
                       parent_body, replace_block, replace_fn)
 
@@ -280,16 +281,23 @@ def merge_fences(fn: Function, a: Application, config: GemminiConfig) -> Functio
 def _split_work(fn, config, body, i, k, site) -> tuple:
     """(P, D) of the statements strictly between the fence at ``i`` and index ``k``: D
     the statements that load an array the block stores, and every later one that depends
-    on one of them; P the rest, both in their order."""
+    on one of them; P the rest, both in their order. A configuration that a statement of
+    D reads but a later one of P overwrites does not pull that one into D: D issues a
+    copy of the configuration it saw first, and a copy of the block's last one after it
+    (`_with_configs`), so every move keeps its configuration."""
     work = body[i + 1:k]
     if any(is_cpu_stmt(x) for x in work):
         raise NotApplicable("CPU code stays where it is")
     stored = {x.args[0].array for _, x, _ in instrs(body)
               if x.op == "mvout" and isinstance(x.args[0], DramAddr)}
     units = _units(work)            # a preload moves with its compute
-    sums = [_in_order(fn, config, units, env) for env in site_envs(fn, site)]
+    envs = site_envs(fn, site)
+    sums = [_in_order(fn, config, units, env) for env in envs]
+    writes = _config_writes(units, envs[0] if envs else {})
     need = []
     for n, u in enumerate(units):
+        if writes is not None and writes[n] is not None:
+            continue                # a configuration stays in P; D re-issues what it needs
         loads = {y.args[0].array for _, y, _ in instrs(u)
                  if y.op in LOAD_IDS and isinstance(y.args[0], DramAddr)}
         if loads & stored or any(isinstance(x, Decl) for x in u) or any(
@@ -297,11 +305,86 @@ def _split_work(fn, config, body, i, k, site) -> tuple:
                 body_writes(units[m]) & body_reads(u) or
                 body_reads(units[m]) & body_writes(u) for m in need):
             need.append(n)
-    if not need or len(need) == len(units):
+    if not need or len(need) == len(units) or all(
+            writes is not None and writes[n] is not None
+            for n in range(len(units)) if n not in need):
         raise NotApplicable("no work of both kinds after the fence")
+    order = [n for n in range(len(units)) if n not in need] + need
+    if writes is not None:
+        return _with_configs(units, order, len(units) - len(need), writes, sums, body, i,
+                             envs[0] if envs else {})
     d = tuple(x for n in need for x in units[n])
     p = tuple(x for n, u in enumerate(units) if n not in need for x in u)
     return p, d
+
+
+def _config_writes(units, env) -> list | None:
+    """Per unit, the configuration state it writes when it is one top-level configuration
+    instruction (else None); None for all when another unit writes configuration state
+    (inside a condition, say), which keeps the plain split."""
+    out = []
+    for u in units:
+        keys = [config_key(x, env) for _, x, _ in instrs(u) if config_key(x, env) or
+                x.op in ("config_ld", "config_st", "config_ex")]
+        if len(u) == 1 and isinstance(u[0], Instr) and len(keys) == 1 and keys[0]:
+            out.append(keys[0])
+        elif keys:
+            return None
+        else:
+            out.append(None)
+    return out
+
+
+def _with_configs(units, order, n_p, writes, sums, body, i, env) -> tuple:
+    """(P, D) for the units in ``order`` (the first ``n_p`` are P), with copies of
+    configuration instructions inserted where a unit would otherwise read another
+    configuration than in the original order, and at the end where the state left
+    behind would differ."""
+    def reads(n):
+        return {key for sm in sums for key in sm[n].exposed
+                if isinstance(key, tuple) and key[:1] == ("cfg",)}
+
+    before, cur = [], {}            # the writer each unit saw: a unit index or "entry"
+    for n in range(len(units)):
+        before.append(dict(cur))
+        if writes[n] is not None:
+            cur[writes[n]] = n
+    final = cur
+
+    def stmt(key, who):
+        return units[who][0] if who != "entry" else _entry_config(body, i, key, env)
+
+    out, now = [], {}
+    for n in order:
+        for key in sorted(reads(n)):
+            want = before[n].get(key, "entry")
+            if now.get(key, "entry") != want:
+                out.append((len(out), stmt(key, want)))
+                now[key] = want
+        out.extend((len(out), x) for x in units[n])
+        if writes[n] is not None:
+            now[writes[n]] = n
+        if n == order[n_p - 1]:
+            split = len(out)
+    for key in sorted(set(final) | set(now)):
+        want = final.get(key, "entry")
+        if now.get(key, "entry") != want:
+            out.append((len(out), stmt(key, want)))
+    flat = [x for _, x in out]
+    return tuple(flat[:split]), tuple(flat[split:])
+
+
+def _entry_config(body, i, key, env):
+    """The configuration instruction of state ``key`` in effect at the fence ``body[i]``:
+    the last top-level one before it in its block (NotApplicable when it is set
+    elsewhere)."""
+    for x in reversed(body[:i]):
+        if isinstance(x, Instr) and config_key(x, env) == key:
+            return x
+        if any(config_key(y, env) == key or (y.op == "config_ld" and config_key(y, env) is None)
+               for _, y, _ in instrs((x,))):
+            break
+    raise NotApplicable("the configuration in effect at the fence is set outside its block")
 
 
 def fence_early(fn: Function, a: Application, config: GemminiConfig) -> Function:

@@ -13,7 +13,7 @@ from gemmini.ir import Function, Instr, walk_stmts
 
 from . import (arith, buffering, configs, cpu_place, fences, fsm, hoist, loops, multirow,
                mvin_merge, reorder, residency, to_cpu, unroll, weights, zeroing)
-from . import holdweights, rowreuse, spread
+from . import holdweights, row_vectors, rowreuse, spread
 from .base import Application, NotApplicable, Transform
 from .guards import fold_guards
 from .ir_util import children, is_cpu_stmt
@@ -24,7 +24,8 @@ TRANSFORMS: dict[str, Transform] = {
                 zeroing, fsm, fences, configs, multirow, to_cpu, cpu_place)
     for t in mod.TRANSFORMS
 }
-TRANSFORMS.update({t.name: t for mod in (rowreuse, holdweights, spread) for t in mod.TRANSFORMS})
+TRANSFORMS.update({t.name: t for mod in (rowreuse, holdweights, spread, row_vectors)
+                   for t in mod.TRANSFORMS})
 
 
 def by_menu_item(key: str) -> list[Transform]:

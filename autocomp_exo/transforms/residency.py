@@ -40,9 +40,11 @@ from .regions import (bank_rows, bounds, capacity, extents, find_free, find_free
 MAX_DISTINCT_COPIES = 16    # distinct: inner loop levels are offered up to this many copies
 
 
-def _load(fn: Function, path: Path, stores: bool = False) -> Instr:
+def _load(fn: Function, path: Path, stores: bool = False, copied: bool = True) -> Instr:
     """The DRAM load at ``path`` (or, with ``stores``, an mvout to DRAM: its accumulator
-    tile can be copied per iteration just like a load's buffer)."""
+    tile can be copied per iteration just like a load's buffer). A load whose buffer gets
+    copies (``copied``) must read an array the kernel does not write: a copy loaded ahead
+    could hold bytes a later store changes. Moving the buffer alone changes no value."""
     x = get(fn.body, path)
     if stores and isinstance(x, Instr) and x.op == "mvout" and isinstance(x.args[0], DramAddr):
         return x
@@ -50,7 +52,7 @@ def _load(fn: Function, path: Path, stores: bool = False) -> Instr:
         raise NotApplicable("site is not a load from DRAM")
     written = {i.args[0].array for _, i, _ in instrs(fn.body)
                if i.op == "mvout" and isinstance(i.args[0], DramAddr)}
-    if x.args[0].array in written:
+    if copied and x.args[0].array in written:
         raise NotApplicable(f"array {x.args[0].array} is also written")
     return x
 
@@ -76,7 +78,7 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
     also be an mvout: the accumulator tile it stores gets the copies. With ``group``, the
     sibling moves of the same array reused across the same loop (the other blocks of an
     unrolled tile) get their copies together with it."""
-    x = _load(fn, site, stores=True)
+    x = _load(fn, site, stores=True, copied=False)
     loops = _between(fn, outer, site) if outer != site else []
     vs = deep_vars(fn)
     src_vars = vs(x.args[0])
@@ -85,6 +87,8 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
          and (only is None or p == only)]
     if not w and bank is None:
         return fn
+    if w:
+        _load(fn, site, stores=True)
     ext = extents(fn, config)
     if ext is None:
         raise NotApplicable("local addresses are not analyzable")

@@ -274,14 +274,22 @@ static int read_operand(int line, int op, const char *what, uint32_t addr, long 
 
 /* The array computes with `emu.weights` and writes to the preloaded C. */
 static void core_compute(int line, int op, int preloaded, uint32_t a, uint32_t d, long a_cols,
-                         long a_rows, long d_cols, long d_rows, long a_step) {
+                         long a_rows, long d_cols, long d_rows, long a_step, int b_transpose) {
   op_t A[DIM][DIM], D[DIM][DIM];
   if (!emu.have_preload) {
     fail(line, op, "no preload since the previous compute names its destination");
     return;
   }
   emu.have_preload = 0;
-  if (preloaded &&
+  if (preloaded && b_transpose) {
+    /* B_cols stored rows of B_rows elements; the weights are their transpose */
+    op_t stored[DIM][DIM];
+    if (!read_operand(line, op, "B (preloaded, transposed)", emu.pre_b, emu.pre_b_rows,
+                      emu.pre_b_cols, 1, stored))
+      return;
+    for (long k = 0; k < DIM; k++)
+      for (long j = 0; j < DIM; j++) emu.weights[k][j] = stored[j][k];
+  } else if (preloaded &&
       !read_operand(line, op, "B (preloaded)", emu.pre_b, emu.pre_b_cols, emu.pre_b_rows, 1, emu.weights))
     return;
   if (!read_operand(line, op, "A", a, a_cols, a_rows, a_step, A)) return;
@@ -417,11 +425,12 @@ void emu_compute(int line, int preloaded, uint32_t a, uint32_t d, long a_cols, l
     fail(line, op, "no config_ex(WS, ...) before the first compute");
     return;
   }
-  if (emu.ex_a_transpose || emu.ex_b_transpose) {
-    fail(line, op, "config_ex transposes are only emulated inside loop_ws");
+  if (emu.ex_a_transpose) {
+    fail(line, op, "config_ex's A transpose is only emulated inside loop_ws");
     return;
   }
-  core_compute(line, op, preloaded, a, d, a_cols, a_rows, d_cols, d_rows, emu.ex_a_stride);
+  core_compute(line, op, preloaded, a, d, a_cols, a_rows, d_cols, d_rows, emu.ex_a_stride,
+               (int)emu.ex_b_transpose);
 }
 
 void emu_fence(int line) {
@@ -511,7 +520,7 @@ void emu_loop_ws(int line, long I, long J, long K, long pad_I, long pad_J, long 
         core_preload(i == 0 ? b_start + (uint32_t)((k * J + j) * DIM) : GARBAGE_ADDR, c, cols_j,
                      cols_k, cols_j, rows_i);
         core_compute(line, op, i == 0, a_start + (uint32_t)((i * K + k) * DIM), GARBAGE_ADDR, cols_k,
-                     rows_i, DIM, DIM, 1);
+                     rows_i, DIM, DIM, 1, 0);
       }
   if (C != 0) {
     long eb = (long)elem_bytes((int)full_C);

@@ -42,8 +42,10 @@
  *    float32 scale.  config_ex(dataflow, act, shift, A_stride, A_T, B_T): dataflow
  *    must be WS; A_stride is the scratchpad row step between A rows of a compute;
  *    act is accepted and ignored (activation comes from config_st / loop_ws);
- *    shift must be 0; A_T/B_T may be set but a compute issued while either is set
- *    is an error (only loop_ws transposes, through its own operands).
+ *    shift must be 0. With B_T set, a preload of B (B_cols, B_rows) reads B_cols
+ *    scratchpad rows of B_rows elements and the weights are their transpose
+ *    (weight[k][j] = row j, element k); a compute issued with A_T set is an error
+ *    (loop_ws transposes through its own operands).
  *  - mvin*(dram, local, cols, rows): rows <= DIM, cols <= DIM*EMU_MAX_BLOCKS_SP into
  *    the scratchpad (int8) or DIM*EMU_MAX_BLOCKS_ACC into the accumulator (int32
  *    DRAM elements, int8 when the load state is `shrunk`). Element (r, c) lands in
