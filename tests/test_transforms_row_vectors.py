@@ -125,7 +125,7 @@ def test_a_chunk_that_is_also_read_as_a_matrix_is_refused():
         row_form(parse_c(text))
 
 
-def test_a_gemm_has_no_matrix_vector_product(tmp_path):
+def test_a_gemm_has_no_matrix_vector_product():
     from transforms_support import basic_gemm
     with pytest.raises(NotApplicable):
         registry.apply(basic_gemm(32, 32, 32), Application("row_vectors", ()),

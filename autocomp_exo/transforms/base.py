@@ -13,11 +13,12 @@ from typing import Any, Callable
 
 from gemmini.config import GemminiConfig
 from gemmini.errors import AutocompError
-from gemmini.ir import Assign, Decl, For, Function
+from gemmini.ir import Assign, Decl, For, Function, If, Instr, walk_stmts
 
 from .deps import (MAX_TRIPS, Summary, TraceState, Unanalyzable, independent, steady_configs,
                    summarize)
-from .ir_util import Body, Path, children, const_decls, const_value, enclosing, eval_expr, walk
+from .ir_util import (Body, Path, children, const_decls, const_value, enclosing, eval_expr,
+                      is_cpu_stmt, walk)
 from .regions import block_strides
 
 
@@ -70,6 +71,46 @@ def app(name: str, site: Path, note: str, **params) -> Application:
 # ----------------------------------------------------------------------------
 # Legality helpers
 # ----------------------------------------------------------------------------
+
+
+def executions(fn: Function, limit: int | None = None):
+    """Every executed instruction and statement of CPU code (one holding no instruction),
+    in program order and lazily, as ``(path, statement, env, iters)``: ``env`` the scalars
+    known there (loop variables, constant declarations), ``iters`` the values of the
+    enclosing loops, outermost first; a path into an ``else`` counts on from the ``then``
+    branch. NotApplicable when a loop bound or a condition cannot be known without
+    inputs, or after ``limit`` statements."""
+    count = 0
+
+    def run(body, env, path, offset, iters):
+        nonlocal count
+        for i, s in enumerate(body):
+            here = path + (offset + i,)
+            if isinstance(s, Instr) or (is_cpu_stmt(s) and not any(
+                    isinstance(x, Instr) for x in walk_stmts([s]))):
+                count += 1
+                if limit is not None and count > limit:
+                    raise NotApplicable("too many statements to enumerate")
+                yield here, s, env, iters
+            elif isinstance(s, Decl):
+                v = const_value(s.init, env) if s.init is not None else None
+                env = dict(env, **{s.name: v}) if v is not None else \
+                    {k: x for k, x in env.items() if k != s.name}
+            elif isinstance(s, Assign):
+                env = {k: x for k, x in env.items() if k != s.name}
+            elif isinstance(s, For):
+                lo, hi = const_value(s.lo, env), const_value(s.hi, env)
+                if lo is None or hi is None:
+                    raise NotApplicable(f"loop {s.var} has unknown bounds")
+                for v in range(lo, hi, s.step):
+                    yield from run(s.body, dict(env, **{s.var: v}), here, 0, iters + (v,))
+            elif isinstance(s, If):
+                cv = const_value(s.cond, env)
+                if cv is None:
+                    raise NotApplicable("a condition the enumeration cannot decide")
+                yield from run(s.then if cv else s.orelse, env, here,
+                               0 if cv else len(s.then), iters)
+    return run(fn.body, dict(const_decls(fn)), (), 0, ())
 
 
 def site_envs(fn: Function, path: Path) -> list[dict[str, int]]:

@@ -75,9 +75,14 @@ def row_keys(space: str, lo: int, hi: int) -> range:
     return range(base + lo, base + max(hi, lo))
 
 
+def is_garbage(value: int) -> bool:
+    """Is the local address ``value`` the garbage address (any 32-bit spelling)?"""
+    return value & 0xFFFFFFFF == GARBAGE_ADDR
+
+
 def local_rows(value: int, rows: int) -> range | None:
     """Row keys of ``rows`` rows from local address ``value`` (None for garbage)."""
-    if value & 0xFFFFFFFF == GARBAGE_ADDR:
+    if is_garbage(value):
         return None
     if value & ACC_BIT:
         return row_keys("acc", value & ROW_MASK, (value & ROW_MASK) + rows)

@@ -26,20 +26,22 @@ import math
 from dataclasses import dataclass
 
 from gemmini.config import GemminiConfig
-from gemmini.ir import Assign, Decl, DramAddr, For, Function, If, Instr, Load, Store, walk_exprs, \
+from gemmini.ir import Decl, DramAddr, For, Function, Instr, Load, Store, walk_exprs, \
     walk_stmts
 from gemmini.isa import LOAD_IDS
 from gemmini.model import NP_DTYPES
 
 import numpy as np
 
-from .base import (Application, Dependent, NotApplicable, Transform, app, new_state, site_envs,
+from .base import (Application, Dependent, NotApplicable, Transform, app, executions, new_state,
+                   site_envs,
                    summary_of)
 from .deps import (CPU_ORDER, Unanalyzable, config_key, independent, local_rows, scalar_carried,
                    summarize)
-from .ir_util import (body_reads, body_writes, const_decls, const_value, get, instrs, is_cpu_stmt,
+from .ir_util import (body_reads, body_writes, const_value, get, instrs, is_cpu_stmt,
                       parent_body, replace_block, replace_fn)
 
+CONFIG_OPS = ("config_ld", "config_st", "config_ex")
 MAX_FENCE_EVENTS = 20_000     # larger programs are not enumerated (the fence stays)
 WHOLE = (-math.inf, math.inf)
 
@@ -55,7 +57,8 @@ class _Move:
     iters: tuple = ()            # the values of its enclosing loops, outermost first
 
 
-def _itemsize(fn: Function, array: str) -> int | None:
+def array_itemsize(fn: Function, array: str) -> int | None:
+    """Bytes of an element of the array parameter ``array`` (None: not one)."""
     try:
         dtype = NP_DTYPES.get(fn.param(array).dtype)
     except KeyError:
@@ -71,7 +74,7 @@ def events(fn: Function, config: GemminiConfig) -> list:
     width = max(config.in_bytes, config.acc_bytes)
 
     def span(ins: Instr, stride, env):
-        isz = _itemsize(fn, ins.args[0].array)
+        isz = array_itemsize(fn, ins.args[0].array)
         start = const_value(ins.args[0].index, env)
         cols, rows = const_value(ins.args[2], env), const_value(ins.args[3], env)
         if None in (isz, start, cols, rows, stride) or stride < 0:
@@ -81,7 +84,7 @@ def events(fn: Function, config: GemminiConfig) -> list:
 
     def cpu_span(x, env):
         """The bytes of a CPU element access with a constant index (else the array)."""
-        isz = _itemsize(fn, x.array)
+        isz = array_itemsize(fn, x.array)
         idx = const_value(x.index, env)
         return WHOLE if isz is None or idx is None else (idx * isz, (idx + 1) * isz)
 
@@ -90,42 +93,7 @@ def events(fn: Function, config: GemminiConfig) -> list:
         rr = local_rows(v, rows) if None not in (v, rows) else None
         return frozenset(rr or ())
 
-    def run(body, env, path, offset=0, iters=()):
-        for i, s in enumerate(body):
-            if len(out) > MAX_FENCE_EVENTS:
-                raise NotApplicable("program too large to enumerate its DRAM accesses")
-            here = path + (offset + i,)
-            if isinstance(s, Instr):
-                instr(s, env, here, iters)
-            elif is_cpu_stmt(s) and not any(isinstance(x, Instr) for x in walk_stmts([s])):
-                known = _known(env)
-                for e in walk_exprs([s]):
-                    if isinstance(e, Load):
-                        out.append(_Move("cpu_r", e.array, cpu_span(e, known), path=here,
-                                         iters=iters))
-                for x in walk_stmts([s]):
-                    if isinstance(x, Store):
-                        out.append(_Move("cpu_w", x.array, cpu_span(x, known), path=here,
-                                         iters=iters))
-            elif isinstance(s, Decl):
-                v = const_value(s.init, env) if s.init is not None else None
-                env[s.name] = v
-            elif isinstance(s, Assign):
-                env[s.name] = None
-            elif isinstance(s, For):
-                lo, hi = const_value(s.lo, env), const_value(s.hi, env)
-                if lo is None or hi is None:
-                    raise NotApplicable(f"loop {s.var} has unknown bounds")
-                for v in range(lo, hi, s.step):
-                    run(s.body, dict(env, **{s.var: v}), here, 0, iters + (v,))
-            elif isinstance(s, If):
-                cv = const_value(s.cond, _known(env))
-                if cv is None:
-                    raise NotApplicable("a condition the enumeration cannot decide")
-                run(s.then if cv else s.orelse, env, here, 0 if cv else len(s.then), iters)
-
-    def instr(s: Instr, env, here, iters):
-        known = _known(env)
+    def instr(s: Instr, known, here, iters):
         if s.op == "fence":
             out.append(("fence", here))
         elif s.op == "config_ld":
@@ -143,12 +111,19 @@ def events(fn: Function, config: GemminiConfig) -> list:
         elif s.op == "loop_ws":
             raise NotApplicable("the FSM's accesses are not enumerated")
 
-    run(fn.body, dict(const_decls(fn)), ())
+    for here, s, known, iters in executions(fn):
+        if len(out) > MAX_FENCE_EVENTS:
+            raise NotApplicable("program too large to enumerate its DRAM accesses")
+        if isinstance(s, Instr):
+            instr(s, known, here, iters)
+            continue
+        for e in walk_exprs([s]):
+            if isinstance(e, Load):
+                out.append(_Move("cpu_r", e.array, cpu_span(e, known), path=here, iters=iters))
+        for x in walk_stmts([s]):
+            if isinstance(x, Store):
+                out.append(_Move("cpu_w", x.array, cpu_span(x, known), path=here, iters=iters))
     return out
-
-
-def _known(env: dict) -> dict:
-    return {k: v for k, v in env.items() if v is not None}
 
 
 def _overlap(a: tuple, b: tuple) -> bool:
@@ -324,14 +299,13 @@ def _config_writes(units, env) -> list | None:
     (inside a condition, say), which keeps the plain split."""
     out = []
     for u in units:
-        keys = [config_key(x, env) for _, x, _ in instrs(u) if config_key(x, env) or
-                x.op in ("config_ld", "config_st", "config_ex")]
-        if len(u) == 1 and isinstance(u[0], Instr) and len(keys) == 1 and keys[0]:
-            out.append(keys[0])
-        elif keys:
-            return None
-        else:
+        configs = [x for _, x, _ in instrs(u) if x.op in CONFIG_OPS]
+        if not configs:
             out.append(None)
+        elif len(u) == 1 and u[0] is configs[0] and config_key(u[0], env) is not None:
+            out.append(config_key(u[0], env))
+        else:
+            return None
     return out
 
 
@@ -354,24 +328,29 @@ def _with_configs(units, order, n_p, writes, sums, body, i, env) -> tuple:
     def stmt(key, who):
         return units[who][0] if who != "entry" else _entry_config(body, i, key, env)
 
-    out, now = [], {}
-    for n in order:
+    out: list = []
+    now: dict = {}
+
+    def place(n):
         for key in sorted(reads(n)):
             want = before[n].get(key, "entry")
             if now.get(key, "entry") != want:
-                out.append((len(out), stmt(key, want)))
+                out.append(stmt(key, want))
                 now[key] = want
-        out.extend((len(out), x) for x in units[n])
+        out.extend(units[n])
         if writes[n] is not None:
             now[writes[n]] = n
-        if n == order[n_p - 1]:
-            split = len(out)
+
+    for n in order[:n_p]:
+        place(n)
+    split = len(out)
+    for n in order[n_p:]:
+        place(n)
     for key in sorted(set(final) | set(now)):
         want = final.get(key, "entry")
         if now.get(key, "entry") != want:
-            out.append((len(out), stmt(key, want)))
-    flat = [x for _, x in out]
-    return tuple(flat[:split]), tuple(flat[split:])
+            out.append(stmt(key, want))
+    return tuple(out[:split]), tuple(out[split:])
 
 
 def _entry_config(body, i, key, env):

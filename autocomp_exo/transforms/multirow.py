@@ -47,7 +47,7 @@ from gemmini.isa import LOAD_IDS
 from . import regions
 from .base import Application, Dependent, NotApplicable, Transform, app, site_envs, summary_of
 from .deps import ACC_KEYS, config_key, config_read
-from .fences import _Move, _itemsize, events, hazards
+from .fences import _Move, array_itemsize, events, hazards
 from .ir_util import (add, all_names, c, const_decls, const_value, expr_vars, fresh, get, instrs,
                       mul, replace_fn, sub, subst_expr, trip_count, walk)
 from .regions import offset_addr
@@ -123,7 +123,7 @@ def multirow(fn: Function, a: Application, config: GemminiConfig) -> Function:
             cols = const_value(s.args[2], env)
             if const_value(s.args[3], env) != 1 or cols is None or cols > config.dim:
                 raise NotApplicable("a move of more than one row or DIM columns")
-            isz = _itemsize(fn, s.args[0].array)
+            isz = array_itemsize(fn, s.args[0].array)
             starts = [const_value(s.args[0].index, dict(env, **{loop.var: lo + k}))
                       for k in range(trips)]
             if None in starts or isz is None:
@@ -165,7 +165,7 @@ def _check_order(fn, loop, envs, r, trips, lo):
     same group (and a move's rows of the group together): no DRAM bytes in common that
     either writes."""
     def span(s, v, env):
-        isz = _itemsize(fn, s.args[0].array)
+        isz = array_itemsize(fn, s.args[0].array)
         st = const_value(s.args[0].index, dict(env, **{loop.var: v})) * isz
         return st, st + const_value(s.args[2], env) * isz
 

@@ -43,8 +43,9 @@ MAX_DISTINCT_COPIES = 16    # distinct: inner loop levels are offered up to this
 def _load(fn: Function, path: Path, stores: bool = False, copied: bool = True) -> Instr:
     """The DRAM load at ``path`` (or, with ``stores``, an mvout to DRAM: its accumulator
     tile can be copied per iteration just like a load's buffer). A load whose buffer gets
-    copies (``copied``) must read an array the kernel does not write: a copy loaded ahead
-    could hold bytes a later store changes. Moving the buffer alone changes no value."""
+    copies (``copied``, the default) must read an array the kernel does not write: a copy
+    loaded ahead could hold bytes a later store changes. Moving the buffer alone
+    (``copied=False``) changes no value."""
     x = get(fn.body, path)
     if stores and isinstance(x, Instr) and x.op == "mvout" and isinstance(x.args[0], DramAddr):
         return x
@@ -88,7 +89,7 @@ def expand(fn: Function, site: Path, outer: Path, config: GemminiConfig, copies:
     if not w and bank is None:
         return fn
     if w:
-        _load(fn, site, stores=True)
+        _load(fn, site, stores=True)        # it gets copies: the stricter check
     ext = extents(fn, config)
     if ext is None:
         raise NotApplicable("local addresses are not analyzable")

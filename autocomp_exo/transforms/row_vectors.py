@@ -36,70 +36,28 @@ from __future__ import annotations
 
 import dataclasses
 
-from gemmini.config import ACC_BIT, GARBAGE_ADDR, ROW_MASK, GemminiConfig
-from gemmini.ir import Assign, Const, Decl, DramAddr, For, Function, If, Instr, Var
-from gemmini.isa import LOAD_IDS
+from gemmini.config import ACC_BIT, ROW_MASK, GemminiConfig
+from gemmini.ir import Const, DramAddr, For, Function, If, Instr, Var
+from gemmini.isa import LOAD_IDS, SPECS
 
-from .base import Application, NotApplicable, Transform, app
-from .ir_util import (binop, const_decls, const_value, eval_expr, expr_vars, fold, is_cpu_stmt,
-                      instrs, subst_expr, subst_stmt, trip_count)
+from .base import Application, NotApplicable, Transform, app, executions
+from .deps import is_garbage
+from .fences import array_itemsize
+from .ir_util import (binop, const_decls, const_value, eval_expr, expr_vars, fold, instrs, subst_expr, subst_stmt, trip_count)
 
 MOVES = tuple(LOAD_IDS) + ("mvout",)
-PRODUCT = ("preload", "compute_preloaded")
-B_TRANSPOSE, A_TRANSPOSE, DATAFLOW_WS = 5, 4, 1
-MAX_EXECUTIONS = 20_000
-
-
-def _executions(fn: Function):
-    """Every executed instruction as (statement id, instruction, environment), in order,
-    lazily; NotApplicable when a bound, condition or scalar cannot be known without
-    inputs, or beyond `MAX_EXECUTIONS`."""
-    count = 0
-
-    def run(body, env):
-        nonlocal count
-        for s in body:
-            if isinstance(s, Instr):
-                count += 1
-                if count > MAX_EXECUTIONS:
-                    raise NotApplicable("too many instructions to enumerate")
-                yield id(s), s, env
-            elif isinstance(s, Decl):
-                env = dict(env, **{s.name: const_value(s.init, env) if s.init is not None
-                                   else None})
-            elif isinstance(s, Assign):
-                env = dict(env, **{s.name: None})
-            elif isinstance(s, For):
-                lo, hi = const_value(s.lo, _known(env)), const_value(s.hi, _known(env))
-                if lo is None or hi is None:
-                    raise NotApplicable(f"loop {s.var} has unknown bounds")
-                for v in range(lo, hi, s.step):
-                    yield from run(s.body, dict(env, **{s.var: v}))
-            elif isinstance(s, If):
-                cv = const_value(s.cond, _known(env))
-                if cv is None:
-                    raise NotApplicable("a condition the enumeration cannot decide")
-                yield from run(s.then if cv else s.orelse, env)
-            elif is_cpu_stmt(s):
-                continue
-    return run(fn.body, dict(const_decls(fn)))
-
-
-def _known(env: dict) -> dict:
-    return {k: v for k, v in env.items() if v is not None}
+_EX = SPECS["config_ex"].operands
+B_TRANSPOSE, A_TRANSPOSE = (next(i for i, o in enumerate(_EX) if o.name == n)
+                            for n in ("B_transpose", "A_transpose"))
+DATAFLOW_WS = dict((name, v) for v, name in _EX[0].symbols)["WEIGHT_STATIONARY"]
+MAX_EXECUTIONS = 20_000     # larger kernels are not enumerated (the rewrite is refused)
 
 
 def _val(e, env) -> int:
-    v = const_value(e, _known(env))
+    v = const_value(e, env)
     if v is None:
         raise NotApplicable("an operand the enumeration cannot evaluate")
     return v
-
-
-def _itemsize(fn: Function, array: str) -> int:
-    from gemmini.model import NP_DTYPES
-    import numpy as np
-    return np.dtype(NP_DTYPES[fn.param(array).dtype]).itemsize
 
 
 @dataclasses.dataclass
@@ -119,7 +77,7 @@ class _Plan:
 
 def _analyze(fn: Function, config: GemminiConfig) -> _Plan:
     dim = config.dim
-    execs = _executions(fn)
+    execs = executions(fn, MAX_EXECUTIONS)
     vec_rows = {"sp": {}, "acc": {}}            # first row of a chunk -> arrays moved there
     uses: list = []                             # (statement id, operand, space, row, env)
     mat_rows = {"sp": set(), "acc": set()}      # rows read or written as matrix data
@@ -149,7 +107,7 @@ def _analyze(fn: Function, config: GemminiConfig) -> _Plan:
         flag(sid, k, v)
 
     def matrix(v, rows):
-        if v & 0xFFFFFFFF == GARBAGE_ADDR:
+        if is_garbage(v):
             return
         space, row = space_row(v)
         mat_rows[space].update(range(row, row + rows))
@@ -158,7 +116,10 @@ def _analyze(fn: Function, config: GemminiConfig) -> _Plan:
         if kind.setdefault(sid, what) != what:
             raise NotApplicable("a statement moves vectors and matrices")
 
-    for sid, ins, env in execs:
+    for _, ins, env, _ in execs:
+        if not isinstance(ins, Instr):
+            continue                # CPU code: its DRAM accesses do not change
+        sid = id(ins)
         op = ins.op
         if op == "config_ex":
             a = [_val(x, env) for x in ins.args]
@@ -186,10 +147,10 @@ def _analyze(fn: Function, config: GemminiConfig) -> _Plan:
                 if isinstance(ins.args[0], DramAddr):
                     if gov is None:
                         raise NotApplicable("a vector move with no configuration")
-                    if rows > 1 and gov[1] != _itemsize(fn, ins.args[0].array):
+                    if rows > 1 and gov[1] != array_itemsize(fn, ins.args[0].array):
                         raise NotApplicable("a vector move of elements that are not contiguous")
                 if gov is not None and isinstance(ins.args[0], DramAddr):
-                    governs.setdefault(gov[0], set()).add(_itemsize(fn, ins.args[0].array))
+                    governs.setdefault(gov[0], set()).add(array_itemsize(fn, ins.args[0].array))
             else:
                 classify(sid, "matrix")
                 if cols > dim and op == "mvout":
@@ -210,7 +171,7 @@ def _analyze(fn: Function, config: GemminiConfig) -> _Plan:
             a, d, a_cols, a_rows = (_val(x, env) for x in ins.args[:4])
             if b_cols != 1 or c_cols != 1 or a_cols != b_rows or a_rows != c_rows:
                 raise NotApplicable("a product that is not a matrix times a column")
-            if d & 0xFFFFFFFF != GARBAGE_ADDR or c & 0xFFFFFFFF == GARBAGE_ADDR or \
+            if not is_garbage(d) or is_garbage(c) or \
                     not c & ACC_BIT or b & ACC_BIT:
                 raise NotApplicable("a product with a bias or without an accumulator output")
             chunk(psid, 0, b, b_rows, penv)
@@ -269,7 +230,7 @@ def _packed(e, flags: int, base: int, dim: int, envs: list, consts: dict):
             affine = binop("+", affine, binop("*", Const(c // dim), Var(n)))
     affine = fold(affine)
     for env in envs:
-        known = _known(env)
+        known = env
         try:
             if eval_expr(affine, known) != eval_expr(exact, known):
                 return exact

@@ -39,7 +39,7 @@ from gemmini.isa import LOAD_IDS
 
 from . import regions
 from .base import Application, Dependent, NotApplicable, Transform, app, site_envs
-from .fences import _itemsize, unfenced_by
+from .fences import array_itemsize, unfenced_by
 from .ir_util import (add, all_names, c, const_decls, const_value, fresh, instrs,
                       parent_body, replace_block, walk)
 
@@ -153,7 +153,7 @@ def _translate(fn, s: Instr, conf, env, elem, names, config):
     if not isinstance(s.args[0], DramAddr):
         raise NotApplicable("a move without a DRAM operand (zeroing)")
     arr = s.args[0].array
-    isz = _itemsize(fn, arr)
+    isz = array_itemsize(fn, arr)
     start = const_value(s.args[0].index, env)
     local = const_value(s.args[1], env)
     cols, rows = const_value(s.args[2], env), const_value(s.args[3], env)
