@@ -35,6 +35,14 @@ class TimingParams:
     core_mul: int = 4               # extra cycles of a multiply, not overlapped (2-9)
     core_div: int = 32              # extra cycles of a divide or remainder (3-65)
     core_rocc: int = 3              # extra cycles of handing a command to the accelerator (0-3)
+    # L1 instruction cache (rocket-chip's default: 16 KiB), warm: a kernel whose code does
+    # not fit pays its misses on every call (`lowering.riscv.icache`, docs/cpu_cost.md)
+    icache_sets: int = 64
+    icache_ways: int = 4
+    icache_line_bytes: int = 64
+    icache_miss_penalty: int = 20   # refilling a line from the L2 (10-40)
+    code_bytes_per_instr: int = 16  # typical compiled code per issued instruction (7-60
+                                    # measured); `unroll`'s size budget only
     # Reservation station capacities (entries)
     rs_load: int = 8
     rs_execute: int = 16
@@ -72,6 +80,10 @@ class TimingParams:
     config_cycles: int = 1          # config_ld / config_st occupy their queue this long
     # Runaway protection
     max_instructions: int = 50_000_000
+
+    @property
+    def icache_bytes(self) -> int:
+        return self.icache_sets * self.icache_ways * self.icache_line_bytes
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ NHWC convolution), either with ``+bias`` (an i32 bias per output column / channe
 to the accumulator), or a bundled workload name (``gemm_512x512x512``).
 
 `workload_for_c` reads a C kernel's signature and binds a spec to it, or checks that an
-Exo proc given as the reference has the kernel's parameters. `workload_for_signature`
+Exo proc given as the reference (or the proc of a suite workload that carries its own,
+such as ``tinympc_forward``) has the kernel's parameters. `workload_for_signature`
 binds a spec to a C kernel's parameters: the kernel's own
 names and order; no ``f32`` scalar means scale 1.0; no ``bool`` means no activation;
 a ``const int32_t`` array is the bias and must be named in the spec. Read-only int8
@@ -254,14 +255,30 @@ def workload_for_c(text: str, filename: str, spec: str | None = None,
         if spec is None:
             raise ConfigError("a C file needs --workload (e.g. gemm:64x64x64) or "
                               "--reference FILE.py:PROC", filename=filename)
-        return workload_for_signature(spec, sig.name, sig.params)
-    w = Workload.from_proc(reference)
+        own = _own_workload(spec)
+        if own is None:
+            return workload_for_signature(spec, sig.name, sig.params)
+        w, name = own, own.name
+    else:
+        w, name = Workload.from_proc(reference), reference.name()
     mine = {p.name: (p.dtype, p.size) for p in sig.params}
     theirs = {p.name: (p.dtype, p.size) for p in w.signature}
     if mine != theirs:
         diff = sorted(set(mine.items()) ^ set(theirs.items()))
-        raise ConfigError(f"kernel {sig.name} and the reference proc {reference.name()} "
+        raise ConfigError(f"kernel {sig.name} and the reference proc {name} "
                           f"have different parameters (name, type, elements): kernel "
                           f"{sorted(mine.items())}, proc {sorted(theirs.items())}; "
                           f"first difference {diff[0]}", filename=filename)
     return w
+
+
+def _own_workload(spec: str | WorkloadRequest) -> Workload | None:
+    """The suite workload ``spec`` names when it is not a GEMM or convolution (TinyMPC):
+    it carries its own reference proc and input sets, so it binds no template."""
+    if not isinstance(spec, str) or _SPEC.fullmatch(spec.strip()):
+        return None
+    try:
+        named = suite.by_name(spec.strip())
+    except (KeyError, ValueError):
+        return None
+    return None if named.kind in ("gemm", "conv") else Workload.from_spec(named)

@@ -200,3 +200,24 @@ def test_a_load_of_unfenced_stored_data_is_a_hardware_error(workloads):
     assert result.error_kind == "hardware"
     assert "reads 'u' bytes that the mvout" in result.error_message
     assert "no fence between them" in result.error_message
+
+
+def test_cli_checks_a_c_file_against_a_suite_workload_named_by_workload(tmp_path, capsys,
+                                                                         workloads):
+    """A TinyMPC kernel in a C file, ``--workload tinympc_forward``: checked against the
+    workload's own reference (it binds no GEMM template); a lost sign is caught."""
+    from autocomp_exo.cli import main
+    text = compile_proc(workloads["tinympc_forward"].mapped).c_text
+    good, bad = tmp_path / "good.c", tmp_path / "bad.c"
+    good.write_text(text)
+    bad.write_text(text.replace("gemmini_extended_config_st(((1)) * 4, 0, -1.0f)",
+                                "gemmini_extended_config_st(((1)) * 4, 0, 1.0f)"))
+    args = ["--workload", "tinympc_forward", "--gemmini", "fp32_4"]
+    assert main(["evaluate", str(good), *args]) == 0
+    out = capsys.readouterr().out
+    assert "correct" in out and "yes" in out
+    assert main(["evaluate", str(bad), *args]) != 0
+    captured = capsys.readouterr()
+    assert "internal error" not in captured.err
+    assert main(["evaluate", str(good), "--workload", "tinympc_backward", *args[2:]]) != 0
+    assert "different parameters" in capsys.readouterr().err

@@ -218,3 +218,31 @@ def test_unroll_renames_a_local_only_where_it_is_in_scope(factor):
     new = apply(fn, Application("unroll", k, (("factor", factor),)), CFG)
     counts = check_program(new, seed=4)
     assert counts["mvin2"] == 2 * 4
+
+
+def _unrolled_size(loop) -> int:
+    """Instructions of ``loop`` fully unrolled, counted by walking it (inner trips known)."""
+    n = 0
+    for _, s, outer in walk(loop.body):
+        if hasattr(s, "op"):
+            k = loop.hi.value - loop.lo.value
+            for lp in outer:
+                k *= lp.hi.value - lp.lo.value
+            n += k
+    return n
+
+
+def test_full_unroll_is_offered_while_the_code_fits_the_instruction_cache_share(gemm):
+    from autocomp_exo.transforms.unroll import find_unroll
+    sizes = {p: _unrolled_size(s) for p, s in loops(gemm)}
+    cut = sorted(set(sizes.values()))[len(set(sizes.values())) // 2]
+    # the budget is half the instruction cache at 16 bytes per instruction
+    small = CFG.with_timing(icache_sets=1, icache_ways=1, icache_line_bytes=2 * 16 * cut,
+                            code_bytes_per_instr=16)
+    offered = {a.site for a in find_unroll(gemm, small) if a.p["factor"] == 0}
+    assert offered == {p for p, n in sizes.items() if n <= cut}
+    assert offered and offered != set(sizes)
+    too_big = next(p for p, n in sizes.items() if n > cut)
+    with pytest.raises(NotApplicable, match="instruction cache"):
+        apply(gemm, Application("unroll", too_big, (("factor", 0),)), small)
+    apply(gemm, Application("unroll", too_big, (("factor", 0),)), CFG)

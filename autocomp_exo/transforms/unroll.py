@@ -5,8 +5,10 @@ partial  ``for (k = 0; k < 8; k++) S(k)``  ->  ``for (k = 0; k < 8; k += 2) { S(
 
 Iteration order is unchanged, so unrolling is always legal; scalars declared in
 the body are renamed per copy so the copies can share one scope. Unrolling only
-removes CPU work (loop overhead, and address arithmetic that folds to constants),
-so it is limited by `MAX_UNROLLED_INSTRS` instructions per unrolled body.
+removes CPU work (loop overhead, and address arithmetic that folds to constants);
+its cost is code size, so the unrolled body may take at most `ICACHE_SHARE` of the
+core's instruction cache (`unroll_budget`: the configuration's I-cache bytes over its
+compiled bytes per issued instruction).
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from .base import Application, NotApplicable, Transform, app
 from .ir_util import (Body, add, all_names, fresh, get, replace_fn, subst_body,
                       trip_count, walk)
 
-MAX_UNROLLED_INSTRS = 96
+ICACHE_SHARE = 0.5     # of the instruction cache, left for the unrolled code
+
+
+def unroll_budget(config: GemminiConfig) -> int:
+    """Instructions an unrolled body may have: its code fits in `ICACHE_SHARE` of the
+    instruction cache at the configuration's code bytes per instruction."""
+    t = config.timing
+    return int(t.icache_bytes * ICACHE_SHARE) // t.code_bytes_per_instr
 
 
 def _static_instrs(body: Body) -> int:
@@ -58,8 +67,10 @@ def unroll(fn: Function, a: Application, config: GemminiConfig) -> Function:
         raise NotApplicable(f"loop {loop.var} has no constant trip count")
     names = all_names(fn)
     if f == 0 or f >= t:
-        if t * _static_instrs(loop.body) > MAX_UNROLLED_INSTRS * 4:
-            raise NotApplicable("unrolled body too large")
+        if t * _static_instrs(loop.body) > unroll_budget(config):
+            raise NotApplicable(f"the unrolled body would have more than "
+                                f"{unroll_budget(config)} instructions (its code would not "
+                                "fit in the instruction cache's share)")
         lo = loop.lo
         new: list = []
         for n in range(t):
@@ -85,10 +96,10 @@ def find_unroll(fn: Function, config: GemminiConfig) -> list[Application]:
         size = _static_instrs(s.body)
         if size == 0:
             continue
-        if t * size <= MAX_UNROLLED_INSTRS:
+        if t * size <= unroll_budget(config):
             out.append(app("unroll", path, f"fully unroll loop {s.var} ({t} trips)", factor=0))
         for f in (2, 4, 8):
-            if f < t and t % f == 0 and f * size <= MAX_UNROLLED_INSTRS:
+            if f < t and t % f == 0 and f * size <= unroll_budget(config):
                 out.append(app("unroll", path, f"unroll loop {s.var} by {f}", factor=f))
     return out
 
@@ -106,7 +117,7 @@ def unroll_nest(fn: Function, a: Application, config: GemminiConfig) -> Function
     loop = get(fn.body, a.site)
     if not isinstance(loop, For):
         raise NotApplicable("site is not a loop")
-    limit = a.p.get("limit", MAX_UNROLLED_INSTRS)
+    limit = a.p.get("limit", unroll_budget(config))
     if _static_instrs(loop.body) > limit:
         raise NotApplicable("unrolled nest too large")
     changed = True
@@ -132,7 +143,7 @@ def find_unroll_nest(fn: Function, config: GemminiConfig) -> list[Application]:
     for path, s, _ in walk(fn.body):
         if isinstance(s, For) and any(isinstance(x, For) for _, x, _ in walk(s.body)):
             size = _static_instrs(s.body)
-            if size <= MAX_UNROLLED_INSTRS and all(
+            if size <= unroll_budget(config) and all(
                     trip_count(x) is not None for _, x, _ in walk(s.body) if isinstance(x, For)):
                 out.append(app("unroll_nest", path, f"fully unroll all loops inside loop {s.var} "
                                f"({size} instructions per iteration)"))

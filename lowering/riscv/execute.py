@@ -24,6 +24,7 @@ import numpy as np
 from gemmini.config import TimingParams
 from gemmini.errors import AutocompError
 from lowering.riscv import decode as dec
+from lowering.riscv import icache
 from lowering.riscv.elf import read_elf
 
 FENCE = -1              # the log's kind of a fence (RoCC commands: their funct7)
@@ -292,6 +293,7 @@ def _price_blocks(log: CoreLog, executed: np.ndarray, code: dict[int, int],
         branch_penalty = np.empty_like(price)
         branch_penalty[order] = price
         after[branch] += branch_penalty
+    penalty += icache.miss_cycles(executed, tp)
     block_cost = cost[ids]
     start = np.cumsum(penalty) + np.concatenate([[0], np.cumsum(block_cost)[:-1]])
     log.cycles = int(start[-1] + block_cost[-1]
