@@ -10,7 +10,6 @@ import pytest
 from autocomp_exo.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-KERNEL = ROOT / "tests" / "data" / "search" / "gemm64_resident.c"
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +19,7 @@ def report(tmp_path_factory):
     run = tmp_path_factory.mktemp("report") / "run"
     paper = run.parent / "paper.toml"
     paper.write_text("[search]\nseed_baselines = false\n")
-    assert main(["optimize", str(KERNEL), "--workload", "gemm:64x64x64", "--iterations", "2",
+    assert main(["optimize", "gemm_64x64x64", "--iterations", "2",
                  "--plans", "2", "--impls", "1", "--engine", "inline",
                  "--settings", str(paper), "--run-dir", str(run)]) == 0
     assert main(["report", str(run)]) == 0
