@@ -41,7 +41,7 @@ class TimingParams:
     icache_ways: int = 4
     icache_line_bytes: int = 64
     icache_miss_penalty: int = 20   # refilling a line from the L2 (10-40)
-    code_bytes_per_instr: int = 16  # typical compiled code per issued instruction (7-60
+    code_bytes_per_instr: int = 16  # typical compiled code per issued instruction (5-60
                                     # measured); `unroll`'s size budget only
     # Reservation station capacities (entries)
     rs_load: int = 8

@@ -62,6 +62,10 @@ def parse_spec(text: str) -> WorkloadRequest:
         except (KeyError, ValueError):
             raise ConfigError(f"unknown workload {text!r} (use gemm:MxNxK, "
                               "conv:BxDIMxCINxCOUT, +bias, or a suite name)") from None
+        if _builds_its_own(spec):
+            raise ConfigError(f"{spec.name} is not a GEMM or convolution shape: name it as "
+                              f"the target (autocomp-exo evaluate {spec.name}), or check a C "
+                              f"file against it with --workload {spec.name}")
         s = spec.shape_dict
         dims = (s["M"], s["N"], s["K"]) if spec.kind == "gemm" else \
             (s["batch"], s["in_dim"], s["in_ch"], s["out_ch"])
@@ -272,13 +276,19 @@ def workload_for_c(text: str, filename: str, spec: str | None = None,
     return w
 
 
+def _builds_its_own(spec) -> bool:
+    """Does the suite spec build its own `Workload` (TinyMPC), as `Workload.from_spec`
+    asks, instead of naming a GEMM or convolution shape?"""
+    return hasattr(spec, "workload")
+
+
 def _own_workload(spec: str | WorkloadRequest) -> Workload | None:
-    """The suite workload ``spec`` names when it is not a GEMM or convolution (TinyMPC):
-    it carries its own reference proc and input sets, so it binds no template."""
+    """The suite workload ``spec`` names when it builds its own (its reference proc and
+    input sets), so that a kernel binds no template to it."""
     if not isinstance(spec, str) or _SPEC.fullmatch(spec.strip()):
         return None
     try:
         named = suite.by_name(spec.strip())
     except (KeyError, ValueError):
         return None
-    return None if named.kind in ("gemm", "conv") else Workload.from_spec(named)
+    return Workload.from_spec(named) if _builds_its_own(named) else None

@@ -322,4 +322,3 @@ def test_runtime_bases_keep_the_commands_and_cost_the_address_arithmetic():
     # needs arithmetic at run time instead of a folded constant
     assert constant.counts[dec.ROCC] == runtime.counts[dec.ROCC] == 3 + 16 * 13
     assert runtime.instructions > constant.instructions
-

@@ -34,6 +34,20 @@ def test_lines_spread_over_sets_fit_when_no_set_overflows():
     assert miss_cycles(_blocks(0x1000, 256, 10), tp1).sum() == 10 * 4 * tp1.icache_miss_penalty
 
 
+def test_past_the_replay_limit_every_fetch_in_an_overfull_set_is_charged(monkeypatch):
+    """The bound used for very long runs; on a cycle through more lines than ways it is
+    exact, as LRU misses every fetch there."""
+    import lowering.riscv.icache as icache
+    tp = TimingParams(icache_sets=2, icache_ways=1, icache_line_bytes=64,
+                      icache_miss_penalty=7)
+    seq = np.concatenate([_blocks(0x1000, 256, 10), _blocks(0x2000, 64, 1)])
+    exact = miss_cycles(seq, tp)
+    monkeypatch.setattr(icache, "MAX_REPLAY", 0)
+    bound = miss_cycles(seq, tp)
+    assert bound[:10].tolist() == exact[:10].tolist() == [4 * 7] * 10
+    assert (bound >= exact).all()
+
+
 def test_two_blocks_sharing_a_line_fetch_it_from_the_cache():
     tp = TimingParams(icache_sets=1, icache_ways=1, icache_line_bytes=64)
     seq = np.array([0x1000 << 16 | 16, 0x1010 << 16 | 16] * 5, np.int64)

@@ -207,6 +207,7 @@ def test_cli_checks_a_c_file_against_a_suite_workload_named_by_workload(tmp_path
     """A TinyMPC kernel in a C file, ``--workload tinympc_forward``: checked against the
     workload's own reference (it binds no GEMM template); a lost sign is caught."""
     from autocomp_exo.cli import main
+    from autocomp_exo.exitcodes import Exit
     text = compile_proc(workloads["tinympc_forward"].mapped).c_text
     good, bad = tmp_path / "good.c", tmp_path / "bad.c"
     good.write_text(text)
@@ -216,8 +217,16 @@ def test_cli_checks_a_c_file_against_a_suite_workload_named_by_workload(tmp_path
     assert main(["evaluate", str(good), *args]) == 0
     out = capsys.readouterr().out
     assert "correct" in out and "yes" in out
-    assert main(["evaluate", str(bad), *args]) != 0
-    captured = capsys.readouterr()
-    assert "internal error" not in captured.err
-    assert main(["evaluate", str(good), "--workload", "tinympc_backward", *args[2:]]) != 0
+    assert main(["evaluate", str(bad), *args]) == Exit.KERNEL_WRONG
+    assert "bad.c: wrong: set" in capsys.readouterr().err
+    assert main(["evaluate", str(good), "--workload", "tinympc_backward", *args[2:]]) == \
+        Exit.INPUT
     assert "different parameters" in capsys.readouterr().err
+
+
+def test_a_tinympc_name_is_not_a_shape_for_the_spec_grammar():
+    from gemmini.errors import ConfigError
+    from lowering.workload_spec import parse_spec
+    with pytest.raises(ConfigError, match="tinympc_admm is not a GEMM or convolution shape"):
+        parse_spec("tinympc_admm")
+    assert parse_spec("gemm_64x64x64").dims == (64, 64, 64)

@@ -41,10 +41,9 @@ def miss_cycles(executed: np.ndarray, tp: TimingParams) -> np.ndarray:
     full = per_set > tp.icache_ways
     fetches = count[ids]
     if int(fetches.sum()) > MAX_REPLAY:
-        for u, (f, c) in enumerate(zip(first.tolist(), count.tolist())):
-            n = int(full[(f + np.arange(c)) % tp.icache_sets].sum())
-            out[ids == u] = n * tp.icache_miss_penalty
-        return out
+        overfull = np.array([int(full[(f + np.arange(c)) % tp.icache_sets].sum())
+                             for f, c in zip(first.tolist(), count.tolist())], np.int64)
+        return overfull[ids] * tp.icache_miss_penalty
     sets: list[list[int]] = [[] for _ in range(tp.icache_sets)]
     for warm in (False, True):
         for k, u in enumerate(ids.tolist()):
