@@ -251,3 +251,23 @@ def test_fence_rewrites_are_favoured_when_the_cpu_waits_at_fences(at_fences, boo
     for name in ("merge_fences", "drop_fence", "fission_fence", "fence_early", "cpu_early"):
         assert _stall_boost(None, Application(name, ()), fb) == (STALL_BOOST if boosted else 1.0)
     assert _stall_boost(None, Application("unroll", ()), fb) == 1.0
+
+
+def test_what_was_already_evaluated_from_a_candidate_is_not_planned_again(cand):
+    """The search hands the proposer what earlier rewrites of this code applied; those
+    are planned again only when nothing else is left."""
+    import dataclasses
+    first = BuiltinProposer().plan(cand, MENU, 3, iteration=0, total_iterations=8, seed=5)
+    done = tuple(p.data for p in first)
+    later = BuiltinProposer().plan(dataclasses.replace(cand, applied=done), MENU, 3,
+                                   iteration=1, total_iterations=8, seed=5)
+    key = lambda d: (d["transform"], tuple(d["site"]), json.dumps(d["params"], sort_keys=True))  # noqa: E731
+    assert len(later) == 3
+    assert not {key(p.data) for p in later} & {key(d) for d in done}
+    proposer = BuiltinProposer()
+    assert not proposer.exhausted(cand)
+    every = proposer.plan(cand, MENU, 1000, iteration=0, total_iterations=8, seed=5)
+    exhausted = dataclasses.replace(cand, applied=tuple(p.data for p in every))
+    assert proposer.plan(exhausted, MENU, 3, iteration=1, total_iterations=8, seed=5) == []
+    assert proposer.exhausted(exhausted)
+    assert not proposer.exhausted(dataclasses.replace(cand, applied=done))

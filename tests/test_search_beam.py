@@ -328,3 +328,26 @@ def test_history_quotes_the_plan_without_its_choice_label():
                   planner="x", implementer="x", outcome="accepted")
     (attempt,) = lin.history(["a", "root"], limit=5)
     assert attempt.plan == "Diagnosis. Taller row tiles."
+
+
+def test_lineage_gives_everything_applied_from_a_program():
+    """Two rewrites of one program that end in the same child, one that ends in the
+    program itself, and one of another program: the first three are what was applied
+    from it."""
+    from autocomp_exo.search.lineage import Lineage
+    lin = Lineage()
+    lin.add_root("root", 100)
+    common = dict(ok=True, accepted=False, plan="p", planner="x", implementer="x",
+                  iteration=1, menu_item="hoist", outcome="equal")
+    a1, a2, a3, b = ({"transform": t, "site": [i]} for i, t in enumerate("wxyz"))
+    lin.add_child("root", "c", cycles=100, applied=a1, **common)
+    lin.add_child("root", "c", cycles=100, applied=a2, **common)
+    lin.add_child("root", "c", cycles=100, applied=a1, **common)
+    lin.add_child("root", "root", cycles=100, applied=a3, **common)
+    lin.add_child("c", "d", cycles=99, applied=b, **common)
+    assert sorted(d["transform"] for d in lin.applied_from("root")) == ["w", "x", "y"]
+    assert lin.applied_from("c") == (b,)
+    assert lin.applied_from("nowhere") == ()
+    assert lin.recipe(["root", "c"])[0]["applied"] == a1
+    restored = Lineage.from_json(lin.to_json())
+    assert sorted(d["transform"] for d in restored.applied_from("root")) == ["w", "x", "y"]

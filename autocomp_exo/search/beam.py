@@ -103,6 +103,7 @@ class BeamSearch:
         self.state = SearchState(total_iterations=settings.iterations)
         self.lineage = Lineage()
         self.accepted: dict[str, Candidate] = {}
+        self.exhausted: set[str] = set()    # candidates the proposer had nothing new for
         self._t0 = time.monotonic()
         self._stop: str | None = None
         self.restored_iteration = 0      # iterations taken from a saved state on resume
@@ -199,8 +200,7 @@ class BeamSearch:
             merged: dict[str, Candidate] = {c.id: c for c in beam}
             for c in survivors:
                 merged.setdefault(c.id, c)
-            beam = sorted(merged.values(), key=lambda c: (c.cycles, c.iteration, c.id))
-            beam = beam[: self.s.beam_width]
+            beam = self._next_beam(merged)
             improved = beam[0].cycles < best.cycles
             best = beam[0] if improved else best
             trajectory.append(best.cycles)
@@ -223,6 +223,19 @@ class BeamSearch:
                             recipe=recipe, lineage=self.lineage, stop_reason=stop,
                             samples=self.state.samples, iterations=it,
                             candidates=dict(self.accepted), error=self._abort)
+
+    def _next_beam(self, merged: dict[str, Candidate]) -> list[Candidate]:
+        """The fastest ``beam_width`` of the beam and its survivors, except candidates the
+        proposer had nothing new for: their slots go to the fastest accepted candidates
+        that still have (the best is kept apart, so nothing is lost). When every
+        candidate is exhausted the beam stays as it was."""
+        order = lambda c: (c.cycles, c.iteration, c.id)  # noqa: E731
+        live = [c for c in merged.values() if c.id not in self.exhausted]
+        if len(live) < self.s.beam_width:
+            live += sorted((c for k, c in self.accepted.items()
+                            if k not in merged and k not in self.exhausted),
+                           key=order)[: self.s.beam_width - len(live)]
+        return sorted(live or merged.values(), key=order)[: self.s.beam_width]
 
     def _seed(self, root: Candidate, seeds) -> list[Candidate]:
         """The accepted ``seeds`` (checked, timed and logged like any rewrite, no repair)."""
@@ -248,7 +261,8 @@ class BeamSearch:
         # several times, each with its own menu dropout, so every iteration gets the same
         # planning budget.
         beam = [dataclasses.replace(c, history=self.lineage.history(
-            self._chain(c)[::-1], s.history_limit)) for c in beam]
+            self._chain(c)[::-1], s.history_limit), applied=self.lineage.applied_from(c.id))
+                for c in beam]
         slots = [(c, r) for r in range(max(1, s.beam_width // len(beam))) for c in beam]
         menus = [dropout(self.menu, s.dropout,
                          random.Random(derive_seed(s.seed, it, c.id, "menu", *([r] if r else []))))
@@ -292,7 +306,11 @@ class BeamSearch:
         """The plans of one planning call that are new for ``c`` (logged), at most
         ``plans_per_candidate``."""
         out = []
-        for p in self._check_call(value, f"plan {c.id}")[: self.s.plans_per_candidate]:
+        plans = self._check_call(value, f"plan {c.id}")
+        if not plans and not isinstance(value, BaseException) and \
+                getattr(self.proposer, "exhausted", lambda _: False)(c):
+            self.exhausted.add(c.id)
+        for p in plans[: self.s.plans_per_candidate]:
             if (c.id, p.proposer, p.text) in seen:
                 continue
             seen.add((c.id, p.proposer, p.text))
