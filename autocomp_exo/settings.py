@@ -51,13 +51,18 @@ class SearchSettings:
     seed_baselines: bool = True         # the workload's loop-FSM and vendor programs join beam 0
     stream: bool = True                 # a local proposer plans and rewrites while workers evaluate
     ranker: str = "off"                 # built-in plans: off | default (shipped) | a ranker file
+    family_share: float = 0.5           # most of the beam descending from one first step (1: no cap)
+    family_patience: int = 3            # a family not improved in this many iterations loses that
 
     def __post_init__(self):
         _at_least(self, 1, "beam_width", "plans_per_candidate", "impls_per_plan",
-                  "parallel_requests", "patience", "max_samples")
+                  "parallel_requests", "patience", "max_samples", "family_patience")
         _at_least(self, 0, "iterations", "repair_attempts", "max_seconds")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout: must be at least 0 and below 1, got {self.dropout}")
+        if not 0.0 < self.family_share <= 1.0:
+            raise ConfigError(f"family_share: must be above 0 and at most 1, "
+                              f"got {self.family_share}")
 
 
 ENGINES = ("process", "inline", "ray")

@@ -11,7 +11,9 @@ CPU price as the search). The best kernel is checked again on every input set (t
 rule of `lowering.reference`, the DRAM ordering check of the model) and, as toolchain C written to
 ``runs/tinympc_search/NAME/out/``, on the host emulator against the reference on input
 sets of another seed (column "emulator"; "correct" needs both). Prints the table and
-the geometric mean of search over hand; writes ``runs/tinympc_search/results.json``.
+the geometric mean of search over hand; writes ``runs/tinympc_search/results.json``
+(``runs/tinympc_search/seed<N>/`` for another ``--seed``, so runs of several seeds can go
+side by side).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from lowering.suite import FP32_SUITE, by_name
 OUT = Path("runs/tinympc_search")
 
 
-def search_workload(name: str, max_samples: int, seed: int) -> dict:
+def search_workload(name: str, max_samples: int, seed: int, out: Path = OUT) -> dict:
     """Baselines plus the built-in search for one TinyMPC kernel."""
     from autocomp_exo import Budget, optimize
     from autocomp_exo.evaluation import ModelEvaluator
@@ -47,18 +49,18 @@ def search_workload(name: str, max_samples: int, seed: int) -> dict:
     per_iteration = (settings.search.beam_width * settings.search.plans_per_candidate
                      * settings.search.impls_per_plan)
     settings = load_settings(overrides={**overrides, "search.patience": 10,
-                                        "search.iterations": max(8, -(-max_samples
-                                                                      // per_iteration) + 2)})
+                                        "search.iterations": 3 * max(8, -(-max_samples
+                                                                          // per_iteration))})
     t0 = time.time()
     workload = Workload.from_spec(spec)
     evaluator = ModelEvaluator.for_workload(workload, spec.config)
     start = compile_proc(workload.mapped).c_text
     result = optimize(start, settings=settings, evaluator=evaluator,
-                      budget=Budget(max_samples=max_samples), run_dir=OUT / name, fresh=True,
+                      budget=Budget(max_samples=max_samples), run_dir=out / name, fresh=True,
                       progress=False)
     seconds = round(time.time() - t0, 1)
     recheck = evaluator.evaluate(result.fn)
-    emulator = emulator_check(result, workload, OUT / name / "out", spec.config)
+    emulator = emulator_check(result, workload, out / name / "out", spec.config)
     row = {"workload": name, "samples": result.samples, "seconds": seconds,
            "search": result.cycles, "search_correct": recheck.ok and emulator.startswith("ok"),
            "search_check": recheck.error_message or "ok", "emulator": emulator,
@@ -80,8 +82,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-samples", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    OUT.mkdir(parents=True, exist_ok=True)
-    rows = [search_workload(w, args.max_samples, args.seed) for w in args.workloads]
+    out = OUT if args.seed == 0 else OUT / f"seed{args.seed}"
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [search_workload(w, args.max_samples, args.seed, out) for w in args.workloads]
     t = Table(title=f"TinyMPC on fp32_4: cycles (built-in search, <= {args.max_samples} samples)")
     for col in ("workload", "CPU only", "straightforward", "hand", "search", "search / hand",
                 "correct", "emulator", "samples"):
@@ -102,7 +105,7 @@ def main(argv=None) -> int:
     geomean = math.exp(sum(map(math.log, ratios)) / len(ratios)) if ratios else None
     if geomean:
         console.print(f"geomean search / hand: {geomean:.2f}x")
-    (OUT / "results.json").write_text(json.dumps({"rows": rows, "geomean_vs_hand": geomean},
+    (out / "results.json").write_text(json.dumps({"rows": rows, "geomean_vs_hand": geomean},
                                                  indent=2) + "\n")
     return 0 if all(r["search_correct"] for r in rows) else 1
 

@@ -251,3 +251,64 @@ def test_fence_rewrites_are_favoured_when_the_cpu_waits_at_fences(at_fences, boo
     for name in ("merge_fences", "drop_fence", "fission_fence", "fence_early", "cpu_early"):
         assert _stall_boost(None, Application(name, ()), fb) == (STALL_BOOST if boosted else 1.0)
     assert _stall_boost(None, Application("unroll", ()), fb) == 1.0
+
+
+def test_what_was_already_evaluated_from_a_candidate_is_not_planned_again(cand):
+    """The search hands the proposer what earlier rewrites of this code applied; those
+    are planned again only when nothing else is left."""
+    import dataclasses
+    first = BuiltinProposer().plan(cand, MENU, 3, iteration=0, total_iterations=8, seed=5)
+    done = tuple(p.data for p in first)
+    later = BuiltinProposer().plan(dataclasses.replace(cand, applied=done), MENU, 3,
+                                   iteration=1, total_iterations=8, seed=5)
+    key = lambda d: (d["transform"], tuple(d["site"]), json.dumps(d["params"], sort_keys=True))  # noqa: E731
+    assert len(later) == 3
+    assert not {key(p.data) for p in later} & {key(d) for d in done}
+    proposer = BuiltinProposer()
+    assert not proposer.exhausted(cand)
+    every = proposer.plan(cand, MENU, 1000, iteration=0, total_iterations=8, seed=5)
+    exhausted = dataclasses.replace(cand, applied=tuple(p.data for p in every))
+    assert proposer.plan(exhausted, MENU, 3, iteration=1, total_iterations=8, seed=5) == []
+    assert proposer.exhausted(exhausted)
+    assert not proposer.exhausted(dataclasses.replace(cand, applied=done))
+
+
+def test_the_clean_up_variant_also_issues_repeated_configurations_once():
+    """Eight steps that each configure the load and the store the same way: the clean-up
+    after a rewrite leaves one configuration of each, so a structural rewrite is judged
+    with that overhead paid back. The values are unchanged (y = x)."""
+    import numpy as np
+    from gemmini import model
+    from gemmini.config import get_config
+    from gemmini.ir import Instr
+    from lowering.parser import parse_c
+    cfg = get_config("fp32_4")
+    fn = parse_c("""
+void k(const float x[8][4][4], float y[8][4][4]) {
+  for (int i = 0; i < 8; i++) {
+    config_ld(16, 1.0f, 0);
+    config_st(16, 0, 1.0f);
+    mvin(&x[i][0][0], 0x80000000, 4, 4);
+    mvout(&y[i][0][0], 0x80000000, 4, 4);
+    fence();
+  }
+}
+""")
+    tidy = BuiltinProposer(cfg)._cleanup(fn)
+    assert tidy is not None
+
+    def executed(f, op):
+        def count(body, times):
+            n = 0
+            for s in body:
+                if isinstance(s, Instr):
+                    n += times * (s.op == op)
+                elif hasattr(s, "body"):
+                    n += count(s.body, times * (s.hi.value - s.lo.value))
+            return n
+        return count(f.body, 1)
+    assert executed(fn, "config_ld") == 8 and executed(tidy, "config_ld") == 1
+    assert executed(tidy, "config_st") == 1
+    x = np.random.default_rng(0).standard_normal((8, 4, 4)).astype(np.float32)
+    out = model.run(tidy, {"x": x, "y": np.zeros_like(x)}, cfg, timing=False).outputs
+    np.testing.assert_array_equal(out["y"], x)

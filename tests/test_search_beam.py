@@ -328,3 +328,84 @@ def test_history_quotes_the_plan_without_its_choice_label():
                   planner="x", implementer="x", outcome="accepted")
     (attempt,) = lin.history(["a", "root"], limit=5)
     assert attempt.plan == "Diagnosis. Taller row tiles."
+
+
+def test_lineage_gives_everything_applied_from_a_program():
+    """Two rewrites of one program that end in the same child, one that ends in the
+    program itself, and one of another program: the first three are what was applied
+    from it."""
+    from autocomp_exo.search.lineage import Lineage
+    lin = Lineage()
+    lin.add_root("root", 100)
+    common = dict(ok=True, accepted=False, plan="p", planner="x", implementer="x",
+                  iteration=1, menu_item="hoist", outcome="equal")
+    a1, a2, a3, b = ({"transform": t, "site": [i]} for i, t in enumerate("wxyz"))
+    lin.add_child("root", "c", cycles=100, applied=a1, **common)
+    lin.add_child("root", "c", cycles=100, applied=a2, **common)
+    lin.add_child("root", "c", cycles=100, applied=a1, **common)
+    lin.add_child("root", "root", cycles=100, applied=a3, **common)
+    lin.add_child("c", "d", cycles=99, applied=b, **common)
+    assert sorted(d["transform"] for d in lin.applied_from("root")) == ["w", "x", "y"]
+    assert lin.applied_from("c") == (b,)
+    assert lin.applied_from("nowhere") == ()
+    assert lin.recipe(["root", "c"])[0]["applied"] == a1
+    restored = Lineage.from_json(lin.to_json())
+    assert sorted(d["transform"] for d in restored.applied_from("root")) == ["w", "x", "y"]
+
+
+class TwoRoads:
+    """From the start, a shortcut (tile 64 plus a pad of 300: 456 cycles at once) or
+    doubling the tile (1250, 625, 312, 156). Every program offers each plan's variants
+    ``pad - 1 - j``, all a little faster than it; with ``dead_end`` a shortcut program
+    offers only slower ones. A program's road is its ``road`` declaration (1: shortcut)."""
+
+    name = "roads"
+
+    def __init__(self, dead_end=False):
+        self.dead_end = dead_end
+
+    def plan(self, candidate, menu, n, *, iteration, total_iterations, seed):
+        return [Plan(menu[0].key, f"plan {i}", self.name, data={"i": i}) for i in range(n)]
+
+    def implement(self, candidate, plan, k, *, seed):
+        v = parse_toy(candidate.code)
+        i = plan.data["i"]
+        if v["tile"] == 4:                      # the start: plan 0 takes the shortcut
+            w = dict(v, tile=64, pad=300, road=1) if i == 0 else dict(v, tile=8, pad=50, road=2)
+            return [Rewrite(self.name, toy_code(**w), data={"transform": f"road{w['road']}"})]
+        out = []
+        for j in range(k):
+            w = dict(v)
+            if v["road"] == 2 and j == 0:
+                w["tile"] = min(64, v["tile"] * 2)
+            w["pad"] = v["pad"] + 5 if (self.dead_end and v["road"] == 1) else \
+                v["pad"] - 1 - i * k - j
+            out.append(Rewrite(self.name, toy_code(**w)))
+        return out
+
+
+def test_one_early_choice_cannot_fill_the_beam():
+    """Without the cap the shortcut's variants take every slot by iteration 2 and
+    doubling is lost; with half the beam per first step, doubling reaches tile 64."""
+    kw = dict(beam_width=4, plans_per_candidate=2, impls_per_plan=2, iterations=6,
+              patience=None)
+    greedy, _ = search(TwoRoads(), start=toy_code(tile=4, value=42, pad=0), family_share=1.0,
+                       **kw)
+    assert parse_toy(greedy.best.code)["road"] == 1
+    diverse, _ = search(TwoRoads(), start=toy_code(tile=4, value=42, pad=0), **kw)
+    best = parse_toy(diverse.best.code)
+    assert best["road"] == 2 and best["tile"] == 64
+    assert diverse.best.cycles < greedy.best.cycles
+
+
+@pytest.mark.parametrize("family_patience, shortcut_kept", [(2, False), (100, True)])
+def test_a_family_that_stopped_improving_gives_up_its_protected_slots(family_patience,
+                                                                      shortcut_kept):
+    """The shortcut is a dead end after one step; once doubling leads, the shortcut's
+    slot goes to doubling's variants only when its family is old enough."""
+    res, _ = search(TwoRoads(dead_end=True), start=toy_code(tile=4, value=42, pad=0),
+                    beam_width=4, plans_per_candidate=2, impls_per_plan=2, iterations=7,
+                    patience=None, family_patience=family_patience)
+    roads = [parse_toy(c.code).get("road") for c in res.beam]
+    assert parse_toy(res.best.code)["road"] == 2
+    assert (1 in roads) == shortcut_kept

@@ -169,3 +169,55 @@ def test_the_tinympc_admm_loop_as_cpu_code_matches_numpy():
     ref = numpy_reference("tinympc_admm", s.inputs)
     for name in ("znew", "y", "primal", "dual"):
         np.testing.assert_allclose(out[name], ref[name], rtol=1e-6, atol=1e-6)
+
+
+def test_each_fence_delimited_piece_of_a_run_is_offered():
+    """The kernel is one run of 21 instructions with fences at 6, 15 and 20: the whole
+    run and the pieces ending at each fence are offered, with and without a kept fence."""
+    from autocomp_exo.transforms.to_cpu import find_to_cpu
+    offered = {(a.site, a.p["count"], a.p["fence"]) for a in find_to_cpu(parse_c(KERNEL), CFG)}
+    spans = {((0,), 21), ((0,), 7), ((7,), 9), ((16,), 5)}
+    assert offered == {(site, n, f) for site, n in spans for f in (0, 1)}
+
+
+# one accumulator row reused from step to step: y = u[0] - w[0], then z = u[1] - w[1]
+# (STEP2 is the second step's first load)
+REUSE = """
+void k(const float u[2][4], const float w[2][4], float y[2][4], float z[2][4]) {
+  config_ld(16, 1.0f, 0);
+  config_ld(16, -1.0f, 1);
+  config_st(16, 0, 1.0f);
+  mvin(&u[0][0], 0x80000000, 4, 1);
+  mvin2(&w[0][0], 0xC0000000, 4, 1);
+  mvout(&y[0][0], 0x80000000, 4, 1);
+  fence();
+  STEP2
+  mvin2(&w[1][0], 0xC0000000, 4, 1);
+  mvout(&z[0][0], 0x80000000, 4, 1);
+  fence();
+}
+"""
+
+
+@pytest.mark.parametrize("step2, legal", [
+    ("mvin(&u[1][0], 0x80000000, 4, 1);", True),        # overwrites the row
+    ("mvin(&u[1][0], 0xC0000000, 4, 1);", False),       # accumulates onto it
+    ("mvin(&u[1][0], 0x80000000, 2, 1);", False),       # overwrites half of it
+])
+def test_a_step_may_go_to_the_cpu_when_the_next_step_overwrites_its_rows(step2, legal):
+    fn = parse_c(REUSE.replace("STEP2", step2))
+    ins = {"u": np.array([[1, 2, 3, 4], [5, 6, 7, 8]], np.float32),
+           "w": np.array([[0.5, 4, -1, 2], [1, 1, 1, 1]], np.float32),
+           "y": np.zeros((2, 4), np.float32), "z": np.zeros((2, 4), np.float32)}
+    want = model.run(fn, ins, CFG, timing=False).outputs
+    if not legal:
+        with pytest.raises(NotApplicable, match="outside the run"):
+            apply(fn, "to_cpu", (0,), count=7, fence=0)
+        return
+    new = apply(fn, "to_cpu", (0,), count=7, fence=0)
+    assert instr_ops(new).count("mvout") == 1
+    out = model.run(new, ins, CFG, timing=False).outputs
+    np.testing.assert_array_equal(out["y"][0], ins["u"][0] - ins["w"][0])
+    np.testing.assert_array_equal(out["z"][0], ins["u"][1] - ins["w"][1])
+    for name in ("y", "z"):
+        np.testing.assert_array_equal(out[name], want[name])

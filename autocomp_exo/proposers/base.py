@@ -66,6 +66,8 @@ class Candidate:
     parent: str | None = None
     iteration: int = 0
     history: tuple[Attempt, ...] = ()  # set by the search before planning
+    applied: tuple[dict, ...] = ()   # what the rewrites already evaluated from this code
+                                     # applied (their `Rewrite.data`); set likewise
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,13 @@ class Rewrite:
 
 @runtime_checkable
 class Proposer(Protocol):
-    """Turns candidates into plans and plans into rewrites."""
+    """Turns candidates into plans and plans into rewrites.
+
+    Optional, looked up with ``getattr``: ``local`` (plans and rewrites are computed in
+    this process, so the search may stream them), ``repair(...)``, and
+    ``exhausted(candidate) -> bool``: every rewrite the proposer could make of the
+    candidate has been evaluated already (``candidate.applied``); the search then gives
+    the candidate's beam slot to another accepted candidate."""
 
     name: str
 

@@ -49,7 +49,7 @@ BOUND_TAGS = {
 }
 MAX_TRIES_PER_PLAN = 6
 CLEANUP = ("const_prop", "simplify")
-POLISH = ("strength", "unroll_nest", "unroll")
+POLISH = ("strength", "unroll_nest", "unroll", "drop_configs", "store_config", "load_state")
 POLISH_ROUNDS = 4
 POLISH_GAIN = 0.99          # a polish step must cut the static estimate by 1%
 DEFAULT_TRY_LIMIT = 5
@@ -113,13 +113,24 @@ class BuiltinProposer:
         offered = {m.key: m for m in menu}
         ranked = self._ranked(candidate.fn, candidate.feedback, set(offered))
         plans: list[Plan] = []
-        pool = list(ranked)
+        done = {a for a in map(_application, candidate.applied) if a is not None}
+        # what earlier iterations already evaluated from this code is not planned again
+        # (it would only repeat known rewrites); no plan tells the search so
+        pool = [r for r in ranked if r.application not in done]
         while pool and len(plans) < n:
             weights = [r.weight for r in pool]
             r = pool.pop(rng.choices(range(len(pool)), weights=weights)[0])
             self._count(r.application.transform, "planned")
             plans.append(self._plan_for(r, offered[r.item]))
         return plans
+
+    def exhausted(self, candidate: Candidate) -> bool:
+        """Has every application of every menu item already been evaluated from this
+        candidate (``candidate.applied``)? The search then gives its beam slot to another."""
+        done = {a for a in map(_application, candidate.applied) if a is not None}
+        items = {m for t in TRANSFORMS.values() for m in t.menu}
+        return all(r.application in done
+                   for r in self._ranked(candidate.fn, candidate.feedback, items))
 
     def _plan_for(self, r: Ranked, item: MenuItem) -> Plan:
         a = r.application
@@ -241,9 +252,10 @@ class BuiltinProposer:
 
     def _cleanup(self, fn: Function) -> Function | None:
         """Constant propagation / folding after a rewrite, then a few rounds of the CPU
-        polish (strength reduction, unrolling) that the static estimate says pays most:
-        a structural rewrite (a buffer copy index, loads spread over a loop) is then
-        judged with its overheads paid back. None when nothing changes."""
+        polish (strength reduction, unrolling, configurations issued once) that the
+        static estimate says pays most: a structural rewrite (a buffer copy index, loads
+        spread over a loop) is then judged with its overheads paid back. None when
+        nothing changes."""
         out = fn
         for name in CLEANUP:
             for a in self._find(TRANSFORMS[name], out):

@@ -57,6 +57,10 @@ class EnsembleProposer:
             candidate, menu, share, iteration=iteration, total_iterations=total_iterations,
             seed=s)[:share])
 
+    def exhausted(self, candidate: Candidate) -> bool:
+        """Every member has nothing new for ``candidate`` (see `Proposer`)."""
+        return all(getattr(m, "exhausted", lambda _: False)(candidate) for m in self.members)
+
     def implement(self, candidate: Candidate, plan: Plan, k: int, *, seed: int) -> list[Rewrite]:
         return self._fan_out(k, seed, lambda m, share, s: m.implement(
             candidate, plan, share, seed=s)[:share])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -103,6 +104,7 @@ class BeamSearch:
         self.state = SearchState(total_iterations=settings.iterations)
         self.lineage = Lineage()
         self.accepted: dict[str, Candidate] = {}
+        self.exhausted: set[str] = set()    # candidates the proposer had nothing new for
         self._t0 = time.monotonic()
         self._stop: str | None = None
         self.restored_iteration = 0      # iterations taken from a saved state on resume
@@ -199,8 +201,7 @@ class BeamSearch:
             merged: dict[str, Candidate] = {c.id: c for c in beam}
             for c in survivors:
                 merged.setdefault(c.id, c)
-            beam = sorted(merged.values(), key=lambda c: (c.cycles, c.iteration, c.id))
-            beam = beam[: self.s.beam_width]
+            beam = self._next_beam(merged, it)
             improved = beam[0].cycles < best.cycles
             best = beam[0] if improved else best
             trajectory.append(best.cycles)
@@ -223,6 +224,50 @@ class BeamSearch:
                             recipe=recipe, lineage=self.lineage, stop_reason=stop,
                             samples=self.state.samples, iterations=it,
                             candidates=dict(self.accepted), error=self._abort)
+
+    def _next_beam(self, merged: dict[str, Candidate], it: int) -> list[Candidate]:
+        """The next beam: the fastest ``beam_width`` accepted candidates that the proposer
+        still has something new for, at most ``family_share`` of the beam descending
+        from first steps of one kind (`_family`; a seed is its own). So one early choice
+        cannot fill the beam with its variants while a slower, different line still has
+        room to grow, and a candidate with nothing left gives its slot away (the best
+        is kept apart, so nothing is lost). A family whose fastest member is
+        ``family_patience`` iterations old has stopped growing and loses that
+        protection. Candidates over the cap fill the slots no other family can. When
+        every candidate is exhausted the beam stays as it was."""
+        pool = [c for k, c in {**self.accepted, **merged}.items() if k not in self.exhausted]
+        order = sorted(pool or merged.values(), key=lambda c: (c.cycles, c.iteration, c.id))
+        families = {c.id: self._family(c) for c in order}
+        newest: dict[str, int] = {}
+        for c in order:                  # a family's fastest member, found first
+            newest.setdefault(families[c.id], c.iteration)
+        leader = families[order[0].id]
+        width = self.s.beam_width
+        cap = max(1, math.ceil(width * self.s.family_share))
+        kept, over, count = [], [], {}
+        for c in order:
+            family = families[c.id]
+            growing = family == leader or it - newest[family] < self.s.family_patience
+            if count.get(family, 0) < cap and growing:
+                count[family] = count.get(family, 0) + 1
+                kept.append(c)
+                if len(kept) == width:
+                    break
+            else:
+                over.append(c)
+        kept += over[: width - len(kept)]
+        return sorted(kept, key=lambda c: (c.cycles, c.iteration, c.id))
+
+    def _family(self, c: Candidate) -> str:
+        """What the first step ``c`` descends from did: the transformation it applied
+        when the rewrite says (`Rewrite.data`), else its menu item, so several
+        applications of one optimization are one family; the start is its own."""
+        chain = self._chain(c)
+        if len(chain) < 2:
+            return chain[0]
+        edge = self.lineage.graph.get_edge_data(chain[0], chain[1]) or {}
+        return ((edge.get("applied") or {}).get("transform") or edge.get("menu_item")
+                or chain[1])
 
     def _seed(self, root: Candidate, seeds) -> list[Candidate]:
         """The accepted ``seeds`` (checked, timed and logged like any rewrite, no repair)."""
@@ -248,7 +293,8 @@ class BeamSearch:
         # several times, each with its own menu dropout, so every iteration gets the same
         # planning budget.
         beam = [dataclasses.replace(c, history=self.lineage.history(
-            self._chain(c)[::-1], s.history_limit)) for c in beam]
+            self._chain(c)[::-1], s.history_limit), applied=self.lineage.applied_from(c.id))
+                for c in beam]
         slots = [(c, r) for r in range(max(1, s.beam_width // len(beam))) for c in beam]
         menus = [dropout(self.menu, s.dropout,
                          random.Random(derive_seed(s.seed, it, c.id, "menu", *([r] if r else []))))
@@ -292,7 +338,11 @@ class BeamSearch:
         """The plans of one planning call that are new for ``c`` (logged), at most
         ``plans_per_candidate``."""
         out = []
-        for p in self._check_call(value, f"plan {c.id}")[: self.s.plans_per_candidate]:
+        plans = self._check_call(value, f"plan {c.id}")
+        if not plans and not isinstance(value, BaseException) and \
+                getattr(self.proposer, "exhausted", lambda _: False)(c):
+            self.exhausted.add(c.id)
+        for p in plans[: self.s.plans_per_candidate]:
             if (c.id, p.proposer, p.text) in seen:
                 continue
             seen.add((c.id, p.proposer, p.text))
@@ -484,6 +534,7 @@ class BeamSearch:
             "iteration": it, "beam": [c.id for c in beam], "best": best.id,
             "trajectory": trajectory, "samples": self.state.samples,
             "accepted": {k: [c.parent, c.iteration] for k, c in self.accepted.items()},
+            "exhausted": sorted(self.exhausted),
             "lineage": self.lineage.to_json()})
         self.run.write_beam(it, [{"key": c.id, "cycles": c.cycles, "parent": c.parent,
                                   "iteration": c.iteration} for c in beam])
@@ -513,6 +564,7 @@ class BeamSearch:
         if root.id not in accepted or any(k not in accepted for k in st["beam"]):
             return None
         self.accepted = accepted
+        self.exhausted = set(st.get("exhausted", ()))
         self.lineage = Lineage.from_json(st["lineage"])
         self.state.samples = self.restored_samples = st["samples"]
         self.state.iteration = self.restored_iteration = st["iteration"]

@@ -76,11 +76,30 @@ class Lineage:
                                 iteration=iteration, error=error)
         elif accepted and not self.graph.nodes[key].get("accepted"):
             self.graph.nodes[key].update(accepted=True, iteration=iteration)
-        if key != parent and not self.graph.has_edge(parent, key):
+        if key == parent:
+            self.graph.nodes[key].setdefault("applied_here", [])
+            if applied and applied not in self.graph.nodes[key]["applied_here"]:
+                self.graph.nodes[key]["applied_here"].append(applied)
+        elif not self.graph.has_edge(parent, key):
             self.graph.add_edge(parent, key, menu_item=menu_item, plan=plan, planner=planner,
                                 implementer=implementer, iteration=iteration,
                                 accepted=accepted, outcome=outcome or error, detail=detail,
-                                applied=applied or None)
+                                applied=applied or None, also_applied=[])
+        elif applied and applied != self.graph.edges[parent, key].get("applied"):
+            also = self.graph.edges[parent, key].setdefault("also_applied", [])
+            if applied not in also:
+                also.append(applied)
+
+    def applied_from(self, key: str) -> tuple[dict, ...]:
+        """What every rewrite evaluated from ``key`` applied (`Rewrite.data`; rewrites
+        that recorded nothing are left out), oldest edge first: a proposer need not plan
+        them again."""
+        if key not in self.graph:
+            return ()
+        out = list(self.graph.nodes[key].get("applied_here", ()))
+        for _, _, e in self.graph.out_edges(key, data=True):
+            out += [d for d in (e.get("applied"), *e.get("also_applied", ())) if d]
+        return tuple(out)
 
     def recipe(self, chain: list[str]) -> list[dict]:
         """The ordered plans along ``chain`` (root ... best); ``menu_item`` is the key,

@@ -6,7 +6,9 @@ acknowledgement, one after the other (`gemmini.timing`); a run of moves that com
 single row of a few outputs (the remainder of a loop of multi-row moves, `multirow`)
 costs hundreds of cycles that the core, waiting at the next fence, could spend computing
 the same elements itself. ``to_cpu`` replaces a straight-line run of moves,
-configurations and fences that computes only elementwise values (loads into rows,
+configurations and fences (a maximal run, or one piece of it up to and including a
+fence, so one step of a straight-line kernel can go to the core while the accelerator
+keeps the others) that computes only elementwise values (loads into rows,
 accumulating loads, scaled / ReLU stores) by the same arithmetic as CPU code, one
 scalar per local element:
 
@@ -21,7 +23,9 @@ with ``fence = 1`` one fence precedes the CPU code.
 
 Legality (its own analysis): the run has no computes; every store reads rows the run
 wrote, every accumulating load adds onto rows the run wrote; no instruction outside the
-run touches those rows (so nothing else reads them); the configuration governing each
+run reads those rows before they are overwritten (in the kernel's top level, a later
+load of whole rows that does not accumulate overwrites them; elsewhere any touch outside
+the run refuses it); the configuration governing each
 move is known (in the run before it, or the one agreed configuration of its kind in
 the kernel); and the rewritten program has no DRAM hazard the original did not have
 (`fences.hazards`, with the CPU code's constant element indices as exact byte ranges);
@@ -40,7 +44,7 @@ from gemmini.isa import LOAD_IDS
 from . import regions
 from .base import Application, Dependent, NotApplicable, Transform, app, site_envs
 from .fences import array_itemsize, unfenced_by
-from .ir_util import (add, all_names, c, const_decls, const_value, fresh, instrs,
+from .ir_util import (add, all_names, c, const_decls, const_value, fresh, get, instrs,
                       parent_body, replace_block, walk)
 
 MOVES = tuple(LOAD_IDS) + ("mvout",)
@@ -206,15 +210,49 @@ def _assign(name, value, line):
 
 
 def _check_rows(fn, site, n, rows, config):
+    """No instruction outside the run may read a row the run writes before something
+    overwrites it. For a run in the kernel's top level, a later top-level load of whole
+    rows that does not accumulate overwrites them (so a straight-line kernel may reuse
+    rows from step to step); touches before the run do not matter, since the run reads
+    only rows it wrote. Elsewhere, any touch outside the run refuses it."""
     ext = regions.extents(fn, config)
     if ext is None:
         raise NotApplicable("local operands not analyzable")
     run_paths = {site[:-1] + (site[-1] + k,) for k in range(n)}
-    for e in ext:
-        if e.path in run_paths:
+    top = len(site) == 1
+    live = set(rows)
+    env = const_decls(fn)
+    for e in sorted(ext, key=lambda e: (e.path, e.kind != "r")):   # program order, reads first
+        if e.path in run_paths or (top and e.path[0] < site[0]):
             continue
-        if any(sp == e.space and e.lo <= r < e.hi for sp, r in rows):
-            raise Dependent("an instruction outside the run touches its rows")
+        touched = {(sp, r) for sp, r in live if sp == e.space and e.lo <= r < e.hi}
+        if not touched:
+            continue
+        if top and len(e.path) == 1 and _overwrites(get(fn.body, e.path), e, config, env):
+            live -= touched
+            continue
+        raise Dependent("an instruction outside the run reads rows the run writes")
+
+
+def _overwrites(ins, e, config, env) -> bool:
+    """Whether the operand ``e`` of ``ins`` replaces whole rows (a load of whole blocks
+    that does not accumulate)."""
+    if e.kind != "w" or ins.op not in LOAD_IDS:
+        return False
+    local, cols = const_value(ins.args[1], env), const_value(ins.args[2], env)
+    return (local is not None and cols is not None and cols % config.dim == 0
+            and not (local & ACC_BIT and local & ACCUMULATE_BIT))
+
+
+def _spans(body, i: int, j: int) -> list[tuple[int, int]]:
+    """The run ``body[i:j]`` and, when fences divide it, each of its fence-delimited
+    pieces (a piece ends with its fence): the CPU may take over one step of a
+    straight-line kernel and leave the others to the accelerator."""
+    cuts = [k + 1 for k in range(i, j) if body[k].op == "fence"]
+    pieces = list(zip([i, *cuts], [*cuts, j]))
+    spans = [(i, j)] + ([p for p in pieces if p != (i, j)] if len(pieces) > 1 else [])
+    return [(a, b) for a, b in spans
+            if b > a + 1 and any(body[k].op == "mvout" for k in range(a, b))]
 
 
 def find_to_cpu(fn: Function, config: GemminiConfig) -> list[Application]:
@@ -227,13 +265,13 @@ def find_to_cpu(fn: Function, config: GemminiConfig) -> list[Application]:
             j = i
             while j < len(body) and isinstance(body[j], Instr) and body[j].op in RUN_OPS:
                 j += 1
-            if j > i + 1 and any(body[k].op == "mvout" for k in range(i, j)):
+            for a, b in _spans(body, i, j) if j > i + 1 else ():
                 for fence in (0, 1):
-                    if fence and not any(body[k].op == "fence" for k in range(i, j)):
+                    if fence and not any(body[k].op == "fence" for k in range(a, b)):
                         continue
-                    out.append(app("to_cpu", prefix + (i,), f"compute the {j - i} moves here "
+                    out.append(app("to_cpu", prefix + (a,), f"compute the {b - a} moves here "
                                    "as CPU code" + (" after one fence" if fence else ""),
-                                   count=j - i, fence=fence))
+                                   count=b - a, fence=fence))
             i = max(j, i + 1)
     return out
 
