@@ -409,3 +409,32 @@ def test_a_family_that_stopped_improving_gives_up_its_protected_slots(family_pat
     roads = [parse_toy(c.code).get("road") for c in res.beam]
     assert parse_toy(res.best.code)["road"] == 2
     assert (1 in roads) == shortcut_kept
+
+
+class DeadEndRoads(TwoRoads):
+    """TwoRoads whose shortcut has no plans at all; with ``says_so`` the proposer also
+    reports it exhausted (the optional `Proposer.exhausted`)."""
+
+    def __init__(self, says_so):
+        super().__init__()
+        if says_so:
+            self.exhausted = lambda c: parse_toy(c.code).get("road") == 1
+
+    def plan(self, candidate, menu, n, **kw):
+        return [] if parse_toy(candidate.code).get("road") == 1 else super().plan(
+            candidate, menu, n, **kw)
+
+
+@pytest.mark.parametrize("says_so", [True, False])
+def test_an_exhausted_candidate_gives_its_slot_to_one_that_can_grow(says_so):
+    """A beam of one: the shortcut (456 cycles) takes the slot and has nothing left.
+    Told so, the search goes on from the slower doubling road (1250, 625, ...), which
+    ends faster; not told, it stays on the shortcut."""
+    res, _ = search(DeadEndRoads(says_so), start=toy_code(tile=4, value=42, pad=0),
+                    beam_width=1, plans_per_candidate=2, impls_per_plan=1, iterations=8,
+                    patience=3, family_share=1.0)
+    best = parse_toy(res.best.code)
+    if says_so:
+        assert best["road"] == 2 and res.best.cycles < 456
+    else:
+        assert best["road"] == 1 and res.best.cycles == 456
