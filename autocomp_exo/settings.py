@@ -53,6 +53,7 @@ class SearchSettings:
     ranker: str = "off"                 # built-in plans: off | default (shipped) | a ranker file
     family_share: float = 0.5           # most of the beam descending from one first step (1: no cap)
     family_patience: int = 3            # a family not improved in this many iterations loses that
+    family_margin: float = 0.1          # ... and so does one this much slower than the leader
 
     def __post_init__(self):
         _at_least(self, 1, "beam_width", "plans_per_candidate", "impls_per_plan",
@@ -60,6 +61,8 @@ class SearchSettings:
         _at_least(self, 0, "iterations", "repair_attempts", "max_seconds")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout: must be at least 0 and below 1, got {self.dropout}")
+        if self.family_margin < 0:
+            raise ConfigError(f"family_margin: must be at least 0, got {self.family_margin}")
         if not 0.0 < self.family_share <= 1.0:
             raise ConfigError(f"family_share: must be above 0 and at most 1, "
                               f"got {self.family_share}")

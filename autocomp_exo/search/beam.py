@@ -232,22 +232,27 @@ class BeamSearch:
         cannot fill the beam with its variants while a slower, different line still has
         room to grow, and a candidate with nothing left gives its slot away (the best
         is kept apart, so nothing is lost). A family whose fastest member is
-        ``family_patience`` iterations old has stopped growing and loses that
-        protection. Candidates over the cap fill the slots no other family can. When
+        ``family_patience`` iterations old has stopped growing, and one more than
+        ``family_margin`` slower than the leader is not a close alternative: neither
+        is protected. Candidates over the cap fill the slots no other family can. When
         every candidate is exhausted the beam stays as it was."""
         pool = [c for k, c in {**self.accepted, **merged}.items() if k not in self.exhausted]
         order = sorted(pool or merged.values(), key=lambda c: (c.cycles, c.iteration, c.id))
         families = {c.id: self._family(c) for c in order}
         newest: dict[str, int] = {}
+        fastest: dict[str, int] = {}
         for c in order:                  # a family's fastest member, found first
             newest.setdefault(families[c.id], c.iteration)
+            fastest.setdefault(families[c.id], c.cycles)
         leader = families[order[0].id]
+        reach = order[0].cycles * (1 + self.s.family_margin)
         width = self.s.beam_width
         cap = max(1, math.ceil(width * self.s.family_share))
         kept, over, count = [], [], {}
         for c in order:
             family = families[c.id]
-            growing = family == leader or it - newest[family] < self.s.family_patience
+            growing = family == leader or (it - newest[family] < self.s.family_patience
+                                           and fastest[family] <= reach)
             if count.get(family, 0) < cap and growing:
                 count[family] = count.get(family, 0) + 1
                 kept.append(c)
