@@ -5,7 +5,9 @@ short history of what was tried on it and its ancestors), every plan K rewrites;
 rewrites are evaluated (deduplicated by normalized IR); those correct and strictly
 faster than their parent survive (with ``accept_equal_busier_drop``, also those
 with equal cycles whose busiest engine is less busy); survivors merge with the
-beam, duplicates go, the B fastest stay. A `SearchAborted` error from a proposer
+beam, duplicates go, the B fastest stay, with at most a share of the beam per family
+of first steps and no slot for a candidate the proposer has nothing new for
+(`BeamSearch._next_beam`; docs/search.md, "Beam diversity"). A `SearchAborted` error from a proposer
 (an unreachable LLM endpoint) stops the search; the result carries it. The search
 is deterministic for a seed (given deterministic proposers), which is what lets a
 killed run resume: it replays from the start and every finished LLM call and
