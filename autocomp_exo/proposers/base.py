@@ -110,3 +110,10 @@ class Proposer(Protocol):
     def implement(self, candidate: Candidate, plan: Plan, k: int, *, seed: int) -> list[Rewrite]:
         """Up to ``k`` rewrites of ``candidate`` that apply ``plan``."""
         ...
+
+
+def is_exhausted(proposer, candidate: Candidate) -> bool:
+    """The proposer's optional ``exhausted(candidate)`` (see `Proposer`); False when it
+    has none."""
+    check = getattr(proposer, "exhausted", None)
+    return bool(check(candidate)) if check is not None else False

@@ -113,9 +113,9 @@ class BuiltinProposer:
         offered = {m.key: m for m in menu}
         ranked = self._ranked(candidate.fn, candidate.feedback, set(offered))
         plans: list[Plan] = []
-        done = {a for a in map(_application, candidate.applied) if a is not None}
         # what earlier iterations already evaluated from this code is not planned again
         # (it would only repeat known rewrites); no plan tells the search so
+        done = _done(candidate)
         pool = [r for r in ranked if r.application not in done]
         while pool and len(plans) < n:
             weights = [r.weight for r in pool]
@@ -127,7 +127,7 @@ class BuiltinProposer:
     def exhausted(self, candidate: Candidate) -> bool:
         """Has every application of every menu item already been evaluated from this
         candidate (``candidate.applied``)? The search then gives its beam slot to another."""
-        done = {a for a in map(_application, candidate.applied) if a is not None}
+        done = _done(candidate)
         items = {m for t in TRANSFORMS.values() for m in t.menu}
         return all(r.application in done
                    for r in self._ranked(candidate.fn, candidate.feedback, items))
@@ -400,6 +400,11 @@ def _application(data: dict[str, Any] | None) -> Application | None:
         return Application.from_data(data)
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _done(candidate: Candidate) -> set[Application]:
+    """The applications already evaluated from ``candidate`` (`Candidate.applied`)."""
+    return {a for a in map(_application, candidate.applied) if a is not None}
 
 
 def _compact(fn: Function) -> str | None:

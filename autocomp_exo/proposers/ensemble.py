@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from autocomp_exo.proposers.base import Candidate, MenuItem, Plan, Proposer, Rewrite
+from autocomp_exo.proposers.base import Candidate, MenuItem, Plan, Proposer, Rewrite, is_exhausted
 from autocomp_exo.search.beam import derive_seed
 from autocomp_exo.search.stop import BudgetExhausted, SearchAborted
 
@@ -59,7 +59,7 @@ class EnsembleProposer:
 
     def exhausted(self, candidate: Candidate) -> bool:
         """Every member has nothing new for ``candidate`` (see `Proposer`)."""
-        return all(getattr(m, "exhausted", lambda _: False)(candidate) for m in self.members)
+        return all(is_exhausted(m, candidate) for m in self.members)
 
     def implement(self, candidate: Candidate, plan: Plan, k: int, *, seed: int) -> list[Rewrite]:
         return self._fan_out(k, seed, lambda m, share, s: m.implement(

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol, runtime_checkable
 
 from autocomp_exo.prompts.builder import dropout
-from autocomp_exo.proposers.base import Candidate, MenuItem, Plan, Proposer, Rewrite
+from autocomp_exo.proposers.base import (Candidate, MenuItem, Plan, Proposer, Rewrite,
+                                         is_exhausted)
 from autocomp_exo.runs import RunDir, read_json
 from autocomp_exo.search.evaluator import EQUAL, PARSE, SLOWER, EvalResult
 from autocomp_exo.search.lineage import Lineage, busiest, describe_outcome
@@ -347,7 +348,7 @@ class BeamSearch:
         out = []
         plans = self._check_call(value, f"plan {c.id}")
         if not plans and not isinstance(value, BaseException) and \
-                getattr(self.proposer, "exhausted", lambda _: False)(c):
+                is_exhausted(self.proposer, c):
             self.exhausted.add(c.id)
         for p in plans[: self.s.plans_per_candidate]:
             if (c.id, p.proposer, p.text) in seen:

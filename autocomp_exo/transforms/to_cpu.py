@@ -250,7 +250,7 @@ def _spans(body, i: int, j: int) -> list[tuple[int, int]]:
     straight-line kernel and leave the others to the accelerator."""
     cuts = [k + 1 for k in range(i, j) if body[k].op == "fence"]
     pieces = list(zip([i, *cuts], [*cuts, j]))
-    spans = [(i, j)] + ([p for p in pieces if p != (i, j)] if len(pieces) > 1 else [])
+    spans = [(i, j)] + [p for p in pieces if p != (i, j)]
     return [(a, b) for a, b in spans
             if b > a + 1 and any(body[k].op == "mvout" for k in range(a, b))]
 
